@@ -1,0 +1,1 @@
+//! JOSE: signing keys, JWS compact serialization, JWK sets.

@@ -1,0 +1,3 @@
+//! oauth2-provider: an embeddable OAuth 2.0 / OpenID Connect authorization server.
+
+pub mod jose;
