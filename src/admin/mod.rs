@@ -1,0 +1,7 @@
+//! The admin endpoints: a JSON layer over the typed API.
+
+pub(crate) mod clients;
+pub(crate) mod flush;
+pub(crate) mod introspect;
+pub(crate) mod requests;
+pub(crate) mod sessions;

@@ -1,0 +1,303 @@
+//! Provider configuration: issuer, URLs of the host's login/consent/error pages, lifespans and
+//! policies. Everything weaker than the secure default lives under [`Dangerous`].
+
+use std::fmt;
+
+use time::Duration;
+
+use crate::model::secret::Secret;
+
+/// The configuration of a [`Provider`](crate::Provider).
+///
+/// Build it with [`Config::new`], then adjust the public fields.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Config {
+    /// The issuer identifier, used byte-for-byte in discovery, `iss` claims and the `iss`
+    /// authorization response parameter.
+    pub issuer: String,
+    /// The host's login page; the browser arrives there with `login_challenge`.
+    pub login_url: String,
+    /// The host's consent page; the browser arrives there with `consent_challenge`.
+    pub consent_url: String,
+    /// Where errors go while the client's redirect URI is not yet trusted.
+    pub error_url: String,
+    /// Where `GET /oauth2/auth/sessions/login/revoke` sends the browser after logout.
+    pub logout_redirect_url: String,
+    /// Token, code and request lifespans.
+    pub lifespans: Lifespans,
+    /// Key for HMAC-signed cookies and token signatures (at least 16 bytes).
+    pub system_secret: Secret,
+    /// Salt for pairwise subject identifiers; pairwise subjects are enabled when set.
+    pub pairwise_salt: Option<Secret>,
+    /// Render `error_debug` in error responses (never in production).
+    pub share_error_debug: bool,
+    /// The largest request body accepted; larger bodies get 413.
+    pub max_body_bytes: usize,
+    /// Origins allowed to read discovery and JWKS cross-origin (exact match).
+    pub discovery_cors_origins: Vec<String>,
+    /// Scopes advertised in discovery besides `openid` and `offline`.
+    pub scopes_supported: Vec<String>,
+    /// Claims advertised in discovery besides `sub`.
+    pub claims_supported: Vec<String>,
+    /// The userinfo URL advertised in discovery, when it is not the provider's own.
+    pub userinfo_endpoint: Option<String>,
+    /// Opt-outs from secure defaults. Each one weakens the server.
+    pub dangerous: Dangerous,
+}
+
+/// Lifespans of codes, tokens, login/consent requests and sessions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Lifespans {
+    /// Access tokens (default 1 h).
+    pub access_token: Duration,
+    /// ID tokens, also when refreshed (default 1 h).
+    pub id_token: Duration,
+    /// Authorization codes (default 10 min).
+    pub auth_code: Duration,
+    /// Refresh tokens; `None` never expires (default 30 days).
+    pub refresh_token: Option<Duration>,
+    /// Login and consent requests, from the authorization request to the verifier's
+    /// return (default 30 min).
+    pub login_consent_request: Duration,
+    /// The longest a remembered login session lasts, also when `remember_for` is 0
+    /// (default 30 days).
+    pub login_session: Duration,
+}
+
+impl Default for Lifespans {
+    fn default() -> Self {
+        Self {
+            access_token: Duration::hours(1),
+            id_token: Duration::hours(1),
+            auth_code: Duration::minutes(10),
+            refresh_token: Some(Duration::days(30)),
+            login_consent_request: Duration::minutes(30),
+            login_session: Duration::days(30),
+        }
+    }
+}
+
+/// Opt-outs from secure defaults, spelled so they stand out in review.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Dangerous {
+    /// Allow a plain-`http` issuer on a non-loopback host (TLS terminated elsewhere).
+    pub allow_http_issuer: bool,
+}
+
+/// A configuration value was rejected.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError(pub String);
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "invalid configuration: {}", self.0)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+impl Config {
+    /// A configuration for `issuer` with secure defaults and a random system secret.
+    ///
+    /// The login, consent, error and logout URLs default to the built-in fallback pages
+    /// under the issuer (`/oauth2/fallbacks/…`); set them to the host's own pages.
+    pub fn new(issuer: &str) -> Result<Self, ConfigError> {
+        let base = issuer.trim_end_matches('/');
+        let config = Self {
+            issuer: issuer.to_owned(),
+            login_url: format!("{base}/oauth2/fallbacks/consent"),
+            consent_url: format!("{base}/oauth2/fallbacks/consent"),
+            error_url: format!("{base}/oauth2/fallbacks/error"),
+            logout_redirect_url: format!("{base}/oauth2/fallbacks/logout"),
+            lifespans: Lifespans::default(),
+            system_secret: Secret::generate(),
+            pairwise_salt: None,
+            share_error_debug: false,
+            max_body_bytes: 64 * 1024,
+            discovery_cors_origins: Vec::new(),
+            scopes_supported: Vec::new(),
+            claims_supported: Vec::new(),
+            userinfo_endpoint: None,
+            dangerous: Dangerous::default(),
+        };
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Checks the whole configuration; [`ProviderBuilder::build`](crate::ProviderBuilder::build)
+    /// calls it again.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let issuer = url::Url::parse(&self.issuer).map_err(|e| {
+            ConfigError(format!(
+                "issuer {:?} is not an absolute URL: {e}",
+                self.issuer
+            ))
+        })?;
+        if issuer.query().is_some() || issuer.fragment().is_some() {
+            return Err(ConfigError(
+                "issuer must not have a query or fragment".into(),
+            ));
+        }
+        match issuer.scheme() {
+            "https" => {}
+            "http" if self.dangerous.allow_http_issuer || is_loopback_host(&issuer) => {}
+            "http" => {
+                return Err(ConfigError(
+                    "an http issuer is only allowed on a loopback host (set dangerous.allow_http_issuer to override)".into(),
+                ));
+            }
+            other => {
+                return Err(ConfigError(format!(
+                    "issuer scheme {other:?} is not http(s)"
+                )));
+            }
+        }
+        for (name, value) in [
+            ("login_url", &self.login_url),
+            ("consent_url", &self.consent_url),
+            ("error_url", &self.error_url),
+            ("logout_redirect_url", &self.logout_redirect_url),
+        ] {
+            url::Url::parse(value).map_err(|e| {
+                ConfigError(format!("{name} {value:?} is not an absolute URL: {e}"))
+            })?;
+        }
+        if self.system_secret.expose().len() < 16 {
+            return Err(ConfigError(
+                "system secret must be at least 16 bytes".into(),
+            ));
+        }
+        if let Some(salt) = &self.pairwise_salt {
+            if salt.expose().len() < 8 {
+                return Err(ConfigError("pairwise salt must be at least 8 bytes".into()));
+            }
+        }
+        let l = &self.lifespans;
+        for (name, d) in [
+            ("access token", l.access_token),
+            ("ID token", l.id_token),
+            ("authorization code", l.auth_code),
+            ("login/consent request", l.login_consent_request),
+            ("login session", l.login_session),
+        ] {
+            if d <= Duration::ZERO {
+                return Err(ConfigError(format!("{name} lifespan must be positive")));
+            }
+        }
+        if l.refresh_token.is_some_and(|d| d <= Duration::ZERO) {
+            return Err(ConfigError(
+                "refresh token lifespan must be positive".into(),
+            ));
+        }
+        if self.max_body_bytes == 0 {
+            return Err(ConfigError("max_body_bytes must be positive".into()));
+        }
+        Ok(())
+    }
+
+    /// Whether cookies get the `Secure` attribute: when the issuer is https.
+    pub(crate) fn secure_cookies(&self) -> bool {
+        self.issuer.starts_with("https:")
+    }
+
+    /// The issuer without a trailing slash, to which endpoint paths are appended.
+    pub(crate) fn base_url(&self) -> &str {
+        self.issuer.trim_end_matches('/')
+    }
+
+    /// Whether pairwise subject identifiers are enabled.
+    pub(crate) fn pairwise_enabled(&self) -> bool {
+        self.pairwise_salt.is_some()
+    }
+}
+
+/// Whether the URL's host is a loopback IP literal or `localhost`.
+pub(crate) fn is_loopback_host(url: &url::Url) -> bool {
+    match url.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(url::Host::Domain(d)) => d == "localhost",
+        None => false,
+    }
+}
+
+/// Parses a Hydra-style duration such as `1h`, `10m`, `30s`, `1h30m` or `720h`.
+pub fn parse_duration(text: &str) -> Result<Duration, ConfigError> {
+    let err = || ConfigError(format!("{text:?} is not a duration like 1h, 10m or 30s"));
+    if text.is_empty() {
+        return Err(err());
+    }
+    let mut total = Duration::ZERO;
+    let mut digits = String::new();
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c.is_ascii_digit() {
+            digits.push(c);
+            continue;
+        }
+        let unit = if c == 'm' && chars.peek() == Some(&'s') {
+            chars.next();
+            "ms"
+        } else {
+            match c {
+                'h' => "h",
+                'm' => "m",
+                's' => "s",
+                _ => return Err(err()),
+            }
+        };
+        let n: i64 = digits.parse().map_err(|_| err())?;
+        digits.clear();
+        let part = match unit {
+            "h" => Duration::hours(n),
+            "m" => Duration::minutes(n),
+            "s" => Duration::seconds(n),
+            _ => Duration::milliseconds(n),
+        };
+        total = total.checked_add(part).ok_or_else(err)?;
+    }
+    if !digits.is_empty() {
+        return Err(err());
+    }
+    Ok(total)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_parse_like_hydra() {
+        assert_eq!(parse_duration("1h").unwrap(), Duration::hours(1));
+        assert_eq!(parse_duration("10m").unwrap(), Duration::minutes(10));
+        assert_eq!(parse_duration("1h30m15s").unwrap(), Duration::seconds(5415));
+        assert_eq!(
+            parse_duration("250ms").unwrap(),
+            Duration::milliseconds(250)
+        );
+        for bad in ["", "10", "h", "1d", "-1h", "1.5h", "99999999999999999999h"] {
+            assert!(parse_duration(bad).is_err(), "{bad} should be rejected");
+        }
+    }
+
+    #[test]
+    fn issuer_rules() {
+        assert!(Config::new("https://auth.example.com/").is_ok());
+        assert!(Config::new("http://127.0.0.1:4444/").is_ok());
+        assert!(Config::new("http://localhost:4444").is_ok());
+        assert!(Config::new("http://auth.example.com/").is_err());
+        assert!(Config::new("https://auth.example.com/?x=1").is_err());
+        assert!(Config::new("not a url").is_err());
+        assert!(Config::new("ftp://auth.example.com/").is_err());
+    }
+
+    #[test]
+    fn short_system_secret_is_rejected() {
+        let mut config = Config::new("https://auth.example.com/").unwrap();
+        config.system_secret = Secret::new(b"too short".to_vec());
+        assert!(config.validate().is_err());
+    }
+}

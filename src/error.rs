@@ -1,0 +1,287 @@
+//! Errors: the typed library errors and the flat Hydra error JSON they become on the wire.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use http::StatusCode;
+use serde::{Deserialize, Serialize};
+
+/// A failure of the persistence layer, with the semantic cases the core acts upon.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// No record with that key.
+    NotFound,
+    /// A record with that key exists already, or the record was already handled.
+    Conflict,
+    /// A single-use value (code, verifier, rotated refresh token) was presented again.
+    AlreadyUsed,
+    /// The backend failed; the request fails with a 5xx and nothing is reported as done.
+    Backend(Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl StoreError {
+    /// Wraps any backend error.
+    pub fn backend(error: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
+        Self::Backend(error.into())
+    }
+}
+
+impl fmt::Display for StoreError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::NotFound => f.write_str("record not found"),
+            Self::Conflict => f.write_str("record exists already or was already handled"),
+            Self::AlreadyUsed => f.write_str("single-use value was already used"),
+            Self::Backend(e) => write!(f, "storage backend failed: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for StoreError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::Backend(e) => Some(e.as_ref()),
+            _ => None,
+        }
+    }
+}
+
+/// The error of the typed Rust API; each variant maps to one HTTP status on the wire.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Error {
+    /// The input was rejected (400); the text says why.
+    BadRequest(Cow<'static, str>),
+    /// The named resource does not exist (404).
+    NotFound(&'static str),
+    /// The resource exists already or was already handled (409).
+    Conflict(Cow<'static, str>),
+    /// An OAuth 2.0 / OpenID Connect protocol error with its own code and status.
+    OAuth(OAuthError),
+    /// Persistence failed (500).
+    Store(StoreError),
+    /// A server-side failure that is not the caller's fault (500).
+    Internal(Cow<'static, str>),
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::BadRequest(why) => write!(f, "bad request: {why}"),
+            Self::NotFound(what) => write!(f, "{what} not found"),
+            Self::Conflict(why) => write!(f, "conflict: {why}"),
+            Self::OAuth(e) => write!(f, "{}: {}", e.error, e.description),
+            Self::Store(e) => write!(f, "{e}"),
+            Self::Internal(why) => write!(f, "internal error: {why}"),
+        }
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::Store(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+impl From<StoreError> for Error {
+    fn from(e: StoreError) -> Self {
+        Self::Store(e)
+    }
+}
+
+impl From<OAuthError> for Error {
+    fn from(e: OAuthError) -> Self {
+        Self::OAuth(e)
+    }
+}
+
+/// A protocol error as Hydra renders it: flat JSON with `error`, `error_description`,
+/// `error_hint`, `status_code` and (only when the configuration shares it) `error_debug`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OAuthError {
+    /// The error code (`invalid_request`, `invalid_grant`, …).
+    pub error: Cow<'static, str>,
+    /// A human-readable description.
+    pub description: Cow<'static, str>,
+    /// A hint on how to fix the request, if any.
+    pub hint: Option<Cow<'static, str>>,
+    /// Internal detail; only rendered when the configuration allows it.
+    pub debug: Option<String>,
+    /// The HTTP status.
+    pub status: StatusCode,
+}
+
+/// The JSON body of an error response.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ErrorBody {
+    /// The error code.
+    pub error: String,
+    /// A human-readable description.
+    #[serde(default)]
+    pub error_description: String,
+    /// A hint on how to fix the request.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_hint: Option<String>,
+    /// The HTTP status, repeated in the body.
+    #[serde(default)]
+    pub status_code: u16,
+    /// Internal detail, only when error sharing is enabled.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_debug: Option<String>,
+}
+
+macro_rules! oauth_errors {
+    ($($(#[$doc:meta])* $name:ident => $status:ident, $desc:literal;)*) => {
+        impl OAuthError {
+            $(
+                $(#[$doc])*
+                pub fn $name(hint: impl Into<Cow<'static, str>>) -> Self {
+                    Self::new(stringify!($name), $desc, StatusCode::$status).with_hint(hint)
+                }
+            )*
+        }
+    };
+}
+
+oauth_errors! {
+    /// `invalid_request` (400): a parameter is missing, repeated, or malformed.
+    invalid_request => BAD_REQUEST, "The request is missing a required parameter, includes an invalid parameter value, includes a parameter more than once, or is otherwise malformed.";
+    /// `invalid_client` (401): client authentication failed.
+    invalid_client => UNAUTHORIZED, "Client authentication failed (e.g., unknown client, no client authentication included, or unsupported authentication method).";
+    /// `invalid_grant` (400): the grant is invalid, expired, revoked, or belongs to another client.
+    invalid_grant => BAD_REQUEST, "The provided authorization grant (e.g., authorization code, resource owner credentials) or refresh token is invalid, expired, revoked, does not match the redirection URI used in the authorization request, or was issued to another client.";
+    /// `unauthorized_client` (400): the client may not use this grant or response type.
+    unauthorized_client => BAD_REQUEST, "The client is not authorized to request a token using this method.";
+    /// `unsupported_grant_type` (400).
+    unsupported_grant_type => BAD_REQUEST, "The authorization grant type is not supported by the authorization server.";
+    /// `unsupported_response_type` (400).
+    unsupported_response_type => BAD_REQUEST, "The authorization server does not support obtaining a token using this method.";
+    /// `invalid_scope` (400).
+    invalid_scope => BAD_REQUEST, "The requested scope is invalid, unknown, or malformed.";
+    /// `access_denied` (403).
+    access_denied => FORBIDDEN, "The resource owner or authorization server denied the request.";
+    /// `invalid_token` (401): a bearer token is invalid, expired or revoked (RFC 6750).
+    invalid_token => UNAUTHORIZED, "The access token provided is expired, revoked, malformed, or invalid for other reasons.";
+    /// `request_forbidden` (403): e.g. a CSRF check failed.
+    request_forbidden => FORBIDDEN, "The request is not allowed.";
+    /// `request_unauthorized` (401): e.g. an expired login or consent request.
+    request_unauthorized => UNAUTHORIZED, "The request could not be authorized.";
+    /// `login_required` (400).
+    login_required => BAD_REQUEST, "The Authorization Server requires End-User authentication.";
+    /// `consent_required` (400).
+    consent_required => BAD_REQUEST, "The Authorization Server requires End-User consent.";
+    /// `interaction_required` (400).
+    interaction_required => BAD_REQUEST, "The Authorization Server requires End-User interaction of some form to proceed.";
+    /// `request_not_supported` (400): request objects are not supported.
+    request_not_supported => BAD_REQUEST, "The OP does not support use of the request parameter.";
+    /// `request_uri_not_supported` (400).
+    request_uri_not_supported => BAD_REQUEST, "The OP does not support use of the request_uri parameter.";
+    /// `registration_not_supported` (400).
+    registration_not_supported => BAD_REQUEST, "The OP does not support use of the registration parameter.";
+    /// `unsupported_token_type` (400), RFC 7009.
+    unsupported_token_type => BAD_REQUEST, "The authorization server does not support the revocation of the presented token type.";
+    /// `not_found` (404).
+    not_found => NOT_FOUND, "The requested resource could not be found.";
+    /// `method_not_allowed` (405).
+    method_not_allowed => METHOD_NOT_ALLOWED, "The HTTP method is not allowed for this resource.";
+    /// `request_entity_too_large` (413).
+    request_entity_too_large => PAYLOAD_TOO_LARGE, "The request body is larger than the server accepts.";
+    /// `unsupported_media_type` (415).
+    unsupported_media_type => UNSUPPORTED_MEDIA_TYPE, "The request body has a content type this endpoint does not accept.";
+    /// `conflict` (409).
+    conflict => CONFLICT, "The resource exists already or was already handled.";
+    /// `server_error` (500).
+    server_error => INTERNAL_SERVER_ERROR, "The authorization server encountered an unexpected condition that prevented it from fulfilling the request.";
+    /// `temporarily_unavailable` (503).
+    temporarily_unavailable => SERVICE_UNAVAILABLE, "The authorization server is currently unable to handle the request due to a temporary overloading or maintenance of the server.";
+}
+
+impl OAuthError {
+    /// An error with the given code, description and status and no hint.
+    pub fn new(
+        error: impl Into<Cow<'static, str>>,
+        description: impl Into<Cow<'static, str>>,
+        status: StatusCode,
+    ) -> Self {
+        Self {
+            error: error.into(),
+            description: description.into(),
+            hint: None,
+            debug: None,
+            status,
+        }
+    }
+
+    /// Sets the hint; an empty hint is left out.
+    pub fn with_hint(mut self, hint: impl Into<Cow<'static, str>>) -> Self {
+        let hint = hint.into();
+        self.hint = (!hint.is_empty()).then_some(hint);
+        self
+    }
+
+    /// Attaches internal detail, rendered only when `Config::share_error_debug` is on.
+    pub fn with_debug(mut self, debug: impl fmt::Display) -> Self {
+        self.debug = Some(debug.to_string());
+        self
+    }
+
+    /// The JSON body, with `error_debug` only when `share_debug` is set.
+    pub fn body(&self, share_debug: bool) -> ErrorBody {
+        ErrorBody {
+            error: self.error.to_string(),
+            error_description: self.description.to_string(),
+            error_hint: self.hint.as_ref().map(|h| h.to_string()),
+            status_code: self.status.as_u16(),
+            error_debug: if share_debug {
+                self.debug.clone()
+            } else {
+                None
+            },
+        }
+    }
+}
+
+impl fmt::Display for OAuthError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.error, self.description)?;
+        if let Some(hint) = &self.hint {
+            write!(f, " {hint}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for OAuthError {}
+
+impl From<StoreError> for OAuthError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound => OAuthError::not_found("Unable to locate the resource."),
+            StoreError::Conflict | StoreError::AlreadyUsed => {
+                OAuthError::conflict("The resource exists already or was already handled.")
+            }
+            StoreError::Backend(_) => {
+                OAuthError::server_error("The storage backend failed.").with_debug(e)
+            }
+        }
+    }
+}
+
+impl From<Error> for OAuthError {
+    fn from(e: Error) -> Self {
+        match e {
+            Error::BadRequest(why) => OAuthError::invalid_request(why),
+            Error::NotFound(what) => {
+                OAuthError::not_found(format!("Unable to locate the requested {what}."))
+            }
+            Error::Conflict(why) => OAuthError::conflict(why),
+            Error::OAuth(e) => e,
+            Error::Store(e) => e.into(),
+            Error::Internal(why) => OAuthError::server_error("").with_debug(why),
+        }
+    }
+}

@@ -1,0 +1,14 @@
+//! HTTP plumbing shared by the endpoints: parameter and JSON decoding with limits, client
+//! authentication, signed cookies and response builders.
+
+pub(crate) mod client_auth;
+pub(crate) mod cookies;
+pub(crate) mod params;
+pub(crate) mod response;
+
+use bytes::Bytes;
+
+/// A request with its body collected.
+pub type Request = http::Request<Bytes>;
+/// A response with its body in memory.
+pub type Response = http::Response<Bytes>;

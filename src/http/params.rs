@@ -1,0 +1,178 @@
+//! OAuth parameters from query strings and form bodies, and JSON bodies.
+//!
+//! Repeated parameters are rejected (RFC 6749 §3.1) and a parameter with an empty value
+//! counts as absent.
+
+use serde::de::DeserializeOwned;
+
+use super::Request;
+use crate::error::OAuthError;
+
+/// Decoded `application/x-www-form-urlencoded` parameters, in order.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct Params {
+    pairs: Vec<(String, String)>,
+}
+
+impl Params {
+    /// Parses an urlencoded string (query or form body).
+    pub(crate) fn parse(raw: &[u8]) -> Self {
+        Self {
+            pairs: url::form_urlencoded::parse(raw).into_owned().collect(),
+        }
+    }
+
+    /// The query parameters of a request.
+    pub(crate) fn from_query(req: &Request) -> Self {
+        Self::parse(req.uri().query().unwrap_or("").as_bytes())
+    }
+
+    /// The form body of a POST request; an `invalid_request` error if the body is not
+    /// `application/x-www-form-urlencoded` (a missing content type is accepted when the
+    /// body is empty).
+    pub(crate) fn from_form(req: &Request) -> Result<Self, OAuthError> {
+        if req.body().is_empty() {
+            return Ok(Self::default());
+        }
+        let content_type = req
+            .headers()
+            .get(http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        let mime = content_type.split(';').next().unwrap_or("").trim();
+        if !mime.eq_ignore_ascii_case("application/x-www-form-urlencoded") {
+            return Err(OAuthError::invalid_request(
+                "The request body must be application/x-www-form-urlencoded.",
+            ));
+        }
+        Ok(Self::parse(req.body()))
+    }
+
+    /// Whether no parameter has a value.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.pairs.iter().all(|(_, v)| v.is_empty())
+    }
+
+    /// The single non-empty value of `name`; `invalid_request` if it appears more than once.
+    pub(crate) fn get(&self, name: &str) -> Result<Option<&str>, OAuthError> {
+        let mut found: Option<&str> = None;
+        for (k, v) in &self.pairs {
+            if k == name && !v.is_empty() {
+                if found.is_some() {
+                    return Err(OAuthError::invalid_request(format!(
+                        "The parameter '{name}' must not be included more than once."
+                    )));
+                }
+                found = Some(v);
+            }
+        }
+        Ok(found)
+    }
+
+    /// Like [`Params::get`], but absence is an `invalid_request` error.
+    pub(crate) fn require(&self, name: &str) -> Result<&str, OAuthError> {
+        self.get(name)?.ok_or_else(|| {
+            OAuthError::invalid_request(format!("The parameter '{name}' is missing."))
+        })
+    }
+
+    /// Checks every parameter for repetition at once (for endpoints that read many).
+    pub(crate) fn reject_repeated(&self) -> Result<(), OAuthError> {
+        for (i, (k, v)) in self.pairs.iter().enumerate() {
+            if v.is_empty() {
+                continue;
+            }
+            if self.pairs[i + 1..]
+                .iter()
+                .any(|(k2, v2)| k2 == k && !v2.is_empty())
+            {
+                return Err(OAuthError::invalid_request(format!(
+                    "The parameter '{k}' must not be included more than once."
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// Merges `other` in (e.g. query and body of an authorization POST).
+    pub(crate) fn extend(&mut self, other: Params) {
+        self.pairs.extend(other.pairs);
+    }
+
+    /// All pairs, for re-encoding.
+    pub(crate) fn pairs(&self) -> &[(String, String)] {
+        &self.pairs
+    }
+}
+
+/// Decodes a JSON request body into `T`; malformed JSON, wrong types and unknown fields (for
+/// types that deny them) are `invalid_request` errors naming the problem.
+pub(crate) fn json_body<T: DeserializeOwned>(req: &Request) -> Result<T, OAuthError> {
+    serde_json::from_slice(req.body()).map_err(|e| {
+        OAuthError::invalid_request(format!(
+            "The request body is not valid JSON for this endpoint: {e}."
+        ))
+    })
+}
+
+/// Like [`json_body`], but an empty body decodes as `T::default()`.
+pub(crate) fn json_body_or_default<T: DeserializeOwned + Default>(
+    req: &Request,
+) -> Result<T, OAuthError> {
+    if req.body().iter().all(u8::is_ascii_whitespace) {
+        return Ok(T::default());
+    }
+    json_body(req)
+}
+
+/// A `limit`/`offset` page from the query: limit defaults to 100 and is clamped to 1..=500;
+/// offset defaults to 0. Non-numeric or negative values are `invalid_request` errors.
+pub(crate) fn pagination(req: &Request) -> Result<(usize, usize), OAuthError> {
+    let params = Params::from_query(req);
+    let number = |name: &str, default: usize| -> Result<usize, OAuthError> {
+        match params.get(name)? {
+            None => Ok(default),
+            Some(text) => text.parse::<usize>().map_err(|_| {
+                OAuthError::invalid_request(format!(
+                    "The query parameter '{name}' must be a non-negative integer."
+                ))
+            }),
+        }
+    };
+    let limit = number("limit", 100)?.clamp(1, 500);
+    let offset = number("offset", 0)?;
+    Ok((limit, offset))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn repeated_parameters_are_rejected_and_empty_ones_ignored() {
+        let p = Params::parse(b"a=1&b=&b=2&c=3&c=4");
+        assert_eq!(p.get("a").unwrap(), Some("1"));
+        assert_eq!(p.get("b").unwrap(), Some("2"));
+        assert!(p.get("c").is_err());
+        assert_eq!(p.get("d").unwrap(), None);
+        assert!(p.require("d").is_err());
+        assert!(p.reject_repeated().is_err());
+        assert!(Params::parse(b"a=1&b=&b=2").reject_repeated().is_ok());
+    }
+
+    #[test]
+    fn pagination_rules() {
+        let req = |q: &str| {
+            http::Request::builder()
+                .uri(format!("/clients?{q}"))
+                .body(bytes::Bytes::new())
+                .unwrap()
+        };
+        assert_eq!(pagination(&req("")).unwrap(), (100, 0));
+        assert_eq!(pagination(&req("limit=1000&offset=5")).unwrap(), (500, 5));
+        assert_eq!(pagination(&req("limit=0")).unwrap(), (1, 0));
+        assert!(pagination(&req("limit=-1")).is_err());
+        assert!(pagination(&req("offset=abc")).is_err());
+        assert!(pagination(&req("limit=1&limit=2")).is_err());
+    }
+}

@@ -1,0 +1,651 @@
+//! The embedded default store: everything in process memory, correct under concurrent use.
+//!
+//! Each aggregate sits behind its own `RwLock`; every trait call takes the lock once, does
+//! its work synchronously and releases it, so no lock is ever held across an `.await` and
+//! every multi-step operation (redeem, rotate, handle) is atomic.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+use time::OffsetDateTime;
+
+use super::{
+    ClientStore, CodeRecord, ConsentRequestRecord, FlowStore, HandledConsent, HandledLogin,
+    IssuedTokens, KeyRecord, KeyStore, LoginRequestRecord, LoginSessionRecord, SessionStore,
+    TokenKind, TokenRecord, TokenStatus, TokenStore,
+};
+use crate::error::StoreError;
+use crate::model::client::ClientRecord;
+
+type Result<T> = std::result::Result<T, StoreError>;
+
+/// An in-memory [`Store`](super::Store). Cheap to create; everything is lost on drop.
+#[derive(Debug, Default)]
+pub struct MemoryStore {
+    clients: RwLock<Clients>,
+    keys: RwLock<Vec<KeyRecord>>,
+    flows: RwLock<Flows>,
+    sessions: RwLock<Sessions>,
+    tokens: RwLock<Tokens>,
+}
+
+#[derive(Debug, Default)]
+struct Clients {
+    by_id: HashMap<String, ClientRecord>,
+    /// (created_at, client_id) → client_id, for a stable list order.
+    order: BTreeMap<(i128, String), ()>,
+}
+
+#[derive(Debug, Default)]
+struct Flows {
+    login: HashMap<String, LoginRequestRecord>,
+    login_by_verifier: HashMap<String, String>,
+    consent: HashMap<String, ConsentRequestRecord>,
+    consent_by_verifier: HashMap<String, String>,
+}
+
+#[derive(Debug, Default)]
+struct Sessions {
+    login: HashMap<String, LoginSessionRecord>,
+    forced_subjects: HashMap<(String, String), String>,
+}
+
+#[derive(Debug, Default)]
+struct Tokens {
+    codes: HashMap<String, CodeRecord>,
+    access: HashMap<String, TokenRecord>,
+    refresh: HashMap<String, TokenRecord>,
+    /// grant id → (kind, signature) of every token of the grant; codes by signature.
+    by_grant: HashMap<String, GrantIndex>,
+}
+
+#[derive(Debug, Default)]
+struct GrantIndex {
+    codes: Vec<String>,
+    tokens: Vec<(TokenKind, String)>,
+}
+
+fn read<T>(lock: &RwLock<T>) -> RwLockReadGuard<'_, T> {
+    lock.read().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+fn write<T>(lock: &RwLock<T>) -> RwLockWriteGuard<'_, T> {
+    lock.write()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+fn order_key(record: &ClientRecord) -> (i128, String) {
+    let created = record
+        .client
+        .created_at
+        .map_or(0, OffsetDateTime::unix_timestamp_nanos);
+    (created, record.client.client_id.clone())
+}
+
+impl MemoryStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+
+#[async_trait::async_trait]
+impl ClientStore for MemoryStore {
+    async fn create_client(&self, record: ClientRecord) -> Result<()> {
+        let mut clients = write(&self.clients);
+        if clients.by_id.contains_key(&record.client.client_id) {
+            return Err(StoreError::Conflict);
+        }
+        clients.order.insert(order_key(&record), ());
+        clients
+            .by_id
+            .insert(record.client.client_id.clone(), record);
+        Ok(())
+    }
+
+    async fn client(&self, client_id: &str) -> Result<ClientRecord> {
+        read(&self.clients)
+            .by_id
+            .get(client_id)
+            .cloned()
+            .ok_or(StoreError::NotFound)
+    }
+
+    async fn update_client(&self, record: ClientRecord) -> Result<()> {
+        let mut clients = write(&self.clients);
+        let Some(old) = clients.by_id.get(&record.client.client_id) else {
+            return Err(StoreError::NotFound);
+        };
+        let old_key = order_key(old);
+        clients.order.remove(&old_key);
+        clients.order.insert(order_key(&record), ());
+        clients
+            .by_id
+            .insert(record.client.client_id.clone(), record);
+        Ok(())
+    }
+
+    async fn delete_client(&self, client_id: &str) -> Result<()> {
+        let mut clients = write(&self.clients);
+        let Some(old) = clients.by_id.remove(client_id) else {
+            return Err(StoreError::NotFound);
+        };
+        clients.order.remove(&order_key(&old));
+        Ok(())
+    }
+
+    async fn list_clients(&self, limit: usize, offset: usize) -> Result<Vec<ClientRecord>> {
+        let clients = read(&self.clients);
+        Ok(clients
+            .order
+            .keys()
+            .skip(offset)
+            .take(limit)
+            .filter_map(|(_, id)| clients.by_id.get(id).cloned())
+            .collect())
+    }
+}
+
+#[async_trait::async_trait]
+impl KeyStore for MemoryStore {
+    async fn keys(&self) -> Result<Vec<KeyRecord>> {
+        Ok(read(&self.keys).clone())
+    }
+
+    async fn insert_initial_keys(&self, initial: Vec<KeyRecord>) -> Result<Vec<KeyRecord>> {
+        let mut keys = write(&self.keys);
+        if keys.is_empty() {
+            keys.extend(initial);
+        }
+        Ok(keys.clone())
+    }
+
+    async fn insert_key(&self, key: KeyRecord) -> Result<()> {
+        let mut keys = write(&self.keys);
+        if keys.iter().any(|k| k.kid == key.kid) {
+            return Err(StoreError::Conflict);
+        }
+        keys.push(key);
+        Ok(())
+    }
+}
+
+#[async_trait::async_trait]
+impl FlowStore for MemoryStore {
+    async fn create_login_request(&self, request: LoginRequestRecord) -> Result<()> {
+        let mut flows = write(&self.flows);
+        if flows.login.contains_key(&request.challenge) {
+            return Err(StoreError::Conflict);
+        }
+        flows
+            .login_by_verifier
+            .insert(request.verifier_digest.clone(), request.challenge.clone());
+        flows.login.insert(request.challenge.clone(), request);
+        Ok(())
+    }
+
+    async fn login_request(&self, challenge: &str) -> Result<LoginRequestRecord> {
+        read(&self.flows)
+            .login
+            .get(challenge)
+            .cloned()
+            .ok_or(StoreError::NotFound)
+    }
+
+    async fn handle_login_request(
+        &self,
+        challenge: &str,
+        handled: HandledLogin,
+    ) -> Result<LoginRequestRecord> {
+        let mut flows = write(&self.flows);
+        let request = flows.login.get_mut(challenge).ok_or(StoreError::NotFound)?;
+        if request.handled.is_some() {
+            return Err(StoreError::Conflict);
+        }
+        request.handled = Some(handled);
+        Ok(request.clone())
+    }
+
+    async fn consume_login_verifier(&self, verifier_digest: &str) -> Result<LoginRequestRecord> {
+        let mut flows = write(&self.flows);
+        let challenge = flows
+            .login_by_verifier
+            .get(verifier_digest)
+            .cloned()
+            .ok_or(StoreError::NotFound)?;
+        let request = flows
+            .login
+            .get_mut(&challenge)
+            .ok_or(StoreError::NotFound)?;
+        if request.handled.is_none() {
+            return Err(StoreError::NotFound);
+        }
+        if request.verifier_used {
+            return Err(StoreError::AlreadyUsed);
+        }
+        request.verifier_used = true;
+        Ok(request.clone())
+    }
+
+    async fn create_consent_request(&self, request: ConsentRequestRecord) -> Result<()> {
+        let mut flows = write(&self.flows);
+        if flows.consent.contains_key(&request.challenge) {
+            return Err(StoreError::Conflict);
+        }
+        flows
+            .consent_by_verifier
+            .insert(request.verifier_digest.clone(), request.challenge.clone());
+        flows.consent.insert(request.challenge.clone(), request);
+        Ok(())
+    }
+
+    async fn consent_request(&self, challenge: &str) -> Result<ConsentRequestRecord> {
+        read(&self.flows)
+            .consent
+            .get(challenge)
+            .cloned()
+            .ok_or(StoreError::NotFound)
+    }
+
+    async fn handle_consent_request(
+        &self,
+        challenge: &str,
+        handled: HandledConsent,
+    ) -> Result<ConsentRequestRecord> {
+        let mut flows = write(&self.flows);
+        let request = flows
+            .consent
+            .get_mut(challenge)
+            .ok_or(StoreError::NotFound)?;
+        if request.handled.is_some() {
+            return Err(StoreError::Conflict);
+        }
+        request.handled = Some(handled);
+        Ok(request.clone())
+    }
+
+    async fn consume_consent_verifier(
+        &self,
+        verifier_digest: &str,
+    ) -> Result<ConsentRequestRecord> {
+        let mut flows = write(&self.flows);
+        let challenge = flows
+            .consent_by_verifier
+            .get(verifier_digest)
+            .cloned()
+            .ok_or(StoreError::NotFound)?;
+        let request = flows
+            .consent
+            .get_mut(&challenge)
+            .ok_or(StoreError::NotFound)?;
+        if request.handled.is_none() {
+            return Err(StoreError::NotFound);
+        }
+        if request.verifier_used {
+            return Err(StoreError::AlreadyUsed);
+        }
+        request.verifier_used = true;
+        Ok(request.clone())
+    }
+
+    async fn remembered_consents(
+        &self,
+        subject: &str,
+        client_id: &str,
+    ) -> Result<Vec<ConsentRequestRecord>> {
+        let flows = read(&self.flows);
+        let mut found: Vec<ConsentRequestRecord> = flows
+            .consent
+            .values()
+            .filter(|c| c.subject == subject && c.client_id == client_id && is_remembered(c))
+            .cloned()
+            .collect();
+        found.sort_by(|a, b| b.requested_at.cmp(&a.requested_at));
+        Ok(found)
+    }
+
+    async fn consent_sessions(
+        &self,
+        subject: &str,
+        limit: usize,
+        offset: usize,
+    ) -> Result<Vec<ConsentRequestRecord>> {
+        let flows = read(&self.flows);
+        let mut found: Vec<&ConsentRequestRecord> = flows
+            .consent
+            .values()
+            .filter(|c| c.subject == subject && is_remembered(c))
+            .collect();
+        found.sort_by(|a, b| {
+            b.requested_at
+                .cmp(&a.requested_at)
+                .then_with(|| a.challenge.cmp(&b.challenge))
+        });
+        Ok(found
+            .into_iter()
+            .skip(offset)
+            .take(limit)
+            .cloned()
+            .collect())
+    }
+
+    async fn delete_consents(&self, subject: &str, client_id: Option<&str>) -> Result<Vec<String>> {
+        let mut flows = write(&self.flows);
+        let doomed: Vec<(String, String)> = flows
+            .consent
+            .values()
+            .filter(|c| {
+                c.subject == subject
+                    && c.handled.is_some()
+                    && client_id.is_none_or(|id| c.client_id == id)
+            })
+            .map(|c| (c.challenge.clone(), c.verifier_digest.clone()))
+            .collect();
+        for (challenge, verifier) in &doomed {
+            flows.consent.remove(challenge);
+            flows.consent_by_verifier.remove(verifier);
+        }
+        Ok(doomed.into_iter().map(|(challenge, _)| challenge).collect())
+    }
+
+    async fn flush_requests(&self, before: OffsetDateTime, limit: usize) -> Result<u64> {
+        let mut flows = write(&self.flows);
+        let logins: Vec<(String, String)> = flows
+            .login
+            .values()
+            .filter(|r| r.expires_at < before)
+            .take(limit)
+            .map(|r| (r.challenge.clone(), r.verifier_digest.clone()))
+            .collect();
+        for (challenge, verifier) in &logins {
+            flows.login.remove(challenge);
+            flows.login_by_verifier.remove(verifier);
+        }
+        // A remembered, accepted consent is kept: it is what later requests skip on.
+        let consents: Vec<(String, String)> = flows
+            .consent
+            .values()
+            .filter(|r| r.expires_at < before && !is_remembered(r))
+            .take(limit.saturating_sub(logins.len()))
+            .map(|r| (r.challenge.clone(), r.verifier_digest.clone()))
+            .collect();
+        for (challenge, verifier) in &consents {
+            flows.consent.remove(challenge);
+            flows.consent_by_verifier.remove(verifier);
+        }
+        Ok((logins.len() + consents.len()) as u64)
+    }
+}
+
+/// Accepted with `remember`, and not itself a skipped (re-confirmed) consent.
+fn is_remembered(c: &ConsentRequestRecord) -> bool {
+    !c.skip && matches!(&c.handled, Some(HandledConsent::Accepted(a)) if a.remember)
+}
+
+#[async_trait::async_trait]
+impl SessionStore for MemoryStore {
+    async fn create_login_session(&self, session: LoginSessionRecord) -> Result<()> {
+        let mut sessions = write(&self.sessions);
+        if sessions.login.contains_key(&session.id) {
+            return Err(StoreError::Conflict);
+        }
+        sessions.login.insert(session.id.clone(), session);
+        Ok(())
+    }
+
+    async fn login_session(&self, id: &str) -> Result<LoginSessionRecord> {
+        read(&self.sessions)
+            .login
+            .get(id)
+            .cloned()
+            .ok_or(StoreError::NotFound)
+    }
+
+    async fn delete_login_session(&self, id: &str) -> Result<()> {
+        write(&self.sessions)
+            .login
+            .remove(id)
+            .map(|_| ())
+            .ok_or(StoreError::NotFound)
+    }
+
+    async fn delete_login_sessions_of(&self, subject: &str) -> Result<u64> {
+        let mut sessions = write(&self.sessions);
+        let before = sessions.login.len();
+        sessions.login.retain(|_, s| s.subject != subject);
+        Ok((before - sessions.login.len()) as u64)
+    }
+
+    async fn flush_login_sessions(&self, before: OffsetDateTime, limit: usize) -> Result<u64> {
+        let mut sessions = write(&self.sessions);
+        let doomed: Vec<String> = sessions
+            .login
+            .values()
+            .filter(|s| s.expires_at < before)
+            .take(limit)
+            .map(|s| s.id.clone())
+            .collect();
+        for id in &doomed {
+            sessions.login.remove(id);
+        }
+        Ok(doomed.len() as u64)
+    }
+
+    async fn set_forced_subject(&self, client_id: &str, subject: &str, forced: &str) -> Result<()> {
+        write(&self.sessions).forced_subjects.insert(
+            (client_id.to_owned(), subject.to_owned()),
+            forced.to_owned(),
+        );
+        Ok(())
+    }
+
+    async fn forced_subject(&self, client_id: &str, subject: &str) -> Result<Option<String>> {
+        Ok(read(&self.sessions)
+            .forced_subjects
+            .get(&(client_id.to_owned(), subject.to_owned()))
+            .cloned())
+    }
+}
+
+impl Tokens {
+    fn insert(&mut self, tokens: IssuedTokens) {
+        for token in std::iter::once(tokens.access).chain(tokens.refresh) {
+            self.by_grant
+                .entry(token.grant.grant_id.clone())
+                .or_default()
+                .tokens
+                .push((token.kind, token.signature.clone()));
+            let table = match token.kind {
+                TokenKind::AccessToken => &mut self.access,
+                TokenKind::RefreshToken => &mut self.refresh,
+            };
+            table.insert(token.signature.clone(), token);
+        }
+    }
+
+    fn table(&mut self, kind: TokenKind) -> &mut HashMap<String, TokenRecord> {
+        match kind {
+            TokenKind::AccessToken => &mut self.access,
+            TokenKind::RefreshToken => &mut self.refresh,
+        }
+    }
+
+    /// Revokes every active token and unused code of the grant; rotated refresh tokens stay
+    /// rotated (they are unusable either way, and reuse stays detectable).
+    fn revoke_grant(&mut self, grant_id: &str) -> u64 {
+        let Some(index) = self.by_grant.get(grant_id) else {
+            return 0;
+        };
+        let codes = index.codes.clone();
+        let tokens = index.tokens.clone();
+        let mut changed = 0;
+        for signature in codes {
+            if let Some(code) = self.codes.get_mut(&signature) {
+                if !code.used {
+                    code.used = true;
+                    changed += 1;
+                }
+            }
+        }
+        for (kind, signature) in tokens {
+            if let Some(token) = self.table(kind).get_mut(&signature) {
+                if token.status == TokenStatus::Active {
+                    token.status = TokenStatus::Revoked;
+                    changed += 1;
+                }
+            }
+        }
+        changed
+    }
+
+    fn forget(&mut self, grant_id: &str, kind: Option<TokenKind>, signature: &str) {
+        if let Some(index) = self.by_grant.get_mut(grant_id) {
+            match kind {
+                Some(kind) => index
+                    .tokens
+                    .retain(|(k, s)| !(*k == kind && s == signature)),
+                None => index.codes.retain(|s| s != signature),
+            }
+            if index.tokens.is_empty() && index.codes.is_empty() {
+                self.by_grant.remove(grant_id);
+            }
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl TokenStore for MemoryStore {
+    async fn insert_code(&self, code: CodeRecord) -> Result<()> {
+        let mut tokens = write(&self.tokens);
+        if tokens.codes.contains_key(&code.signature) {
+            return Err(StoreError::Conflict);
+        }
+        tokens
+            .by_grant
+            .entry(code.grant.grant_id.clone())
+            .or_default()
+            .codes
+            .push(code.signature.clone());
+        tokens.codes.insert(code.signature.clone(), code);
+        Ok(())
+    }
+
+    async fn code(&self, signature: &str) -> Result<CodeRecord> {
+        read(&self.tokens)
+            .codes
+            .get(signature)
+            .cloned()
+            .ok_or(StoreError::NotFound)
+    }
+
+    async fn redeem_code(&self, signature: &str, issued: IssuedTokens) -> Result<()> {
+        let mut tokens = write(&self.tokens);
+        let code = tokens
+            .codes
+            .get_mut(signature)
+            .ok_or(StoreError::NotFound)?;
+        if code.used {
+            return Err(StoreError::AlreadyUsed);
+        }
+        code.used = true;
+        tokens.insert(issued);
+        Ok(())
+    }
+
+    async fn insert_tokens(&self, issued: IssuedTokens) -> Result<()> {
+        write(&self.tokens).insert(issued);
+        Ok(())
+    }
+
+    async fn access_token(&self, signature: &str) -> Result<TokenRecord> {
+        read(&self.tokens)
+            .access
+            .get(signature)
+            .cloned()
+            .ok_or(StoreError::NotFound)
+    }
+
+    async fn refresh_token(&self, signature: &str) -> Result<TokenRecord> {
+        read(&self.tokens)
+            .refresh
+            .get(signature)
+            .cloned()
+            .ok_or(StoreError::NotFound)
+    }
+
+    async fn rotate_refresh_token(&self, signature: &str, issued: IssuedTokens) -> Result<()> {
+        let mut tokens = write(&self.tokens);
+        let old = tokens
+            .refresh
+            .get_mut(signature)
+            .ok_or(StoreError::NotFound)?;
+        match old.status {
+            TokenStatus::Active => {}
+            TokenStatus::Rotated => return Err(StoreError::AlreadyUsed),
+            TokenStatus::Revoked => return Err(StoreError::NotFound),
+        }
+        old.status = TokenStatus::Rotated;
+        let grant_id = old.grant.grant_id.clone();
+        tokens.revoke_grant(&grant_id);
+        tokens.insert(issued);
+        Ok(())
+    }
+
+    async fn revoke_grant(&self, grant_id: &str) -> Result<u64> {
+        Ok(write(&self.tokens).revoke_grant(grant_id))
+    }
+
+    async fn revoke_client_tokens(&self, client_id: &str) -> Result<u64> {
+        let mut tokens = write(&self.tokens);
+        let mut grants: Vec<String> = tokens
+            .access
+            .values()
+            .chain(tokens.refresh.values())
+            .map(|t| &t.grant)
+            .chain(tokens.codes.values().map(|c| &c.grant))
+            .filter(|g| g.client_id == client_id)
+            .map(|g| g.grant_id.clone())
+            .collect();
+        grants.sort();
+        grants.dedup();
+        Ok(grants.iter().map(|g| tokens.revoke_grant(g)).sum())
+    }
+
+    async fn flush_tokens(&self, not_after: OffsetDateTime, limit: usize) -> Result<u64> {
+        let mut tokens = write(&self.tokens);
+        let expired = |exp: Option<OffsetDateTime>| exp.is_some_and(|e| e < not_after);
+        let mut doomed: Vec<(Option<TokenKind>, String, String)> = Vec::new();
+        for (kind, table) in [
+            (TokenKind::AccessToken, &tokens.access),
+            (TokenKind::RefreshToken, &tokens.refresh),
+        ] {
+            doomed.extend(
+                table
+                    .values()
+                    .filter(|t| expired(t.expires_at))
+                    .take(limit.saturating_sub(doomed.len()))
+                    .map(|t| (Some(kind), t.signature.clone(), t.grant.grant_id.clone())),
+            );
+        }
+        doomed.extend(
+            tokens
+                .codes
+                .values()
+                .filter(|c| c.expires_at < not_after)
+                .take(limit.saturating_sub(doomed.len()))
+                .map(|c| (None, c.signature.clone(), c.grant.grant_id.clone())),
+        );
+        for (kind, signature, grant_id) in &doomed {
+            match kind {
+                Some(kind) => {
+                    tokens.table(*kind).remove(signature);
+                }
+                None => {
+                    tokens.codes.remove(signature);
+                }
+            }
+            tokens.forget(grant_id, *kind, signature);
+        }
+        Ok(doomed.len() as u64)
+    }
+}

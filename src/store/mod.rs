@@ -1,0 +1,488 @@
+//! Persistence, as small async traits the host implements (or [`MemoryStore`]).
+//!
+//! Every security-critical step is **one** call, so that a store can make it atomic with one
+//! conditional write or one transaction: handling a login or consent request, consuming a
+//! verifier, redeeming a code while inserting its tokens, rotating a refresh token, revoking a
+//! grant. The core never relies on a transaction spanning several calls.
+//!
+//! Secrets never reach a store in plaintext: tokens, codes and verifiers are keyed by a
+//! SHA-256 digest ([`TokenRecord::signature`]), client secrets by a hash.
+
+use std::fmt::Debug;
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use crate::error::StoreError;
+use crate::jose::Algorithm;
+use crate::model::client::ClientRecord;
+
+pub mod memory;
+pub use memory::MemoryStore;
+
+type Result<T> = std::result::Result<T, StoreError>;
+
+/// A JSON object of extra claims or session data.
+pub type JsonObject = serde_json::Map<String, serde_json::Value>;
+
+/// OAuth 2.0 clients.
+#[async_trait::async_trait]
+pub trait ClientStore: Send + Sync + Debug {
+    /// Inserts a new client; [`StoreError::Conflict`] if the id exists.
+    async fn create_client(&self, record: ClientRecord) -> Result<()>;
+    /// The client with this id; [`StoreError::NotFound`] if none.
+    async fn client(&self, client_id: &str) -> Result<ClientRecord>;
+    /// Replaces an existing client; [`StoreError::NotFound`] if none.
+    async fn update_client(&self, record: ClientRecord) -> Result<()>;
+    /// Deletes a client; [`StoreError::NotFound`] if none.
+    async fn delete_client(&self, client_id: &str) -> Result<()>;
+    /// A page of clients ordered by (`created_at`, `client_id`).
+    async fn list_clients(&self, limit: usize, offset: usize) -> Result<Vec<ClientRecord>>;
+}
+
+/// Signing keys, persisted so that a durable store keeps them across restarts.
+#[async_trait::async_trait]
+pub trait KeyStore: Send + Sync + Debug {
+    /// All keys, oldest first.
+    async fn keys(&self) -> Result<Vec<KeyRecord>>;
+    /// Inserts `initial` only if the store holds no key yet, then returns all keys (oldest
+    /// first). Atomic, so that two instances starting together agree on one key set.
+    async fn insert_initial_keys(&self, initial: Vec<KeyRecord>) -> Result<Vec<KeyRecord>>;
+    /// Adds a key (rotation); [`StoreError::Conflict`] if the `kid` exists.
+    async fn insert_key(&self, key: KeyRecord) -> Result<()>;
+}
+
+/// Login and consent requests: the challenge state machine.
+#[async_trait::async_trait]
+pub trait FlowStore: Send + Sync + Debug {
+    /// Stores a new login request.
+    async fn create_login_request(&self, request: LoginRequestRecord) -> Result<()>;
+    /// The login request with this challenge; [`StoreError::NotFound`] if none.
+    async fn login_request(&self, challenge: &str) -> Result<LoginRequestRecord>;
+    /// Records the host's answer. Atomic: [`StoreError::Conflict`] if the request was already
+    /// handled, [`StoreError::NotFound`] if unknown. Returns the updated record.
+    async fn handle_login_request(
+        &self,
+        challenge: &str,
+        handled: HandledLogin,
+    ) -> Result<LoginRequestRecord>;
+    /// Consumes the login verifier (by its digest) once. Atomic: [`StoreError::AlreadyUsed`]
+    /// on a second call, [`StoreError::NotFound`] if unknown or not yet handled.
+    async fn consume_login_verifier(&self, verifier_digest: &str) -> Result<LoginRequestRecord>;
+
+    /// Stores a new consent request.
+    async fn create_consent_request(&self, request: ConsentRequestRecord) -> Result<()>;
+    /// The consent request with this challenge; [`StoreError::NotFound`] if none.
+    async fn consent_request(&self, challenge: &str) -> Result<ConsentRequestRecord>;
+    /// Records the host's answer; same contract as [`FlowStore::handle_login_request`].
+    async fn handle_consent_request(
+        &self,
+        challenge: &str,
+        handled: HandledConsent,
+    ) -> Result<ConsentRequestRecord>;
+    /// Consumes the consent verifier once; same contract as
+    /// [`FlowStore::consume_login_verifier`].
+    async fn consume_consent_verifier(&self, verifier_digest: &str)
+    -> Result<ConsentRequestRecord>;
+
+    /// Accepted consents of `subject` for `client_id` with `remember = true` and not `skip`,
+    /// newest first; the caller checks `remember_for` expiry.
+    async fn remembered_consents(
+        &self,
+        subject: &str,
+        client_id: &str,
+    ) -> Result<Vec<ConsentRequestRecord>>;
+    /// A page of accepted, remembered, non-skip consents of `subject` (newest first);
+    /// the caller filters expired ones.
+    async fn consent_sessions(
+        &self,
+        subject: &str,
+        limit: usize,
+        offset: usize,
+    ) -> Result<Vec<ConsentRequestRecord>>;
+    /// Deletes every handled consent of `subject` (for one client, or all) and returns their
+    /// challenges, which are the grant ids of the tokens to revoke.
+    async fn delete_consents(&self, subject: &str, client_id: Option<&str>) -> Result<Vec<String>>;
+    /// Deletes login and consent requests that expired before `before`; at most `limit`.
+    async fn flush_requests(&self, before: OffsetDateTime, limit: usize) -> Result<u64>;
+}
+
+/// Login sessions (the "remember me" of the login page) and forced subject identifiers.
+#[async_trait::async_trait]
+pub trait SessionStore: Send + Sync + Debug {
+    /// Stores a new login session.
+    async fn create_login_session(&self, session: LoginSessionRecord) -> Result<()>;
+    /// The session with this id; [`StoreError::NotFound`] if none.
+    async fn login_session(&self, id: &str) -> Result<LoginSessionRecord>;
+    /// Deletes one session; [`StoreError::NotFound`] if none.
+    async fn delete_login_session(&self, id: &str) -> Result<()>;
+    /// Deletes every session of `subject`, returning how many there were.
+    async fn delete_login_sessions_of(&self, subject: &str) -> Result<u64>;
+    /// Deletes sessions that expired before `before`; at most `limit`.
+    async fn flush_login_sessions(&self, before: OffsetDateTime, limit: usize) -> Result<u64>;
+    /// Remembers the subject identifier a login forced for (client, subject).
+    async fn set_forced_subject(&self, client_id: &str, subject: &str, forced: &str) -> Result<()>;
+    /// The forced subject identifier for (client, subject), if any.
+    async fn forced_subject(&self, client_id: &str, subject: &str) -> Result<Option<String>>;
+}
+
+/// Authorization codes, access tokens and refresh tokens.
+#[async_trait::async_trait]
+pub trait TokenStore: Send + Sync + Debug {
+    /// Stores a new authorization code.
+    async fn insert_code(&self, code: CodeRecord) -> Result<()>;
+    /// The code with this signature (used or not); [`StoreError::NotFound`] if none.
+    async fn code(&self, signature: &str) -> Result<CodeRecord>;
+    /// Marks the code used **and** inserts the tokens it buys, atomically.
+    /// [`StoreError::AlreadyUsed`] (nothing inserted) if it was used before: the caller then
+    /// revokes the grant. [`StoreError::NotFound`] if unknown.
+    async fn redeem_code(&self, signature: &str, tokens: IssuedTokens) -> Result<()>;
+    /// Inserts tokens not bought by a code or refresh token (implicit, client credentials).
+    async fn insert_tokens(&self, tokens: IssuedTokens) -> Result<()>;
+    /// The access token with this signature (any status); [`StoreError::NotFound`] if none.
+    async fn access_token(&self, signature: &str) -> Result<TokenRecord>;
+    /// The refresh token with this signature (any status); [`StoreError::NotFound`] if none.
+    async fn refresh_token(&self, signature: &str) -> Result<TokenRecord>;
+    /// Rotates a refresh token, atomically: if it is active, marks it rotated, revokes every
+    /// other active token of its grant, and inserts `tokens`. [`StoreError::AlreadyUsed`]
+    /// (nothing inserted) if it was rotated before — reuse: the caller revokes the grant.
+    /// [`StoreError::NotFound`] if unknown or revoked.
+    async fn rotate_refresh_token(&self, signature: &str, tokens: IssuedTokens) -> Result<()>;
+    /// Revokes every token and unused code of the grant, returning how many changed.
+    async fn revoke_grant(&self, grant_id: &str) -> Result<u64>;
+    /// Revokes every token and unused code issued to the client.
+    async fn revoke_client_tokens(&self, client_id: &str) -> Result<u64>;
+    /// Deletes access tokens that expired before `not_after`, and codes and refresh tokens
+    /// that can never be used again (expired before `not_after`); at most `limit` rows.
+    async fn flush_tokens(&self, not_after: OffsetDateTime, limit: usize) -> Result<u64>;
+}
+
+/// Everything a [`Provider`](crate::Provider) persists. Implemented automatically for any
+/// type that implements the five store traits.
+pub trait Store: ClientStore + KeyStore + FlowStore + SessionStore + TokenStore {}
+
+impl<T: ClientStore + KeyStore + FlowStore + SessionStore + TokenStore> Store for T {}
+
+/// A signing key as stored. The private key is PKCS#8 DER.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyRecord {
+    /// Key id, unique, published in the JWKS and JWT headers.
+    pub kid: String,
+    /// The algorithm this key signs with.
+    pub alg: Algorithm,
+    /// PKCS#8 DER of the private key.
+    pub private_pkcs8: Vec<u8>,
+    /// When the key was created; the newest key of each algorithm signs.
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+}
+
+impl Debug for KeyRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KeyRecord")
+            .field("kid", &self.kid)
+            .field("alg", &self.alg)
+            .field("created_at", &self.created_at)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The OpenID Connect parameters of an authorization request, shown to the login and
+/// consent apps (`oidc_context`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct OidcContext {
+    /// Requested ACR values.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub acr_values: Vec<String>,
+    /// Preferred UI locales.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub ui_locales: Vec<String>,
+    /// The `display` parameter.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub display: String,
+    /// Claims of a valid `id_token_hint`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id_token_hint_claims: Option<JsonObject>,
+    /// The `login_hint` parameter.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub login_hint: String,
+}
+
+/// A login request: the browser is at the host's login page.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LoginRequestRecord {
+    /// The login challenge (public id, given to the login app).
+    pub challenge: String,
+    /// SHA-256 hex of the login verifier (returned to the browser after accept/reject).
+    pub verifier_digest: String,
+    /// The CSRF value bound to the browser by a signed cookie.
+    pub csrf: String,
+    /// The client that started the flow.
+    pub client_id: String,
+    /// Scopes requested.
+    pub requested_scope: Vec<String>,
+    /// Whether a valid login session already authenticated the user.
+    pub skip: bool,
+    /// The subject of that session, when `skip`.
+    pub subject: String,
+    /// The OIDC parameters of the request.
+    pub oidc_context: OidcContext,
+    /// The original authorization URL (issuer + `/oauth2/auth?` + query).
+    pub request_url: String,
+    /// The login session that allowed `skip`, if any.
+    pub session_id: Option<String>,
+    /// When the authorization request arrived.
+    #[serde(with = "time::serde::rfc3339")]
+    pub requested_at: OffsetDateTime,
+    /// After this the request can no longer be completed.
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires_at: OffsetDateTime,
+    /// The host's answer, once given.
+    pub handled: Option<HandledLogin>,
+    /// Whether the verifier was consumed.
+    pub verifier_used: bool,
+}
+
+/// The host's answer to a login request.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum HandledLogin {
+    /// The user authenticated.
+    Accepted(AcceptedLogin),
+    /// The login was refused; the error goes to the client.
+    Rejected(RejectedRequest),
+}
+
+/// A successful login.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AcceptedLogin {
+    /// The authenticated subject.
+    pub subject: String,
+    /// Whether to remember the login in a session cookie.
+    pub remember: bool,
+    /// Seconds to remember it; 0 means as long as the browser session (capped by config).
+    pub remember_for: i64,
+    /// The authentication context class reached.
+    pub acr: String,
+    /// A subject identifier to use instead of the pairwise one.
+    pub force_subject_identifier: String,
+    /// When the user authenticated.
+    #[serde(with = "time::serde::rfc3339")]
+    pub authenticated_at: OffsetDateTime,
+}
+
+/// A refused login or consent, delivered to the client as an OAuth error.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct RejectedRequest {
+    /// The error code (default `access_denied`).
+    pub error: String,
+    /// A description for the client.
+    pub error_description: String,
+    /// A hint.
+    pub error_hint: String,
+    /// Debug detail.
+    pub error_debug: String,
+    /// HTTP status semantics of the error.
+    pub status_code: u16,
+}
+
+/// A consent request: the browser is at the host's consent page.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ConsentRequestRecord {
+    /// The consent challenge; also the grant id of every token issued from this consent.
+    pub challenge: String,
+    /// SHA-256 hex of the consent verifier.
+    pub verifier_digest: String,
+    /// The CSRF value bound to the browser by a signed cookie.
+    pub csrf: String,
+    /// The client that started the flow.
+    pub client_id: String,
+    /// Scopes requested.
+    pub requested_scope: Vec<String>,
+    /// Whether a remembered consent already covers the requested scopes.
+    pub skip: bool,
+    /// The authenticated subject (not pairwise).
+    pub subject: String,
+    /// The OIDC parameters of the request.
+    pub oidc_context: OidcContext,
+    /// The original authorization URL.
+    pub request_url: String,
+    /// The login challenge this consent follows.
+    pub login_challenge: String,
+    /// The login session, if the login was remembered or skipped.
+    pub login_session_id: Option<String>,
+    /// The accepted ACR of the login.
+    pub acr: String,
+    /// The subject identifier forced at login, if any.
+    pub force_subject_identifier: String,
+    /// When the user authenticated.
+    #[serde(with = "time::serde::rfc3339")]
+    pub authenticated_at: OffsetDateTime,
+    /// When the authorization request arrived.
+    #[serde(with = "time::serde::rfc3339")]
+    pub requested_at: OffsetDateTime,
+    /// After this the request can no longer be completed.
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires_at: OffsetDateTime,
+    /// The host's answer, once given.
+    pub handled: Option<HandledConsent>,
+    /// Whether the verifier was consumed.
+    pub verifier_used: bool,
+}
+
+/// The host's answer to a consent request.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum HandledConsent {
+    /// The user granted (some) scopes.
+    Accepted(AcceptedConsent),
+    /// The consent was refused.
+    Rejected(RejectedRequest),
+}
+
+/// A granted consent.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AcceptedConsent {
+    /// The scopes granted (a subset of the requested ones).
+    pub grant_scope: Vec<String>,
+    /// Whether to remember the grant for later requests.
+    pub remember: bool,
+    /// Seconds to remember it; 0 means forever.
+    pub remember_for: i64,
+    /// Extra data for access tokens (`ext` in introspection).
+    pub access_token_extra: JsonObject,
+    /// Extra claims for ID tokens and userinfo.
+    pub id_token_extra: JsonObject,
+    /// When the consent was given.
+    #[serde(with = "time::serde::rfc3339")]
+    pub handled_at: OffsetDateTime,
+}
+
+/// A remembered login of a browser.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LoginSessionRecord {
+    /// Session id (the `sid` claim and the session cookie's value).
+    pub id: String,
+    /// The authenticated subject.
+    pub subject: String,
+    /// When the user authenticated.
+    #[serde(with = "time::serde::rfc3339")]
+    pub authenticated_at: OffsetDateTime,
+    /// After this the session no longer skips the login page.
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires_at: OffsetDateTime,
+}
+
+/// What every token of one grant (one consent, or one client-credentials request) shares.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GrantData {
+    /// The grant id: the consent challenge, or a random id for client credentials. Revoking
+    /// the grant revokes every code and token carrying it.
+    pub grant_id: String,
+    /// The client the tokens belong to.
+    pub client_id: String,
+    /// The real subject (the client id for client credentials).
+    pub subject: String,
+    /// The subject as the client sees it (`sub` of ID tokens and userinfo; pairwise or forced).
+    pub subject_identifier: String,
+    /// Granted scopes.
+    pub granted_scope: Vec<String>,
+    /// Extra data of access tokens (`ext`).
+    pub access_token_extra: JsonObject,
+    /// Extra ID-token claims.
+    pub id_token_extra: JsonObject,
+    /// When the user authenticated (absent for client credentials).
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub auth_time: Option<OffsetDateTime>,
+    /// The accepted ACR.
+    pub acr: String,
+    /// The login session id (`sid`), if any.
+    pub session_id: Option<String>,
+    /// When the authorization request arrived.
+    #[serde(with = "time::serde::rfc3339")]
+    pub requested_at: OffsetDateTime,
+}
+
+/// An authorization code.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CodeRecord {
+    /// SHA-256 hex of the code.
+    pub signature: String,
+    /// The grant the code belongs to.
+    pub grant: GrantData,
+    /// The `redirect_uri` sent in the authorization request, which the token request must
+    /// repeat; `None` if it was omitted.
+    pub redirect_uri: Option<String>,
+    /// The redirect URI the code was delivered to.
+    pub effective_redirect_uri: String,
+    /// The S256 PKCE challenge, if one was sent.
+    pub code_challenge: Option<String>,
+    /// The OIDC nonce, for the ID token.
+    pub nonce: Option<String>,
+    /// When the code was issued.
+    #[serde(with = "time::serde::rfc3339")]
+    pub issued_at: OffsetDateTime,
+    /// After this the code cannot be redeemed.
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires_at: OffsetDateTime,
+    /// Whether the code was redeemed (or revoked with its grant).
+    pub used: bool,
+}
+
+/// Whether an access or refresh token is an access or a refresh token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TokenKind {
+    /// An access token.
+    AccessToken,
+    /// A refresh token.
+    RefreshToken,
+}
+
+/// The life state of a token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TokenStatus {
+    /// Usable until it expires.
+    Active,
+    /// A refresh token that was exchanged for a new one; presenting it again is reuse.
+    Rotated,
+    /// Revoked; never usable again.
+    Revoked,
+}
+
+/// An access or refresh token.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TokenRecord {
+    /// SHA-256 hex of the token.
+    pub signature: String,
+    /// Access or refresh.
+    pub kind: TokenKind,
+    /// The grant the token belongs to.
+    pub grant: GrantData,
+    /// When the token was issued.
+    #[serde(with = "time::serde::rfc3339")]
+    pub issued_at: OffsetDateTime,
+    /// When the token expires; `None` never (refresh tokens only).
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub expires_at: Option<OffsetDateTime>,
+    /// Active, rotated or revoked.
+    pub status: TokenStatus,
+}
+
+impl TokenRecord {
+    /// Whether the token is active and unexpired at `now`.
+    pub fn is_active(&self, now: OffsetDateTime) -> bool {
+        self.status == TokenStatus::Active && self.expires_at.is_none_or(|exp| now < exp)
+    }
+}
+
+/// The tokens one grant step issues together.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IssuedTokens {
+    /// The access token.
+    pub access: TokenRecord,
+    /// The refresh token, when `offline`/`offline_access` was granted.
+    pub refresh: Option<TokenRecord>,
+}

@@ -1,0 +1,165 @@
+//! Minting the tokens of a grant step: access and refresh tokens as store records plus the
+//! strings handed to the client, and signed ID tokens.
+
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+
+use super::{Kind, mint};
+use crate::error::OAuthError;
+use crate::model::client::Client;
+use crate::provider::Inner;
+use crate::store::{GrantData, IssuedTokens, JsonObject, TokenKind, TokenRecord, TokenStatus};
+
+/// Tokens minted for one grant step: the bearer strings and the records to store.
+#[derive(Debug)]
+pub(crate) struct Minted {
+    /// The access token handed to the client.
+    pub(crate) access_token: String,
+    /// The refresh token handed to the client, if one was minted.
+    pub(crate) refresh_token: Option<String>,
+    /// Seconds until the access token expires.
+    pub(crate) expires_in: i64,
+    /// What the store keeps (digests only).
+    pub(crate) records: IssuedTokens,
+}
+
+/// Whether the grant asked for a refresh token (`offline` or `offline_access` granted).
+pub(crate) fn wants_refresh(grant: &GrantData) -> bool {
+    grant
+        .granted_scope
+        .iter()
+        .any(|s| s == "offline" || s == "offline_access")
+}
+
+/// Mints an access token, and a refresh token when `with_refresh`, for `grant` at `now`.
+pub(crate) fn access_and_refresh(
+    p: &Inner,
+    grant: &GrantData,
+    now: OffsetDateTime,
+    with_refresh: bool,
+) -> Minted {
+    let lifespans = &p.config.lifespans;
+    let access = mint(Kind::AccessToken);
+    let access_record = TokenRecord {
+        signature: access.signature,
+        kind: TokenKind::AccessToken,
+        grant: grant.clone(),
+        issued_at: now,
+        expires_at: Some(now + lifespans.access_token),
+        status: TokenStatus::Active,
+    };
+    let (refresh_token, refresh_record) = if with_refresh {
+        let refresh = mint(Kind::RefreshToken);
+        let record = TokenRecord {
+            signature: refresh.signature,
+            kind: TokenKind::RefreshToken,
+            grant: grant.clone(),
+            issued_at: now,
+            expires_at: lifespans.refresh_token.map(|d| now + d),
+            status: TokenStatus::Active,
+        };
+        (Some(refresh.token), Some(record))
+    } else {
+        (None, None)
+    };
+    Minted {
+        access_token: access.token,
+        refresh_token,
+        expires_in: lifespans.access_token.whole_seconds(),
+        records: IssuedTokens {
+            access: access_record,
+            refresh: refresh_record,
+        },
+    }
+}
+
+/// What an ID token is minted from.
+#[derive(Debug)]
+pub(crate) struct IdTokenInput<'a> {
+    /// The grant (subject identifier, auth_time, acr, sid, extra claims).
+    pub(crate) grant: &'a GrantData,
+    /// The audience; its `id_token_signed_response_alg` picks the key.
+    pub(crate) client: &'a Client,
+    /// The request's nonce (never on refresh).
+    pub(crate) nonce: Option<&'a str>,
+    /// An access token issued alongside from the authorization endpoint (`at_hash`).
+    pub(crate) access_token: Option<&'a str>,
+    /// A code issued alongside from the authorization endpoint (`c_hash`).
+    pub(crate) code: Option<&'a str>,
+}
+
+/// Claims an extra from `session.id_token` may never override.
+const PROTECTED_CLAIMS: &[&str] = &[
+    "iss",
+    "sub",
+    "aud",
+    "exp",
+    "iat",
+    "nbf",
+    "auth_time",
+    "nonce",
+    "acr",
+    "amr",
+    "azp",
+    "at_hash",
+    "c_hash",
+    "sid",
+    "jti",
+    "rat",
+];
+
+/// Signs an ID token for the grant with the client's algorithm (ES256 default, EdDSA).
+pub(crate) fn id_token(
+    p: &Inner,
+    input: IdTokenInput<'_>,
+    now: OffsetDateTime,
+) -> Result<String, OAuthError> {
+    let alg = input.client.id_token_alg();
+    let keys = p.keys();
+    let key = keys.signing_key(alg).ok_or_else(|| {
+        OAuthError::server_error("").with_debug(format!("no signing key for {alg:?}"))
+    })?;
+    let grant = input.grant;
+    let mut claims = JsonObject::new();
+    for (name, value) in &grant.id_token_extra {
+        if !PROTECTED_CLAIMS.contains(&name.as_str()) {
+            claims.insert(name.clone(), value.clone());
+        }
+    }
+    claims.insert("iss".into(), json!(p.config.issuer));
+    claims.insert("sub".into(), json!(grant.subject_identifier));
+    claims.insert("aud".into(), json!([input.client.client_id]));
+    claims.insert(
+        "exp".into(),
+        json!((now + p.config.lifespans.id_token).unix_timestamp()),
+    );
+    claims.insert("iat".into(), json!(now.unix_timestamp()));
+    claims.insert("rat".into(), json!(grant.requested_at.unix_timestamp()));
+    claims.insert("jti".into(), json!(crate::model::random_id()));
+    if let Some(auth_time) = grant.auth_time {
+        claims.insert("auth_time".into(), json!(auth_time.unix_timestamp()));
+    }
+    if let Some(nonce) = input.nonce {
+        claims.insert("nonce".into(), json!(nonce));
+    }
+    if !grant.acr.is_empty() {
+        claims.insert("acr".into(), json!(grant.acr));
+    }
+    if let Some(sid) = &grant.session_id {
+        claims.insert("sid".into(), json!(sid));
+    }
+    if let Some(token) = input.access_token {
+        claims.insert(
+            "at_hash".into(),
+            Value::String(crate::jose::left_half_hash(alg, token)),
+        );
+    }
+    if let Some(code) = input.code {
+        claims.insert(
+            "c_hash".into(),
+            Value::String(crate::jose::left_half_hash(alg, code)),
+        );
+    }
+    key.sign_jwt("JWT", &claims)
+        .map_err(|e| OAuthError::server_error("").with_debug(e))
+}

@@ -1,0 +1,96 @@
+//! Routing: unknown paths, wrong methods, admin/public separation, body limits.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use common::*;
+use http::{Method, StatusCode};
+
+#[tokio::test]
+async fn unknown_path_is_404_json() {
+    let (p, _) = provider().await;
+    let res = p.public().handle(empty_request(Method::GET, "/nope")).await;
+    assert_error(&res, StatusCode::NOT_FOUND, "not_found");
+    let res = p
+        .admin()
+        .handle(empty_request(Method::GET, "/clients/a/b"))
+        .await;
+    assert_error(&res, StatusCode::NOT_FOUND, "not_found");
+}
+
+#[tokio::test]
+async fn wrong_method_is_405_with_allow() {
+    let (p, _) = provider().await;
+    let res = p
+        .public()
+        .handle(empty_request(Method::GET, "/oauth2/token"))
+        .await;
+    assert_error(&res, StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed");
+    assert_eq!(res.headers()["allow"], "POST");
+    let res = p
+        .admin()
+        .handle(empty_request(Method::PATCH, "/clients"))
+        .await;
+    assert_eq!(res.headers()["allow"], "GET, POST");
+}
+
+#[tokio::test]
+async fn admin_and_public_paths_are_separate() {
+    let (p, _) = provider().await;
+    for path in [
+        "/clients",
+        "/oauth2/introspect",
+        "/oauth2/flush",
+        "/health/alive",
+    ] {
+        let res = p.public().handle(empty_request(Method::GET, path)).await;
+        assert_eq!(
+            res.status(),
+            StatusCode::NOT_FOUND,
+            "{path} must not be public"
+        );
+    }
+    for path in [
+        "/oauth2/token",
+        "/oauth2/auth",
+        "/userinfo",
+        "/.well-known/jwks.json",
+    ] {
+        let res = p.admin().handle(empty_request(Method::GET, path)).await;
+        assert_eq!(
+            res.status(),
+            StatusCode::NOT_FOUND,
+            "{path} must not be admin"
+        );
+    }
+}
+
+#[tokio::test]
+async fn oversized_body_is_413() {
+    let (p, _) = provider().await;
+    let big = vec![b'a'; 64 * 1024 + 1];
+    let res = p
+        .admin()
+        .handle(raw_request(
+            Method::POST,
+            "/clients",
+            "application/json",
+            big,
+        ))
+        .await;
+    assert_error(
+        &res,
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "request_entity_too_large",
+    );
+}
+
+#[tokio::test]
+async fn health_endpoints_answer_ok() {
+    let (p, _) = provider().await;
+    for path in ["/health/alive", "/health/ready"] {
+        let res = p.admin().handle(empty_request(Method::GET, path)).await;
+        assert_eq!(res.status(), StatusCode::OK);
+        assert_eq!(body_json(&res)["status"], "ok");
+    }
+}
