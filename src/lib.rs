@@ -34,6 +34,8 @@ pub mod model;
 mod provider;
 pub(crate) mod router;
 pub mod store;
+#[cfg(feature = "testing")]
+pub mod testing;
 pub(crate) mod token;
 
 pub use async_trait::async_trait;

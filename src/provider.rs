@@ -61,7 +61,7 @@ impl KeyRing {
         let jwks = serde_json::to_vec(&set)
             .map_err(|e| Error::Internal(format!("JWKS encoding failed: {e}").into()))?;
         Ok(Self {
-            verifier: VerifyingKeys::new(&keys),
+            verifier: VerifyingKeys::from_signing_keys(&keys),
             keys,
             jwks: Bytes::from(jwks),
         })
