@@ -38,6 +38,9 @@ pub mod store;
 pub mod testing;
 pub(crate) mod token;
 
+pub use admin::flush::FlushSummary;
+pub use admin::introspect::Introspection;
+pub use admin::sessions::PreviousConsentSession;
 pub use async_trait::async_trait;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::{Config, ConfigError, Dangerous, Lifespans};
