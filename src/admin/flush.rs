@@ -12,7 +12,7 @@ use serde::Deserialize;
 use time::OffsetDateTime;
 
 use crate::Provider;
-use crate::error::{Error, StoreError};
+use crate::error::{Error, OAuthError, StoreError};
 use crate::http::params::json_body_or_default;
 use crate::http::{Request, Response, response};
 
@@ -77,10 +77,14 @@ fn is_go_zero_time(t: OffsetDateTime) -> bool {
 /// The HTTP layer: JSON `{"notAfter": RFC 3339}`; an empty body or `{}` means now.
 pub(crate) async fn flush(p: &Provider, req: Request) -> Response {
     let outcome = async {
+        // serde would also read a struct from a JSON array; only an object is a request.
+        if req.body().iter().find(|b| !b.is_ascii_whitespace()).is_some_and(|b| *b != b'{') {
+            return Err(OAuthError::invalid_request("The request body must be a JSON object."));
+        }
         let body: FlushRequest = json_body_or_default(&req)?;
         let not_after = body.not_after.filter(|t| !is_go_zero_time(*t));
         p.flush(not_after).await?;
-        Ok::<_, crate::OAuthError>(())
+        Ok::<_, OAuthError>(())
     }
     .await;
     match outcome {

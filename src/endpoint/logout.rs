@@ -31,3 +31,61 @@ pub(crate) async fn logout(p: &Provider, req: Request) -> Response {
     );
     res
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use http::{Method, StatusCode};
+    use time::Duration;
+
+    use super::*;
+    use crate::store::LoginSessionRecord;
+    use crate::{Config, ManualClock};
+
+    #[tokio::test]
+    async fn signed_session_cookie_ends_its_session_only() {
+        let clock = Arc::new(ManualClock::starting_now());
+        let p = Provider::builder(Config::new("https://auth.example.com/").unwrap())
+            .clock(clock.clone())
+            .build()
+            .await
+            .unwrap();
+        let now = p.inner.now();
+        for id in ["mine", "other"] {
+            let session = LoginSessionRecord {
+                id: id.into(),
+                subject: "alice".into(),
+                authenticated_at: now,
+                expires_at: now + Duration::days(1),
+            };
+            p.inner.store.create_login_session(session).await.unwrap();
+        }
+        let signed = p
+            .inner
+            .cookie_key
+            .sign(SESSION_COOKIE, "mine", now + Duration::hours(1));
+        let req = http::Request::builder()
+            .method(Method::GET)
+            .uri("/oauth2/auth/sessions/login/revoke")
+            .header("cookie", format!("{SESSION_COOKIE}={signed}"))
+            .body(bytes::Bytes::new())
+            .unwrap();
+        let res = p.public().handle(req.clone()).await;
+        assert_eq!(res.status(), StatusCode::FOUND);
+        assert_eq!(
+            res.headers()["location"],
+            "https://auth.example.com/oauth2/fallbacks/logout"
+        );
+        assert!(
+            res.headers()["set-cookie"]
+                .to_str()
+                .unwrap()
+                .contains("Max-Age=0")
+        );
+        assert!(p.inner.store.login_session("mine").await.is_err());
+        assert!(p.inner.store.login_session("other").await.is_ok());
+        // Replaying the cookie after the session is gone still logs out cleanly.
+        assert_eq!(p.public().handle(req).await.status(), StatusCode::FOUND);
+    }
+}
