@@ -14,7 +14,9 @@ use bytes::Bytes;
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use http::{Method, Request};
 use oauth2_provider::model::client::{ClientRecord, SecretHash};
-use oauth2_provider::store::{GrantData, IssuedTokens, JsonObject, TokenKind, TokenRecord, TokenStatus};
+use oauth2_provider::store::{
+    GrantData, IssuedTokens, JsonObject, TokenKind, TokenRecord, TokenStatus,
+};
 use oauth2_provider::{Client, Config, MemoryStore, Provider};
 use sha2::Digest;
 use time::{Duration, OffsetDateTime};
@@ -105,7 +107,8 @@ impl Fixture {
             };
             (token, record)
         };
-        let (access, access_record) = record(TokenKind::AccessToken, "op_at_", Some(Duration::hours(1)));
+        let (access, access_record) =
+            record(TokenKind::AccessToken, "op_at_", Some(Duration::hours(1)));
         let (_, refresh_record) = record(TokenKind::RefreshToken, "op_rt_", None);
         self.provider
             .store()
@@ -140,7 +143,11 @@ fn bench_lifecycle(c: &mut Criterion) {
 
     let active = rt.block_on(fixture.issue());
     let active_req = form("/oauth2/introspect", format!("token={active}"));
-    assert!(rt.block_on(admin.handle(active_req.clone())).body().starts_with(b"{\"active\":true"));
+    assert!(
+        rt.block_on(admin.handle(active_req.clone()))
+            .body()
+            .starts_with(b"{\"active\":true")
+    );
     c.bench_function("introspect/active", |b| {
         b.iter(|| rt.block_on(admin.handle(black_box(active_req.clone()))))
     });
@@ -164,7 +171,8 @@ fn bench_lifecycle(c: &mut Criterion) {
         )
     });
 
-    let unknown_revoke = fixture.revoke_request("op_at_0123456789abcdefghijklmnopqrstuvwxyzABCDEFG");
+    let unknown_revoke =
+        fixture.revoke_request("op_at_0123456789abcdefghijklmnopqrstuvwxyzABCDEFG");
     c.bench_function("revoke/unknown_token", |b| {
         b.iter(|| rt.block_on(public.handle(black_box(unknown_revoke.clone()))))
     });

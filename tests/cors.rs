@@ -73,7 +73,14 @@ async fn preflight_is_allowed_when_any_client_lists_the_origin() {
                 h["access-control-allow-headers"],
                 "Authorization, Content-Type"
             );
-            assert!(h["access-control-max-age"].to_str().unwrap().parse::<u32>().unwrap() > 0);
+            assert!(
+                h["access-control-max-age"]
+                    .to_str()
+                    .unwrap()
+                    .parse::<u32>()
+                    .unwrap()
+                    > 0
+            );
             assert_eq!(h["vary"], "Origin");
             assert!(!h.contains_key("access-control-allow-credentials"));
         }
@@ -81,7 +88,11 @@ async fn preflight_is_allowed_when_any_client_lists_the_origin() {
         assert_eq!(res.status(), StatusCode::NO_CONTENT);
         assert_no_cors(&res, "unlisted origin");
         // Prefix and case variants are different origins.
-        for variant in ["https://spa.example.evil.example", "https://SPA.example", "http://spa.example"] {
+        for variant in [
+            "https://spa.example.evil.example",
+            "https://SPA.example",
+            "http://spa.example",
+        ] {
             let res = p.public().handle(preflight(path, variant)).await;
             assert_no_cors(&res, variant);
         }
@@ -136,7 +147,10 @@ async fn actual_requests_honour_only_their_own_clients_origins() {
     // Unknown client.
     let res = p
         .public()
-        .handle(with_origin(seed::revoke_request("ghost", &[("token", "x")]), SPA))
+        .handle(with_origin(
+            seed::revoke_request("ghost", &[("token", "x")]),
+            SPA,
+        ))
         .await;
     assert_no_cors(&res, "unknown client");
 }
@@ -179,10 +193,16 @@ async fn userinfo_uses_the_access_tokens_client() {
 #[tokio::test]
 async fn discovery_and_jwks_use_the_configured_origins() {
     let p = seeded().await;
-    for path in ["/.well-known/openid-configuration", "/.well-known/jwks.json"] {
+    for path in [
+        "/.well-known/openid-configuration",
+        "/.well-known/jwks.json",
+    ] {
         let res = p
             .public()
-            .handle(with_origin(empty_request(Method::GET, path), "https://docs.example"))
+            .handle(with_origin(
+                empty_request(Method::GET, path),
+                "https://docs.example",
+            ))
             .await;
         assert_eq!(res.status(), StatusCode::OK);
         assert_eq!(allowed_origin(&res), Some("https://docs.example"));
@@ -253,7 +273,10 @@ async fn never_on_the_authorization_endpoint_or_the_admin_api() {
 async fn a_deleted_clients_origin_is_no_longer_allowed() {
     let p = seeded().await;
     p.store().delete_client("other").await.unwrap();
-    let res = p.public().handle(preflight("/oauth2/token", OTHER_SPA)).await;
+    let res = p
+        .public()
+        .handle(preflight("/oauth2/token", OTHER_SPA))
+        .await;
     assert_no_cors(&res, "deleted client");
     let res = p.public().handle(preflight("/oauth2/token", SPA)).await;
     assert_eq!(allowed_origin(&res), Some(SPA));

@@ -257,7 +257,10 @@ async fn failed_introspection_is_500_never_inactive() {
     store.fail_call(1);
     let res = p
         .admin()
-        .handle(form_request("/oauth2/introspect", &[("token", &issued.access)]))
+        .handle(form_request(
+            "/oauth2/introspect",
+            &[("token", &issued.access)],
+        ))
         .await;
     store.disarm();
     assert_error(&res, StatusCode::INTERNAL_SERVER_ERROR, "server_error");
@@ -267,7 +270,13 @@ async fn failed_introspection_is_500_never_inactive() {
 async fn failed_flush_is_500_and_deletes_nothing_usable() {
     let (p, store, clock, issued) = seeded().await;
     let old = seed::grant("app", "bob", &["core"], clock.now() - Duration::hours(3));
-    let expired = seed::tokens(&p, &old, clock.now() - Duration::hours(3), Duration::hours(1)).await;
+    let expired = seed::tokens(
+        &p,
+        &old,
+        clock.now() - Duration::hours(3),
+        Duration::hours(1),
+    )
+    .await;
     let failed = fail_each_call(
         &store,
         async || {
@@ -283,11 +292,12 @@ async fn failed_flush_is_500_and_deletes_nothing_usable() {
         vec!["flush_tokens", "flush_requests", "flush_login_sessions"]
     );
     assert!(both_active(&p, &issued).await);
-    assert!(p
-        .store()
-        .access_token(&seed::signature(&expired.access))
-        .await
-        .is_err());
+    assert!(
+        p.store()
+            .access_token(&seed::signature(&expired.access))
+            .await
+            .is_err()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -302,7 +312,10 @@ async fn failed_session_operations_are_5xx_and_change_nothing() {
         &store,
         async || {
             p.admin()
-                .handle(empty_request(Method::GET, "/oauth2/auth/sessions/consent/alice"))
+                .handle(empty_request(
+                    Method::GET,
+                    "/oauth2/auth/sessions/consent/alice",
+                ))
                 .await
         },
         async || true,
@@ -314,7 +327,10 @@ async fn failed_session_operations_are_5xx_and_change_nothing() {
         &store,
         async || {
             p.admin()
-                .handle(empty_request(Method::DELETE, "/oauth2/auth/sessions/login/alice"))
+                .handle(empty_request(
+                    Method::DELETE,
+                    "/oauth2/auth/sessions/login/alice",
+                ))
                 .await
         },
         async || p.store().login_session(&session).await.is_ok(),
@@ -327,7 +343,10 @@ async fn failed_session_operations_are_5xx_and_change_nothing() {
     store.fail_call(1);
     let res = p
         .admin()
-        .handle(empty_request(Method::DELETE, "/oauth2/auth/sessions/consent/alice"))
+        .handle(empty_request(
+            Method::DELETE,
+            "/oauth2/auth/sessions/consent/alice",
+        ))
         .await;
     assert_eq!(store.disarm(), Some("delete_consents"));
     assert_error(&res, StatusCode::INTERNAL_SERVER_ERROR, "server_error");
@@ -350,7 +369,10 @@ async fn failed_grant_revocation_after_consent_deletion_is_reported() {
     store.fail_call(2);
     let res = p
         .admin()
-        .handle(empty_request(Method::DELETE, "/oauth2/auth/sessions/consent/alice"))
+        .handle(empty_request(
+            Method::DELETE,
+            "/oauth2/auth/sessions/consent/alice",
+        ))
         .await;
     assert_eq!(store.disarm(), Some("revoke_grant"));
     assert!(res.status().is_server_error());
@@ -393,8 +415,12 @@ async fn revocation_racing_with_rotation_leaves_no_active_token() {
             tokio::spawn(async move {
                 let mut current = first.refresh.clone();
                 for _ in 0..20 {
-                    let (access, a) =
-                        seed::record(TokenKind::AccessToken, &grant, now, Some(Duration::hours(1)));
+                    let (access, a) = seed::record(
+                        TokenKind::AccessToken,
+                        &grant,
+                        now,
+                        Some(Duration::hours(1)),
+                    );
                     let (refresh, r) = seed::record(TokenKind::RefreshToken, &grant, now, None);
                     let rotated = p
                         .store()

@@ -40,8 +40,12 @@ async fn access_exists(p: &Provider, token: &str) -> bool {
 /// Inserts an access token issued `age` ago that lived one hour; returns it.
 async fn access_token_aged(p: &Provider, now: OffsetDateTime, age: Duration) -> String {
     let grant = seed::grant("app", "alice", &["core"], now - age);
-    let (token, record) =
-        seed::record(TokenKind::AccessToken, &grant, now - age, Some(Duration::hours(1)));
+    let (token, record) = seed::record(
+        TokenKind::AccessToken,
+        &grant,
+        now - age,
+        Some(Duration::hours(1)),
+    );
     p.store()
         .insert_tokens(IssuedTokens {
             access: record,
@@ -77,7 +81,12 @@ async fn hydra_catalog_54_not_after_bounds_what_is_removed() {
 
 #[tokio::test]
 async fn empty_body_and_empty_object_mean_now() {
-    for body in ["", "{}", r#"{"notAfter":null}"#, r#"{"notAfter":"0001-01-01T00:00:00Z"}"#] {
+    for body in [
+        "",
+        "{}",
+        r#"{"notAfter":null}"#,
+        r#"{"notAfter":"0001-01-01T00:00:00Z"}"#,
+    ] {
         let (p, clock) = provider().await;
         seed::client(&p, "app").await;
         let expired = access_token_aged(&p, clock.now(), Duration::hours(2)).await;
@@ -148,7 +157,12 @@ async fn flush_drains_many_batches_and_other_expired_records() {
     let now = clock.now();
     let grant = seed::grant("app", "alice", &["core"], now);
     for _ in 0..2_500 {
-        let (_, record) = seed::record(TokenKind::AccessToken, &grant, now, Some(Duration::minutes(5)));
+        let (_, record) = seed::record(
+            TokenKind::AccessToken,
+            &grant,
+            now,
+            Some(Duration::minutes(5)),
+        );
         p.store()
             .insert_tokens(IssuedTokens {
                 access: record,

@@ -61,7 +61,10 @@ async fn refresh_token_is_described_without_expiry() {
     assert_eq!(body["active"], true);
     assert_eq!(body["token_type"], "refresh_token");
     assert_eq!(body["sub"], "alice");
-    assert!(body.get("exp").is_none(), "refresh tokens here never expire");
+    assert!(
+        body.get("exp").is_none(),
+        "refresh tokens here never expire"
+    );
 }
 
 #[tokio::test]
@@ -145,7 +148,12 @@ async fn revoked_and_rotated_tokens_are_inactive() {
         .grant;
     // Rotation: the old refresh token and the old access token die, the new pair lives.
     let now = clock.now();
-    let (new_access, access) = seed::record(TokenKind::AccessToken, &grant, now, Some(Duration::hours(1)));
+    let (new_access, access) = seed::record(
+        TokenKind::AccessToken,
+        &grant,
+        now,
+        Some(Duration::hours(1)),
+    );
     let (new_refresh, refresh) = seed::record(TokenKind::RefreshToken, &grant, now, None);
     p.store()
         .rotate_refresh_token(
@@ -175,7 +183,8 @@ async fn pairwise_subject_is_reported_as_obfuscated_subject() {
     seed::client(&p, "app").await;
     let now = clock.now();
     let mut grant = seed::grant("app", "alice", &["core"], now);
-    grant.subject_identifier = "c737d5e1fec8896d096d49f6b1a73eb45ac7becb87de9ac3f0a350bad2a9c9fd".into();
+    grant.subject_identifier =
+        "c737d5e1fec8896d096d49f6b1a73eb45ac7becb87de9ac3f0a350bad2a9c9fd".into();
     let issued = seed::tokens(&p, &grant, now, Duration::hours(1)).await;
     let body = seed::introspect(&p, &issued.access).await;
     assert_eq!(body["sub"], "alice");
@@ -236,7 +245,10 @@ async fn malformed_requests_are_invalid_request() {
     // Never on the public API.
     let res = p
         .public()
-        .handle(form_request("/oauth2/introspect", &[("token", &issued.access)]))
+        .handle(form_request(
+            "/oauth2/introspect",
+            &[("token", &issued.access)],
+        ))
         .await;
     assert_eq!(res.status(), StatusCode::NOT_FOUND);
 }

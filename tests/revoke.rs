@@ -24,7 +24,11 @@ async fn seeded() -> (Provider, Arc<ManualClock>, Issued, Issued) {
     (p, clock, mine, theirs)
 }
 
-async fn revoke(p: &Provider, client_id: &str, pairs: &[(&str, &str)]) -> http::Response<bytes::Bytes> {
+async fn revoke(
+    p: &Provider,
+    client_id: &str,
+    pairs: &[(&str, &str)],
+) -> http::Response<bytes::Bytes> {
     p.public()
         .handle(seed::revoke_request(client_id, pairs))
         .await
@@ -69,7 +73,10 @@ async fn revoking_a_refresh_token_revokes_its_access_token() {
         &revoke(
             &p,
             "app",
-            &[("token", &mine.refresh), ("token_type_hint", "refresh_token")],
+            &[
+                ("token", &mine.refresh),
+                ("token_type_hint", "refresh_token"),
+            ],
         )
         .await,
     );
@@ -85,9 +92,14 @@ async fn revoking_a_rotated_refresh_token_revokes_the_family() {
         .await
         .unwrap()
         .grant;
-    let (access, access_record) =
-        seed::record(TokenKind::AccessToken, &grant, clock.now(), Some(Duration::hours(1)));
-    let (refresh, refresh_record) = seed::record(TokenKind::RefreshToken, &grant, clock.now(), None);
+    let (access, access_record) = seed::record(
+        TokenKind::AccessToken,
+        &grant,
+        clock.now(),
+        Some(Duration::hours(1)),
+    );
+    let (refresh, refresh_record) =
+        seed::record(TokenKind::RefreshToken, &grant, clock.now(), None);
     p.store()
         .rotate_refresh_token(
             &seed::signature(&mine.refresh),
@@ -118,7 +130,10 @@ async fn unknown_and_foreign_tokens_are_200_and_change_nothing() {
         assert_ok(&revoke(&p, "app", &[("token", token)]).await);
     }
     assert!(all_active(&p, &mine).await);
-    assert!(all_active(&p, &theirs).await, "another client's token survives");
+    assert!(
+        all_active(&p, &theirs).await,
+        "another client's token survives"
+    );
     assert!(!p.revoke_token("app", &theirs.access).await.unwrap());
     assert!(all_active(&p, &theirs).await);
 }
@@ -171,10 +186,20 @@ async fn malformed_requests_are_rejected_without_effect() {
     assert_error(&res, StatusCode::BAD_REQUEST, "invalid_request");
     let res = revoke(&p, "app", &[("token_type_hint", "access_token")]).await;
     assert_error(&res, StatusCode::BAD_REQUEST, "invalid_request");
-    let res = revoke(&p, "app", &[("token", &mine.access), ("token", &mine.refresh)]).await;
+    let res = revoke(
+        &p,
+        "app",
+        &[("token", &mine.access), ("token", &mine.refresh)],
+    )
+    .await;
     assert_error(&res, StatusCode::BAD_REQUEST, "invalid_request");
     for hint in ["id_token", "authorization_code", "foo"] {
-        let res = revoke(&p, "app", &[("token", &mine.access), ("token_type_hint", hint)]).await;
+        let res = revoke(
+            &p,
+            "app",
+            &[("token", &mine.access), ("token_type_hint", hint)],
+        )
+        .await;
         assert_error(&res, StatusCode::BAD_REQUEST, "unsupported_token_type");
     }
     assert!(all_active(&p, &mine).await);
@@ -183,7 +208,10 @@ async fn malformed_requests_are_rejected_without_effect() {
         &revoke(
             &p,
             "app",
-            &[("token", &mine.access), ("token_type_hint", "refresh_token")],
+            &[
+                ("token", &mine.access),
+                ("token_type_hint", "refresh_token"),
+            ],
         )
         .await,
     );

@@ -35,7 +35,12 @@ fn challenges(sessions: &Value) -> Vec<String> {
         .as_array()
         .unwrap()
         .iter()
-        .map(|s| s["consent_request"]["challenge"].as_str().unwrap().to_owned())
+        .map(|s| {
+            s["consent_request"]["challenge"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
         .collect()
 }
 
@@ -60,7 +65,10 @@ async fn only_remembered_unexpired_accepted_consents_are_listed() {
     clock.advance(Duration::hours(1));
     let body = list(&p, "/oauth2/auth/sessions/consent/alice").await;
     assert_eq!(challenges(&body), vec![forever]);
-    assert_eq!(list(&p, "/oauth2/auth/sessions/consent/carol").await, json!([]));
+    assert_eq!(
+        list(&p, "/oauth2/auth/sessions/consent/carol").await,
+        json!([])
+    );
 }
 
 #[tokio::test]
@@ -77,10 +85,16 @@ async fn rejected_consents_are_not_listed() {
     let rejected = record.challenge.clone();
     p.store().create_consent_request(record).await.unwrap();
     p.store()
-        .handle_consent_request(&rejected, HandledConsent::Rejected(RejectedRequest::default()))
+        .handle_consent_request(
+            &rejected,
+            HandledConsent::Rejected(RejectedRequest::default()),
+        )
         .await
         .unwrap();
-    assert_eq!(list(&p, "/oauth2/auth/sessions/consent/alice").await, json!([]));
+    assert_eq!(
+        list(&p, "/oauth2/auth/sessions/consent/alice").await,
+        json!([])
+    );
 }
 
 #[tokio::test]
@@ -120,7 +134,15 @@ async fn consent_sessions_paginate() {
     let (p, clock) = provider().await;
     seed::client(&p, "app").await;
     for i in 0..3 {
-        seed::consent(&p, "alice", "app", true, 0, clock.now() - Duration::minutes(i)).await;
+        seed::consent(
+            &p,
+            "alice",
+            "app",
+            true,
+            0,
+            clock.now() - Duration::minutes(i),
+        )
+        .await;
     }
     let all = challenges(&list(&p, "/oauth2/auth/sessions/consent/alice").await);
     assert_eq!(all.len(), 3);
@@ -169,7 +191,10 @@ async fn revoking_consents_revokes_their_tokens() {
     );
     assert!(p.store().consent_request(&c1).await.is_err());
     assert!(!seed::is_active(&p, &t1.access).await && !seed::is_active(&p, &t1.refresh).await);
-    assert_eq!(list(&p, "/oauth2/auth/sessions/consent/alice").await, json!([]));
+    assert_eq!(
+        list(&p, "/oauth2/auth/sessions/consent/alice").await,
+        json!([])
+    );
     assert_eq!(
         delete(&p, "/oauth2/auth/sessions/consent/alice").await,
         StatusCode::NOT_FOUND
@@ -200,10 +225,20 @@ async fn revoking_login_sessions_leaves_tokens() {
     assert!(p.store().login_session(&a2).await.is_err());
     assert!(p.store().login_session(&b).await.is_ok());
     assert!(seed::is_active(&p, &tokens.access).await);
-    assert_eq!(list(&p, "/oauth2/auth/sessions/consent/alice").await.as_array().unwrap().len(), 1);
+    assert_eq!(
+        list(&p, "/oauth2/auth/sessions/consent/alice")
+            .await
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
     let res = p
         .admin()
-        .handle(empty_request(Method::DELETE, "/oauth2/auth/sessions/login/alice"))
+        .handle(empty_request(
+            Method::DELETE,
+            "/oauth2/auth/sessions/login/alice",
+        ))
         .await;
     assert_error(&res, StatusCode::NOT_FOUND, "not_found");
     assert!(p.revoke_login_sessions("bob").await.is_ok());
@@ -237,7 +272,10 @@ async fn logout_without_a_valid_cookie_still_clears_and_redirects() {
     // The admin API does not serve it (there the path names the user "revoke").
     let res = p
         .admin()
-        .handle(empty_request(Method::GET, "/oauth2/auth/sessions/login/revoke"))
+        .handle(empty_request(
+            Method::GET,
+            "/oauth2/auth/sessions/login/revoke",
+        ))
         .await;
     assert_eq!(res.status(), StatusCode::METHOD_NOT_ALLOWED);
 }

@@ -78,8 +78,15 @@ fn is_go_zero_time(t: OffsetDateTime) -> bool {
 pub(crate) async fn flush(p: &Provider, req: Request) -> Response {
     let outcome = async {
         // serde would also read a struct from a JSON array; only an object is a request.
-        if req.body().iter().find(|b| !b.is_ascii_whitespace()).is_some_and(|b| *b != b'{') {
-            return Err(OAuthError::invalid_request("The request body must be a JSON object."));
+        if req
+            .body()
+            .iter()
+            .find(|b| !b.is_ascii_whitespace())
+            .is_some_and(|b| *b != b'{')
+        {
+            return Err(OAuthError::invalid_request(
+                "The request body must be a JSON object.",
+            ));
         }
         let body: FlushRequest = json_body_or_default(&req)?;
         let not_after = body.not_after.filter(|t| !is_go_zero_time(*t));

@@ -17,7 +17,9 @@ use crate::error::Error;
 use crate::http::params::pagination;
 use crate::http::{Request, Response, response};
 use crate::model::client::Client;
-use crate::store::{AcceptedConsent, ConsentRequestRecord, HandledConsent, JsonObject, OidcContext};
+use crate::store::{
+    AcceptedConsent, ConsentRequestRecord, HandledConsent, JsonObject, OidcContext,
+};
 
 use super::introspect::found;
 

@@ -31,7 +31,11 @@ impl Provider {
         if record.grant.client_id != client_id {
             return Ok(false);
         }
-        let changed = self.inner.store.revoke_grant(&record.grant.grant_id).await?;
+        let changed = self
+            .inner
+            .store
+            .revoke_grant(&record.grant.grant_id)
+            .await?;
         Ok(changed > 0)
     }
 }

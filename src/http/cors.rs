@@ -172,7 +172,10 @@ fn named_client(req: &Request) -> Credential {
     if let Ok(Some((id, _))) = client_auth::basic_credentials(req) {
         return Credential::ClientId(id);
     }
-    match Params::from_form(req).ok().and_then(|p| Some(p.get("client_id").ok()??.to_owned())) {
+    match Params::from_form(req)
+        .ok()
+        .and_then(|p| Some(p.get("client_id").ok()??.to_owned()))
+    {
         Some(id) => Credential::ClientId(id),
         None => Credential::None,
     }

@@ -71,7 +71,12 @@ pub(crate) fn basic(client_id: &str) -> String {
 }
 
 /// A grant of `subject` to `client_id` with the given scopes, requested at `now`.
-pub(crate) fn grant(client_id: &str, subject: &str, scopes: &[&str], now: OffsetDateTime) -> GrantData {
+pub(crate) fn grant(
+    client_id: &str,
+    subject: &str,
+    scopes: &[&str],
+    now: OffsetDateTime,
+) -> GrantData {
     GrantData {
         grant_id: random(),
         client_id: client_id.to_owned(),
@@ -124,7 +129,8 @@ pub(crate) async fn tokens(
     issued_at: OffsetDateTime,
     access_ttl: Duration,
 ) -> Issued {
-    let (access, access_record) = record(TokenKind::AccessToken, grant, issued_at, Some(access_ttl));
+    let (access, access_record) =
+        record(TokenKind::AccessToken, grant, issued_at, Some(access_ttl));
     let (refresh, refresh_record) = record(TokenKind::RefreshToken, grant, issued_at, None);
     p.store()
         .insert_tokens(IssuedTokens {
