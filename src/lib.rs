@@ -27,6 +27,7 @@ pub(crate) mod admin;
 pub mod clock;
 pub mod config;
 pub(crate) mod endpoint;
+pub(crate) mod grant;
 pub mod error;
 pub(crate) mod http;
 pub mod jose;
