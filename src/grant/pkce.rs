@@ -54,7 +54,7 @@ mod tests {
     use super::*;
 
     /// RFC 7636 Appendix B.
-    const VERIFIER: &str = "dBjftJeZ4CVP-mJ92K1vS4aTvS1gAHGm1w8xGiRbdmI";
+    const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
     const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
 
     #[test]
@@ -65,10 +65,10 @@ mod tests {
 
     #[test]
     fn every_failure_is_invalid_grant() {
-        let wrong = "dBjftJeZ4CVP-mJ92K1vS4aTvS1gAHGm1w8xGiRbdmJ";
+        let wrong = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXl";
         let too_short = "abc";
         let too_long = "a".repeat(129);
-        let bad_chars = "dBjftJeZ4CVP+mJ92K1vS4aTvS1gAHGm1w8xGiRbdmI";
+        let bad_chars = "dBjftJeZ4CVP+mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
         for (challenge, verifier) in [
             (Some(CHALLENGE), None),
             (Some(CHALLENGE), Some(wrong)),
