@@ -18,7 +18,15 @@ fn cc(client: &str, scope: Option<&str>) -> http::Request<bytes::Bytes> {
 }
 
 async fn machine(p: &oauth2_provider::Provider) {
-    create_confidential(p, client("machine", &["client_credentials"], "read write.* openid offline")).await;
+    create_confidential(
+        p,
+        client(
+            "machine",
+            &["client_credentials"],
+            "read write.* openid offline",
+        ),
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -32,8 +40,14 @@ async fn issues_an_access_token_for_the_client_itself() {
     assert_eq!(body["token_type"], "bearer");
     assert_eq!(body["expires_in"], 3600);
     assert_eq!(body["scope"], "read write.orders openid offline");
-    assert!(body.get("refresh_token").is_none(), "never a refresh token, even with offline");
-    assert!(body.get("id_token").is_none(), "never an ID token, even with openid");
+    assert!(
+        body.get("refresh_token").is_none(),
+        "never a refresh token, even with offline"
+    );
+    assert!(
+        body.get("id_token").is_none(),
+        "never an ID token, even with openid"
+    );
     let access = body["access_token"].as_str().unwrap();
     assert!(access_active(&p, &clock, access).await);
     let record = p.store().access_token(&sig(access)).await.unwrap();
@@ -42,7 +56,10 @@ async fn issues_an_access_token_for_the_client_itself() {
     assert_eq!(record.grant.client_id, "machine");
     assert!(record.grant.auth_time.is_none());
     clock.advance(Duration::hours(1));
-    assert!(!access_active(&p, &clock, access).await, "expires with the access lifespan");
+    assert!(
+        !access_active(&p, &clock, access).await,
+        "expires with the access lifespan"
+    );
 }
 
 #[tokio::test]
@@ -51,8 +68,16 @@ async fn each_request_is_its_own_grant() {
     machine(&p).await;
     let a = body_json(&public(&p, cc("machine", None)).await);
     let b = body_json(&public(&p, cc("machine", None)).await);
-    let ga = p.store().access_token(&sig(a["access_token"].as_str().unwrap())).await.unwrap();
-    let gb = p.store().access_token(&sig(b["access_token"].as_str().unwrap())).await.unwrap();
+    let ga = p
+        .store()
+        .access_token(&sig(a["access_token"].as_str().unwrap()))
+        .await
+        .unwrap();
+    let gb = p
+        .store()
+        .access_token(&sig(b["access_token"].as_str().unwrap()))
+        .await
+        .unwrap();
     assert_ne!(ga.grant.grant_id, gb.grant.grant_id);
     assert_eq!(ga.grant.grant_id.len(), 32);
 }

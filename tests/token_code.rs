@@ -34,7 +34,10 @@ async fn code_exchange_returns_tokens_and_a_verifiable_id_token() {
     let claims = verify_id_token(&p, id_token).await;
     let now = clock.now().unix_timestamp();
     assert_eq!(claims["iss"], common::ISSUER);
-    assert_eq!(claims["sub"], "alice-pairwise", "extras cannot override sub");
+    assert_eq!(
+        claims["sub"], "alice-pairwise",
+        "extras cannot override sub"
+    );
     assert_eq!(claims["aud"], serde_json::json!(["app"]));
     assert_eq!(claims["iat"], now);
     assert_eq!(claims["exp"], now + 3600);
@@ -76,7 +79,11 @@ async fn no_openid_no_id_token_and_no_offline_no_refresh_token() {
 #[tokio::test]
 async fn no_refresh_token_for_a_client_without_the_refresh_grant() {
     let (p, clock) = common::provider().await;
-    create_confidential(&p, client("norefresh", &["authorization_code"], "openid offline")).await;
+    create_confidential(
+        &p,
+        client("norefresh", &["authorization_code"], "openid offline"),
+    )
+    .await;
     let body = tokens_for(&p, &clock, "norefresh", &["openid", "offline"]).await;
     assert!(body.get("refresh_token").is_none());
     assert!(body.get("id_token").is_some());
@@ -95,7 +102,10 @@ async fn second_redemption_fails_and_revokes_the_first_tokens() {
     let res = public(&p, code_exchange("app", &code)).await;
     assert_error(&res, StatusCode::BAD_REQUEST, "invalid_grant");
     assert_no_store(&res);
-    assert!(!access_active(&p, &clock, access).await, "access token revoked");
+    assert!(
+        !access_active(&p, &clock, access).await,
+        "access token revoked"
+    );
     assert!(
         !refresh_active(&p, &clock, refresh).await,
         "refresh token revoked"
@@ -165,15 +175,26 @@ async fn redirect_uri_must_repeat_the_authorization_request() {
     let (p, clock) = common::provider().await;
     code_client(&p, "app").await;
     let (code, _) = issue_code(&p, &clock, "app", &["openid"]).await;
-    for redirect in [None, Some("https://client.example.com/cb/"), Some("https://evil.example/cb")] {
+    for redirect in [
+        None,
+        Some("https://client.example.com/cb/"),
+        Some("https://evil.example/cb"),
+    ] {
         let res = exchange_with(&p, &code, redirect, Some(VERIFIER)).await;
         assert_error(&res, StatusCode::BAD_REQUEST, "invalid_grant");
     }
-    assert!(!p.store().code(&sig(&code)).await.unwrap().used, "nothing persisted");
+    assert!(
+        !p.store().code(&sig(&code)).await.unwrap().used,
+        "nothing persisted"
+    );
 
     // Omitted at /auth: may be omitted now, and if sent must be where the code went.
     let now = clock.now();
-    for (sent, ok) in [(None, true), (Some(REDIRECT), true), (Some("https://client.example.com/other"), false)] {
+    for (sent, ok) in [
+        (None, true),
+        (Some(REDIRECT), true),
+        (Some("https://client.example.com/other"), false),
+    ] {
         let code = mint_code();
         let mut record = code_record(&code, grant("app", &["openid"], now), now);
         record.redirect_uri = None;
@@ -198,7 +219,12 @@ async fn pkce_is_enforced_and_cannot_be_downgraded() {
         let res = exchange_with(&p, &code, Some(REDIRECT), verifier).await;
         assert_error(&res, StatusCode::BAD_REQUEST, "invalid_grant");
     }
-    assert_eq!(exchange_with(&p, &code, Some(REDIRECT), Some(VERIFIER)).await.status(), 200);
+    assert_eq!(
+        exchange_with(&p, &code, Some(REDIRECT), Some(VERIFIER))
+            .await
+            .status(),
+        200
+    );
 
     // No challenge stored: a verifier is a downgrade attempt.
     let now = clock.now();
@@ -208,7 +234,12 @@ async fn pkce_is_enforced_and_cannot_be_downgraded() {
     insert_code(&p, record).await;
     let res = exchange_with(&p, &code, Some(REDIRECT), Some(VERIFIER)).await;
     assert_error(&res, StatusCode::BAD_REQUEST, "invalid_grant");
-    assert_eq!(exchange_with(&p, &code, Some(REDIRECT), None).await.status(), 200);
+    assert_eq!(
+        exchange_with(&p, &code, Some(REDIRECT), None)
+            .await
+            .status(),
+        200
+    );
 }
 
 #[tokio::test]
@@ -240,11 +271,19 @@ async fn malformed_requests_are_invalid_request_with_no_store() {
         token_request("app", &[("code", &code)]),
         token_request(
             "app",
-            &[("grant_type", "authorization_code"), ("grant_type", "authorization_code"), ("code", &code)],
+            &[
+                ("grant_type", "authorization_code"),
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+            ],
         ),
         token_request(
             "app",
-            &[("grant_type", "authorization_code"), ("code", &code), ("code", &code)],
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("code", &code),
+            ],
         ),
         token_request("app", &[("grant_type", "authorization_code")]),
     ];
@@ -253,9 +292,19 @@ async fn malformed_requests_are_invalid_request_with_no_store() {
         assert_error(&res, StatusCode::BAD_REQUEST, "invalid_request");
         assert_no_store(&res);
     }
-    let mut json = raw_request(Method::POST, "/oauth2/token", "application/json", r#"{"grant_type":"x"}"#);
-    json.headers_mut().insert("authorization", basic("app", SECRET).parse().unwrap());
-    assert_error(&public(&p, json).await, StatusCode::BAD_REQUEST, "invalid_request");
+    let mut json = raw_request(
+        Method::POST,
+        "/oauth2/token",
+        "application/json",
+        r#"{"grant_type":"x"}"#,
+    );
+    json.headers_mut()
+        .insert("authorization", basic("app", SECRET).parse().unwrap());
+    assert_error(
+        &public(&p, json).await,
+        StatusCode::BAD_REQUEST,
+        "invalid_request",
+    );
     assert!(!p.store().code(&sig(&code)).await.unwrap().used);
 }
 
@@ -292,7 +341,11 @@ async fn client_authentication_failures_are_401_invalid_client() {
 async fn unknown_and_unregistered_grant_types() {
     let (p, clock) = common::provider().await;
     code_client(&p, "app").await;
-    for grant_type in ["password", "implicit", "urn:ietf:params:oauth:grant-type:device_code"] {
+    for grant_type in [
+        "password",
+        "implicit",
+        "urn:ietf:params:oauth:grant-type:device_code",
+    ] {
         let res = public(&p, token_request("app", &[("grant_type", grant_type)])).await;
         assert_error(&res, StatusCode::BAD_REQUEST, "unsupported_grant_type");
         assert_no_store(&res);

@@ -37,7 +37,11 @@ fn split(responses: &[Response<Bytes>]) -> (Vec<serde_json::Value>, Vec<serde_js
     let mut ok = Vec::new();
     let mut failed = Vec::new();
     for res in responses {
-        assert!(res.status() == 200 || res.status() == 400, "status {}", res.status());
+        assert!(
+            res.status() == 200 || res.status() == 400,
+            "status {}",
+            res.status()
+        );
         assert_no_store(res);
         if res.status() == 200 {
             ok.push(body_json(res));
@@ -91,13 +95,19 @@ async fn parallel_client_credentials_each_get_their_own_token() {
     let (p, clock) = common::provider().await;
     create_confidential(&p, client("machine", &["client_credentials"], "read")).await;
     let responses = race(&p, || {
-        token_request("machine", &[("grant_type", "client_credentials"), ("scope", "read")])
+        token_request(
+            "machine",
+            &[("grant_type", "client_credentials"), ("scope", "read")],
+        )
     })
     .await;
     let (ok, failed) = split(&responses);
     assert_eq!(ok.len(), N);
     assert!(failed.is_empty());
-    let mut tokens: Vec<&str> = ok.iter().map(|b| b["access_token"].as_str().unwrap()).collect();
+    let mut tokens: Vec<&str> = ok
+        .iter()
+        .map(|b| b["access_token"].as_str().unwrap())
+        .collect();
     for t in &tokens {
         assert!(access_active(&p, &clock, t).await);
     }

@@ -33,14 +33,28 @@ async fn refresh_rotates_and_the_old_pair_dies() {
     assert_eq!(second["token_type"], "bearer");
     assert_eq!(second["scope"], "openid offline");
     assert_eq!(second["expires_in"], 3600);
-    assert_ne!(token(&second, "access_token"), token(&first, "access_token"));
-    assert_ne!(token(&second, "refresh_token"), token(&first, "refresh_token"));
+    assert_ne!(
+        token(&second, "access_token"),
+        token(&first, "access_token")
+    );
+    assert_ne!(
+        token(&second, "refresh_token"),
+        token(&first, "refresh_token")
+    );
     assert!(!access_active(&p, &clock, token(&first, "access_token")).await);
     assert!(!refresh_active(&p, &clock, token(&first, "refresh_token")).await);
     assert!(access_active(&p, &clock, token(&second, "access_token")).await);
     // Same grant: revoking it kills the new pair.
-    let old = p.store().access_token(&sig(token(&first, "access_token"))).await.unwrap();
-    let new = p.store().access_token(&sig(token(&second, "access_token"))).await.unwrap();
+    let old = p
+        .store()
+        .access_token(&sig(token(&first, "access_token")))
+        .await
+        .unwrap();
+    let new = p
+        .store()
+        .access_token(&sig(token(&second, "access_token")))
+        .await
+        .unwrap();
     assert_eq!(old.grant.grant_id, new.grant.grant_id);
     // The new refresh token works in turn (catalog item 50).
     let third = refresh_ok(&p, "app", token(&second, "refresh_token")).await;
@@ -94,30 +108,57 @@ async fn scope_may_narrow_but_not_widen() {
     for wider in ["openid offline foo.bar email", "foo.*", "foo.baz"] {
         let res = public(
             &p,
-            token_request("app", &[("grant_type", "refresh_token"), ("refresh_token", rt), ("scope", wider)]),
+            token_request(
+                "app",
+                &[
+                    ("grant_type", "refresh_token"),
+                    ("refresh_token", rt),
+                    ("scope", wider),
+                ],
+            ),
         )
         .await;
         assert_error(&res, StatusCode::BAD_REQUEST, "invalid_scope");
         assert_no_store(&res);
     }
-    assert!(refresh_active(&p, &clock, rt).await, "a refused refresh changes nothing");
+    assert!(
+        refresh_active(&p, &clock, rt).await,
+        "a refused refresh changes nothing"
+    );
 
     let res = public(
         &p,
-        token_request("app", &[("grant_type", "refresh_token"), ("refresh_token", rt), ("scope", "foo.bar offline")]),
+        token_request(
+            "app",
+            &[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", rt),
+                ("scope", "foo.bar offline"),
+            ],
+        ),
     )
     .await;
     assert_eq!(res.status(), 200);
     let narrowed = body_json(&res);
     assert_eq!(narrowed["scope"], "foo.bar offline");
-    assert!(narrowed.get("id_token").is_none(), "openid was narrowed away");
-    let at = p.store().access_token(&sig(token(&narrowed, "access_token"))).await.unwrap();
+    assert!(
+        narrowed.get("id_token").is_none(),
+        "openid was narrowed away"
+    );
+    let at = p
+        .store()
+        .access_token(&sig(token(&narrowed, "access_token")))
+        .await
+        .unwrap();
     assert_eq!(at.grant.granted_scope, vec!["foo.bar", "offline"]);
     // RFC 6749 §6: the new refresh token keeps the original scope, so the full scope
     // can be asked for again.
     let new_rt = token(&narrowed, "refresh_token");
     let rt_record = p.store().refresh_token(&sig(new_rt)).await.unwrap();
-    assert_eq!(rt_record.grant.granted_scope, vec!["openid", "offline", "foo.bar"]);
+    assert_eq!(
+        rt_record.grant.granted_scope,
+        vec!["openid", "offline", "foo.bar"]
+    );
     let full = refresh_ok(&p, "app", new_rt).await;
     assert_eq!(full["scope"], "openid offline foo.bar");
     assert!(full.get("id_token").is_some());
@@ -153,7 +194,11 @@ async fn unknown_revoked_expired_and_wrong_kind_tokens_are_invalid_grant() {
         assert_error(&res, StatusCode::BAD_REQUEST, "invalid_grant");
     }
     // Expiry from the configured refresh lifespan.
-    let rt = p.store().refresh_token(&sig(token(&first, "refresh_token"))).await.unwrap();
+    let rt = p
+        .store()
+        .refresh_token(&sig(token(&first, "refresh_token")))
+        .await
+        .unwrap();
     assert_eq!(rt.expires_at, Some(clock.now() + Duration::hours(2)));
     clock.advance(Duration::hours(2));
     let res = public(&p, refresh_request("app", token(&first, "refresh_token"))).await;

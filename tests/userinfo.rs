@@ -13,18 +13,26 @@ use time::Duration;
 
 fn get_with(auth: &str) -> Request<Bytes> {
     let mut req = empty_request(Method::GET, "/userinfo");
-    req.headers_mut().insert("authorization", auth.parse().unwrap());
+    req.headers_mut()
+        .insert("authorization", auth.parse().unwrap());
     req
 }
 
 fn assert_invalid_token(res: &http::Response<Bytes>) {
     assert_error(res, StatusCode::UNAUTHORIZED, "invalid_token");
     let challenge = res.headers()["www-authenticate"].to_str().unwrap();
-    assert!(challenge.starts_with(r#"Bearer error="invalid_token""#), "{challenge}");
+    assert!(
+        challenge.starts_with(r#"Bearer error="invalid_token""#),
+        "{challenge}"
+    );
     assert_no_store(res);
 }
 
-async fn setup() -> (oauth2_provider::Provider, std::sync::Arc<oauth2_provider::ManualClock>, serde_json::Value) {
+async fn setup() -> (
+    oauth2_provider::Provider,
+    std::sync::Arc<oauth2_provider::ManualClock>,
+    serde_json::Value,
+) {
     let (p, clock) = common::provider().await;
     code_client(&p, "app").await;
     let tokens = tokens_for(&p, &clock, "app", &["openid", "offline"]).await;
@@ -41,10 +49,15 @@ async fn header_get_header_post_and_form_post_all_work() {
         assert_eq!(res.status(), 200, "{}", String::from_utf8_lossy(res.body()));
         assert_no_store(&res);
         assert_eq!(res.headers()["content-type"], "application/json");
-        assert_eq!(body_json(&res), expected, "extras cannot override sub or add iss");
+        assert_eq!(
+            body_json(&res),
+            expected,
+            "extras cannot override sub or add iss"
+        );
     }
     let mut post = empty_request(Method::POST, "/userinfo");
-    post.headers_mut().insert("authorization", format!("Bearer {at}").parse().unwrap());
+    post.headers_mut()
+        .insert("authorization", format!("Bearer {at}").parse().unwrap());
     assert_eq!(body_json(&public(&p, post).await), expected);
     let form = form_request("/userinfo", &[("access_token", at)]);
     assert_eq!(body_json(&public(&p, form).await), expected);
@@ -55,12 +68,17 @@ async fn both_header_and_form_is_invalid_request() {
     let (p, _clock, tokens) = setup().await;
     let at = tokens["access_token"].as_str().unwrap();
     let mut req = form_request("/userinfo", &[("access_token", at)]);
-    req.headers_mut().insert("authorization", format!("Bearer {at}").parse().unwrap());
+    req.headers_mut()
+        .insert("authorization", format!("Bearer {at}").parse().unwrap());
     let res = public(&p, req).await;
     assert_error(&res, StatusCode::BAD_REQUEST, "invalid_request");
     assert_no_store(&res);
     let repeated = form_request("/userinfo", &[("access_token", at), ("access_token", at)]);
-    assert_error(&public(&p, repeated).await, StatusCode::BAD_REQUEST, "invalid_request");
+    assert_error(
+        &public(&p, repeated).await,
+        StatusCode::BAD_REQUEST,
+        "invalid_request",
+    );
 }
 
 #[tokio::test]
@@ -95,7 +113,12 @@ async fn expired_revoked_rotated_and_orphaned_tokens_are_invalid_token() {
     let refreshed = body_json(&public(&p, refresh_request("app", rt)).await);
     assert_invalid_token(&public(&p, get_with(&format!("Bearer {at}"))).await);
     let at2 = refreshed["access_token"].as_str().unwrap().to_owned();
-    assert_eq!(public(&p, get_with(&format!("Bearer {at2}"))).await.status(), 200);
+    assert_eq!(
+        public(&p, get_with(&format!("Bearer {at2}")))
+            .await
+            .status(),
+        200
+    );
     // Expired.
     clock.advance(Duration::hours(1));
     assert_invalid_token(&public(&p, get_with(&format!("Bearer {at2}"))).await);
@@ -103,14 +126,25 @@ async fn expired_revoked_rotated_and_orphaned_tokens_are_invalid_token() {
     // Revoked with its grant.
     let tokens = tokens_for(&p, &clock, "app", &["openid"]).await;
     let at3 = tokens["access_token"].as_str().unwrap();
-    let grant_id = p.store().access_token(&sig(at3)).await.unwrap().grant.grant_id;
+    let grant_id = p
+        .store()
+        .access_token(&sig(at3))
+        .await
+        .unwrap()
+        .grant
+        .grant_id;
     p.store().revoke_grant(&grant_id).await.unwrap();
     assert_invalid_token(&public(&p, get_with(&format!("Bearer {at3}"))).await);
 
     // Client deleted.
     let tokens = tokens_for(&p, &clock, "app", &["openid"]).await;
     let at4 = tokens["access_token"].as_str().unwrap();
-    assert_eq!(public(&p, get_with(&format!("Bearer {at4}"))).await.status(), 200);
+    assert_eq!(
+        public(&p, get_with(&format!("Bearer {at4}")))
+            .await
+            .status(),
+        200
+    );
     p.store().delete_client("app").await.unwrap();
     assert_invalid_token(&public(&p, get_with(&format!("Bearer {at4}"))).await);
 }
@@ -121,12 +155,20 @@ async fn tokens_without_openid_are_insufficient_scope() {
     create_confidential(&p, client("machine", &["client_credentials"], "read")).await;
     let res = public(
         &p,
-        token_request("machine", &[("grant_type", "client_credentials"), ("scope", "read")]),
+        token_request(
+            "machine",
+            &[("grant_type", "client_credentials"), ("scope", "read")],
+        ),
     )
     .await;
     let at = body_json(&res)["access_token"].as_str().unwrap().to_owned();
     let res = public(&p, get_with(&format!("Bearer {at}"))).await;
     assert_error(&res, StatusCode::FORBIDDEN, "insufficient_scope");
-    assert!(res.headers()["www-authenticate"].to_str().unwrap().contains("insufficient_scope"));
+    assert!(
+        res.headers()["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .contains("insufficient_scope")
+    );
     assert_no_store(&res);
 }

@@ -7,7 +7,7 @@
 
 use time::OffsetDateTime;
 
-use super::{TokenResponse, issues_refresh, is_openid, pkce, refuse_reuse, store_failure};
+use super::{TokenResponse, is_openid, issues_refresh, pkce, refuse_reuse, store_failure};
 use crate::error::{OAuthError, StoreError};
 use crate::http::params::Params;
 use crate::model::client::Client;
@@ -16,7 +16,8 @@ use crate::store::CodeRecord;
 use crate::token::issue::{IdTokenInput, access_and_refresh, id_token};
 use crate::token::{Kind, signature};
 
-const REUSED: &str = "The authorization code was already used; every token issued from it has been revoked.";
+const REUSED: &str =
+    "The authorization code was already used; every token issued from it has been revoked.";
 
 /// Exchanges `code` for tokens.
 pub(crate) async fn exchange(

@@ -52,6 +52,9 @@ pub(crate) async fn exchange(
         requested_at: now,
     };
     let (bearer, records) = access_and_refresh(p, &grant, now, false).split();
-    p.store.insert_tokens(records).await.map_err(store_failure)?;
+    p.store
+        .insert_tokens(records)
+        .await
+        .map_err(store_failure)?;
     Ok(TokenResponse::new(bearer, &grant.granted_scope, None))
 }

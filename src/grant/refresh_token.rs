@@ -74,8 +74,16 @@ pub(crate) async fn exchange(
     } else {
         None
     };
-    match p.store.rotate_refresh_token(&record.signature, records).await {
-        Ok(()) => Ok(TokenResponse::new(bearer, &narrowed.granted_scope, id_token)),
+    match p
+        .store
+        .rotate_refresh_token(&record.signature, records)
+        .await
+    {
+        Ok(()) => Ok(TokenResponse::new(
+            bearer,
+            &narrowed.granted_scope,
+            id_token,
+        )),
         // Another request rotated it between our read and our write: reuse.
         Err(StoreError::AlreadyUsed) => Err(refuse_reuse(p, &original.grant_id, REUSED).await),
         Err(StoreError::NotFound) => Err(inactive()),
