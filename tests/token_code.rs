@@ -259,6 +259,27 @@ async fn public_clients_redeem_with_pkce_and_client_id_only() {
     );
     let res = public(&p, req).await;
     assert_eq!(res.status(), 200, "{}", String::from_utf8_lossy(res.body()));
+
+    // A public client's code without a challenge is never redeemable.
+    let now = clock.now();
+    let code = mint_code();
+    let mut record = code_record(&code, grant("spa", &["openid"], now), now);
+    record.code_challenge = None;
+    insert_code(&p, record).await;
+    let req = form_request(
+        "/oauth2/token",
+        &[
+            ("grant_type", "authorization_code"),
+            ("client_id", "spa"),
+            ("code", &code),
+            ("redirect_uri", REDIRECT),
+        ],
+    );
+    assert_error(
+        &public(&p, req).await,
+        StatusCode::BAD_REQUEST,
+        "invalid_grant",
+    );
 }
 
 #[tokio::test]

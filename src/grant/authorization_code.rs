@@ -73,7 +73,7 @@ async fn find(p: &Inner, code: &str) -> Result<CodeRecord, OAuthError> {
 
 /// Every check of a redemption, in an order that leaks nothing to other clients: the client
 /// binding first (another client's attempt changes nothing), then reuse (which revokes),
-/// expiry, the redirect URI and PKCE.
+/// expiry, the redirect URI and PKCE (mandatory for public clients).
 async fn check(
     p: &Inner,
     client: &Client,
@@ -104,6 +104,14 @@ async fn check(
     if presented != expected {
         return Err(OAuthError::invalid_grant(
             "The redirect_uri does not match the one of the authorization request.",
+        ));
+    }
+    // The authorization endpoint already requires PKCE of public clients; checking again
+    // here means a code minted without a challenge (a bug, or a host's own code path) can
+    // never be redeemed by a client that has no secret to prove who it is.
+    if client.is_public() && record.code_challenge.is_none() {
+        return Err(OAuthError::invalid_grant(
+            "Public clients must use PKCE; this code has no code_challenge.",
         ));
     }
     pkce::verify(
