@@ -115,3 +115,52 @@ async fn parallel_client_credentials_each_get_their_own_token() {
     tokens.dedup();
     assert_eq!(tokens.len(), N);
 }
+
+/// Revocation racing with refresh never leaves an active token of the revoked grant: either
+/// the revocation comes first and the refresh fails, or the refresh comes first and the new
+/// pair — which keeps the grant id — is revoked with the rest.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn revocation_racing_with_refresh_leaves_nothing_active() {
+    let (p, clock) = common::provider().await;
+    code_client(&p, "app").await;
+    for _ in 0..50 {
+        let first = tokens_for(&p, &clock, "app", &["openid", "offline"]).await;
+        let rt = first["refresh_token"].as_str().unwrap().to_owned();
+        let grant_id = p
+            .store()
+            .refresh_token(&sig(&rt))
+            .await
+            .unwrap()
+            .grant
+            .grant_id;
+        let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(2));
+        let refresh = {
+            let (p, barrier, req) = (p.clone(), barrier.clone(), refresh_request("app", &rt));
+            tokio::spawn(async move {
+                barrier.wait().await;
+                p.public().handle(req).await
+            })
+        };
+        let revoke = {
+            let (p, barrier) = (p.clone(), barrier.clone());
+            tokio::spawn(async move {
+                barrier.wait().await;
+                p.store().revoke_grant(&grant_id).await.unwrap()
+            })
+        };
+        let res = refresh.await.unwrap();
+        revoke.await.unwrap();
+        assert!(
+            res.status() == 200 || res.status() == 400,
+            "{}",
+            res.status()
+        );
+        if res.status() == 200 {
+            let body = body_json(&res);
+            assert!(!access_active(&p, &clock, body["access_token"].as_str().unwrap()).await);
+            assert!(!refresh_active(&p, &clock, body["refresh_token"].as_str().unwrap()).await);
+        }
+        assert!(!access_active(&p, &clock, first["access_token"].as_str().unwrap()).await);
+        assert!(!refresh_active(&p, &clock, &rt).await);
+    }
+}
