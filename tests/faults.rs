@@ -14,6 +14,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use bytes::Bytes;
 use common::seed::{self, Issued};
+use common::tokens;
 use common::*;
 use http::{Method, Response, StatusCode};
 use oauth2_provider::model::client::ClientRecord;
@@ -398,80 +399,117 @@ async fn failed_preflight_lookup_allows_nothing() {
     assert!(!res.headers().contains_key("access-control-allow-origin"));
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn failed_code_exchange_is_5xx_and_issues_nothing() {
+    let (p, store, clock) = faulty_provider().await;
+    tokens::code_client(&p, "app").await;
+    let (code, _) = tokens::issue_code(&p, &clock, "app", &["openid", "offline"]).await;
+    let failed = fail_each_call(
+        &store,
+        async || p.public().handle(tokens::code_exchange("app", &code)).await,
+        // Nothing was redeemed: the code is still unused, so no token of it exists.
+        async || !p.store().code(&tokens::sig(&code)).await.unwrap().used,
+    )
+    .await;
+    assert_eq!(failed, ["client", "code", "redeem_code"]);
+    // The run without a fault redeemed it.
+    let res = p.public().handle(tokens::code_exchange("app", &code)).await;
+    assert_eq!(
+        res.status(),
+        StatusCode::BAD_REQUEST,
+        "the code is used now"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn failed_refresh_is_5xx_and_keeps_the_old_pair() {
+    let (p, store, clock) = faulty_provider().await;
+    tokens::code_client(&p, "app").await;
+    let first = tokens::tokens_for(&p, &clock, "app", &["openid", "offline"]).await;
+    let access = first["access_token"].as_str().unwrap().to_owned();
+    let refresh = first["refresh_token"].as_str().unwrap().to_owned();
+    let failed = fail_each_call(
+        &store,
+        async || {
+            p.public()
+                .handle(tokens::refresh_request("app", &refresh))
+                .await
+        },
+        async || {
+            tokens::access_active(&p, &clock, &access).await
+                && tokens::refresh_active(&p, &clock, &refresh).await
+        },
+    )
+    .await;
+    assert_eq!(failed, ["client", "refresh_token", "rotate_refresh_token"]);
+    // The clean run rotated: the old pair is dead now.
+    assert!(!tokens::refresh_active(&p, &clock, &refresh).await);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn failed_client_credentials_is_5xx() {
+    let (p, store, _clock) = faulty_provider().await;
+    tokens::create_confidential(
+        &p,
+        tokens::client("machine", &["client_credentials"], "core"),
+    )
+    .await;
+    let request = || {
+        tokens::token_request(
+            "machine",
+            &[("grant_type", "client_credentials"), ("scope", "core")],
+        )
+    };
+    let failed = fail_each_call(
+        &store,
+        async || p.public().handle(request()).await,
+        async || true,
+    )
+    .await;
+    assert_eq!(failed, ["client", "insert_tokens"]);
+    let res = p.public().handle(request()).await;
+    assert_eq!(res.status(), StatusCode::OK);
+}
+
+/// The refresh grant and the revocation endpoint racing over HTTP: whichever wins, no token
+/// of the grant is active afterwards — revoking a token that rotation already killed still
+/// revokes its grant, including the pair the rotation minted.
 #[tokio::test(flavor = "multi_thread", worker_threads = 8)]
-async fn revocation_racing_with_rotation_leaves_no_active_token() {
+async fn revocation_racing_with_refresh_over_http_leaves_no_active_token() {
+    let (p, _store, clock) = faulty_provider().await;
+    tokens::code_client(&p, "app").await;
     for round in 0..50 {
-        let (p, _store, clock, first) = seeded().await;
-        let grant = p
-            .store()
-            .refresh_token(&seed::signature(&first.refresh))
-            .await
-            .unwrap()
-            .grant;
-        let minted = Arc::new(Mutex::new(vec![first.clone()]));
-        let rotator = {
-            let (p, minted, grant) = (p.clone(), minted.clone(), grant.clone());
-            let now = clock.now();
+        let first = tokens::tokens_for(&p, &clock, "app", &["openid", "offline"]).await;
+        let access = first["access_token"].as_str().unwrap().to_owned();
+        let refresh = first["refresh_token"].as_str().unwrap().to_owned();
+        let barrier = Arc::new(tokio::sync::Barrier::new(3));
+        let spawn = |req: http::Request<Bytes>| {
+            let (p, barrier) = (p.clone(), barrier.clone());
             tokio::spawn(async move {
-                let mut current = first.refresh.clone();
-                for _ in 0..20 {
-                    let (access, a) = seed::record(
-                        TokenKind::AccessToken,
-                        &grant,
-                        now,
-                        Some(Duration::hours(1)),
-                    );
-                    let (refresh, r) = seed::record(TokenKind::RefreshToken, &grant, now, None);
-                    let rotated = p
-                        .store()
-                        .rotate_refresh_token(
-                            &seed::signature(&current),
-                            IssuedTokens {
-                                access: a,
-                                refresh: Some(r),
-                            },
-                        )
-                        .await;
-                    if rotated.is_err() {
-                        break;
-                    }
-                    minted.lock().unwrap().push(Issued {
-                        access,
-                        refresh: refresh.clone(),
-                    });
-                    current = refresh;
-                    tokio::task::yield_now().await;
-                }
+                barrier.wait().await;
+                p.public().handle(req).await
             })
         };
-        let revokers: Vec<_> = (0..4)
-            .map(|i| {
-                let (p, minted) = (p.clone(), minted.clone());
-                tokio::spawn(async move {
-                    for _ in 0..i {
-                        tokio::task::yield_now().await;
-                    }
-                    // Revoke with whatever token of the family is newest at this moment.
-                    let token = minted.lock().unwrap().last().unwrap().access.clone();
-                    let res = p
-                        .public()
-                        .handle(seed::revoke_request("app", &[("token", &token)]))
-                        .await;
-                    assert_eq!(res.status(), StatusCode::OK);
-                })
-            })
-            .collect();
-        rotator.await.unwrap();
-        for r in revokers {
-            r.await.unwrap();
+        let refreshed = spawn(tokens::refresh_request("app", &refresh));
+        let revoked_by_access = spawn(seed::revoke_request("app", &[("token", &access)]));
+        let revoked_by_refresh = spawn(seed::revoke_request("app", &[("token", &refresh)]));
+        let refreshed = refreshed.await.unwrap();
+        assert_eq!(revoked_by_access.await.unwrap().status(), StatusCode::OK);
+        assert_eq!(revoked_by_refresh.await.unwrap().status(), StatusCode::OK);
+        let mut all = vec![access, refresh];
+        match refreshed.status() {
+            StatusCode::OK => {
+                let body = body_json(&refreshed);
+                all.push(body["access_token"].as_str().unwrap().to_owned());
+                all.push(body["refresh_token"].as_str().unwrap().to_owned());
+            }
+            StatusCode::BAD_REQUEST => {}
+            other => panic!("round {round}: refresh answered {other}"),
         }
-        let minted = minted.lock().unwrap().clone();
-        for issued in &minted {
+        for token in &all {
             assert!(
-                !seed::is_active(&p, &issued.access).await
-                    && !seed::is_active(&p, &issued.refresh).await,
-                "round {round}: a token of the revoked grant is active ({} minted)",
-                minted.len()
+                !seed::is_active(&p, token).await,
+                "round {round}: {token} of the revoked grant is active"
             );
         }
     }

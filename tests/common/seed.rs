@@ -1,7 +1,6 @@
 //! Seeding the store directly (clients, grants, tokens, consents, login sessions) for tests
 //! of the token lifecycle that must not depend on the authorization flow.
 
-use base64::Engine as _;
 use bytes::Bytes;
 use http::Request;
 use oauth2_provider::model::client::{ClientRecord, SecretHash};
@@ -11,25 +10,15 @@ use oauth2_provider::store::{
 };
 use oauth2_provider::{Client, Provider};
 use serde_json::Value;
-use sha2::Digest;
 use time::{Duration, OffsetDateTime};
 
 use super::{body_json, form_request};
 
-/// The secret of every seeded confidential client.
-pub(crate) const SECRET: &str = "seeded-client-secret-0123456789abcdef";
+pub(crate) use super::tokens::{SECRET, sig as signature};
 
 /// A fresh random value, hex.
 pub(crate) fn random() -> String {
     format!("{:032x}", rand::random::<u128>())
-}
-
-/// The store key of a bearer string.
-pub(crate) fn signature(token: &str) -> String {
-    sha2::Sha256::digest(token.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
 }
 
 /// Registers a confidential `client_secret_basic` client with [`SECRET`].
@@ -63,11 +52,7 @@ pub(crate) async fn client_with(p: &Provider, id: &str, origins: Vec<String>) ->
 
 /// `Authorization: Basic` for a seeded client.
 pub(crate) fn basic(client_id: &str) -> String {
-    let raw = format!("{client_id}:{SECRET}");
-    format!(
-        "Basic {}",
-        base64::engine::general_purpose::STANDARD.encode(raw)
-    )
+    super::tokens::basic(client_id, SECRET)
 }
 
 /// A grant of `subject` to `client_id` with the given scopes, requested at `now`.
