@@ -4,7 +4,8 @@
 //! [`Harness`] builds a provider on a [`MemoryStore`] and a [`ManualClock`]; [`UserAgent`] is
 //! a tiny browser: it keeps cookies, follows redirects that stay on the provider (through
 //! [`PublicApi::handle`](crate::PublicApi::handle), no sockets), and stops at the first
-//! response that leaves it — the login page, the consent page, or the client's redirect URI.
+//! response that leaves it — the login page, the consent page, the error URL (also when they
+//! are the provider's own fallback pages), or the client's redirect URI.
 //! [`UserAgent::authorize_and_consent`] runs a whole authorize → login → consent round with
 //! typed accept calls, so a test can get a code in one line and then exercise the token
 //! endpoint, or test its own login and consent logic step by step.
@@ -175,7 +176,9 @@ impl UserAgent {
         let mut target = self.on_provider(url).unwrap_or_else(|| url.to_owned());
         for _ in 0..MAX_REDIRECTS {
             let res = self.once(&method, &target, body.take()).await;
-            let next = location(&res).and_then(|l| self.on_provider(l));
+            let next = location(&res)
+                .filter(|l| !self.is_host_page(l))
+                .and_then(|l| self.on_provider(l));
             match next {
                 Some(path) if res.status().is_redirection() => {
                     target = path;
@@ -185,6 +188,18 @@ impl UserAgent {
             }
         }
         self.once(&method, &target, None).await
+    }
+
+    /// Whether `url` is one of the host's pages (login, consent, error), where the browser
+    /// stops even when the page is one of the provider's fallbacks.
+    fn is_host_page(&self, url: &str) -> bool {
+        let config = self.provider.config();
+        [&config.login_url, &config.consent_url, &config.error_url]
+            .iter()
+            .any(|page| {
+                url.strip_prefix(page.as_str())
+                    .is_some_and(|rest| rest.is_empty() || rest.starts_with(['?', '#']))
+            })
     }
 
     /// The path and query of `url` if it points at the provider (or is already a path).
