@@ -123,21 +123,21 @@ pub(crate) async fn finish(
         .consume_consent_verifier(&crate::token::signature(verifier))
         .await
         .map_err(|e| super::verifier_error(Stage::Consent, e))?;
-    super::check_same_request(areq, &record.client_id, &record.request_url)?;
-    super::check_csrf(
+    let now = p.now();
+    super::check_return(
         p,
         req,
+        areq,
         Stage::Consent,
-        &record.challenge,
-        &record.csrf,
+        super::Pending {
+            client_id: &record.client_id,
+            request_url: &record.request_url,
+            challenge: &record.challenge,
+            csrf: &record.csrf,
+            expires_at: record.expires_at,
+        },
         cookies,
     )?;
-    let now = p.now();
-    if record.expires_at <= now {
-        return Err(OAuthError::request_unauthorized(
-            "The consent request has expired; start the authorization again.",
-        ));
-    }
     let accepted = match &record.handled {
         Some(HandledConsent::Accepted(a)) => a,
         Some(HandledConsent::Rejected(r)) => return Err(super::rejection_error(r)),

@@ -128,14 +128,21 @@ pub(crate) async fn finish(
         .consume_login_verifier(&crate::token::signature(verifier))
         .await
         .map_err(|e| super::verifier_error(Stage::Login, e))?;
-    super::check_same_request(areq, &record.client_id, &record.request_url)?;
-    super::check_csrf(p, req, Stage::Login, &record.challenge, &record.csrf, cookies)?;
     let now = p.now();
-    if record.expires_at <= now {
-        return Err(OAuthError::request_unauthorized(
-            "The login request has expired; start the authorization again.",
-        ));
-    }
+    super::check_return(
+        p,
+        req,
+        areq,
+        Stage::Login,
+        super::Pending {
+            client_id: &record.client_id,
+            request_url: &record.request_url,
+            challenge: &record.challenge,
+            csrf: &record.csrf,
+            expires_at: record.expires_at,
+        },
+        cookies,
+    )?;
     let accepted = match &record.handled {
         Some(HandledLogin::Accepted(a)) => a.clone(),
         Some(HandledLogin::Rejected(r)) => return Err(super::rejection_error(r)),

@@ -259,23 +259,46 @@ pub(crate) fn verifier_error(stage: Stage, e: StoreError) -> OAuthError {
     }
 }
 
-/// Checks that a returning verifier belongs to this very authorization request: same client
-/// and the same parameters as the request that started the flow.
-pub(crate) fn check_same_request(
+/// What a returning verifier is checked against: the request it was issued for.
+#[derive(Debug)]
+pub(crate) struct Pending<'a> {
+    pub(crate) client_id: &'a str,
+    pub(crate) request_url: &'a str,
+    pub(crate) challenge: &'a str,
+    pub(crate) csrf: &'a str,
+    pub(crate) expires_at: OffsetDateTime,
+}
+
+/// Checks a returning verifier's request: it belongs to this very authorization request
+/// (same client, same parameters: `invalid_request`), has not expired
+/// (`request_unauthorized`), and this browser holds its CSRF cookie (`request_forbidden`).
+pub(crate) fn check_return(
+    p: &Inner,
+    req: &Request,
     areq: &AuthorizeRequest,
-    client_id: &str,
-    request_url: &str,
+    stage: Stage,
+    pending: Pending<'_>,
+    cookies: &mut SetCookies,
 ) -> Result<(), OAuthError> {
-    let original = request_url
+    let original = pending
+        .request_url
         .split_once('?')
         .map(|(_, q)| crate::http::params::Params::parse(q.as_bytes()))
         .unwrap_or_default();
-    if client_id != areq.client.client_id || request::fingerprint(&original) != areq.fingerprint {
+    if pending.client_id != areq.client.client_id
+        || request::fingerprint(&original) != areq.fingerprint
+    {
         return Err(OAuthError::invalid_request(
             "The verifier belongs to another authorization request.",
         ));
     }
-    Ok(())
+    if pending.expires_at <= p.now() {
+        return Err(OAuthError::request_unauthorized(format!(
+            "The {} has expired; start the authorization again.",
+            stage.noun()
+        )));
+    }
+    check_csrf(p, req, stage, pending.challenge, pending.csrf, cookies)
 }
 
 /// The `Set-Cookie` binding a new login or consent request to this browser.
@@ -299,7 +322,7 @@ pub(crate) fn csrf_cookie(
 
 /// Checks (and clears) the CSRF cookie of a returning verifier: `request_forbidden` unless
 /// the browser holds the cookie of this very request.
-pub(crate) fn check_csrf(
+fn check_csrf(
     p: &Inner,
     req: &Request,
     stage: Stage,

@@ -68,7 +68,7 @@ pub fn q(pairs: &[(&str, &str)]) -> String {
         .finish()
 }
 
-/// The basic code-flow query for `app`, plus `extra`.
+/// The basic code-flow query for `app`, with `extra` added or replacing a default.
 pub fn code_query(extra: &[(&str, &str)]) -> String {
     let mut pairs = vec![
         ("client_id", "app"),
@@ -76,7 +76,12 @@ pub fn code_query(extra: &[(&str, &str)]) -> String {
         ("scope", "openid offline"),
         ("state", "state-123"),
     ];
-    pairs.extend_from_slice(extra);
+    for (k, v) in extra {
+        match pairs.iter_mut().find(|(name, _)| name == k) {
+            Some(slot) => slot.1 = v,
+            None => pairs.push((k, v)),
+        }
+    }
     q(&pairs)
 }
 
