@@ -243,8 +243,7 @@ impl Provider {
         if body.remember_for < 0 {
             return Err(Error::BadRequest("remember_for must not be negative.".into()));
         }
-        let mut grant_scope = body.grant_scope;
-        grant_scope.dedup();
+        let grant_scope = scope::split(&scope::join(&body.grant_scope));
         let accepted = AcceptedConsent {
             grant_scope,
             remember: body.remember,
