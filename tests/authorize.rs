@@ -38,7 +38,11 @@ async fn unknown_or_missing_client_goes_to_error_url_never_the_redirect_uri() {
     let mut ua = h.user_agent();
     let res = start(
         &mut ua,
-        &[("client_id", "nope"), ("response_type", "code"), ("redirect_uri", CB)],
+        &[
+            ("client_id", "nope"),
+            ("response_type", "code"),
+            ("redirect_uri", CB),
+        ],
     )
     .await;
     assert_eq!(res.status(), StatusCode::FOUND);
@@ -75,13 +79,18 @@ async fn redirect_uri_must_match_exactly() {
 async fn redirect_uri_may_be_omitted_only_with_exactly_one_registered() {
     let h = harness().await;
     let mut two = client("two");
-    two.redirect_uris.push("https://app.example.com/other".into());
+    two.redirect_uris
+        .push("https://app.example.com/other".into());
     h.register(two, Some("secret")).await.unwrap();
     let mut ua = h.user_agent();
     goes_to_login(&start(&mut ua, &BASE).await);
     let res = start(
         &mut ua,
-        &[("client_id", "two"), ("response_type", "code"), ("state", "s")],
+        &[
+            ("client_id", "two"),
+            ("response_type", "code"),
+            ("state", "s"),
+        ],
     )
     .await;
     assert_error_page(&res, "invalid_request");
@@ -233,7 +242,11 @@ async fn state_is_optional_echoed_exactly_and_bounded() {
     // Decision: no minimum length (Hydra beta.8 demanded 8 characters).
     let res = start(
         &mut ua,
-        &[("client_id", "app"), ("response_type", "code"), ("state", "a")],
+        &[
+            ("client_id", "app"),
+            ("response_type", "code"),
+            ("state", "a"),
+        ],
     )
     .await;
     goes_to_login(&res);
@@ -243,7 +256,11 @@ async fn state_is_optional_echoed_exactly_and_bounded() {
     let long = "s".repeat(2049);
     let res = start(
         &mut ua,
-        &[("client_id", "app"), ("response_type", "code"), ("state", &long)],
+        &[
+            ("client_id", "app"),
+            ("response_type", "code"),
+            ("state", &long),
+        ],
     )
     .await;
     assert_client_error(&res, "invalid_request");
@@ -252,7 +269,11 @@ async fn state_is_optional_echoed_exactly_and_bounded() {
     goes_to_login(
         &start(
             &mut ua,
-            &[("client_id", "app"), ("response_type", "code"), ("state", &ok)],
+            &[
+                ("client_id", "app"),
+                ("response_type", "code"),
+                ("state", &ok),
+            ],
         )
         .await,
     );
@@ -315,12 +336,24 @@ async fn pkce_s256_only_well_formed_and_required_for_public_clients() {
     let mut ua = h.user_agent();
     for bad in [
         vec![("code_challenge", CHALLENGE)],
-        vec![("code_challenge", CHALLENGE), ("code_challenge_method", "plain")],
-        vec![("code_challenge", CHALLENGE), ("code_challenge_method", "S512")],
-        vec![("code_challenge_method", "S256")],
-        vec![("code_challenge", "short"), ("code_challenge_method", "S256")],
         vec![
-            ("code_challenge", "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw+cM"),
+            ("code_challenge", CHALLENGE),
+            ("code_challenge_method", "plain"),
+        ],
+        vec![
+            ("code_challenge", CHALLENGE),
+            ("code_challenge_method", "S512"),
+        ],
+        vec![("code_challenge_method", "S256")],
+        vec![
+            ("code_challenge", "short"),
+            ("code_challenge_method", "S256"),
+        ],
+        vec![
+            (
+                "code_challenge",
+                "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw+cM",
+            ),
             ("code_challenge_method", "S256"),
         ],
     ] {
@@ -330,14 +363,20 @@ async fn pkce_s256_only_well_formed_and_required_for_public_clients() {
     goes_to_login(
         &start(
             &mut ua,
-            &with(&[("code_challenge", CHALLENGE), ("code_challenge_method", "S256")]),
+            &with(&[
+                ("code_challenge", CHALLENGE),
+                ("code_challenge_method", "S256"),
+            ]),
         )
         .await,
     );
     let public_base = [("client_id", "public"), ("response_type", "code")];
     assert_client_error(&start(&mut ua, &public_base).await, "invalid_request");
     let mut ok = public_base.to_vec();
-    ok.extend([("code_challenge", CHALLENGE), ("code_challenge_method", "S256")]);
+    ok.extend([
+        ("code_challenge", CHALLENGE),
+        ("code_challenge_method", "S256"),
+    ]);
     goes_to_login(&start(&mut ua, &ok).await);
 }
 
@@ -439,7 +478,10 @@ async fn response_mode_rules() {
     )
     .await;
     assert_client_error(&res, "invalid_request");
-    assert!(loc(&res).starts_with(&format!("{CB}#")), "never in the query");
+    assert!(
+        loc(&res).starts_with(&format!("{CB}#")),
+        "never in the query"
+    );
     // An error in fragment mode for a code request goes in the fragment.
     let res = start(
         &mut ua,
@@ -466,7 +508,12 @@ async fn form_post_errors_render_an_escaped_auto_submit_page() {
     .await;
     assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(res.headers()["x-frame-options"], "DENY");
-    assert!(res.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
+    assert!(
+        res.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
     let body = String::from_utf8(res.body().to_vec()).unwrap();
     assert!(!body.contains("<script>"), "{body}");
     assert!(body.contains("&quot;&gt;&lt;script&gt;"));
@@ -493,7 +540,11 @@ async fn post_authorization_requests_are_served() {
         .login_request(&param(&res, "login_challenge"))
         .await
         .unwrap();
-    assert!(login.request_url.starts_with("https://auth.example.com/oauth2/auth?"));
+    assert!(
+        login
+            .request_url
+            .starts_with("https://auth.example.com/oauth2/auth?")
+    );
     assert!(login.request_url.contains("client_id=app"));
     // The whole flow completes through the GET return.
     let mut ua = h.user_agent();
@@ -507,11 +558,9 @@ async fn post_authorization_requests_are_served() {
 #[tokio::test]
 async fn untrusted_errors_use_the_configured_error_url_and_the_fallback_page_escapes() {
     // Default config: the error URL is the built-in fallback page.
-    let h = oauth2_provider::testing::Harness::new(
-        oauth2_provider::Config::new(ISSUER).unwrap(),
-    )
-    .await
-    .unwrap();
+    let h = oauth2_provider::testing::Harness::new(oauth2_provider::Config::new(ISSUER).unwrap())
+        .await
+        .unwrap();
     let mut ua = h.user_agent();
     let res = ua.authorize("client_id=nope&response_type=code").await;
     let l = loc(&res);
@@ -523,11 +572,19 @@ async fn untrusted_errors_use_the_configured_error_url_and_the_fallback_page_esc
         .get("/oauth2/fallbacks/error?error=x&error_hint=%3Cscript%3Ealert(1)%3C/script%3E&error_description=%22%3E%3Cimg%20src%3Dx%3E")
         .await;
     let body = String::from_utf8(res.body().to_vec()).unwrap();
-    assert!(!body.contains("<script>") && !body.contains("<img"), "{body}");
+    assert!(
+        !body.contains("<script>") && !body.contains("<img"),
+        "{body}"
+    );
     assert!(body.contains("&lt;script&gt;"));
     let h = res.headers();
     assert_eq!(h["x-frame-options"], "DENY");
-    assert!(h["content-security-policy"].to_str().unwrap().contains("frame-ancestors 'none'"));
+    assert!(
+        h["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .contains("frame-ancestors 'none'")
+    );
     assert_eq!(h["referrer-policy"], "no-referrer");
     for page in ["/oauth2/fallbacks/consent", "/oauth2/fallbacks/logout"] {
         let res = ua.get(page).await;

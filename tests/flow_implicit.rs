@@ -24,7 +24,11 @@ fn query(response_type: &str, extra: &[(&str, &str)]) -> String {
     q(&v)
 }
 
-async fn run(h: &Harness, response_type: &str, extra: &[(&str, &str)]) -> http::Response<bytes::Bytes> {
+async fn run(
+    h: &Harness,
+    response_type: &str,
+    extra: &[(&str, &str)],
+) -> http::Response<bytes::Bytes> {
     let mut ua = h.user_agent();
     ua.authorize_and_consent(
         &query(response_type, extra),
@@ -54,7 +58,10 @@ fn fragment_only(res: &http::Response<bytes::Bytes>) {
     assert!(url.query().is_none(), "nothing in the query: {l}");
     assert_eq!(param(res, "state"), "state-123");
     assert_eq!(param(res, "iss"), ISSUER);
-    assert!(redirect_param(res, "refresh_token").is_none(), "no refresh token from the front channel");
+    assert!(
+        redirect_param(res, "refresh_token").is_none(),
+        "no refresh token from the front channel"
+    );
 }
 
 #[tokio::test]
@@ -68,7 +75,12 @@ async fn token_returns_a_stored_access_token_in_the_fragment() {
     assert_eq!(param(&res, "expires_in"), "3600");
     assert_eq!(param(&res, "scope"), "openid offline");
     assert!(redirect_param(&res, "id_token").is_none());
-    let record = h.provider.store().access_token(&signature(&token)).await.unwrap();
+    let record = h
+        .provider
+        .store()
+        .access_token(&signature(&token))
+        .await
+        .unwrap();
     assert_eq!(record.grant.subject, "alice");
     assert!(record.is_active(h.clock.as_ref().now()));
 }

@@ -8,9 +8,9 @@ mod flow_support;
 use bytes::Bytes;
 use flow_support::*;
 use http::{Method, StatusCode};
+use oauth2_provider::Clock;
 use oauth2_provider::store::{HandledConsent, HandledLogin};
 use oauth2_provider::testing::{Harness, UserAgent, redirect_param};
-use oauth2_provider::Clock;
 use oauth2_provider::{
     AcceptConsentRequest, AcceptLoginRequest, ConsentRequestSession, Error, RejectRequest,
 };
@@ -27,12 +27,22 @@ async fn login_challenge(ua: &mut UserAgent, query: &str) -> String {
 }
 
 /// Accepts the login and follows the browser; returns where it stopped.
-async fn accept_login(h: &Harness, ua: &mut UserAgent, challenge: &str, body: AcceptLoginRequest) -> Res {
+async fn accept_login(
+    h: &Harness,
+    ua: &mut UserAgent,
+    challenge: &str,
+    body: AcceptLoginRequest,
+) -> Res {
     let done = h.provider.accept_login(challenge, body).await.unwrap();
     ua.get(&done.redirect_to).await
 }
 
-async fn accept_consent(h: &Harness, ua: &mut UserAgent, challenge: &str, body: AcceptConsentRequest) -> Res {
+async fn accept_consent(
+    h: &Harness,
+    ua: &mut UserAgent,
+    challenge: &str,
+    body: AcceptConsentRequest,
+) -> Res {
     let done = h.provider.accept_consent(challenge, body).await.unwrap();
     ua.get(&done.redirect_to).await
 }
@@ -85,7 +95,10 @@ async fn code_flow_stores_a_code_with_the_whole_grant() {
     let query = code_query(&[
         ("redirect_uri", CB),
         ("nonce", "nonce-abc"),
-        ("code_challenge", "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"),
+        (
+            "code_challenge",
+            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+        ),
         ("code_challenge_method", "S256"),
     ]);
     let challenge = login_challenge(&mut ua, &query).await;
@@ -149,14 +162,21 @@ async fn code_flow_stores_a_code_with_the_whole_grant() {
     // No refresh or access token leaves the front channel of a code flow.
     assert!(redirect_param(&res, "access_token").is_none());
     // The CSRF cookies were consumed.
-    assert!(ua.cookie_names().iter().all(|n| !n.contains("csrf")), "{:?}", ua.cookie_names());
+    assert!(
+        ua.cookie_names().iter().all(|n| !n.contains("csrf")),
+        "{:?}",
+        ua.cookie_names()
+    );
 }
 
 #[tokio::test]
 async fn omitted_redirect_uri_is_not_bound_to_the_code() {
     let h = harness().await;
     let mut ua = h.user_agent();
-    let code = ua.code(&code_query(&[]), login_as("u"), grant(&[])).await.unwrap();
+    let code = ua
+        .code(&code_query(&[]), login_as("u"), grant(&[]))
+        .await
+        .unwrap();
     let record = h.provider.store().code(&signature(&code)).await.unwrap();
     assert_eq!(record.redirect_uri, None);
     assert_eq!(record.effective_redirect_uri, CB);
@@ -174,10 +194,16 @@ async fn challenges_and_verifiers_are_random_and_purpose_bound() {
     assert!(login_verifier.starts_with("op_vf_"));
     assert_ne!(login_verifier, lc);
     // A login challenge is not a consent challenge.
-    assert!(matches!(h.provider.consent_request(&lc).await, Err(Error::NotFound(_))));
+    assert!(matches!(
+        h.provider.consent_request(&lc).await,
+        Err(Error::NotFound(_))
+    ));
     // A login verifier presented as a consent verifier is unknown.
     let swapped = ua
-        .authorize(&format!("{}&consent_verifier={login_verifier}", code_query(&[])))
+        .authorize(&format!(
+            "{}&consent_verifier={login_verifier}",
+            code_query(&[])
+        ))
         .await;
     assert_client_error(&swapped, "access_denied");
     // The challenge presented as a verifier is unknown.
@@ -188,13 +214,19 @@ async fn challenges_and_verifiers_are_random_and_purpose_bound() {
     let res = ua.get(&done.redirect_to).await;
     let cc = consent_challenge(&res);
     assert_ne!(cc, lc);
-    assert!(matches!(h.provider.login_request(&cc).await, Err(Error::NotFound(_))));
+    assert!(matches!(
+        h.provider.login_request(&cc).await,
+        Err(Error::NotFound(_))
+    ));
     let done = h.provider.accept_consent(&cc, grant(&[])).await.unwrap();
     let consent_verifier = redirect_url_param(&done.redirect_to, "consent_verifier");
     assert_ne!(consent_verifier, login_verifier);
     // The consent verifier presented as a login verifier is unknown.
     let res = ua
-        .authorize(&format!("{}&login_verifier={consent_verifier}", code_query(&[])))
+        .authorize(&format!(
+            "{}&login_verifier={consent_verifier}",
+            code_query(&[])
+        ))
         .await;
     assert_client_error(&res, "access_denied");
     // The right one still works (the failed attempts did not consume it).
@@ -239,7 +271,11 @@ async fn fresh_request_shows_the_login_request() {
     // Catalog 3.
     let h = harness().await;
     let mut ua = h.user_agent();
-    let query = code_query(&[("display", "page"), ("ui_locales", "de en"), ("scope", "openid offline")]);
+    let query = code_query(&[
+        ("display", "page"),
+        ("ui_locales", "de en"),
+        ("scope", "openid offline"),
+    ]);
     let lc = login_challenge(&mut ua, &query).await;
     let login = h.provider.login_request(&lc).await.unwrap();
     assert_eq!(login.challenge, lc);
@@ -249,7 +285,10 @@ async fn fresh_request_shows_the_login_request() {
     assert!(!login.skip);
     assert_eq!(login.subject, "");
     assert_eq!(login.session_id, "");
-    assert_eq!(login.request_url, format!("https://auth.example.com/oauth2/auth?{query}"));
+    assert_eq!(
+        login.request_url,
+        format!("https://auth.example.com/oauth2/auth?{query}")
+    );
     assert_eq!(login.oidc_context.display, "page");
     assert_eq!(login.oidc_context.ui_locales, ["de", "en"]);
 }
@@ -289,10 +328,20 @@ async fn reject_defaults_to_access_denied_and_validates_the_error() {
     let lc = login_challenge(&mut ua, &code_query(&[])).await;
     let bad = h
         .provider
-        .reject_login(&lc, RejectRequest { error: "bad error\"".into(), ..Default::default() })
+        .reject_login(
+            &lc,
+            RejectRequest {
+                error: "bad error\"".into(),
+                ..Default::default()
+            },
+        )
         .await;
     assert!(matches!(bad, Err(Error::BadRequest(_))));
-    let done = h.provider.reject_login(&lc, RejectRequest::default()).await.unwrap();
+    let done = h
+        .provider
+        .reject_login(&lc, RejectRequest::default())
+        .await
+        .unwrap();
     let res = ua.get(&done.redirect_to).await;
     assert_client_error(&res, "access_denied");
     assert!(!param(&res, "error_description").is_empty());
@@ -309,7 +358,10 @@ async fn rejected_consent_sends_the_error_to_the_client() {
         .provider
         .reject_consent(
             &cc,
-            RejectRequest { error: "interaction_required".into(), ..Default::default() },
+            RejectRequest {
+                error: "interaction_required".into(),
+                ..Default::default()
+            },
         )
         .await
         .unwrap();
@@ -341,7 +393,11 @@ async fn a_tampered_csrf_cookie_is_request_forbidden() {
     let h = harness().await;
     let mut ua = h.user_agent();
     let lc = login_challenge(&mut ua, &code_query(&[])).await;
-    let name = ua.cookie_names().into_iter().find(|n| n.contains("csrf")).unwrap();
+    let name = ua
+        .cookie_names()
+        .into_iter()
+        .find(|n| n.contains("csrf"))
+        .unwrap();
     let value = ua.cookie(&name).unwrap().to_owned();
     ua.set_cookie(&name, &value.replacen('.', "x.", 1));
     let res = accept_login(&h, &mut ua, &lc, login_as("u")).await;
@@ -370,7 +426,11 @@ async fn another_flows_csrf_cookie_does_not_count() {
     let mut attacker = h.user_agent();
     login_challenge(&mut attacker, &code_query(&[])).await;
     // The attacker's browser holds a valid CSRF cookie — of its own flow.
-    let done = h.provider.accept_login(&victim_lc, login_as("u")).await.unwrap();
+    let done = h
+        .provider
+        .accept_login(&victim_lc, login_as("u"))
+        .await
+        .unwrap();
     let res = attacker.get(&done.redirect_to).await;
     assert_client_error(&res, "request_forbidden");
 }
@@ -381,7 +441,9 @@ async fn a_changed_request_on_return_is_refused() {
     let mut ua = h.user_agent();
     let lc = login_challenge(&mut ua, &code_query(&[])).await;
     let done = h.provider.accept_login(&lc, login_as("u")).await.unwrap();
-    let tampered = done.redirect_to.replace("scope=openid+offline", "scope=openid+offline+profile");
+    let tampered = done
+        .redirect_to
+        .replace("scope=openid+offline", "scope=openid+offline+profile");
     assert_ne!(tampered, done.redirect_to);
     let res = ua.get(&tampered).await;
     assert_client_error(&res, "invalid_request");
@@ -406,7 +468,10 @@ async fn remembered_login_and_consent_are_skipped_next_time() {
     // Catalog 10, 13.
     let h = harness().await;
     let mut ua = remembered_browser(&h, "user").await;
-    let cookie = ua.cookie("oauth2_authentication_session").unwrap().to_owned();
+    let cookie = ua
+        .cookie("oauth2_authentication_session")
+        .unwrap()
+        .to_owned();
     assert!(!cookie.is_empty());
     let lc = login_challenge(&mut ua, &code_query(&[])).await;
     let login = h.provider.login_request(&lc).await.unwrap();
@@ -422,7 +487,10 @@ async fn remembered_login_and_consent_are_skipped_next_time() {
     let code = param(&res, "code");
     let record = h.provider.store().code(&signature(&code)).await.unwrap();
     // sid = the login session; auth_time = the session's.
-    assert_eq!(record.grant.session_id.as_deref(), Some(login.session_id.as_str()));
+    assert_eq!(
+        record.grant.session_id.as_deref(),
+        Some(login.session_id.as_str())
+    );
 }
 
 #[tokio::test]
@@ -432,12 +500,26 @@ async fn session_cookie_is_signed_http_only_and_secure() {
     let lc = login_challenge(&mut ua, &code_query(&[])).await;
     let done = h
         .provider
-        .accept_login(&lc, AcceptLoginRequest { remember_for: 3600, ..remembered_login("u") })
+        .accept_login(
+            &lc,
+            AcceptLoginRequest {
+                remember_for: 3600,
+                ..remembered_login("u")
+            },
+        )
         .await
         .unwrap();
-    let url = done.redirect_to.strip_prefix("https://auth.example.com").unwrap().to_owned();
+    let url = done
+        .redirect_to
+        .strip_prefix("https://auth.example.com")
+        .unwrap()
+        .to_owned();
     // Send the request by hand to look at the Set-Cookie header.
-    let csrf = ua.cookie_names().into_iter().find(|n| n.contains("csrf")).unwrap();
+    let csrf = ua
+        .cookie_names()
+        .into_iter()
+        .find(|n| n.contains("csrf"))
+        .unwrap();
     let req = http::Request::builder()
         .uri(url)
         .header("cookie", format!("{csrf}={}", ua.cookie(&csrf).unwrap()))
@@ -451,10 +533,21 @@ async fn session_cookie_is_signed_http_only_and_secure() {
         .map(|v| v.to_str().unwrap().to_owned())
         .find(|c| c.starts_with("oauth2_authentication_session="))
         .unwrap();
-    for attr in ["HttpOnly", "SameSite=Lax", "Secure", "Path=/", "Max-Age=3600"] {
+    for attr in [
+        "HttpOnly",
+        "SameSite=Lax",
+        "Secure",
+        "Path=/",
+        "Max-Age=3600",
+    ] {
         assert!(session.contains(attr), "{session}");
     }
-    let sessions = h.provider.store().delete_login_sessions_of("u").await.unwrap();
+    let sessions = h
+        .provider
+        .store()
+        .delete_login_sessions_of("u")
+        .await
+        .unwrap();
     assert_eq!(sessions, 1);
 }
 
@@ -466,7 +559,10 @@ async fn remember_for_is_capped_by_the_login_session_lifespan() {
     let mut ua = h.user_agent();
     ua.code(
         &code_query(&[]),
-        AcceptLoginRequest { remember_for: 86_400, ..remembered_login("u") },
+        AcceptLoginRequest {
+            remember_for: 86_400,
+            ..remembered_login("u")
+        },
         grant(&[]),
     )
     .await
@@ -476,7 +572,10 @@ async fn remember_for_is_capped_by_the_login_session_lifespan() {
     assert!(h.provider.login_request(&lc).await.unwrap().skip);
     h.clock.advance(Duration::minutes(2));
     let lc = login_challenge(&mut ua, &code_query(&[])).await;
-    assert!(!h.provider.login_request(&lc).await.unwrap().skip, "session expired");
+    assert!(
+        !h.provider.login_request(&lc).await.unwrap().skip,
+        "session expired"
+    );
 }
 
 #[tokio::test]
@@ -492,7 +591,10 @@ async fn public_native_client_never_skips_consent() {
             ("client_id", "native"),
             ("response_type", "code"),
             ("scope", "openid"),
-            ("code_challenge", "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"),
+            (
+                "code_challenge",
+                "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+            ),
             ("code_challenge_method", "S256"),
         ];
         v.extend_from_slice(extra);
@@ -500,12 +602,24 @@ async fn public_native_client_never_skips_consent() {
     };
     let mut ua = h.user_agent();
     let res = ua
-        .authorize_and_consent(&query(&[]), remembered_login("u"), remembered_grant(&["openid"]))
+        .authorize_and_consent(
+            &query(&[]),
+            remembered_login("u"),
+            remembered_grant(&["openid"]),
+        )
         .await
         .unwrap();
-    assert!(loc(&res).starts_with("com.example.app:/cb?code="), "{}", loc(&res));
+    assert!(
+        loc(&res).starts_with("com.example.app:/cb?code="),
+        "{}",
+        loc(&res)
+    );
     let res = ua
-        .authorize_and_consent(&query(&[("prompt", "none")]), login_as("u"), grant(&["openid"]))
+        .authorize_and_consent(
+            &query(&[("prompt", "none")]),
+            login_as("u"),
+            grant(&["openid"]),
+        )
         .await
         .unwrap();
     assert!(loc(&res).starts_with("com.example.app:/cb?"));
@@ -527,7 +641,10 @@ async fn skip_requests_must_be_accepted_with_the_session_subject_and_without_rem
     let cc = consent_challenge(&res);
     // Catalog 18: consent skip + remember → 400 before storing.
     assert!(h.provider.consent_request(&cc).await.unwrap().skip);
-    let remember = h.provider.accept_consent(&cc, remembered_grant(&["openid"])).await;
+    let remember = h
+        .provider
+        .accept_consent(&cc, remembered_grant(&["openid"]))
+        .await;
     assert!(matches!(remember, Err(Error::BadRequest(_))));
     let res = accept_consent(&h, &mut ua, &cc, grant(&["openid"])).await;
     assert!(redirect_param(&res, "code").is_some());
@@ -570,7 +687,11 @@ async fn max_age_exceeded_forces_a_new_login() {
     let res = accept_consent(&h, &mut ua, &cc, grant(&["openid"])).await;
     let code = param(&res, "code");
     let record = h.provider.store().code(&signature(&code)).await.unwrap();
-    assert_eq!(record.grant.auth_time, Some(h.clock.now()), "auth_time is the new login");
+    assert_eq!(
+        record.grant.auth_time,
+        Some(h.clock.now()),
+        "auth_time is the new login"
+    );
 }
 
 #[tokio::test]
@@ -587,7 +708,9 @@ async fn max_age_exceeded_with_prompt_none_is_login_required() {
     let h = harness().await;
     let mut ua = remembered_browser(&h, "user").await;
     h.clock.advance(Duration::seconds(2));
-    let res = ua.authorize(&code_query(&[("max_age", "1"), ("prompt", "none")])).await;
+    let res = ua
+        .authorize(&code_query(&[("max_age", "1"), ("prompt", "none")]))
+        .await;
     assert_client_error(&res, "login_required");
     assert_eq!(param(&res, "state"), "state-123");
 }
@@ -627,11 +750,19 @@ async fn prompt_none_without_remembered_consent_is_consent_required() {
     // Catalog 20.
     let h = harness().await;
     let mut ua = h.user_agent();
-    ua.code(&code_query(&[]), remembered_login("user"), grant(&["openid"]))
-        .await
-        .unwrap();
+    ua.code(
+        &code_query(&[]),
+        remembered_login("user"),
+        grant(&["openid"]),
+    )
+    .await
+    .unwrap();
     let res = ua
-        .authorize_and_consent(&code_query(&[("prompt", "none")]), login_as("user"), grant(&[]))
+        .authorize_and_consent(
+            &code_query(&[("prompt", "none")]),
+            login_as("user"),
+            grant(&[]),
+        )
         .await
         .unwrap();
     assert_client_error(&res, "consent_required");
@@ -659,8 +790,14 @@ async fn remembered_consent_expires_after_remember_for() {
     let mut ua = h.user_agent();
     ua.code(
         &code_query(&[]),
-        AcceptLoginRequest { remember_for: 0, ..remembered_login("user") },
-        AcceptConsentRequest { remember_for: 60, ..remembered_grant(&["openid", "offline"]) },
+        AcceptLoginRequest {
+            remember_for: 0,
+            ..remembered_login("user")
+        },
+        AcceptConsentRequest {
+            remember_for: 60,
+            ..remembered_grant(&["openid", "offline"])
+        },
     )
     .await
     .unwrap();
@@ -720,7 +857,10 @@ async fn id_token_hint_with_a_matching_session_succeeds_silently() {
     // A hint for someone else with prompt=none: the session does not match.
     let other = id_token_for(&h, "other").await;
     let res = ua
-        .authorize(&code_query(&[("prompt", "none"), ("id_token_hint", &other)]))
+        .authorize(&code_query(&[
+            ("prompt", "none"),
+            ("id_token_hint", &other),
+        ]))
         .await;
     assert_client_error(&res, "login_required");
 }
@@ -771,7 +911,11 @@ async fn pairwise_subject_reproduces_hydras_worked_example() {
     let h = pairwise_harness().await;
     let mut ua = h.user_agent();
     let res = ua
-        .authorize_and_consent(&pw_query(&[]), remembered_login("auth-user"), grant(&["openid"]))
+        .authorize_and_consent(
+            &pw_query(&[]),
+            remembered_login("auth-user"),
+            grant(&["openid"]),
+        )
         .await
         .unwrap();
     let id_token = param(&res, "id_token");
@@ -817,7 +961,12 @@ async fn forced_subject_identifier_overrides_and_is_remembered() {
         .unwrap();
     let id_token = param(&res, "id_token");
     assert_eq!(jwt_claims(&id_token)["sub"], "forced-auth-user");
-    let forced = h.provider.store().forced_subject("pw", "auth-user").await.unwrap();
+    let forced = h
+        .provider
+        .store()
+        .forced_subject("pw", "auth-user")
+        .await
+        .unwrap();
     assert_eq!(forced.as_deref(), Some("forced-auth-user"));
     // 27: a hint with the forced identifier matches a later login of the same user.
     let res = ua
@@ -828,7 +977,10 @@ async fn forced_subject_identifier_overrides_and_is_remembered() {
         )
         .await
         .unwrap();
-    assert_eq!(jwt_claims(&param(&res, "id_token"))["sub"], "forced-auth-user");
+    assert_eq!(
+        jwt_claims(&param(&res, "id_token"))["sub"],
+        "forced-auth-user"
+    );
 }
 
 #[tokio::test]
@@ -854,7 +1006,11 @@ async fn cookie_of_a_deleted_session_does_not_skip() {
     // Catalog 30.
     let h = harness().await;
     let mut ua = remembered_browser(&h, "user").await;
-    h.provider.store().delete_login_sessions_of("user").await.unwrap();
+    h.provider
+        .store()
+        .delete_login_sessions_of("user")
+        .await
+        .unwrap();
     let lc = login_challenge(&mut ua, &code_query(&[])).await;
     assert!(!h.provider.login_request(&lc).await.unwrap().skip);
 }
@@ -879,18 +1035,38 @@ async fn accepting_twice_is_a_conflict_and_unknown_challenges_are_not_found() {
     let mut ua = h.user_agent();
     let lc = login_challenge(&mut ua, &code_query(&[])).await;
     h.provider.accept_login(&lc, login_as("u")).await.unwrap();
-    assert!(matches!(h.provider.accept_login(&lc, login_as("u")).await, Err(Error::Conflict(_))));
+    assert!(matches!(
+        h.provider.accept_login(&lc, login_as("u")).await,
+        Err(Error::Conflict(_))
+    ));
     assert!(matches!(
         h.provider.reject_login(&lc, RejectRequest::default()).await,
         Err(Error::Conflict(_))
     ));
-    assert!(matches!(h.provider.login_request(&lc).await, Err(Error::Conflict(_))));
-    assert!(matches!(h.provider.login_request("nope").await, Err(Error::NotFound(_))));
-    assert!(matches!(h.provider.accept_login("nope", login_as("u")).await, Err(Error::NotFound(_))));
-    assert!(matches!(h.provider.consent_request("nope").await, Err(Error::NotFound(_))));
-    assert!(matches!(h.provider.accept_consent("nope", grant(&[])).await, Err(Error::NotFound(_))));
     assert!(matches!(
-        h.provider.reject_consent("nope", RejectRequest::default()).await,
+        h.provider.login_request(&lc).await,
+        Err(Error::Conflict(_))
+    ));
+    assert!(matches!(
+        h.provider.login_request("nope").await,
+        Err(Error::NotFound(_))
+    ));
+    assert!(matches!(
+        h.provider.accept_login("nope", login_as("u")).await,
+        Err(Error::NotFound(_))
+    ));
+    assert!(matches!(
+        h.provider.consent_request("nope").await,
+        Err(Error::NotFound(_))
+    ));
+    assert!(matches!(
+        h.provider.accept_consent("nope", grant(&[])).await,
+        Err(Error::NotFound(_))
+    ));
+    assert!(matches!(
+        h.provider
+            .reject_consent("nope", RejectRequest::default())
+            .await,
         Err(Error::NotFound(_))
     ));
 }
@@ -902,9 +1078,15 @@ async fn invalid_accept_bodies_are_refused_and_nothing_is_stored() {
     let lc = login_challenge(&mut ua, &code_query(&[])).await;
     for bad in [
         login_as(""),
-        AcceptLoginRequest { remember_for: -1, ..login_as("u") },
+        AcceptLoginRequest {
+            remember_for: -1,
+            ..login_as("u")
+        },
     ] {
-        assert!(matches!(h.provider.accept_login(&lc, bad).await, Err(Error::BadRequest(_))));
+        assert!(matches!(
+            h.provider.accept_login(&lc, bad).await,
+            Err(Error::BadRequest(_))
+        ));
     }
     let record = h.provider.store().login_request(&lc).await.unwrap();
     assert!(record.handled.is_none());
@@ -912,9 +1094,15 @@ async fn invalid_accept_bodies_are_refused_and_nothing_is_stored() {
     for bad in [
         grant(&["openid", "profile"]),
         grant(&["admin"]),
-        AcceptConsentRequest { remember_for: -5, ..grant(&[]) },
+        AcceptConsentRequest {
+            remember_for: -5,
+            ..grant(&[])
+        },
     ] {
-        assert!(matches!(h.provider.accept_consent(&cc, bad).await, Err(Error::BadRequest(_))));
+        assert!(matches!(
+            h.provider.accept_consent(&cc, bad).await,
+            Err(Error::BadRequest(_))
+        ));
     }
     let record = h.provider.store().consent_request(&cc).await.unwrap();
     assert!(record.handled.is_none());
@@ -928,7 +1116,11 @@ async fn expired_requests_fail_at_accept_with_410_and_at_return_with_request_una
     let mut ua = h.user_agent();
     let lc = login_challenge(&mut ua, &code_query(&[])).await;
     h.clock.advance(Duration::minutes(31));
-    let err = h.provider.accept_login(&lc, login_as("u")).await.unwrap_err();
+    let err = h
+        .provider
+        .accept_login(&lc, login_as("u"))
+        .await
+        .unwrap_err();
     let wire = oauth2_provider::OAuthError::from(err);
     assert_eq!(wire.status, StatusCode::GONE);
     assert_eq!(wire.error, "request_expired");
@@ -946,8 +1138,15 @@ async fn expired_requests_fail_at_accept_with_410_and_at_return_with_request_una
     h.clock.advance(Duration::minutes(20));
     let cc = consent_challenge(&accept_login(&h, &mut ua, &lc, login_as("u")).await);
     h.clock.advance(Duration::minutes(11));
-    let err = h.provider.accept_consent(&cc, grant(&[])).await.unwrap_err();
-    assert_eq!(oauth2_provider::OAuthError::from(err).status, StatusCode::GONE);
+    let err = h
+        .provider
+        .accept_consent(&cc, grant(&[]))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        oauth2_provider::OAuthError::from(err).status,
+        StatusCode::GONE
+    );
 }
 
 #[tokio::test]
@@ -1020,21 +1219,50 @@ async fn admin_http_endpoints_mirror_the_typed_api() {
     assert_eq!(login["skip"], false);
     assert_eq!(login["client"]["client_id"], "app");
     assert!(login["client"].get("client_secret").is_none());
-    assert!(login["request_url"].as_str().unwrap().contains("/oauth2/auth?"));
+    assert!(
+        login["request_url"]
+            .as_str()
+            .unwrap()
+            .contains("/oauth2/auth?")
+    );
     // Unknown fields → 400, nothing stored.
-    let res = admin(&h, Method::PUT, &format!("{path}/accept"), Some(json!({"subject": "u", "bogus": 1}))).await;
+    let res = admin(
+        &h,
+        Method::PUT,
+        &format!("{path}/accept"),
+        Some(json!({"subject": "u", "bogus": 1})),
+    )
+    .await;
     assert_eq!(res.status(), StatusCode::BAD_REQUEST);
     assert_eq!(body(&res)["error"], "invalid_request");
-    let res = admin(&h, Method::PUT, &format!("{path}/accept"), Some(json!({"subject": "u", "remember": false}))).await;
+    let res = admin(
+        &h,
+        Method::PUT,
+        &format!("{path}/accept"),
+        Some(json!({"subject": "u", "remember": false})),
+    )
+    .await;
     assert_eq!(res.status(), StatusCode::OK);
     let redirect_to = body(&res)["redirect_to"].as_str().unwrap().to_owned();
     assert!(redirect_to.contains("login_verifier=op_vf_"));
-    let res = admin(&h, Method::PUT, &format!("{path}/accept"), Some(json!({"subject": "u"}))).await;
+    let res = admin(
+        &h,
+        Method::PUT,
+        &format!("{path}/accept"),
+        Some(json!({"subject": "u"})),
+    )
+    .await;
     assert_eq!(res.status(), StatusCode::CONFLICT);
     let res = admin(&h, Method::GET, "/oauth2/auth/requests/login/nope", None).await;
     assert_eq!(res.status(), StatusCode::NOT_FOUND);
     assert_eq!(body(&res)["error"], "not_found");
-    let res = admin(&h, Method::PUT, "/oauth2/auth/requests/consent/nope/accept", Some(json!({}))).await;
+    let res = admin(
+        &h,
+        Method::PUT,
+        "/oauth2/auth/requests/consent/nope/accept",
+        Some(json!({})),
+    )
+    .await;
     assert_eq!(res.status(), StatusCode::NOT_FOUND);
 
     let cc = consent_challenge(&ua.get(&redirect_to).await);
@@ -1044,7 +1272,13 @@ async fn admin_http_endpoints_mirror_the_typed_api() {
     let consent = body(&res);
     assert_eq!(consent["subject"], "u");
     assert_eq!(consent["login_challenge"], lc.as_str());
-    let res = admin(&h, Method::PUT, &format!("{path}/accept"), Some(json!({"grant_scope": ["nope"]}))).await;
+    let res = admin(
+        &h,
+        Method::PUT,
+        &format!("{path}/accept"),
+        Some(json!({"grant_scope": ["nope"]})),
+    )
+    .await;
     assert_eq!(res.status(), StatusCode::BAD_REQUEST);
     let res = admin(
         &h,
@@ -1060,17 +1294,33 @@ async fn admin_http_endpoints_mirror_the_typed_api() {
     assert_eq!(param(&res, "error_description"), "no thanks");
     // Reject with a bad body.
     let lc = login_challenge(&mut ua, &code_query(&[])).await;
-    let res = admin(&h, Method::PUT, &format!("/oauth2/auth/requests/login/{lc}/reject"), Some(json!({"status_code": 200}))).await;
+    let res = admin(
+        &h,
+        Method::PUT,
+        &format!("/oauth2/auth/requests/login/{lc}/reject"),
+        Some(json!({"status_code": 200})),
+    )
+    .await;
     assert_eq!(res.status(), StatusCode::BAD_REQUEST);
-    let res = admin(&h, Method::PUT, &format!("/oauth2/auth/requests/login/{lc}/reject"), Some(json!("x"))).await;
+    let res = admin(
+        &h,
+        Method::PUT,
+        &format!("/oauth2/auth/requests/login/{lc}/reject"),
+        Some(json!("x")),
+    )
+    .await;
     assert_eq!(res.status(), StatusCode::BAD_REQUEST);
 }
 
 #[tokio::test]
 async fn default_fallback_login_url_receives_the_challenge() {
-    let h = Harness::new(oauth2_provider::Config::new(ISSUER).unwrap()).await.unwrap();
+    let h = Harness::new(oauth2_provider::Config::new(ISSUER).unwrap())
+        .await
+        .unwrap();
     h.register(client("app"), Some("secret")).await.unwrap();
     let mut ua = h.user_agent();
     let res = ua.authorize(&code_query(&[])).await;
-    assert!(loc(&res).starts_with("https://auth.example.com/oauth2/fallbacks/consent?login_challenge="));
+    assert!(
+        loc(&res).starts_with("https://auth.example.com/oauth2/fallbacks/consent?login_challenge=")
+    );
 }

@@ -42,11 +42,7 @@ pub(crate) async fn start(
     let challenge = crate::model::random_id();
     let csrf = crate::model::random_id();
     let record = ConsentRequestRecord {
-        verifier_digest: crate::token::signature(&super::verifier(
-            p,
-            Stage::Consent,
-            &challenge,
-        )),
+        verifier_digest: crate::token::signature(&super::verifier(p, Stage::Consent, &challenge)),
         csrf: csrf.clone(),
         client_id: login.client_id.clone(),
         requested_scope: login.requested_scope.clone(),
@@ -241,7 +237,9 @@ impl Provider {
             ));
         }
         if body.remember_for < 0 {
-            return Err(Error::BadRequest("remember_for must not be negative.".into()));
+            return Err(Error::BadRequest(
+                "remember_for must not be negative.".into(),
+            ));
         }
         let grant_scope = scope::split(&scope::join(&body.grant_scope));
         let accepted = AcceptedConsent {

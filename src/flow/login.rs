@@ -5,17 +5,15 @@ use time::{Duration, OffsetDateTime};
 
 use super::request::{AuthorizeRequest, Prompt};
 use super::{
-    AcceptLoginRequest, CompletedRequest, LoginRequest, RejectRequest, SESSION_COOKIE,
-    SetCookies, Stage,
+    AcceptLoginRequest, CompletedRequest, LoginRequest, RejectRequest, SESSION_COOKIE, SetCookies,
+    Stage,
 };
 use crate::Provider;
 use crate::error::{Error, OAuthError, StoreError};
 use crate::http::response::redirect;
 use crate::http::{Request, Response};
 use crate::provider::Inner;
-use crate::store::{
-    AcceptedLogin, HandledLogin, LoginRequestRecord, LoginSessionRecord,
-};
+use crate::store::{AcceptedLogin, HandledLogin, LoginRequestRecord, LoginSessionRecord};
 
 /// The login session the browser's cookie points at, if it exists and has not expired.
 pub(crate) async fn current_session(
@@ -66,7 +64,10 @@ pub(crate) async fn start(
         client_id: areq.client.client_id.clone(),
         requested_scope: areq.scope.clone(),
         skip: session.is_some(),
-        subject: session.as_ref().map(|s| s.subject.clone()).unwrap_or_default(),
+        subject: session
+            .as_ref()
+            .map(|s| s.subject.clone())
+            .unwrap_or_default(),
         oidc_context: areq.oidc_context.clone(),
         request_url: areq.request_url.clone(),
         session_id: session.map(|s| s.id),
@@ -349,7 +350,9 @@ impl Provider {
             ));
         }
         if body.remember_for < 0 {
-            return Err(Error::BadRequest("remember_for must not be negative.".into()));
+            return Err(Error::BadRequest(
+                "remember_for must not be negative.".into(),
+            ));
         }
         let authenticated_at = match (&record.session_id, record.skip) {
             (Some(sid), true) => match p.store.login_session(sid).await {
@@ -372,7 +375,8 @@ impl Provider {
             force_subject_identifier: body.force_subject_identifier,
             authenticated_at,
         };
-        self.complete_login(record, HandledLogin::Accepted(accepted)).await
+        self.complete_login(record, HandledLogin::Accepted(accepted))
+            .await
     }
 
     /// Rejects a login; the client receives `body.error` (default `access_denied`).
@@ -383,7 +387,8 @@ impl Provider {
     ) -> Result<CompletedRequest, Error> {
         let record = self.open_login_request(challenge).await?;
         let rejected = super::rejected_request(body)?;
-        self.complete_login(record, HandledLogin::Rejected(rejected)).await
+        self.complete_login(record, HandledLogin::Rejected(rejected))
+            .await
     }
 
     async fn complete_login(

@@ -236,7 +236,8 @@ pub(crate) fn rejection_error(r: &RejectedRequest) -> OAuthError {
     } else {
         r.error_description.clone().into()
     };
-    let mut err = OAuthError::new(r.error.clone(), description, status).with_hint(r.error_hint.clone());
+    let mut err =
+        OAuthError::new(r.error.clone(), description, status).with_hint(r.error_hint.clone());
     if !r.error_debug.is_empty() {
         err = err.with_debug(&r.error_debug);
     }
@@ -247,10 +248,9 @@ pub(crate) fn rejection_error(r: &RejectedRequest) -> OAuthError {
 /// → `invalid_request`.
 pub(crate) fn verifier_error(stage: Stage, e: StoreError) -> OAuthError {
     match e {
-        StoreError::NotFound => OAuthError::access_denied(format!(
-            "The {} is unknown.",
-            stage.verifier_param()
-        )),
+        StoreError::NotFound => {
+            OAuthError::access_denied(format!("The {} is unknown.", stage.verifier_param()))
+        }
         StoreError::AlreadyUsed | StoreError::Conflict => OAuthError::invalid_request(format!(
             "The {} has already been used.",
             stage.verifier_param()
@@ -333,7 +333,10 @@ fn check_csrf(
     use subtle::ConstantTimeEq;
     let name = stage.csrf_cookie(challenge);
     let presented = p.cookie_key.read(req, &name, p.now());
-    cookies.push(crate::http::cookies::clear(&name, p.config.secure_cookies()));
+    cookies.push(crate::http::cookies::clear(
+        &name,
+        p.config.secure_cookies(),
+    ));
     match presented {
         Some(value) if bool::from(value.as_bytes().ct_eq(expected.as_bytes())) => Ok(()),
         _ => Err(OAuthError::request_forbidden(format!(
@@ -369,6 +372,10 @@ mod tests {
         assert!(a.starts_with("oauth2_authentication_csrf_"));
         assert_eq!(a.len(), "oauth2_authentication_csrf_".len() + 16);
         assert_ne!(a, Stage::Login.csrf_cookie("abd"));
-        assert!(Stage::Consent.csrf_cookie("abc").starts_with("oauth2_consent_csrf_"));
+        assert!(
+            Stage::Consent
+                .csrf_cookie("abc")
+                .starts_with("oauth2_consent_csrf_")
+        );
     }
 }

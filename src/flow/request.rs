@@ -139,9 +139,8 @@ pub(crate) async fn parse(p: &Inner, req: &Request) -> Result<AuthorizeRequest, 
         mode: default_mode,
         state: None,
     };
-    let reject = |dest: &Destination, err: OAuthError| {
-        Rejection::ToClient(Box::new(dest.clone()), err)
-    };
+    let reject =
+        |dest: &Destination, err: OAuthError| Rejection::ToClient(Box::new(dest.clone()), err);
     if state.as_ref().is_some_and(|s| s.len() > MAX_STATE_LEN) {
         return Err(reject(
             &destination,
@@ -218,9 +217,7 @@ async fn trusted_client(
     p: &Inner,
     params: &Params,
 ) -> Result<(Client, String, Option<String>), Rejection> {
-    let client_id = params
-        .require("client_id")
-        .map_err(Rejection::Untrusted)?;
+    let client_id = params.require("client_id").map_err(Rejection::Untrusted)?;
     let client = match p.store.client(client_id).await {
         Ok(record) => record.client,
         Err(StoreError::NotFound) => {
@@ -328,14 +325,13 @@ fn validate_rest(
     }
     let code_challenge = check_pkce(params, client, response_type)?;
     let prompt = parse_prompt(params.get("prompt")?)?;
-    let max_age = match params.get("max_age")? {
-        None => None,
-        Some(text) => Some(
-            text.parse::<u32>()
-                .map(i64::from)
-                .map_err(|_| OAuthError::invalid_request("max_age must be a non-negative integer."))?,
-        ),
-    };
+    let max_age =
+        match params.get("max_age")? {
+            None => None,
+            Some(text) => Some(text.parse::<u32>().map(i64::from).map_err(|_| {
+                OAuthError::invalid_request("max_age must be a non-negative integer.")
+            })?),
+        };
     let (hint_subject, hint_claims) = match params.get("id_token_hint")? {
         None => (None, None),
         Some(hint) => {

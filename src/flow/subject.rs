@@ -20,11 +20,7 @@ pub(crate) async fn identifier(
     if !forced.is_empty() {
         return Ok(forced.to_owned());
     }
-    if let Some(remembered) = p
-        .store
-        .forced_subject(&client.client_id, subject)
-        .await?
-    {
+    if let Some(remembered) = p.store.forced_subject(&client.client_id, subject).await? {
         return Ok(remembered);
     }
     computed(p, client, subject)
@@ -47,7 +43,11 @@ pub(crate) fn computed(p: &Inner, client: &Client, subject: &str) -> Result<Stri
 /// The sector of a pairwise client: its `sector_identifier_uri`, else the host (with port)
 /// of its single redirect URI.
 fn sector(client: &Client) -> Result<String, OAuthError> {
-    if let Some(uri) = client.sector_identifier_uri.as_ref().filter(|u| !u.is_empty()) {
+    if let Some(uri) = client
+        .sector_identifier_uri
+        .as_ref()
+        .filter(|u| !u.is_empty())
+    {
         return Ok(uri.clone());
     }
     let [only] = client.redirect_uris.as_slice() else {
@@ -81,11 +81,7 @@ mod tests {
     #[test]
     fn hydra_worked_example_reproduces() {
         assert_eq!(
-            pairwise(
-                "foo",
-                "auth-user",
-                b"76d5d2bf-747f-4592-9fbd-d2b895a54b3a"
-            ),
+            pairwise("foo", "auth-user", b"76d5d2bf-747f-4592-9fbd-d2b895a54b3a"),
             "c737d5e1fec8896d096d49f6b1a73eb45ac7becb87de9ac3f0a350bad2a9c9fd"
         );
     }

@@ -252,9 +252,9 @@ impl UserAgent {
                 continue;
             };
             let deleted = parts.any(|attr| {
-                attr.trim()
-                    .split_once('=')
-                    .is_some_and(|(k, v)| k.eq_ignore_ascii_case("max-age") && v.trim().starts_with(['0', '-']))
+                attr.trim().split_once('=').is_some_and(|(k, v)| {
+                    k.eq_ignore_ascii_case("max-age") && v.trim().starts_with(['0', '-'])
+                })
             });
             if deleted || value.is_empty() {
                 self.cookies.remove(name);

@@ -129,8 +129,7 @@ pub fn loc(res: &Response<Bytes>) -> String {
 
 /// The parameter, which must exist.
 pub fn param(res: &Response<Bytes>, name: &str) -> String {
-    redirect_param(res, name)
-        .unwrap_or_else(|| panic!("no {name} in {:?}", location(res)))
+    redirect_param(res, name).unwrap_or_else(|| panic!("no {name} in {:?}", location(res)))
 }
 
 /// Asserts a redirect to the client carrying `error`, the state and `iss`.
