@@ -29,6 +29,7 @@ pub mod config;
 pub(crate) mod endpoint;
 pub mod error;
 mod flow;
+pub(crate) mod grant;
 pub(crate) mod http;
 pub mod jose;
 pub mod model;
