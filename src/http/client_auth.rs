@@ -232,6 +232,40 @@ impl Provider {
 #[cfg(test)]
 mod tests {
     use super::form_decode;
+    use crate::{Client, Config, Provider};
+
+    #[tokio::test]
+    async fn a_method_mismatch_renders_401_with_a_challenge() {
+        let p = Provider::builder(Config::new("https://auth.example.com/").unwrap())
+            .build()
+            .await
+            .unwrap();
+        let created = p
+            .create_client(Client {
+                client_id: "app".into(),
+                ..Client::default()
+            })
+            .await
+            .unwrap();
+        let body = format!(
+            "client_id=app&client_secret={}",
+            created.client_secret.unwrap()
+        );
+        let req = http::Request::builder()
+            .method("POST")
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(bytes::Bytes::from(body))
+            .unwrap();
+        let err = p.authenticate_client(&req).await.unwrap_err();
+        let res = crate::http::response::error(&err, false);
+        assert_eq!(res.status(), http::StatusCode::UNAUTHORIZED);
+        assert!(
+            res.headers()["www-authenticate"]
+                .to_str()
+                .unwrap()
+                .starts_with("Basic ")
+        );
+    }
 
     #[test]
     fn form_decoding_is_strict_and_keeps_separators() {
