@@ -728,3 +728,21 @@ async fn store_failures_are_500_never_success() {
     let token = store.access_token("at-a").await.unwrap();
     assert_eq!(token.status, TokenStatus::Revoked);
 }
+
+#[tokio::test]
+async fn a_fetched_client_can_be_put_back_unchanged() {
+    let (p, clock) = provider().await;
+    create(
+        &p,
+        json!({"client_id": "app", "redirect_uris": ["https://a.example/cb"], "jwks": {"keys": []}}),
+    )
+    .await;
+    let fetched = body_json(&get(&p, "app").await);
+    clock.advance(time::Duration::seconds(30));
+    let res = put(&p, "app", fetched.clone()).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let mut updated = body_json(&res);
+    assert_ne!(updated["updated_at"], fetched["updated_at"]);
+    updated["updated_at"] = fetched["updated_at"].clone();
+    assert_eq!(updated, fetched);
+}

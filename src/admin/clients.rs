@@ -25,8 +25,8 @@ impl Provider {
     /// A missing `client_id` is generated (UUID v4).
     ///
     /// Invalid input is [`Error::BadRequest`] with the reason, an existing id
-    /// [`Error::Conflict`]; in both cases nothing is stored. See the validation rules on
-    /// [`Client`]'s fields and in the crate's client documentation.
+    /// [`Error::Conflict`]; in both cases nothing is stored. The rules are listed in
+    /// [`model::client`](crate::model::client).
     pub async fn create_client(&self, client: Client) -> Result<Client, Error> {
         let registration =
             client.register(None, self.inner.config.pairwise_enabled(), self.inner.now())?;

@@ -1,4 +1,37 @@
 //! OAuth 2.0 clients: the `OAuth2Client` JSON model of Hydra and the stored record.
+//!
+//! # Registration rules
+//!
+//! Create and update ([`Provider::create_client`](crate::Provider::create_client),
+//! [`Provider::update_client`](crate::Provider::update_client)) reject invalid input with a
+//! 400 `invalid_request` naming the field, and store nothing:
+//!
+//! * `client_id`: generated (UUID v4) when absent on create; otherwise 1 to 255 visible ASCII
+//!   characters except `/`, `?`, `#` and `%`.
+//! * `client_secret`: confidential clients get a generated 256-bit secret (base64url, stored
+//!   as SHA-256) when none is sent; a sent one must have at least 16 characters and is stored
+//!   with salted PBKDF2. Public clients (`token_endpoint_auth_method = none`) have none and
+//!   may not send one. The plaintext is returned only by the call that set it.
+//! * `redirect_uris`: absolute, no fragment, no userinfo, no whitespace, at most 2000
+//!   characters; `https`, loopback `http`, or a private-use scheme; never `javascript:`,
+//!   `data:` or other dangerous schemes.
+//! * `grant_types` ⊆ {`authorization_code`, `refresh_token`, `client_credentials`,
+//!   `implicit`}; `client_credentials` only for confidential clients.
+//! * `response_types`: each entry a single-space-separated set of `code`, `token`,
+//!   `id_token` (any order, no repeats), stored as given.
+//! * `token_endpoint_auth_method`: `client_secret_basic` (default), `client_secret_post` or
+//!   `none`; `private_key_jwt` is not supported.
+//! * `subject_type`: `public` (default) or `pairwise` (only with a configured pairwise salt;
+//!   with more than one redirect URI it needs a `sector_identifier_uri`, which must be https
+//!   and is not fetched).
+//! * `userinfo_signed_response_alg`: `none` (default); `id_token_signed_response_alg`:
+//!   `ES256` (default) or `EdDSA`.
+//! * `jwks` (a JWK Set object) and `jwks_uri` are mutually exclusive; `client_uri`,
+//!   `policy_uri`, `tos_uri`, `logo_uri` and `jwks_uri` are empty or absolute http(s) URLs.
+//! * `allowed_cors_origins`: http(s) origins without userinfo, path, query or fragment.
+//! * `scope`: space-separated RFC 6749 scope tokens (default empty).
+//! * `client_secret_expires_at` is always 0; `created_at` is set on create and kept on
+//!   update, `updated_at` is set on both.
 
 use std::borrow::Cow;
 
@@ -12,7 +45,7 @@ use crate::jose::Algorithm;
 
 /// An OAuth 2.0 client, as Hydra's `OAuth2Client` JSON (beta.8, plus `allowed_cors_origins`,
 /// `id_token_signed_response_alg`, `created_at` and `updated_at`).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Client {
     /// The client identifier; generated when absent on create.
@@ -75,6 +108,55 @@ pub struct Client {
     /// When the client was last updated.
     #[serde(with = "time::serde::rfc3339::option")]
     pub updated_at: Option<OffsetDateTime>,
+}
+
+/// Like the derived `Debug`, but the plaintext secret is redacted so logs never hold it.
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("client_id", &self.client_id)
+            .field("client_name", &self.client_name)
+            .field(
+                "client_secret",
+                &self.client_secret.as_ref().map(|_| "<redacted>"),
+            )
+            .field("redirect_uris", &self.redirect_uris)
+            .field("grant_types", &self.grant_types)
+            .field("response_types", &self.response_types)
+            .field("scope", &self.scope)
+            .field("owner", &self.owner)
+            .field("policy_uri", &self.policy_uri)
+            .field("tos_uri", &self.tos_uri)
+            .field("client_uri", &self.client_uri)
+            .field("logo_uri", &self.logo_uri)
+            .field("contacts", &self.contacts)
+            .field("client_secret_expires_at", &self.client_secret_expires_at)
+            .field("subject_type", &self.subject_type)
+            .field("sector_identifier_uri", &self.sector_identifier_uri)
+            .field("jwks", &self.jwks)
+            .field("jwks_uri", &self.jwks_uri)
+            .field(
+                "token_endpoint_auth_method",
+                &self.token_endpoint_auth_method,
+            )
+            .field("request_uris", &self.request_uris)
+            .field(
+                "request_object_signing_alg",
+                &self.request_object_signing_alg,
+            )
+            .field(
+                "userinfo_signed_response_alg",
+                &self.userinfo_signed_response_alg,
+            )
+            .field(
+                "id_token_signed_response_alg",
+                &self.id_token_signed_response_alg,
+            )
+            .field("allowed_cors_origins", &self.allowed_cors_origins)
+            .field("created_at", &self.created_at)
+            .field("updated_at", &self.updated_at)
+            .finish()
+    }
 }
 
 /// How a client secret is kept: never the plaintext.
@@ -544,6 +626,28 @@ mod tests {
         assert!(hash.verify("s3cret-generated"));
         assert!(!hash.verify("s3cret-generatee"));
         assert!(!hash.verify(""));
+    }
+
+    #[test]
+    fn debug_redacts_the_secret() {
+        let client = Client {
+            client_id: "app".into(),
+            client_secret: Some("top-secret-value".into()),
+            ..Client::default()
+        };
+        let text = format!("{client:?}");
+        assert!(text.contains("\"app\"") && text.contains("<redacted>"));
+        assert!(!text.contains("top-secret-value"));
+    }
+
+    #[test]
+    fn generated_ids_are_uuid_v4_and_secrets_256_bit() {
+        let id = uuid_v4();
+        assert_eq!(id.len(), 36);
+        assert_eq!(&id[14..15], "4");
+        assert_ne!(uuid_v4(), id);
+        let secret = generate_secret();
+        assert_eq!(URL_SAFE_NO_PAD.decode(&secret).unwrap().len(), 32);
     }
 
     #[test]
