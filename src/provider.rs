@@ -253,3 +253,30 @@ impl AdminApi {
         crate::router::admin(&self.provider, req).await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn the_newest_key_of_each_algorithm_signs() {
+        let p = Provider::builder(Config::new("https://auth.example.com/").unwrap())
+            .build()
+            .await
+            .unwrap();
+        let signing_kid = |alg| {
+            p.inner
+                .keys()
+                .signing_key(alg)
+                .map(|k| k.kid().to_owned())
+                .unwrap()
+        };
+        let initial_eddsa = signing_kid(Algorithm::EdDSA);
+        let es256 = p.rotate_keys(Algorithm::ES256).await.unwrap();
+        assert_eq!(signing_kid(Algorithm::ES256), es256);
+        assert_eq!(signing_kid(Algorithm::EdDSA), initial_eddsa);
+        let next = p.rotate_keys(Algorithm::ES256).await.unwrap();
+        assert_eq!(signing_kid(Algorithm::ES256), next);
+        assert_eq!(p.inner.keys().keys.len(), 4);
+    }
+}

@@ -3,14 +3,23 @@
 //! `none`. The registered method is enforced and two methods at once are refused.
 
 use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD;
+use base64::alphabet;
+use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 use http::header::AUTHORIZATION;
 
 use super::Request;
 use super::params::Params;
+use crate::Provider;
 use crate::error::{OAuthError, StoreError};
-use crate::model::client::ClientRecord;
+use crate::model::client::{Client, ClientRecord};
 use crate::store::Store;
+
+/// Standard base64 as RFC 7617 uses it; padding is accepted but not required, because some
+/// client libraries strip it.
+const BASIC_BASE64: GeneralPurpose = GeneralPurpose::new(
+    &alphabet::STANDARD,
+    GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
+);
 
 /// How the request authenticated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,7 +67,7 @@ pub(crate) fn basic_credentials(req: &Request) -> Result<Option<(String, String)
             "Only HTTP Basic authentication is supported in the Authorization header.",
         ));
     }
-    let decoded = STANDARD
+    let decoded = BASIC_BASE64
         .decode(encoded.trim())
         .ok()
         .and_then(|raw| String::from_utf8(raw).ok())
@@ -66,13 +75,40 @@ pub(crate) fn basic_credentials(req: &Request) -> Result<Option<(String, String)
     let (id, secret) = decoded
         .split_once(':')
         .ok_or_else(|| invalid_client("The Basic credentials lack a ':' separator."))?;
-    let decode = |part: &str| -> Result<String, OAuthError> {
-        url::form_urlencoded::parse(format!("x={part}").as_bytes())
-            .next()
-            .map(|(_, v)| v.into_owned())
+    let decode = |part: &str| {
+        form_decode(part)
             .ok_or_else(|| invalid_client("The Basic credentials are not form-urlencoded."))
     };
     Ok(Some((decode(id)?, decode(secret)?)))
+}
+
+/// Decodes one `application/x-www-form-urlencoded` component (RFC 6749 §2.3.1 wraps the id
+/// and the secret in it): `+` is a space, `%XX` a byte. Strict: a stray `%` or a result that
+/// is not UTF-8 is `None`, and `&` or `=` are kept as they are, never treated as separators.
+fn form_decode(part: &str) -> Option<String> {
+    if !part.contains(['%', '+']) {
+        return Some(part.to_owned());
+    }
+    let mut out = Vec::with_capacity(part.len());
+    let mut rest = part;
+    while let Some(c) = rest.chars().next() {
+        match c {
+            '+' => {
+                out.push(b' ');
+                rest = &rest[1..];
+            }
+            '%' => {
+                out.extend(crate::model::unhex(rest.get(1..3)?)?);
+                rest = &rest[3..];
+            }
+            _ => {
+                let mut buf = [0u8; 4];
+                out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+                rest = &rest[c.len_utf8()..];
+            }
+        }
+    }
+    String::from_utf8(out).ok()
 }
 
 fn presented(req: &Request, params: &Params) -> Result<Presented, OAuthError> {
@@ -172,4 +208,76 @@ pub(crate) async fn authenticate(
         }
     }
     Ok(record)
+}
+
+impl Provider {
+    /// Authenticates the client of a request to a token-like endpoint (RFC 6749 §2.3.1) —
+    /// for hosts that serve endpoints of their own. Reads the form body itself.
+    ///
+    /// `client_secret_basic` (form-urlencoded id and secret inside `Authorization: Basic`),
+    /// `client_secret_post` (`client_id` and `client_secret` in the form) or `none`
+    /// (`client_id` only); the method must be the one the client registered. Failure is a
+    /// 401 `invalid_client`; two methods at once, a repeated parameter or a body that is
+    /// not a form is a 400 `invalid_request`; a store failure a 500.
+    pub async fn authenticate_client(
+        &self,
+        req: &http::Request<bytes::Bytes>,
+    ) -> Result<Client, OAuthError> {
+        let params = Params::from_form(req)?;
+        let record = authenticate(self.inner.store.as_ref(), req, &params).await?;
+        Ok(record.client)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::form_decode;
+    use crate::{Client, Config, Provider};
+
+    #[tokio::test]
+    async fn a_method_mismatch_renders_401_with_a_challenge() {
+        let p = Provider::builder(Config::new("https://auth.example.com/").unwrap())
+            .build()
+            .await
+            .unwrap();
+        let created = p
+            .create_client(Client {
+                client_id: "app".into(),
+                ..Client::default()
+            })
+            .await
+            .unwrap();
+        let body = format!(
+            "client_id=app&client_secret={}",
+            created.client_secret.unwrap()
+        );
+        let req = http::Request::builder()
+            .method("POST")
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(bytes::Bytes::from(body))
+            .unwrap();
+        let err = p.authenticate_client(&req).await.unwrap_err();
+        let res = crate::http::response::error(&err, false);
+        assert_eq!(res.status(), http::StatusCode::UNAUTHORIZED);
+        assert!(
+            res.headers()["www-authenticate"]
+                .to_str()
+                .unwrap()
+                .starts_with("Basic ")
+        );
+    }
+
+    #[test]
+    fn form_decoding_is_strict_and_keeps_separators() {
+        assert_eq!(form_decode("plain").as_deref(), Some("plain"));
+        assert_eq!(form_decode("a+b").as_deref(), Some("a b"));
+        assert_eq!(form_decode("%3A%25%2B").as_deref(), Some(":%+"));
+        assert_eq!(form_decode("a&b=c").as_deref(), Some("a&b=c"));
+        assert_eq!(form_decode("caf%C3%A9").as_deref(), Some("café"));
+        assert_eq!(form_decode("café+x").as_deref(), Some("café x"));
+        assert_eq!(form_decode("%"), None);
+        assert_eq!(form_decode("%4"), None);
+        assert_eq!(form_decode("%zz"), None);
+        assert_eq!(form_decode("%FF"), None);
+    }
 }

@@ -105,9 +105,17 @@ impl Params {
     }
 }
 
-/// Decodes a JSON request body into `T`; malformed JSON, wrong types and unknown fields (for
-/// types that deny them) are `invalid_request` errors naming the problem.
+/// Decodes a JSON object request body into `T`; malformed JSON, wrong types and unknown
+/// fields (for types that deny them) are `invalid_request` errors naming the problem. A body
+/// that is not an object is refused up front: serde would otherwise read a JSON array as a
+/// struct's fields in order (and `[]` as all defaults).
 pub(crate) fn json_body<T: DeserializeOwned>(req: &Request) -> Result<T, OAuthError> {
+    let first = req.body().iter().find(|b| !b.is_ascii_whitespace());
+    if first.is_some_and(|b| *b != b'{') {
+        return Err(OAuthError::invalid_request(
+            "The request body is not valid JSON for this endpoint: it must be a JSON object.",
+        ));
+    }
     serde_json::from_slice(req.body()).map_err(|e| {
         OAuthError::invalid_request(format!(
             "The request body is not valid JSON for this endpoint: {e}."
@@ -125,6 +133,9 @@ pub(crate) fn json_body_or_default<T: DeserializeOwned + Default>(
     json_body(req)
 }
 
+/// The largest page a list endpoint returns.
+pub(crate) const MAX_PAGE_SIZE: usize = 500;
+
 /// A `limit`/`offset` page from the query: limit defaults to 100 and is clamped to 1..=500;
 /// offset defaults to 0. Non-numeric or negative values are `invalid_request` errors.
 pub(crate) fn pagination(req: &Request) -> Result<(usize, usize), OAuthError> {
@@ -139,7 +150,7 @@ pub(crate) fn pagination(req: &Request) -> Result<(usize, usize), OAuthError> {
             }),
         }
     };
-    let limit = number("limit", 100)?.clamp(1, 500);
+    let limit = number("limit", 100)?.clamp(1, MAX_PAGE_SIZE);
     let offset = number("offset", 0)?;
     Ok((limit, offset))
 }

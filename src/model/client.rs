@@ -1,13 +1,51 @@
 //! OAuth 2.0 clients: the `OAuth2Client` JSON model of Hydra and the stored record.
+//!
+//! # Registration rules
+//!
+//! Create and update ([`Provider::create_client`](crate::Provider::create_client),
+//! [`Provider::update_client`](crate::Provider::update_client)) reject invalid input with a
+//! 400 `invalid_request` naming the field, and store nothing:
+//!
+//! * `client_id`: generated (UUID v4) when absent on create; otherwise 1 to 255 visible ASCII
+//!   characters except `/`, `?`, `#` and `%`.
+//! * `client_secret`: confidential clients get a generated 256-bit secret (base64url, stored
+//!   as SHA-256) when none is sent; a sent one must have at least 16 characters and is stored
+//!   with salted PBKDF2. Public clients (`token_endpoint_auth_method = none`) have none and
+//!   may not send one. The plaintext is returned only by the call that set it.
+//! * `redirect_uris`: absolute, no fragment, no userinfo, no whitespace, at most 2000
+//!   characters; `https`, loopback `http`, or a private-use scheme; never `javascript:`,
+//!   `data:` or other dangerous schemes.
+//! * `grant_types` ⊆ {`authorization_code`, `refresh_token`, `client_credentials`,
+//!   `implicit`}; `client_credentials` only for confidential clients.
+//! * `response_types`: each entry a single-space-separated set of `code`, `token`,
+//!   `id_token` (any order, no repeats), stored as given.
+//! * `token_endpoint_auth_method`: `client_secret_basic` (default), `client_secret_post` or
+//!   `none`; `private_key_jwt` is not supported.
+//! * `subject_type`: `public` (default) or `pairwise` (only with a configured pairwise salt;
+//!   with more than one redirect URI it needs a `sector_identifier_uri`, which must be https
+//!   and is not fetched).
+//! * `userinfo_signed_response_alg`: `none` (default); `id_token_signed_response_alg`:
+//!   `ES256` (default) or `EdDSA`.
+//! * `jwks` (a JWK Set object) and `jwks_uri` are mutually exclusive; `client_uri`,
+//!   `policy_uri`, `tos_uri`, `logo_uri` and `jwks_uri` are empty or absolute http(s) URLs.
+//! * `allowed_cors_origins`: http(s) origins without userinfo, path, query or fragment.
+//! * `scope`: space-separated RFC 6749 scope tokens (default empty).
+//! * `client_secret_expires_at` is always 0; `created_at` is set on create and kept on
+//!   update, `updated_at` is set on both.
 
+use std::borrow::Cow;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
+use crate::error::Error;
 use crate::jose::Algorithm;
 
 /// An OAuth 2.0 client, as Hydra's `OAuth2Client` JSON (beta.8, plus `allowed_cors_origins`,
 /// `id_token_signed_response_alg`, `created_at` and `updated_at`).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Client {
     /// The client identifier; generated when absent on create.
@@ -70,6 +108,55 @@ pub struct Client {
     /// When the client was last updated.
     #[serde(with = "time::serde::rfc3339::option")]
     pub updated_at: Option<OffsetDateTime>,
+}
+
+/// Like the derived `Debug`, but the plaintext secret is redacted so logs never hold it.
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("client_id", &self.client_id)
+            .field("client_name", &self.client_name)
+            .field(
+                "client_secret",
+                &self.client_secret.as_ref().map(|_| "<redacted>"),
+            )
+            .field("redirect_uris", &self.redirect_uris)
+            .field("grant_types", &self.grant_types)
+            .field("response_types", &self.response_types)
+            .field("scope", &self.scope)
+            .field("owner", &self.owner)
+            .field("policy_uri", &self.policy_uri)
+            .field("tos_uri", &self.tos_uri)
+            .field("client_uri", &self.client_uri)
+            .field("logo_uri", &self.logo_uri)
+            .field("contacts", &self.contacts)
+            .field("client_secret_expires_at", &self.client_secret_expires_at)
+            .field("subject_type", &self.subject_type)
+            .field("sector_identifier_uri", &self.sector_identifier_uri)
+            .field("jwks", &self.jwks)
+            .field("jwks_uri", &self.jwks_uri)
+            .field(
+                "token_endpoint_auth_method",
+                &self.token_endpoint_auth_method,
+            )
+            .field("request_uris", &self.request_uris)
+            .field(
+                "request_object_signing_alg",
+                &self.request_object_signing_alg,
+            )
+            .field(
+                "userinfo_signed_response_alg",
+                &self.userinfo_signed_response_alg,
+            )
+            .field(
+                "id_token_signed_response_alg",
+                &self.id_token_signed_response_alg,
+            )
+            .field("allowed_cors_origins", &self.allowed_cors_origins)
+            .field("created_at", &self.created_at)
+            .field("updated_at", &self.updated_at)
+            .finish()
+    }
 }
 
 /// How a client secret is kept: never the plaintext.
@@ -147,6 +234,331 @@ impl Client {
     }
 }
 
+/// Longest accepted `client_id`.
+pub const MAX_CLIENT_ID_LEN: usize = 255;
+
+/// Shortest secret a caller may choose (in characters). Generated secrets are 43 characters
+/// (256 bits, base64url); a chosen one must at least resist online guessing.
+pub const MIN_CHOSEN_SECRET_LEN: usize = 16;
+
+/// Grant types a client may register.
+const GRANT_TYPES: &[&str] = &[
+    "authorization_code",
+    "refresh_token",
+    "client_credentials",
+    "implicit",
+];
+
+/// The parts a registered response type combines (space-separated, any order).
+const RESPONSE_TYPE_PARTS: &[&str] = &["code", "token", "id_token"];
+
+/// Token endpoint authentication methods a client may register.
+const AUTH_METHODS: &[&str] = &["client_secret_basic", "client_secret_post", "none"];
+
+/// What registration (create or update) made of a submitted client.
+#[derive(Debug)]
+pub(crate) struct Registration {
+    /// The record to store (no plaintext secret).
+    pub(crate) record: ClientRecord,
+    /// The plaintext secret to show once: generated or chosen now. `None` when the secret
+    /// did not change (an update without a new secret) or the client is public.
+    pub(crate) new_secret: Option<String>,
+}
+
+impl Registration {
+    /// The client as the create/update response shows it: with the new secret, if any.
+    pub(crate) fn shown(&self) -> Client {
+        Client {
+            client_secret: self.new_secret.clone(),
+            ..self.record.client.clone()
+        }
+    }
+}
+
+fn bad(why: impl Into<Cow<'static, str>>) -> Error {
+    Error::BadRequest(why.into())
+}
+
+/// A random UUID v4 (with dashes), as Hydra generates client ids.
+fn uuid_v4() -> String {
+    let mut b = crate::model::random_bytes::<16>();
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let h = crate::model::hex(&b);
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..32]
+    )
+}
+
+/// A fresh 256-bit secret, base64url without padding (43 characters).
+fn generate_secret() -> String {
+    URL_SAFE_NO_PAD.encode(crate::model::random_bytes::<32>())
+}
+
+/// Checks a `client_id`: 1 to [`MAX_CLIENT_ID_LEN`] visible ASCII characters (`!` to `~`),
+/// except `/`, `?`, `#` and `%`, which would make `/clients/{id}` ambiguous.
+fn check_client_id(id: &str) -> Result<(), Error> {
+    if id.is_empty() || id.len() > MAX_CLIENT_ID_LEN {
+        return Err(bad(format!(
+            "The client_id must be 1 to {MAX_CLIENT_ID_LEN} characters long."
+        )));
+    }
+    if !id
+        .bytes()
+        .all(|b| b.is_ascii_graphic() && !matches!(b, b'/' | b'?' | b'#' | b'%'))
+    {
+        return Err(bad(
+            "The client_id may only contain visible ASCII characters other than '/', '?', '#' and '%'.",
+        ));
+    }
+    Ok(())
+}
+
+/// Checks an optional informational URL (`client_uri`, `logo_uri`, …): empty, or an
+/// absolute `http`/`https` URL, so that consent pages never render a `javascript:` link.
+fn check_web_url(field: &str, value: &str) -> Result<(), Error> {
+    if value.is_empty() {
+        return Ok(());
+    }
+    match url::Url::parse(value) {
+        Ok(url) if matches!(url.scheme(), "http" | "https") && url.has_host() => Ok(()),
+        _ => Err(bad(format!(
+            "The {field} must be an absolute http or https URL."
+        ))),
+    }
+}
+
+/// Checks one entry of `allowed_cors_origins`: an `http`/`https` origin with a host, no
+/// userinfo, no path other than `/`, no query or fragment.
+fn check_cors_origin(index: usize, origin: &str) -> Result<(), Error> {
+    let why = match url::Url::parse(origin) {
+        Err(e) => format!("is not an absolute URL ({e})"),
+        Ok(url) if !matches!(url.scheme(), "http" | "https") => "must use http or https".into(),
+        Ok(url) if !url.has_host() => "must have a host".into(),
+        Ok(url) if !url.username().is_empty() || url.password().is_some() => {
+            "must not contain user information".into()
+        }
+        Ok(url) if url.path() != "/" => "must not have a path".into(),
+        Ok(url) if url.query().is_some() || url.fragment().is_some() => {
+            "must not have a query or fragment".into()
+        }
+        Ok(_) => return Ok(()),
+    };
+    Err(bad(format!("allowed_cors_origins[{index}] {why}.")))
+}
+
+/// Checks one entry of `response_types`: a space-separated set of `code`, `token` and
+/// `id_token`, in any order, without repeats or extra spaces.
+fn check_response_type(index: usize, entry: &str) -> Result<(), Error> {
+    let parts: Vec<&str> = entry.split(' ').collect();
+    for (i, part) in parts.iter().enumerate() {
+        if !RESPONSE_TYPE_PARTS.contains(part) {
+            return Err(bad(format!(
+                "response_types[{index}] must be a space-separated combination of 'code', 'token' and 'id_token'."
+            )));
+        }
+        if parts[..i].contains(part) {
+            return Err(bad(format!(
+                "response_types[{index}] names '{part}' more than once."
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Checks `scope`: space-separated scope tokens of RFC 6749 §3.3 (`%x21 / %x23-5B / %x5D-7E`).
+fn check_scope(scope: &str) -> Result<(), Error> {
+    let valid = |b: u8| b == b' ' || (b.is_ascii_graphic() && b != b'"' && b != b'\\');
+    if scope.bytes().all(valid) {
+        Ok(())
+    } else {
+        Err(bad(
+            "The scope must be space-separated scope tokens of visible ASCII characters other than '\"' and '\\'.",
+        ))
+    }
+}
+
+impl Client {
+    /// Validates a client submitted on create (`previous = None`) or update (`previous` =
+    /// the stored record; the caller has forced the id to the path's), applies the defaults
+    /// and decides the secret. Nothing here touches the store.
+    ///
+    /// The secret: public clients (`none`) have none and may not send one. A confidential
+    /// client's secret is the one sent (at least [`MIN_CHOSEN_SECRET_LEN`] characters,
+    /// stored with salted PBKDF2), else on update the previous hash, else a generated
+    /// 256-bit secret (stored with SHA-256). `sector_identifier_uri` is checked for form
+    /// only (https); it is not fetched.
+    pub(crate) fn register(
+        mut self,
+        previous: Option<&ClientRecord>,
+        pairwise_enabled: bool,
+        now: OffsetDateTime,
+    ) -> Result<Registration, Error> {
+        if self.client_id.is_empty() && previous.is_none() {
+            self.client_id = uuid_v4();
+        }
+        check_client_id(&self.client_id)?;
+        self.apply_defaults();
+        self.validate(pairwise_enabled)?;
+        let sent = self.client_secret.take().filter(|s| !s.is_empty());
+        let (secret_hash, new_secret) = if self.is_public() {
+            if sent.is_some() {
+                return Err(bad(
+                    "A public client (token_endpoint_auth_method 'none') must not have a client_secret.",
+                ));
+            }
+            (None, None)
+        } else {
+            match (sent, previous.and_then(|p| p.secret_hash.clone())) {
+                (Some(chosen), _) => {
+                    if chosen.chars().count() < MIN_CHOSEN_SECRET_LEN {
+                        return Err(bad(format!(
+                            "The client_secret must be at least {MIN_CHOSEN_SECRET_LEN} characters long."
+                        )));
+                    }
+                    (Some(SecretHash::of_chosen(&chosen)), Some(chosen))
+                }
+                (None, Some(kept)) => (Some(kept), None),
+                (None, None) => {
+                    let generated = generate_secret();
+                    (Some(SecretHash::of_generated(&generated)), Some(generated))
+                }
+            }
+        };
+        self.client_secret_expires_at = 0;
+        self.created_at = Some(previous.and_then(|p| p.client.created_at).unwrap_or(now));
+        self.updated_at = Some(now);
+        Ok(Registration {
+            record: ClientRecord {
+                client: self,
+                secret_hash,
+            },
+            new_secret,
+        })
+    }
+
+    /// Fills the defaults a client is stored with, so GET shows what is in force.
+    fn apply_defaults(&mut self) {
+        let empty_is_none = |field: &mut Option<String>| {
+            if field.as_deref() == Some("") {
+                *field = None;
+            }
+        };
+        empty_is_none(&mut self.sector_identifier_uri);
+        empty_is_none(&mut self.jwks_uri);
+        empty_is_none(&mut self.request_object_signing_alg);
+        if self.token_endpoint_auth_method.is_empty() {
+            self.token_endpoint_auth_method = "client_secret_basic".into();
+        }
+        if self.subject_type.is_empty() {
+            self.subject_type = "public".into();
+        }
+        if self.userinfo_signed_response_alg.is_empty() {
+            self.userinfo_signed_response_alg = "none".into();
+        }
+        if self.id_token_signed_response_alg.is_none() {
+            self.id_token_signed_response_alg = Some(Algorithm::ES256);
+        }
+    }
+
+    /// Every field rule except the id and the secret (see [`Client::register`]).
+    fn validate(&self, pairwise_enabled: bool) -> Result<(), Error> {
+        for (i, uri) in self.redirect_uris.iter().enumerate() {
+            crate::model::redirect_uri::validate_registration(uri)
+                .map_err(|why| bad(format!("redirect_uris[{i}] is invalid: {why}.")))?;
+        }
+        for grant in &self.grant_types {
+            if !GRANT_TYPES.contains(&grant.as_str()) {
+                return Err(bad(
+                    "grant_types may only contain 'authorization_code', 'refresh_token', 'client_credentials' and 'implicit'.",
+                ));
+            }
+        }
+        for (i, entry) in self.response_types.iter().enumerate() {
+            check_response_type(i, entry)?;
+        }
+        match self.token_endpoint_auth_method.as_str() {
+            m if AUTH_METHODS.contains(&m) => {}
+            "private_key_jwt" | "client_secret_jwt" => {
+                return Err(bad(format!(
+                    "The token_endpoint_auth_method '{}' is not supported; use client_secret_basic, client_secret_post or none.",
+                    self.token_endpoint_auth_method
+                )));
+            }
+            _ => {
+                return Err(bad(
+                    "The token_endpoint_auth_method must be client_secret_basic, client_secret_post or none.",
+                ));
+            }
+        }
+        if self.is_public() && self.allows_grant("client_credentials") {
+            return Err(bad(
+                "The client_credentials grant needs a confidential client; a public client (token_endpoint_auth_method 'none') cannot use it.",
+            ));
+        }
+        self.validate_subject_type(pairwise_enabled)?;
+        if self.userinfo_signed_response_alg != "none" {
+            return Err(bad(
+                "The userinfo_signed_response_alg must be 'none' (signed userinfo responses are not supported).",
+            ));
+        }
+        if self.jwks.is_some() && self.jwks_uri.is_some() {
+            return Err(bad("The jwks and jwks_uri fields are mutually exclusive."));
+        }
+        if let Some(jwks) = &self.jwks {
+            if !jwks.get("keys").is_some_and(serde_json::Value::is_array) {
+                return Err(bad(
+                    "The jwks must be a JWK Set: an object with a 'keys' array.",
+                ));
+            }
+        }
+        for (field, value) in [
+            ("client_uri", self.client_uri.as_str()),
+            ("policy_uri", self.policy_uri.as_str()),
+            ("tos_uri", self.tos_uri.as_str()),
+            ("logo_uri", self.logo_uri.as_str()),
+            ("jwks_uri", self.jwks_uri.as_deref().unwrap_or("")),
+        ] {
+            check_web_url(field, value)?;
+        }
+        for (i, origin) in self.allowed_cors_origins.iter().enumerate() {
+            check_cors_origin(i, origin)?;
+        }
+        check_scope(&self.scope)
+    }
+
+    /// `subject_type` and the pairwise rules (sector identifier; not fetched).
+    fn validate_subject_type(&self, pairwise_enabled: bool) -> Result<(), Error> {
+        if let Some(sector) = &self.sector_identifier_uri {
+            let https =
+                url::Url::parse(sector).is_ok_and(|u| u.scheme() == "https" && u.has_host());
+            if !https {
+                return Err(bad(
+                    "The sector_identifier_uri must be an absolute https URL.",
+                ));
+            }
+        }
+        match self.subject_type.as_str() {
+            "public" => Ok(()),
+            "pairwise" if !pairwise_enabled => Err(bad(
+                "The subject_type 'pairwise' is not enabled on this server (no pairwise salt is configured).",
+            )),
+            "pairwise" if self.redirect_uris.len() > 1 && self.sector_identifier_uri.is_none() => {
+                Err(bad(
+                    "A pairwise client with more than one redirect URI needs a sector_identifier_uri.",
+                ))
+            }
+            "pairwise" => Ok(()),
+            _ => Err(bad("The subject_type must be 'public' or 'pairwise'.")),
+        }
+    }
+}
+
 /// PBKDF2 iterations for secrets chosen by people (OWASP 2023 guidance for HMAC-SHA256).
 const PBKDF2_ITERATIONS: u32 = 600_000;
 
@@ -214,6 +626,28 @@ mod tests {
         assert!(hash.verify("s3cret-generated"));
         assert!(!hash.verify("s3cret-generatee"));
         assert!(!hash.verify(""));
+    }
+
+    #[test]
+    fn debug_redacts_the_secret() {
+        let client = Client {
+            client_id: "app".into(),
+            client_secret: Some("top-secret-value".into()),
+            ..Client::default()
+        };
+        let text = format!("{client:?}");
+        assert!(text.contains("\"app\"") && text.contains("<redacted>"));
+        assert!(!text.contains("top-secret-value"));
+    }
+
+    #[test]
+    fn generated_ids_are_uuid_v4_and_secrets_256_bit() {
+        let id = uuid_v4();
+        assert_eq!(id.len(), 36);
+        assert_eq!(&id[14..15], "4");
+        assert_ne!(uuid_v4(), id);
+        let secret = generate_secret();
+        assert_eq!(URL_SAFE_NO_PAD.decode(&secret).unwrap().len(), 32);
     }
 
     #[test]
