@@ -300,7 +300,7 @@ impl FlowStore for MemoryStore {
             .filter(|c| c.subject == subject && c.client_id == client_id && is_remembered(c))
             .cloned()
             .collect();
-        found.sort_by(|a, b| b.requested_at.cmp(&a.requested_at));
+        found.sort_by_key(|c| std::cmp::Reverse(c.requested_at));
         Ok(found)
     }
 
