@@ -37,6 +37,8 @@ pub mod store;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub(crate) mod token;
+#[cfg(feature = "tower")]
+pub mod tower;
 
 pub use async_trait::async_trait;
 pub use clock::{Clock, ManualClock, SystemClock};
