@@ -1,0 +1,258 @@
+//! What both example servers share: configuration from Hydra's environment variables, store
+//! selection, and graceful shutdown.
+
+use std::future::Future;
+use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use oauth2_provider::config::parse_duration;
+use oauth2_provider::model::secret::Secret;
+use oauth2_provider::{Config, MemoryStore, Provider, Store};
+use tokio::sync::watch;
+
+/// How long in-flight requests may take to finish after SIGINT/SIGTERM.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Why the server could not start or stopped badly; decides the exit code.
+#[derive(Debug)]
+pub(crate) enum Failure {
+    /// The configuration is wrong (exit code 2).
+    Config(String),
+    /// Anything else: a port in use, a store failure (exit code 1).
+    Runtime(String),
+}
+
+impl Failure {
+    /// Prints one line on stderr and returns the exit code.
+    pub(crate) fn report(self) -> ExitCode {
+        match self {
+            Self::Config(why) => {
+                eprintln!("configuration error: {why}");
+                ExitCode::from(2)
+            }
+            Self::Runtime(why) => {
+                eprintln!("error: {why}");
+                ExitCode::FAILURE
+            }
+        }
+    }
+}
+
+/// Everything the environment configures.
+#[derive(Debug)]
+pub(crate) struct Settings {
+    /// Where the public API listens (`PUBLIC_HOST:PUBLIC_PORT`).
+    pub(crate) public_addr: SocketAddr,
+    /// Where the admin API listens (`ADMIN_HOST:ADMIN_PORT`).
+    pub(crate) admin_addr: SocketAddr,
+    /// The provider configuration.
+    pub(crate) config: Config,
+    /// `DATABASE_URL`, `memory` by default.
+    pub(crate) database_url: String,
+}
+
+/// An environment variable; empty counts as unset, as in Hydra.
+fn var(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
+}
+
+fn socket_addr(host_var: &str, port_var: &str, default_port: u16) -> Result<SocketAddr, Failure> {
+    let host = var(host_var).unwrap_or_else(|| "127.0.0.1".into());
+    let port = match var(port_var) {
+        Some(p) => p
+            .parse::<u16>()
+            .map_err(|_| Failure::Config(format!("{port_var}={p:?} is not a port number")))?,
+        None => default_port,
+    };
+    if let Ok(ip) = host.parse::<IpAddr>() {
+        return Ok(SocketAddr::new(ip, port));
+    }
+    (host.as_str(), port)
+        .to_socket_addrs()
+        .ok()
+        .and_then(|mut addrs| addrs.next())
+        .ok_or_else(|| Failure::Config(format!("{host_var}={host:?} does not resolve")))
+}
+
+fn duration(name: &str) -> Result<Option<time::Duration>, Failure> {
+    var(name)
+        .map(|v| parse_duration(&v).map_err(|e| Failure::Config(format!("{name}: {}", e.0))))
+        .transpose()
+}
+
+fn flag(name: &str) -> Result<bool, Failure> {
+    match var(name).as_deref() {
+        None | Some("false" | "0") => Ok(false),
+        Some("true" | "1") => Ok(true),
+        Some(other) => Err(Failure::Config(format!(
+            "{name}={other:?} must be true or false"
+        ))),
+    }
+}
+
+impl Settings {
+    /// Reads the environment. `demo_path`, when set, is the path under the issuer where the
+    /// demo login and consent pages live; they become the default login and consent URLs.
+    pub(crate) fn from_env(demo_path: Option<&str>) -> Result<Self, Failure> {
+        let public_addr = socket_addr("PUBLIC_HOST", "PUBLIC_PORT", 4444)?;
+        let admin_addr = socket_addr("ADMIN_HOST", "ADMIN_PORT", 4445)?;
+        // The default issuer follows PUBLIC_PORT so that discovery stays true when it changes.
+        let issuer = var("OAUTH2_ISSUER_URL")
+            .unwrap_or_else(|| format!("http://127.0.0.1:{}/", public_addr.port()));
+        let mut config = Config::new(&issuer)
+            .map_err(|e| Failure::Config(format!("OAUTH2_ISSUER_URL: {}", e.0)))?;
+        if let Some(demo) = demo_path {
+            config.login_url = format!("{}{demo}/login", config.issuer.trim_end_matches('/'));
+            config.consent_url = format!("{}{demo}/consent", config.issuer.trim_end_matches('/'));
+        }
+        for (name, field) in [
+            ("OAUTH2_LOGIN_URL", &mut config.login_url),
+            ("OAUTH2_CONSENT_URL", &mut config.consent_url),
+            ("OAUTH2_ERROR_URL", &mut config.error_url),
+            ("OAUTH2_LOGOUT_REDIRECT_URL", &mut config.logout_redirect_url),
+        ] {
+            if let Some(url) = var(name) {
+                *field = url;
+            }
+        }
+        let system_secret = var("SYSTEM_SECRET");
+        let random_secret = system_secret.is_none();
+        if let Some(secret) = system_secret {
+            config.system_secret = Secret::new(secret.into_bytes());
+        }
+        config.pairwise_salt = var("OIDC_SUBJECT_TYPES_PAIRWISE_SALT").map(Secret::new);
+        config.share_error_debug = flag("OAUTH2_SHARE_ERROR_DEBUG")?;
+        let lifespans = &mut config.lifespans;
+        if let Some(d) = duration("ACCESS_TOKEN_LIFESPAN")? {
+            lifespans.access_token = d;
+        }
+        if let Some(d) = duration("ID_TOKEN_LIFESPAN")? {
+            lifespans.id_token = d;
+        }
+        if let Some(d) = duration("AUTH_CODE_LIFESPAN")? {
+            lifespans.auth_code = d;
+        }
+        // `-1` (Hydra's spelling) means refresh tokens never expire.
+        match var("REFRESH_TOKEN_LIFESPAN").as_deref() {
+            Some("-1") => lifespans.refresh_token = None,
+            Some(_) => lifespans.refresh_token = duration("REFRESH_TOKEN_LIFESPAN")?,
+            None => {}
+        }
+        config.validate().map_err(|e| Failure::Config(e.0))?;
+        if random_secret {
+            eprintln!(
+                "warning: SYSTEM_SECRET is not set; using a random one, so login sessions and \
+                 cookies will not survive a restart"
+            );
+        }
+        Ok(Self {
+            public_addr,
+            admin_addr,
+            config,
+            database_url: var("DATABASE_URL").unwrap_or_else(|| "memory".into()),
+        })
+    }
+
+    /// Opens the store and builds the provider.
+    pub(crate) async fn provider(&self) -> Result<Provider, Failure> {
+        let store = open_store(&self.database_url).await?;
+        Provider::builder(self.config.clone())
+            .store(store)
+            .build()
+            .await
+            .map_err(|e| Failure::Runtime(format!("the provider could not start: {e}")))
+    }
+}
+
+/// Opens the store `DATABASE_URL` names. Each durable backend adds its branch here.
+pub(crate) async fn open_store(database_url: &str) -> Result<Arc<dyn Store>, Failure> {
+    // Only the scheme is ever echoed: the rest may hold a password.
+    let scheme = database_url
+        .split_once(':')
+        .map_or(database_url, |(scheme, _)| scheme);
+    match scheme {
+        "memory" => Ok(Arc::new(MemoryStore::new())),
+        "sqlite" | "postgres" | "postgresql" => Err(Failure::Config(format!(
+            "DATABASE_URL={scheme} needs the sqlite/postgres feature, which this build does not have"
+        ))),
+        _ => Err(Failure::Config(format!(
+            "DATABASE_URL={scheme}: unknown store; use memory, sqlite:… or postgres://…"
+        ))),
+    }
+}
+
+/// Binds a listener; a failure (port in use, no permission) is a runtime failure.
+pub(crate) async fn bind(addr: SocketAddr, what: &str) -> Result<tokio::net::TcpListener, Failure> {
+    tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| Failure::Runtime(format!("cannot listen on {addr} for the {what} API: {e}")))
+}
+
+/// Prints where the APIs listen (the test of the examples reads these lines).
+pub(crate) fn announce(public: &tokio::net::TcpListener, admin: &tokio::net::TcpListener) {
+    for (what, listener) in [("public", public), ("admin", admin)] {
+        if let Ok(addr) = listener.local_addr() {
+            println!("{what} API listening on http://{addr}");
+        }
+    }
+}
+
+/// Fires once on SIGINT or SIGTERM; every listener waits on it.
+#[derive(Debug, Clone)]
+pub(crate) struct Shutdown {
+    signalled: watch::Receiver<bool>,
+}
+
+impl Shutdown {
+    /// Starts listening for SIGINT and SIGTERM.
+    pub(crate) fn on_signals() -> Result<Self, Failure> {
+        let (tx, rx) = watch::channel(false);
+        #[cfg(unix)]
+        let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .map_err(|e| Failure::Runtime(format!("cannot listen for SIGTERM: {e}")))?;
+        tokio::spawn(async move {
+            #[cfg(unix)]
+            let terminate = sigterm.recv();
+            #[cfg(not(unix))]
+            let terminate = std::future::pending::<Option<()>>();
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = terminate => {}
+            }
+            eprintln!("shutting down: no new connections; finishing requests in flight");
+            let _ = tx.send(true);
+        });
+        Ok(Self { signalled: rx })
+    }
+
+    /// Resolves when a signal arrived.
+    pub(crate) fn signalled(&self) -> impl Future<Output = ()> + Send + 'static {
+        let mut rx = self.signalled.clone();
+        async move {
+            // An error means the sender is gone, which only happens after it fired.
+            let _ = rx.wait_for(|fired| *fired).await;
+        }
+    }
+
+    /// Runs `servers` (which stop accepting and drain on [`Shutdown::signalled`]) and gives
+    /// them [`DRAIN_TIMEOUT`] after the signal to finish.
+    pub(crate) async fn serve<F>(&self, servers: F) -> Result<(), Failure>
+    where
+        F: Future<Output = std::io::Result<()>>,
+    {
+        tokio::pin!(servers);
+        let result = tokio::select! {
+            result = &mut servers => result,
+            () = self.signalled() => match tokio::time::timeout(DRAIN_TIMEOUT, servers).await {
+                Ok(result) => result,
+                Err(_) => {
+                    eprintln!("requests still in flight after {DRAIN_TIMEOUT:?}; stopping anyway");
+                    Ok(())
+                }
+            },
+        };
+        result.map_err(|e| Failure::Runtime(format!("the server failed: {e}")))
+    }
+}
