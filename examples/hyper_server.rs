@@ -70,11 +70,11 @@ async fn serve(
             api.handle(http::Request::from_parts(parts, body.to_bytes()))
                 .await
         }
-        Err(e) if e.is::<LengthLimitError>() => error_response(
-            &OAuthError::request_entity_too_large(format!(
+        Err(e) if e.is::<LengthLimitError>() => {
+            error_response(&OAuthError::request_entity_too_large(format!(
                 "The request body must not exceed {limit} bytes."
-            )),
-        ),
+            )))
+        }
         Err(_) => error_response(&OAuthError::invalid_request(
             "The request body could not be read.",
         )),
@@ -131,7 +131,12 @@ async fn main_inner() -> Result<(), Failure> {
     let limit = provider.config().max_body_bytes;
     let servers = async {
         tokio::try_join!(
-            run(public, Api::Public(provider.public()), limit, shutdown.clone()),
+            run(
+                public,
+                Api::Public(provider.public()),
+                limit,
+                shutdown.clone()
+            ),
             run(admin, Api::Admin(provider.admin()), limit, shutdown.clone()),
         )
         .map(|_| ())

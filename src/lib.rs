@@ -47,3 +47,8 @@ pub use error::{Error, OAuthError, StoreError};
 pub use model::client::Client;
 pub use provider::{AdminApi, Provider, ProviderBuilder, PublicApi};
 pub use store::{MemoryStore, Store};
+
+/// The README's snippets, compiled and run as doctests so they stay true.
+#[cfg(all(doctest, feature = "tower"))]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

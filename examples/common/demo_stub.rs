@@ -11,7 +11,9 @@ use crate::common::Failure;
 pub(crate) const PATH: &str = "/demo";
 
 /// Would register the demo client; returns the URL of the demo's start page.
-pub(crate) async fn register_client(provider: &oauth2_provider::Provider) -> Result<String, Failure> {
+pub(crate) async fn register_client(
+    provider: &oauth2_provider::Provider,
+) -> Result<String, Failure> {
     Ok(format!(
         "{}{PATH}/start",
         provider.config().issuer.trim_end_matches('/')

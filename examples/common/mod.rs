@@ -111,7 +111,10 @@ impl Settings {
             ("OAUTH2_LOGIN_URL", &mut config.login_url),
             ("OAUTH2_CONSENT_URL", &mut config.consent_url),
             ("OAUTH2_ERROR_URL", &mut config.error_url),
-            ("OAUTH2_LOGOUT_REDIRECT_URL", &mut config.logout_redirect_url),
+            (
+                "OAUTH2_LOGOUT_REDIRECT_URL",
+                &mut config.logout_redirect_url,
+            ),
         ] {
             if let Some(url) = var(name) {
                 *field = url;
