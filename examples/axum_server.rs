@@ -19,23 +19,22 @@ use std::process::ExitCode;
 
 use axum::Router;
 
-use common::{Failure, Settings, Shutdown};
+use common::{Failure, Settings, Shutdown, Started};
 
 async fn main_inner() -> Result<(), Failure> {
-    let settings = Settings::from_env(Some(demo::PATH))?;
-    let provider = settings.provider().await?;
+    let Started {
+        provider,
+        public,
+        admin,
+    } = Settings::from_env(Some(demo::PATH))?.start().await?;
     let start_url = demo::register_client(&provider).await?;
     let shutdown = Shutdown::on_signals()?;
-    let public = common::bind(settings.public_addr, "public").await?;
-    let admin = common::bind(settings.admin_addr, "admin").await?;
 
     let public_app = Router::new()
         .nest(demo::PATH, demo::router(&provider))
         .fallback_service(provider.public());
     let admin_app = Router::new().fallback_service(provider.admin());
 
-    common::announce(&public, &admin);
-    println!("issuer {}", provider.config().issuer);
     println!("demo: open {start_url} to log in and consent as any user");
     let servers = async {
         tokio::try_join!(

@@ -27,7 +27,7 @@ use hyper_util::server::graceful::GracefulShutdown;
 use oauth2_provider::{AdminApi, OAuthError, PublicApi};
 use tokio::net::TcpListener;
 
-use common::{Failure, Settings, Shutdown};
+use common::{Failure, Settings, Shutdown, Started};
 
 /// One of the provider's two HTTP APIs.
 #[derive(Debug, Clone)]
@@ -121,13 +121,12 @@ async fn run(listener: TcpListener, api: Api, limit: usize, shutdown: Shutdown) 
 }
 
 async fn main_inner() -> Result<(), Failure> {
-    let settings = Settings::from_env(None)?;
-    let provider = settings.provider().await?;
+    let Started {
+        provider,
+        public,
+        admin,
+    } = Settings::from_env(None)?.start().await?;
     let shutdown = Shutdown::on_signals()?;
-    let public = common::bind(settings.public_addr, "public").await?;
-    let admin = common::bind(settings.admin_addr, "admin").await?;
-    common::announce(&public, &admin);
-    println!("issuer {}", provider.config().issuer);
     let limit = provider.config().max_body_bytes;
     let servers = async {
         tokio::try_join!(

@@ -44,13 +44,23 @@ impl Failure {
 #[derive(Debug)]
 pub(crate) struct Settings {
     /// Where the public API listens (`PUBLIC_HOST:PUBLIC_PORT`).
-    pub(crate) public_addr: SocketAddr,
+    public_addr: SocketAddr,
     /// Where the admin API listens (`ADMIN_HOST:ADMIN_PORT`).
-    pub(crate) admin_addr: SocketAddr,
+    admin_addr: SocketAddr,
     /// The provider configuration.
-    pub(crate) config: Config,
+    config: Config,
     /// `DATABASE_URL`, `memory` by default.
-    pub(crate) database_url: String,
+    database_url: String,
+    /// Where the demo pages live, if this server has them.
+    demo_path: Option<&'static str>,
+}
+
+/// A provider with its two bound listeners, ready to serve.
+#[derive(Debug)]
+pub(crate) struct Started {
+    pub(crate) provider: Provider,
+    pub(crate) public: tokio::net::TcpListener,
+    pub(crate) admin: tokio::net::TcpListener,
 }
 
 /// An environment variable; empty counts as unset, as in Hydra.
@@ -92,59 +102,66 @@ fn flag(name: &str) -> Result<bool, Failure> {
     }
 }
 
+/// The provider configuration from the environment. Without `OAUTH2_ISSUER_URL`, the issuer
+/// is `http://127.0.0.1:{public_port}/`, so discovery stays true when the port changes.
+fn config_from_env(public_port: u16, demo_path: Option<&str>) -> Result<Config, Failure> {
+    let issuer =
+        var("OAUTH2_ISSUER_URL").unwrap_or_else(|| format!("http://127.0.0.1:{public_port}/"));
+    let mut config =
+        Config::new(&issuer).map_err(|e| Failure::Config(format!("OAUTH2_ISSUER_URL: {}", e.0)))?;
+    if let Some(demo) = demo_path {
+        let base = config.issuer.trim_end_matches('/').to_owned();
+        config.login_url = format!("{base}{demo}/login");
+        config.consent_url = format!("{base}{demo}/consent");
+    }
+    for (name, field) in [
+        ("OAUTH2_LOGIN_URL", &mut config.login_url),
+        ("OAUTH2_CONSENT_URL", &mut config.consent_url),
+        ("OAUTH2_ERROR_URL", &mut config.error_url),
+        (
+            "OAUTH2_LOGOUT_REDIRECT_URL",
+            &mut config.logout_redirect_url,
+        ),
+    ] {
+        if let Some(url) = var(name) {
+            *field = url;
+        }
+    }
+    if let Some(secret) = var("SYSTEM_SECRET") {
+        config.system_secret = Secret::new(secret.into_bytes());
+    }
+    config.pairwise_salt = var("OIDC_SUBJECT_TYPES_PAIRWISE_SALT").map(Secret::new);
+    config.share_error_debug = flag("OAUTH2_SHARE_ERROR_DEBUG")?;
+    let lifespans = &mut config.lifespans;
+    if let Some(d) = duration("ACCESS_TOKEN_LIFESPAN")? {
+        lifespans.access_token = d;
+    }
+    if let Some(d) = duration("ID_TOKEN_LIFESPAN")? {
+        lifespans.id_token = d;
+    }
+    if let Some(d) = duration("AUTH_CODE_LIFESPAN")? {
+        lifespans.auth_code = d;
+    }
+    // `-1` (Hydra's spelling) means refresh tokens never expire.
+    match var("REFRESH_TOKEN_LIFESPAN").as_deref() {
+        Some("-1") => lifespans.refresh_token = None,
+        Some(_) => lifespans.refresh_token = duration("REFRESH_TOKEN_LIFESPAN")?,
+        None => {}
+    }
+    config.validate().map_err(|e| Failure::Config(e.0))?;
+    Ok(config)
+}
+
 impl Settings {
-    /// Reads the environment. `demo_path`, when set, is the path under the issuer where the
-    /// demo login and consent pages live; they become the default login and consent URLs.
-    pub(crate) fn from_env(demo_path: Option<&str>) -> Result<Self, Failure> {
+    /// Reads and checks the environment. `demo_path`, when set, is the path under the issuer
+    /// where the demo login and consent pages live; they become the default login and
+    /// consent URLs.
+    pub(crate) fn from_env(demo_path: Option<&'static str>) -> Result<Self, Failure> {
         let public_addr = socket_addr("PUBLIC_HOST", "PUBLIC_PORT", 4444)?;
         let admin_addr = socket_addr("ADMIN_HOST", "ADMIN_PORT", 4445)?;
-        // The default issuer follows PUBLIC_PORT so that discovery stays true when it changes.
-        let issuer = var("OAUTH2_ISSUER_URL")
-            .unwrap_or_else(|| format!("http://127.0.0.1:{}/", public_addr.port()));
-        let mut config = Config::new(&issuer)
-            .map_err(|e| Failure::Config(format!("OAUTH2_ISSUER_URL: {}", e.0)))?;
-        if let Some(demo) = demo_path {
-            config.login_url = format!("{}{demo}/login", config.issuer.trim_end_matches('/'));
-            config.consent_url = format!("{}{demo}/consent", config.issuer.trim_end_matches('/'));
-        }
-        for (name, field) in [
-            ("OAUTH2_LOGIN_URL", &mut config.login_url),
-            ("OAUTH2_CONSENT_URL", &mut config.consent_url),
-            ("OAUTH2_ERROR_URL", &mut config.error_url),
-            (
-                "OAUTH2_LOGOUT_REDIRECT_URL",
-                &mut config.logout_redirect_url,
-            ),
-        ] {
-            if let Some(url) = var(name) {
-                *field = url;
-            }
-        }
-        let system_secret = var("SYSTEM_SECRET");
-        let random_secret = system_secret.is_none();
-        if let Some(secret) = system_secret {
-            config.system_secret = Secret::new(secret.into_bytes());
-        }
-        config.pairwise_salt = var("OIDC_SUBJECT_TYPES_PAIRWISE_SALT").map(Secret::new);
-        config.share_error_debug = flag("OAUTH2_SHARE_ERROR_DEBUG")?;
-        let lifespans = &mut config.lifespans;
-        if let Some(d) = duration("ACCESS_TOKEN_LIFESPAN")? {
-            lifespans.access_token = d;
-        }
-        if let Some(d) = duration("ID_TOKEN_LIFESPAN")? {
-            lifespans.id_token = d;
-        }
-        if let Some(d) = duration("AUTH_CODE_LIFESPAN")? {
-            lifespans.auth_code = d;
-        }
-        // `-1` (Hydra's spelling) means refresh tokens never expire.
-        match var("REFRESH_TOKEN_LIFESPAN").as_deref() {
-            Some("-1") => lifespans.refresh_token = None,
-            Some(_) => lifespans.refresh_token = duration("REFRESH_TOKEN_LIFESPAN")?,
-            None => {}
-        }
-        config.validate().map_err(|e| Failure::Config(e.0))?;
-        if random_secret {
+        let config = config_from_env(public_addr.port(), demo_path)?;
+        let database_url = var("DATABASE_URL").unwrap_or_else(|| "memory".into());
+        if var("SYSTEM_SECRET").is_none() {
             eprintln!(
                 "warning: SYSTEM_SECRET is not set; using a random one, so login sessions and \
                  cookies will not survive a restart"
@@ -154,23 +171,41 @@ impl Settings {
             public_addr,
             admin_addr,
             config,
-            database_url: var("DATABASE_URL").unwrap_or_else(|| "memory".into()),
+            database_url,
+            demo_path,
         })
     }
 
-    /// Opens the store and builds the provider.
-    pub(crate) async fn provider(&self) -> Result<Provider, Failure> {
+    /// Binds both listeners, opens the store and builds the provider, then prints where it
+    /// listens (the tests of the examples read these lines).
+    pub(crate) async fn start(mut self) -> Result<Started, Failure> {
         let store = open_store(&self.database_url).await?;
-        Provider::builder(self.config.clone())
+        let public = bind(self.public_addr, "public").await?;
+        let admin = bind(self.admin_addr, "admin").await?;
+        let public_addr = local_addr(&public)?;
+        let admin_addr = local_addr(&admin)?;
+        if public_addr.port() != self.public_addr.port() {
+            // PUBLIC_PORT=0: the default issuer must name the port the OS chose.
+            self.config = config_from_env(public_addr.port(), self.demo_path)?;
+        }
+        let provider = Provider::builder(self.config)
             .store(store)
             .build()
             .await
-            .map_err(|e| Failure::Runtime(format!("the provider could not start: {e}")))
+            .map_err(|e| Failure::Runtime(format!("the provider could not start: {e}")))?;
+        println!("public API listening on http://{public_addr}");
+        println!("admin API listening on http://{admin_addr}");
+        println!("issuer {}", provider.config().issuer);
+        Ok(Started {
+            provider,
+            public,
+            admin,
+        })
     }
 }
 
 /// Opens the store `DATABASE_URL` names. Each durable backend adds its branch here.
-pub(crate) async fn open_store(database_url: &str) -> Result<Arc<dyn Store>, Failure> {
+async fn open_store(database_url: &str) -> Result<Arc<dyn Store>, Failure> {
     // Only the scheme is ever echoed: the rest may hold a password.
     let scheme = database_url
         .split_once(':')
@@ -187,19 +222,16 @@ pub(crate) async fn open_store(database_url: &str) -> Result<Arc<dyn Store>, Fai
 }
 
 /// Binds a listener; a failure (port in use, no permission) is a runtime failure.
-pub(crate) async fn bind(addr: SocketAddr, what: &str) -> Result<tokio::net::TcpListener, Failure> {
+async fn bind(addr: SocketAddr, what: &str) -> Result<tokio::net::TcpListener, Failure> {
     tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|e| Failure::Runtime(format!("cannot listen on {addr} for the {what} API: {e}")))
 }
 
-/// Prints where the APIs listen (the test of the examples reads these lines).
-pub(crate) fn announce(public: &tokio::net::TcpListener, admin: &tokio::net::TcpListener) {
-    for (what, listener) in [("public", public), ("admin", admin)] {
-        if let Ok(addr) = listener.local_addr() {
-            println!("{what} API listening on http://{addr}");
-        }
-    }
+fn local_addr(listener: &tokio::net::TcpListener) -> Result<SocketAddr, Failure> {
+    listener
+        .local_addr()
+        .map_err(|e| Failure::Runtime(format!("the listener has no address: {e}")))
 }
 
 /// Fires once on SIGINT or SIGTERM; every listener waits on it.
