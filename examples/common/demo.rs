@@ -53,10 +53,7 @@ impl Demo {
 }
 
 fn base_url(provider: &Provider) -> String {
-    format!(
-        "{}{PATH}",
-        provider.config().issuer.trim_end_matches('/')
-    )
+    format!("{}{PATH}", provider.config().issuer.trim_end_matches('/'))
 }
 
 /// Registers the demo client (a public client using PKCE) unless it exists already, and
@@ -143,7 +140,10 @@ fn page(status: StatusCode, title: &str, body: &str) -> Response {
             "default-src 'none'; style-src 'unsafe-inline'; form-action *; frame-ancestors 'none'; base-uri 'none'",
         ),
     );
-    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
     h.insert(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
@@ -342,7 +342,11 @@ async fn login_submit(State(demo): State<Arc<Demo>>, body: Bytes) -> Response {
         };
         demo.provider.reject_login(challenge, reject).await
     } else {
-        let Some(subject) = form.get("username").map(str::trim).filter(|s| !s.is_empty()) else {
+        let Some(subject) = form
+            .get("username")
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+        else {
             return bad_request("Enter a user name.");
         };
         let accept = AcceptLoginRequest {
