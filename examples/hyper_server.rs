@@ -22,7 +22,7 @@ use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use oauth2_provider::{AdminApi, OAuthError, PublicApi};
 use tokio::net::TcpListener;
@@ -86,7 +86,8 @@ async fn serve(
 async fn run(listener: TcpListener, api: Api, limit: usize, shutdown: Shutdown) -> io::Result<()> {
     let graceful = GracefulShutdown::new();
     let mut http = http1::Builder::new();
-    http.keep_alive(true);
+    // With a timer, hyper drops connections that take over 30 s to send their headers.
+    http.keep_alive(true).timer(TokioTimer::new());
     let signalled = shutdown.signalled();
     tokio::pin!(signalled);
     loop {
