@@ -28,6 +28,7 @@ pub mod clock;
 pub mod config;
 pub(crate) mod endpoint;
 pub mod error;
+pub(crate) mod grant;
 pub(crate) mod http;
 pub mod jose;
 pub mod model;

@@ -86,3 +86,4 @@ pub fn assert_error(res: &Response<Bytes>, status: StatusCode, error: &str) {
     assert_eq!(body["error"], error, "body: {body}");
     assert_eq!(body["status_code"], status.as_u16(), "body: {body}");
 }
+pub mod tokens;
