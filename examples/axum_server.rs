@@ -35,7 +35,7 @@ async fn main_inner() -> Result<(), Failure> {
         .fallback_service(provider.public());
     let admin_app = Router::new().fallback_service(provider.admin());
 
-    println!("demo: open {start_url} to log in and consent as any user");
+    common::say!("demo: open {start_url} to log in and consent as any user");
     let servers = async {
         tokio::try_join!(
             axum::serve(public, public_app)

@@ -18,6 +18,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use bytes::Bytes;
+use http_body::Body as _;
 use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
@@ -65,19 +66,25 @@ async fn serve(
     req: http::Request<Incoming>,
 ) -> http::Response<Full<Bytes>> {
     let (parts, body) = req.into_parts();
-    let res = match Limited::new(body, limit).collect().await {
-        Ok(body) => {
-            api.handle(http::Request::from_parts(parts, body.to_bytes()))
-                .await
+    let too_large = || {
+        error_response(&OAuthError::request_entity_too_large(format!(
+            "The request body must not exceed {limit} bytes."
+        )))
+    };
+    // A declared Content-Length over the limit is refused without reading anything.
+    let res = if body.size_hint().lower() > limit as u64 {
+        too_large()
+    } else {
+        match Limited::new(body, limit).collect().await {
+            Ok(body) => {
+                api.handle(http::Request::from_parts(parts, body.to_bytes()))
+                    .await
+            }
+            Err(e) if e.is::<LengthLimitError>() => too_large(),
+            Err(_) => error_response(&OAuthError::invalid_request(
+                "The request body could not be read.",
+            )),
         }
-        Err(e) if e.is::<LengthLimitError>() => {
-            error_response(&OAuthError::request_entity_too_large(format!(
-                "The request body must not exceed {limit} bytes."
-            )))
-        }
-        Err(_) => error_response(&OAuthError::invalid_request(
-            "The request body could not be read.",
-        )),
     };
     res.map(Full::new)
 }
@@ -96,7 +103,7 @@ async fn run(listener: TcpListener, api: Api, limit: usize, shutdown: Shutdown) 
                 Ok((stream, _peer)) => stream,
                 Err(e) => {
                     // Out of file descriptors and the like: back off instead of spinning.
-                    eprintln!("accept failed: {e}");
+                    common::say_err!("accept failed: {e}");
                     tokio::time::sleep(Duration::from_millis(50)).await;
                     continue;
                 }

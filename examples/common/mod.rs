@@ -12,6 +12,25 @@ use oauth2_provider::model::secret::Secret;
 use oauth2_provider::{Config, MemoryStore, Provider, Store};
 use tokio::sync::watch;
 
+/// `println!` that never panics: a server must not die because its stdout was closed.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
+/// `eprintln!` that never panics.
+macro_rules! say_err {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+
+#[allow(unused_imports)] // each example uses its own subset
+pub(crate) use {say, say_err};
+
 /// How long in-flight requests may take to finish after SIGINT/SIGTERM.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -29,11 +48,11 @@ impl Failure {
     pub(crate) fn report(self) -> ExitCode {
         match self {
             Self::Config(why) => {
-                eprintln!("configuration error: {why}");
+                say_err!("configuration error: {why}");
                 ExitCode::from(2)
             }
             Self::Runtime(why) => {
-                eprintln!("error: {why}");
+                say_err!("error: {why}");
                 ExitCode::FAILURE
             }
         }
@@ -162,7 +181,7 @@ impl Settings {
         let config = config_from_env(public_addr.port(), demo_path)?;
         let database_url = var("DATABASE_URL").unwrap_or_else(|| "memory".into());
         if var("SYSTEM_SECRET").is_none() {
-            eprintln!(
+            say_err!(
                 "warning: SYSTEM_SECRET is not set; using a random one, so login sessions and \
                  cookies will not survive a restart"
             );
@@ -193,9 +212,9 @@ impl Settings {
             .build()
             .await
             .map_err(|e| Failure::Runtime(format!("the provider could not start: {e}")))?;
-        println!("public API listening on http://{public_addr}");
-        println!("admin API listening on http://{admin_addr}");
-        println!("issuer {}", provider.config().issuer);
+        say!("public API listening on http://{public_addr}");
+        say!("admin API listening on http://{admin_addr}");
+        say!("issuer {}", provider.config().issuer);
         Ok(Started {
             provider,
             public,
@@ -256,7 +275,7 @@ impl Shutdown {
                 _ = tokio::signal::ctrl_c() => {}
                 _ = terminate => {}
             }
-            eprintln!("shutting down: no new connections; finishing requests in flight");
+            say_err!("shutting down: no new connections; finishing requests in flight");
             let _ = tx.send(true);
         });
         Ok(Self { signalled: rx })
@@ -283,7 +302,7 @@ impl Shutdown {
             () = self.signalled() => match tokio::time::timeout(DRAIN_TIMEOUT, servers).await {
                 Ok(result) => result,
                 Err(_) => {
-                    eprintln!("requests still in flight after {DRAIN_TIMEOUT:?}; stopping anyway");
+                    say_err!("requests still in flight after {DRAIN_TIMEOUT:?}; stopping anyway");
                     Ok(())
                 }
             },
