@@ -9,6 +9,8 @@ use http::{Method, Request, Response, StatusCode};
 use oauth2_provider::{Config, ManualClock, MemoryStore, Provider};
 use serde_json::Value;
 
+pub(crate) mod seed;
+
 pub const ISSUER: &str = "https://auth.example.com/";
 
 /// A provider on a fresh memory store and a manual clock.
