@@ -1,8 +1,8 @@
 //! The store conformance kit against every store the crate ships: memory (always), SQLite
 //! (feature `sqlite`, a temporary file) and PostgreSQL (feature `postgres`, a fresh scratch
-//! database on the server `TEST_DATABASE_URL` / `DATABASE_URL` names, by default
-//! `postgres://postgres@127.0.0.1:5432/postgres`). Without a reachable PostgreSQL the test
-//! prints why and passes — unless `CI` is set, where it fails.
+//! database on the server `TEST_DATABASE_URL` / `DATABASE_URL` names, see
+//! `support/postgres.rs`). Without a reachable PostgreSQL the test prints
+//! "skipping PostgreSQL conformance: <reason>" and passes — unless `CI` is set, where it fails.
 #![cfg(feature = "testing")]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -118,77 +118,23 @@ mod sqlite {
 }
 
 #[cfg(feature = "postgres")]
-mod postgres {
+#[path = "support/postgres.rs"]
+mod scratch;
+
+#[cfg(feature = "postgres")]
+#[tokio::test(flavor = "multi_thread")]
+async fn postgres_store_conforms() {
     use oauth2_provider::store::sql::PostgresStore;
-    use oauth2_provider::testing::conformance;
-    use sqlx::Connection;
-    use sqlx::postgres::PgConnection;
 
-    /// The server to test against; each test run makes its own database on it.
-    fn server_url() -> String {
-        std::env::var("TEST_DATABASE_URL")
-            .or_else(|_| std::env::var("DATABASE_URL"))
-            .ok()
-            .filter(|url| url.starts_with("postgres"))
-            .unwrap_or_else(|| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
-    }
-
-    /// `url` with its database replaced by `database`.
-    fn with_database(url: &str, database: &str) -> String {
-        let mut parsed = url::Url::parse(url).expect("TEST_DATABASE_URL is a URL");
-        parsed.set_path(database);
-        parsed.to_string()
-    }
-
-    /// A fresh database, dropped by [`ScratchDb::drop_now`]; `None` (after printing why) when
-    /// no server is reachable outside CI.
-    pub(crate) struct ScratchDb {
-        admin: String,
-        name: String,
-        pub(crate) url: String,
-    }
-
-    impl ScratchDb {
-        pub(crate) async fn create(purpose: &str) -> Option<Self> {
-            let admin = server_url();
-            let mut conn = match PgConnection::connect(&admin).await {
-                Ok(conn) => conn,
-                Err(error) if std::env::var_os("CI").is_none() => {
-                    eprintln!("skipping PostgreSQL {purpose}: {error} (set TEST_DATABASE_URL)");
-                    return None;
-                }
-                Err(error) => panic!("PostgreSQL is required in CI ({purpose}): {error}"),
-            };
-            let nanos = time::OffsetDateTime::now_utc().unix_timestamp_nanos();
-            let name = format!("oauth2_{purpose}_{}_{nanos}", std::process::id());
-            // Identifiers cannot be bound; this one is built from digits and a fixed word.
-            sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-                .execute(&mut conn)
-                .await
-                .expect("CREATE DATABASE on the test server");
-            let url = with_database(&admin, &name);
-            Some(Self { admin, name, url })
-        }
-
-        pub(crate) async fn drop_now(self) {
-            let mut conn = PgConnection::connect(&self.admin).await.unwrap();
-            let drop = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name);
-            sqlx::raw_sql(sqlx::AssertSqlSafe(drop)).execute(&mut conn).await.unwrap();
-        }
-    }
-
-    #[tokio::test(flavor = "multi_thread")]
-    async fn postgres_store_conforms() {
-        let Some(db) = ScratchDb::create("conformance").await else {
-            return;
-        };
-        let store = PostgresStore::connect(&db.url).await.unwrap();
-        conformance::run_all(&store).await;
-        // A second instance on the same database: migrations are a no-op, data is shared.
-        let again = PostgresStore::connect(&db.url).await.unwrap();
-        conformance::run_all(&again).await;
-        store.pool().close().await;
-        again.pool().close().await;
-        db.drop_now().await;
-    }
+    let Some(db) = scratch::ScratchDb::create("conformance").await else {
+        return;
+    };
+    let store = PostgresStore::connect(&db.url).await.unwrap();
+    conformance::run_all(&store).await;
+    // A second instance on the same database: migrations are a no-op, data is shared.
+    let again = PostgresStore::connect(&db.url).await.unwrap();
+    conformance::run_all(&again).await;
+    store.pool().close().await;
+    again.pool().close().await;
+    db.drop_now().await;
 }
