@@ -30,7 +30,8 @@ mod sqlite {
     impl TempDb {
         fn new(name: &str) -> Self {
             let nanos = time::OffsetDateTime::now_utc().unix_timestamp_nanos();
-            let dir = std::env::temp_dir().join(format!("oauth2-{name}-{}-{nanos}", std::process::id()));
+            let dir =
+                std::env::temp_dir().join(format!("oauth2-{name}-{}-{nanos}", std::process::id()));
             std::fs::create_dir_all(&dir).unwrap();
             Self(dir)
         }
@@ -84,10 +85,12 @@ mod sqlite {
         assert_eq!(versions, [1], "each migration is recorded exactly once");
 
         // A schema from the future is refused with a clear error.
-        sqlx::query("INSERT INTO oauth2_provider_schema_version (version, applied_at) VALUES (999, 0)")
-            .execute(second.pool())
-            .await
-            .unwrap();
+        sqlx::query(
+            "INSERT INTO oauth2_provider_schema_version (version, applied_at) VALUES (999, 0)",
+        )
+        .execute(second.pool())
+        .await
+        .unwrap();
         second.pool().close().await;
         let error = SqliteStore::connect(&db.url()).await.unwrap_err();
         let message = error.to_string();
@@ -109,11 +112,20 @@ mod sqlite {
             };
             store.create_client(record).await.unwrap();
         }
-        let error = sql::connect("mysql://user:secret@host/db").await.unwrap_err().to_string();
-        assert!(error.contains("`mysql`") && !error.contains("secret"), "{error}");
+        let error = sql::connect("mysql://user:secret@host/db")
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("`mysql`") && !error.contains("secret"),
+            "{error}"
+        );
         let missing = TempDb::new("missing");
         let nested = format!("sqlite://{}/no/such/dir/db", missing.0.display());
-        assert!(sql::connect(&nested).await.is_err(), "an unopenable path is an error");
+        assert!(
+            sql::connect(&nested).await.is_err(),
+            "an unopenable path is an error"
+        );
     }
 }
 

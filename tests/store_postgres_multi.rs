@@ -36,19 +36,36 @@ async fn instances_starting_together_share_one_key_set_and_jwks() {
     let Some(db) = scratch::ScratchDb::create("multi_keys").await else {
         return;
     };
-    let (a, b) = tokio::join!(PostgresStore::connect(&db.url), PostgresStore::connect(&db.url));
+    let (a, b) = tokio::join!(
+        PostgresStore::connect(&db.url),
+        PostgresStore::connect(&db.url)
+    );
     let (a, b) = (a.unwrap(), b.unwrap());
     let config = Config::new(common::ISSUER).unwrap();
     let (provider_a, provider_b) = tokio::join!(
-        Provider::builder(config.clone()).store(Arc::new(a.clone())).build(),
+        Provider::builder(config.clone())
+            .store(Arc::new(a.clone()))
+            .build(),
         Provider::builder(config).store(Arc::new(b.clone())).build(),
     );
     let (provider_a, provider_b) = (provider_a.unwrap(), provider_b.unwrap());
 
     let published = jwks(&provider_a).await;
-    assert_eq!(published["keys"].as_array().unwrap().len(), 2, "{published}");
-    assert_eq!(published, jwks(&provider_b).await, "both instances publish the same JWKS");
-    assert_eq!(a.keys().await.unwrap().len(), 2, "exactly one initial key set was stored");
+    assert_eq!(
+        published["keys"].as_array().unwrap().len(),
+        2,
+        "{published}"
+    );
+    assert_eq!(
+        published,
+        jwks(&provider_b).await,
+        "both instances publish the same JWKS"
+    );
+    assert_eq!(
+        a.keys().await.unwrap().len(),
+        2,
+        "exactly one initial key set was stored"
+    );
 
     // A rotation on one instance reaches the other on reload; old keys stay published.
     provider_a.rotate_keys(Algorithm::ES256).await.unwrap();
@@ -117,7 +134,10 @@ async fn parallel_redemptions_over_two_instances_have_one_winner() {
             status: TokenStatus::Active,
         };
         racers.spawn(async move {
-            let tokens = IssuedTokens { access, refresh: None };
+            let tokens = IssuedTokens {
+                access,
+                refresh: None,
+            };
             (i, store.redeem_code("code-signature", tokens).await)
         });
     }
@@ -129,10 +149,18 @@ async fn parallel_redemptions_over_two_instances_have_one_winner() {
             (_, Err(other)) => panic!("a racing redemption failed with {other:?}"),
         }
     }
-    assert_eq!(winners.len(), 1, "exactly one of {CALLERS} redemptions over two instances wins");
+    assert_eq!(
+        winners.len(),
+        1,
+        "exactly one of {CALLERS} redemptions over two instances wins"
+    );
     for i in 0..CALLERS {
         let found = b.access_token(&format!("access-{i}")).await;
-        assert_eq!(found.is_ok(), winners.contains(&i), "only the winner's token exists");
+        assert_eq!(
+            found.is_ok(),
+            winners.contains(&i),
+            "only the winner's token exists"
+        );
     }
 
     a.pool().close().await;
@@ -215,7 +243,11 @@ impl FlowStore for Spread {
     async fn login_request(&self, challenge: &str) -> Result<LoginRequestRecord> {
         self.pick().login_request(challenge).await
     }
-    async fn handle_login_request(&self, challenge: &str, handled: HandledLogin) -> Result<LoginRequestRecord> {
+    async fn handle_login_request(
+        &self,
+        challenge: &str,
+        handled: HandledLogin,
+    ) -> Result<LoginRequestRecord> {
         self.pick().handle_login_request(challenge, handled).await
     }
     async fn consume_login_verifier(&self, verifier_digest: &str) -> Result<LoginRequestRecord> {
@@ -227,16 +259,32 @@ impl FlowStore for Spread {
     async fn consent_request(&self, challenge: &str) -> Result<ConsentRequestRecord> {
         self.pick().consent_request(challenge).await
     }
-    async fn handle_consent_request(&self, challenge: &str, handled: HandledConsent) -> Result<ConsentRequestRecord> {
+    async fn handle_consent_request(
+        &self,
+        challenge: &str,
+        handled: HandledConsent,
+    ) -> Result<ConsentRequestRecord> {
         self.pick().handle_consent_request(challenge, handled).await
     }
-    async fn consume_consent_verifier(&self, verifier_digest: &str) -> Result<ConsentRequestRecord> {
+    async fn consume_consent_verifier(
+        &self,
+        verifier_digest: &str,
+    ) -> Result<ConsentRequestRecord> {
         self.pick().consume_consent_verifier(verifier_digest).await
     }
-    async fn remembered_consents(&self, subject: &str, client_id: &str) -> Result<Vec<ConsentRequestRecord>> {
+    async fn remembered_consents(
+        &self,
+        subject: &str,
+        client_id: &str,
+    ) -> Result<Vec<ConsentRequestRecord>> {
         self.pick().remembered_consents(subject, client_id).await
     }
-    async fn consent_sessions(&self, subject: &str, limit: usize, offset: usize) -> Result<Vec<ConsentRequestRecord>> {
+    async fn consent_sessions(
+        &self,
+        subject: &str,
+        limit: usize,
+        offset: usize,
+    ) -> Result<Vec<ConsentRequestRecord>> {
         self.pick().consent_sessions(subject, limit, offset).await
     }
     async fn delete_consents(&self, subject: &str, client_id: Option<&str>) -> Result<Vec<String>> {
@@ -265,7 +313,9 @@ impl SessionStore for Spread {
         self.pick().flush_login_sessions(before, limit).await
     }
     async fn set_forced_subject(&self, client_id: &str, subject: &str, forced: &str) -> Result<()> {
-        self.pick().set_forced_subject(client_id, subject, forced).await
+        self.pick()
+            .set_forced_subject(client_id, subject, forced)
+            .await
     }
     async fn forced_subject(&self, client_id: &str, subject: &str) -> Result<Option<String>> {
         self.pick().forced_subject(client_id, subject).await

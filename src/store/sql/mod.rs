@@ -8,7 +8,7 @@
 //! needs no live database.
 //!
 //! Design, shared by both dialects:
-//! - The SQL text of every statement is written once ([`queries`]) with `$n` placeholders,
+//! - The SQL text of every statement is written once (module `queries`) with `$n` placeholders,
 //!   which SQLite and PostgreSQL both accept; values are always bound, never formatted in.
 //! - Each table keeps the columns that lookups, filters, ordering and atomic updates need
 //!   (ids, digests, client, subject, grant, expiry, status and used flags); the rest of a
@@ -96,7 +96,9 @@ fn missing_feature(feature: &str) -> StoreError {
 
 /// The newest schema version this build knows.
 fn latest_schema_version() -> i64 {
-    queries::MIGRATIONS.last().map_or(0, |(version, _)| *version)
+    queries::MIGRATIONS
+        .last()
+        .map_or(0, |(version, _)| *version)
 }
 
 /// The refusal to run on a schema written by a newer version of the crate: its tables may
@@ -162,7 +164,10 @@ fn to_json<T: Serialize>(value: &T) -> Result<String> {
 }
 
 /// Reads a record from its JSON, with the fields kept in columns overriding the JSON.
-fn from_json<T: DeserializeOwned>(json: &str, overrides: &[(&str, serde_json::Value)]) -> Result<T> {
+fn from_json<T: DeserializeOwned>(
+    json: &str,
+    overrides: &[(&str, serde_json::Value)],
+) -> Result<T> {
     if overrides.is_empty() {
         return serde_json::from_str(json).map_err(StoreError::backend);
     }

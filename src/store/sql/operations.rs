@@ -28,7 +28,6 @@ macro_rules! impl_sql_store {
 
         type Result<T> = std::result::Result<T, StoreError>;
         type DbRow = <$db as sqlx::Database>::Row;
-        type DbConnection = <$db as sqlx::Database>::Connection;
 
         fn request_row(row: &DbRow) -> Result<RequestRow> {
             Ok(RequestRow {
@@ -44,22 +43,26 @@ macro_rules! impl_sql_store {
             from_json(&record, &[("status", status.into())])
         }
 
-        /// Inserts the tokens of one grant step on `conn` (a transaction, usually).
-        async fn insert_issued(conn: &mut DbConnection, tokens: &IssuedTokens) -> Result<()> {
+        /// The one statement inserting the tokens of one grant step.
+        fn insert_issued(
+            tokens: &IssuedTokens,
+        ) -> Result<sqlx::query::Query<'_, $db, <$db as sqlx::Database>::Arguments>> {
+            let sql = match tokens.refresh {
+                Some(_) => q::INSERT_TOKEN_PAIR,
+                None => q::INSERT_TOKEN,
+            };
+            let mut insert = sqlx::query(sql);
             for token in std::iter::once(&tokens.access).chain(&tokens.refresh) {
-                sqlx::query(q::INSERT_TOKEN)
+                insert = insert
                     .bind(token_kind_name(token.kind))
                     .bind(token.signature.as_str())
                     .bind(token.grant.grant_id.as_str())
                     .bind(token.grant.client_id.as_str())
                     .bind(token.expires_at.map(micros))
                     .bind(token_status_name(token.status))
-                    .bind(to_json(token)?)
-                    .execute(&mut *conn)
-                    .await
-                    .map_err(db_error)?;
+                    .bind(to_json(token)?);
             }
-            Ok(())
+            Ok(insert)
         }
 
         impl $store {
@@ -526,14 +529,19 @@ macro_rules! impl_sql_store {
                         None => StoreError::NotFound,
                     });
                 }
-                insert_issued(&mut tx, &tokens).await?;
+                insert_issued(&tokens)?
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_error)?;
                 tx.commit().await.map_err(db_error)
             }
 
             async fn insert_tokens(&self, tokens: IssuedTokens) -> Result<()> {
-                let mut tx = self.begin_write().await?;
-                insert_issued(&mut tx, &tokens).await?;
-                tx.commit().await.map_err(db_error)
+                insert_issued(&tokens)?
+                    .execute(&self.pool)
+                    .await
+                    .map_err(db_error)?;
+                Ok(())
             }
 
             async fn access_token(&self, signature: &str) -> Result<TokenRecord> {
@@ -572,7 +580,10 @@ macro_rules! impl_sql_store {
                         .await
                         .map_err(db_error)?;
                 }
-                insert_issued(&mut tx, &tokens).await?;
+                insert_issued(&tokens)?
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_error)?;
                 tx.commit().await.map_err(db_error)
             }
 

@@ -57,7 +57,11 @@ pub(crate) const INSERT_LOGIN: &str = "INSERT INTO oauth2_login_requests \
     (challenge, verifier_digest, expires_at, handled, verifier_used, record) \
     VALUES ($1, $2, $3, $4, $5, $6)";
 pub(crate) const LOGIN: RequestQueries = RequestQueries {
-    select: concat!("SELECT ", request_columns!(), " FROM oauth2_login_requests WHERE challenge = $1"),
+    select: concat!(
+        "SELECT ",
+        request_columns!(),
+        " FROM oauth2_login_requests WHERE challenge = $1"
+    ),
     select_by_verifier: concat!(
         "SELECT ",
         request_columns!(),
@@ -82,7 +86,11 @@ pub(crate) const INSERT_CONSENT: &str = "INSERT INTO oauth2_consent_requests \
      remembered, verifier_used, record) \
     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)";
 pub(crate) const CONSENT: RequestQueries = RequestQueries {
-    select: concat!("SELECT ", request_columns!(), " FROM oauth2_consent_requests WHERE challenge = $1"),
+    select: concat!(
+        "SELECT ",
+        request_columns!(),
+        " FROM oauth2_consent_requests WHERE challenge = $1"
+    ),
     select_by_verifier: concat!(
         "SELECT ",
         request_columns!(),
@@ -150,6 +158,11 @@ pub(crate) const FLUSH_CODES: &str = "DELETE FROM oauth2_codes WHERE signature I
 pub(crate) const INSERT_TOKEN: &str = "INSERT INTO oauth2_tokens \
     (kind, signature, grant_id, client_id, expires_at, status, record) \
     VALUES ($1, $2, $3, $4, $5, $6, $7)";
+/// An access and a refresh token in one statement: atomic without a transaction, and one
+/// round trip.
+pub(crate) const INSERT_TOKEN_PAIR: &str = "INSERT INTO oauth2_tokens \
+    (kind, signature, grant_id, client_id, expires_at, status, record) \
+    VALUES ($1, $2, $3, $4, $5, $6, $7), ($8, $9, $10, $11, $12, $13, $14)";
 pub(crate) const SELECT_TOKEN: &str =
     "SELECT record, status FROM oauth2_tokens WHERE kind = $1 AND signature = $2";
 /// Marks an active refresh token rotated, returning its grant.
