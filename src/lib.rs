@@ -28,6 +28,8 @@ pub mod clock;
 pub mod config;
 pub(crate) mod endpoint;
 pub mod error;
+mod flow;
+pub(crate) mod grant;
 pub(crate) mod http;
 pub mod jose;
 pub mod model;
@@ -38,10 +40,17 @@ pub mod store;
 pub mod testing;
 pub(crate) mod token;
 
+pub use admin::flush::FlushSummary;
+pub use admin::introspect::Introspection;
+pub use admin::sessions::PreviousConsentSession;
 pub use async_trait::async_trait;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::{Config, ConfigError, Dangerous, Lifespans};
 pub use error::{Error, OAuthError, StoreError};
+pub use flow::{
+    AcceptConsentRequest, AcceptLoginRequest, CompletedRequest, ConsentRequest,
+    ConsentRequestSession, LoginRequest, RejectRequest,
+};
 pub use model::client::Client;
 pub use provider::{AdminApi, Provider, ProviderBuilder, PublicApi};
 pub use store::{MemoryStore, Store};

@@ -8,7 +8,7 @@ use crate::Provider;
 use crate::admin;
 use crate::endpoint;
 use crate::error::OAuthError;
-use crate::http::{Request, Response};
+use crate::http::{Request, Response, cors};
 
 /// Splits the path into percent-decoded segments; `None` if a segment is not UTF-8.
 fn segments(req: &Request) -> Option<Vec<String>> {
@@ -85,10 +85,15 @@ pub(crate) async fn public(p: &Provider, req: Request) -> Response {
         ["oauth2", "fallbacks", "consent" | "error" | "logout"] => GET,
         _ => return not_found(p),
     };
+    let cors_route = cors::Route::of(&segs);
+    if let (Some(route), &Method::OPTIONS) = (cors_route, req.method()) {
+        return cors::preflight(p, &req, route).await;
+    }
     if let Err(res) = allow(p, &req, allowed) {
         return res;
     }
-    match segs.as_slice() {
+    let cors = cors_route.map(|route| route.actual(&req));
+    let res = match segs.as_slice() {
         [".well-known", "openid-configuration"] => {
             endpoint::discovery::openid_configuration(p, req)
         }
@@ -100,6 +105,10 @@ pub(crate) async fn public(p: &Provider, req: Request) -> Response {
         ["oauth2", "auth", "sessions", "login", "revoke"] => endpoint::logout::logout(p, req).await,
         ["oauth2", "fallbacks", page] => endpoint::fallbacks::page(p, req, page),
         _ => not_found(p),
+    };
+    match cors {
+        Some(cors) => cors.apply(p, res).await,
+        None => res,
     }
 }
 

@@ -1,16 +1,170 @@
-//! Admin endpoint (pending).
+//! `POST /oauth2/introspect` (admin, RFC 7662): what a resource server learns about a token.
+//!
+//! Only active access and refresh tokens are described; anything else — unknown, expired,
+//! revoked, rotated, malformed, a code, an ID token, a token whose client was deleted — is
+//! exactly `{"active":false}`, so a caller can never tell *why* a token is dead. A store
+//! failure is a 500, never `active:false`: a resource server must not mistake an outage for a
+//! revocation (nor the reverse).
+//!
+//! Deliberate choices:
+//! * The token's prefix (`op_at_`, `op_rt_`) names its table, so `token_type_hint` is read
+//!   only to reject repeats and otherwise ignored (RFC 7662 §2.1 makes it a hint).
+//! * `aud` is omitted: access tokens carry no audience in this provider (as in Hydra
+//!   beta.8, where it was never set); `client_id` names the client.
+//! * `iat` is when the token was issued and `nbf` equals it; `exp` is the token's own expiry
+//!   (a refresh token without expiry has no `exp`).
 
-/// Not yet implemented: answers 501 until its issue lands.
-pub(crate) async fn introspect(
-    _p: &crate::Provider,
-    _req: crate::http::Request,
-) -> crate::http::Response {
-    crate::http::response::error(
-        &crate::error::OAuthError::new(
-            "not_implemented",
-            "This endpoint is not implemented yet.",
-            http::StatusCode::NOT_IMPLEMENTED,
-        ),
-        false,
-    )
+use http::StatusCode;
+use serde::{Deserialize, Serialize};
+
+use crate::Provider;
+use crate::error::{Error, StoreError};
+use crate::http::params::Params;
+use crate::http::{Request, Response, response};
+use crate::model::scope;
+use crate::store::{JsonObject, TokenKind, TokenRecord};
+use crate::token::{self, Kind};
+
+/// An RFC 7662 introspection response with Hydra's field names (`OAuth2TokenIntrospection`).
+/// Every field but `active` is left out when empty.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Introspection {
+    /// Whether the token is active; when `false` every other field is empty.
+    pub active: bool,
+    /// The granted scopes, space-separated.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub scope: String,
+    /// The client the token was issued to.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub client_id: String,
+    /// The real subject (the client id for client credentials).
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub sub: String,
+    /// The subject as the client sees it (pairwise or forced), when it differs from `sub`.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub obfuscated_subject: String,
+    /// Expiry, seconds since the epoch.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exp: Option<i64>,
+    /// Issue time, seconds since the epoch.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub iat: Option<i64>,
+    /// Not-before time (the issue time), seconds since the epoch.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nbf: Option<i64>,
+    /// Intended audiences; always empty here (see the module documentation).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub aud: Vec<String>,
+    /// The issuer, byte-for-byte as configured.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub iss: String,
+    /// `access_token` or `refresh_token`.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub token_type: String,
+    /// Extra data the consent attached to access tokens (`session.access_token`).
+    #[serde(skip_serializing_if = "JsonObject::is_empty")]
+    pub ext: JsonObject,
+}
+
+impl Introspection {
+    /// The answer for every token that is not active: `{"active":false}`.
+    pub fn inactive() -> Self {
+        Self::default()
+    }
+
+    fn of(record: TokenRecord, issuer: &str) -> Self {
+        let grant = record.grant;
+        let obfuscated_subject = if grant.subject_identifier == grant.subject {
+            String::new()
+        } else {
+            grant.subject_identifier
+        };
+        let iat = record.issued_at.unix_timestamp();
+        Self {
+            active: true,
+            scope: scope::join(&grant.granted_scope),
+            client_id: grant.client_id,
+            sub: grant.subject,
+            obfuscated_subject,
+            exp: record.expires_at.map(|e| e.unix_timestamp()),
+            iat: Some(iat),
+            nbf: Some(iat),
+            aud: Vec::new(),
+            iss: issuer.to_owned(),
+            token_type: match record.kind {
+                TokenKind::AccessToken => "access_token",
+                TokenKind::RefreshToken => "refresh_token",
+            }
+            .to_owned(),
+            ext: grant.access_token_extra,
+        }
+    }
+}
+
+/// `Ok(None)` when the store has no such record; other store errors pass through.
+pub(crate) fn found<T>(result: Result<T, StoreError>) -> Result<Option<T>, StoreError> {
+    match result {
+        Ok(value) => Ok(Some(value)),
+        Err(StoreError::NotFound) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+impl Provider {
+    /// Loads the access or refresh token a bearer string names, by its prefix, in any status.
+    /// `Ok(None)` for an unknown token or one of another kind (code, verifier, ID token).
+    pub(crate) async fn find_token(&self, token: &str) -> Result<Option<TokenRecord>, StoreError> {
+        let store = &self.inner.store;
+        let signature = token::signature(token);
+        match Kind::of(token) {
+            Some(Kind::AccessToken) => found(store.access_token(&signature).await),
+            Some(Kind::RefreshToken) => found(store.refresh_token(&signature).await),
+            _ => Ok(None),
+        }
+    }
+
+    /// Introspects an access or refresh token (RFC 7662). With `scope`, the token is reported
+    /// active only if its granted scopes cover every listed scope (wildcards apply).
+    ///
+    /// Errors only when the store fails; every kind of dead token is
+    /// [`Introspection::inactive`].
+    pub async fn introspect(
+        &self,
+        token: &str,
+        scope: Option<&str>,
+    ) -> Result<Introspection, Error> {
+        let Some(record) = self.find_token(token).await? else {
+            return Ok(Introspection::inactive());
+        };
+        if !record.is_active(self.inner.now()) {
+            return Ok(Introspection::inactive());
+        }
+        if let Some(required) = scope {
+            if !scope::all_covered(&record.grant.granted_scope, &scope::split(required)) {
+                return Ok(Introspection::inactive());
+            }
+        }
+        // A deleted client's tokens are dead even if their revocation did not complete.
+        if found(self.inner.store.client(&record.grant.client_id).await)?.is_none() {
+            return Ok(Introspection::inactive());
+        }
+        Ok(Introspection::of(record, &self.inner.config.issuer))
+    }
+}
+
+/// The HTTP layer: form `token` (required), `scope`, `token_type_hint`.
+pub(crate) async fn introspect(p: &Provider, req: Request) -> Response {
+    let answer = async {
+        let params = Params::from_form(&req)?;
+        let token = params.require("token")?;
+        let scope = params.get("scope")?;
+        params.get("token_type_hint")?;
+        Ok::<_, crate::OAuthError>(p.introspect(token, scope).await?)
+    }
+    .await;
+    match answer {
+        Ok(introspection) => response::no_store(response::json(StatusCode::OK, &introspection)),
+        Err(e) => response::no_store(p.inner.error_response(&e)),
+    }
 }

@@ -1,89 +1,60 @@
-//! Admin endpoint (pending).
+//! `/oauth2/auth/requests/{login,consent}/{challenge}[/accept|/reject]`: the Hydra JSON layer
+//! over the typed login and consent methods of [`Provider`].
 
-/// Not yet implemented: answers 501 until its issue lands.
-pub(crate) async fn get_login(_p: &crate::Provider, _c: &str) -> crate::http::Response {
-    crate::http::response::error(
-        &crate::error::OAuthError::new(
-            "not_implemented",
-            "This endpoint is not implemented yet.",
-            http::StatusCode::NOT_IMPLEMENTED,
-        ),
-        false,
-    )
+use http::StatusCode;
+use serde::Serialize;
+
+use crate::Provider;
+use crate::error::{Error, OAuthError};
+use crate::http::params::json_body;
+use crate::http::response::json;
+use crate::http::{Request, Response};
+
+fn render<T: Serialize>(p: &Provider, result: Result<T, Error>) -> Response {
+    match result {
+        Ok(value) => json(StatusCode::OK, &value),
+        Err(e) => p.inner.error_response(&OAuthError::from(e)),
+    }
 }
 
-/// Not yet implemented: answers 501 until its issue lands.
-pub(crate) async fn accept_login(
-    _p: &crate::Provider,
-    _req: crate::http::Request,
-    _c: &str,
-) -> crate::http::Response {
-    crate::http::response::error(
-        &crate::error::OAuthError::new(
-            "not_implemented",
-            "This endpoint is not implemented yet.",
-            http::StatusCode::NOT_IMPLEMENTED,
-        ),
-        false,
-    )
+/// `GET …/login/{challenge}`.
+pub(crate) async fn get_login(p: &Provider, challenge: &str) -> Response {
+    render(p, p.login_request(challenge).await)
 }
 
-/// Not yet implemented: answers 501 until its issue lands.
-pub(crate) async fn reject_login(
-    _p: &crate::Provider,
-    _req: crate::http::Request,
-    _c: &str,
-) -> crate::http::Response {
-    crate::http::response::error(
-        &crate::error::OAuthError::new(
-            "not_implemented",
-            "This endpoint is not implemented yet.",
-            http::StatusCode::NOT_IMPLEMENTED,
-        ),
-        false,
-    )
+/// `PUT …/login/{challenge}/accept`.
+pub(crate) async fn accept_login(p: &Provider, req: Request, challenge: &str) -> Response {
+    match json_body(&req) {
+        Ok(body) => render(p, p.accept_login(challenge, body).await),
+        Err(e) => p.inner.error_response(&e),
+    }
 }
 
-/// Not yet implemented: answers 501 until its issue lands.
-pub(crate) async fn get_consent(_p: &crate::Provider, _c: &str) -> crate::http::Response {
-    crate::http::response::error(
-        &crate::error::OAuthError::new(
-            "not_implemented",
-            "This endpoint is not implemented yet.",
-            http::StatusCode::NOT_IMPLEMENTED,
-        ),
-        false,
-    )
+/// `PUT …/login/{challenge}/reject`.
+pub(crate) async fn reject_login(p: &Provider, req: Request, challenge: &str) -> Response {
+    match json_body(&req) {
+        Ok(body) => render(p, p.reject_login(challenge, body).await),
+        Err(e) => p.inner.error_response(&e),
+    }
 }
 
-/// Not yet implemented: answers 501 until its issue lands.
-pub(crate) async fn accept_consent(
-    _p: &crate::Provider,
-    _req: crate::http::Request,
-    _c: &str,
-) -> crate::http::Response {
-    crate::http::response::error(
-        &crate::error::OAuthError::new(
-            "not_implemented",
-            "This endpoint is not implemented yet.",
-            http::StatusCode::NOT_IMPLEMENTED,
-        ),
-        false,
-    )
+/// `GET …/consent/{challenge}`.
+pub(crate) async fn get_consent(p: &Provider, challenge: &str) -> Response {
+    render(p, p.consent_request(challenge).await)
 }
 
-/// Not yet implemented: answers 501 until its issue lands.
-pub(crate) async fn reject_consent(
-    _p: &crate::Provider,
-    _req: crate::http::Request,
-    _c: &str,
-) -> crate::http::Response {
-    crate::http::response::error(
-        &crate::error::OAuthError::new(
-            "not_implemented",
-            "This endpoint is not implemented yet.",
-            http::StatusCode::NOT_IMPLEMENTED,
-        ),
-        false,
-    )
+/// `PUT …/consent/{challenge}/accept`.
+pub(crate) async fn accept_consent(p: &Provider, req: Request, challenge: &str) -> Response {
+    match json_body(&req) {
+        Ok(body) => render(p, p.accept_consent(challenge, body).await),
+        Err(e) => p.inner.error_response(&e),
+    }
+}
+
+/// `PUT …/consent/{challenge}/reject`.
+pub(crate) async fn reject_consent(p: &Provider, req: Request, challenge: &str) -> Response {
+    match json_body(&req) {
+        Ok(body) => render(p, p.reject_consent(challenge, body).await),
+        Err(e) => p.inner.error_response(&e),
+    }
 }

@@ -1,48 +1,221 @@
-//! Admin endpoint (pending).
+//! Consent and login sessions (admin): list remembered consents, revoke consents with every
+//! token issued through them, and end a subject's login sessions.
+//!
+//! Revoking consent sessions is two steps in the store — delete the consents, then revoke the
+//! grant of each deleted challenge — because the store contract has no single call for both.
+//! Every grant is attempted even if one fails, and any failure is a 5xx; but a grant whose
+//! revocation failed keeps its tokens, and a retry no longer finds its (deleted) consent.
 
-/// Not yet implemented: answers 501 until its issue lands.
-pub(crate) async fn list_consent_sessions(
-    _p: &crate::Provider,
-    _req: crate::http::Request,
-    _user: &str,
-) -> crate::http::Response {
-    crate::http::response::error(
-        &crate::error::OAuthError::new(
-            "not_implemented",
-            "This endpoint is not implemented yet.",
-            http::StatusCode::NOT_IMPLEMENTED,
-        ),
-        false,
-    )
+use std::collections::HashMap;
+
+use http::StatusCode;
+use serde::Serialize;
+use time::{Duration, OffsetDateTime};
+
+use crate::Provider;
+use crate::error::Error;
+use crate::http::params::pagination;
+use crate::http::{Request, Response, response};
+use crate::model::client::Client;
+use crate::store::{
+    AcceptedConsent, ConsentRequestRecord, HandledConsent, JsonObject, OidcContext,
+};
+
+use super::introspect::found;
+
+/// A remembered consent (`PreviousConsentSession`): what the user granted to which client,
+/// serialized with Hydra's field names.
+#[derive(Debug, Clone, Serialize)]
+pub struct PreviousConsentSession {
+    consent_request: ConsentRequestView,
+    grant_scope: Vec<String>,
+    session: SessionData,
+    remember: bool,
+    remember_for: i64,
 }
 
-/// Not yet implemented: answers 501 until its issue lands.
+/// The consent request of a session as Hydra's `ConsentRequest` JSON, client without secret.
+#[derive(Debug, Clone, Serialize)]
+struct ConsentRequestView {
+    challenge: String,
+    requested_scope: Vec<String>,
+    skip: bool,
+    subject: String,
+    oidc_context: OidcContext,
+    client: Client,
+    request_url: String,
+    login_challenge: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    login_session_id: Option<String>,
+}
+
+/// The consent's extra data for access tokens and ID tokens.
+#[derive(Debug, Clone, Serialize)]
+struct SessionData {
+    access_token: JsonObject,
+    id_token: JsonObject,
+}
+
+impl PreviousConsentSession {
+    fn new(record: ConsentRequestRecord, accepted: AcceptedConsent, client: Client) -> Self {
+        Self {
+            consent_request: ConsentRequestView {
+                challenge: record.challenge,
+                requested_scope: record.requested_scope,
+                skip: record.skip,
+                subject: record.subject,
+                oidc_context: record.oidc_context,
+                client: client.without_secret(),
+                request_url: record.request_url,
+                login_challenge: record.login_challenge,
+                login_session_id: record.login_session_id,
+            },
+            grant_scope: accepted.grant_scope,
+            session: SessionData {
+                access_token: accepted.access_token_extra,
+                id_token: accepted.id_token_extra,
+            },
+            remember: accepted.remember,
+            remember_for: accepted.remember_for,
+        }
+    }
+
+    /// The consent challenge, which is also the grant id of the tokens it issued.
+    pub fn challenge(&self) -> &str {
+        &self.consent_request.challenge
+    }
+
+    /// The client the consent was given to.
+    pub fn client(&self) -> &Client {
+        &self.consent_request.client
+    }
+
+    /// The (real) subject who consented.
+    pub fn subject(&self) -> &str {
+        &self.consent_request.subject
+    }
+
+    /// The scopes granted.
+    pub fn grant_scope(&self) -> &[String] {
+        &self.grant_scope
+    }
+
+    /// Seconds the consent is remembered; 0 means forever.
+    pub fn remember_for(&self) -> i64 {
+        self.remember_for
+    }
+}
+
+/// The accepted answer of a remembered consent that is still in force at `now`:
+/// `remember_for` 0 is forever, otherwise it counts from the request.
+fn in_force(record: &ConsentRequestRecord, now: OffsetDateTime) -> Option<AcceptedConsent> {
+    match &record.handled {
+        Some(HandledConsent::Accepted(accepted))
+            if accepted.remember
+                && !record.skip
+                && (accepted.remember_for <= 0
+                    || record.requested_at + Duration::seconds(accepted.remember_for) > now) =>
+        {
+            Some(accepted.clone())
+        }
+        _ => None,
+    }
+}
+
+impl Provider {
+    /// A page of the subject's remembered, unexpired, accepted consents, newest first.
+    /// Expired ones are filtered after paging, so a page may be shorter than `limit`;
+    /// consents whose client was deleted are left out.
+    pub async fn consent_sessions(
+        &self,
+        subject: &str,
+        limit: usize,
+        offset: usize,
+    ) -> Result<Vec<PreviousConsentSession>, Error> {
+        let store = &self.inner.store;
+        let now = self.inner.now();
+        let records = store.consent_sessions(subject, limit, offset).await?;
+        let mut clients: HashMap<String, Option<Client>> = HashMap::new();
+        let mut sessions = Vec::with_capacity(records.len());
+        for record in records {
+            let Some(accepted) = in_force(&record, now) else {
+                continue;
+            };
+            if !clients.contains_key(&record.client_id) {
+                let client = found(store.client(&record.client_id).await)?.map(|r| r.client);
+                clients.insert(record.client_id.clone(), client);
+            }
+            if let Some(Some(client)) = clients.get(&record.client_id) {
+                let client = client.clone();
+                sessions.push(PreviousConsentSession::new(record, accepted, client));
+            }
+        }
+        Ok(sessions)
+    }
+
+    /// Deletes the subject's handled consents (for one client, or all) and revokes every
+    /// token issued through them. [`Error::NotFound`] when nothing matched.
+    pub async fn revoke_consent_sessions(
+        &self,
+        subject: &str,
+        client_id: Option<&str>,
+    ) -> Result<(), Error> {
+        let store = &self.inner.store;
+        let grants = store.delete_consents(subject, client_id).await?;
+        if grants.is_empty() {
+            return Err(Error::NotFound("consent session"));
+        }
+        let mut first_failure = None;
+        for grant in &grants {
+            if let Err(e) = store.revoke_grant(grant).await {
+                first_failure.get_or_insert(e);
+            }
+        }
+        match first_failure {
+            Some(e) => Err(e.into()),
+            None => Ok(()),
+        }
+    }
+
+    /// Deletes every login session of the subject, so that the next authorization shows
+    /// the login page. Tokens stay valid. [`Error::NotFound`] when there was none.
+    pub async fn revoke_login_sessions(&self, subject: &str) -> Result<(), Error> {
+        match self.inner.store.delete_login_sessions_of(subject).await? {
+            0 => Err(Error::NotFound("login session")),
+            _ => Ok(()),
+        }
+    }
+}
+
+fn no_content(p: &Provider, outcome: Result<(), Error>) -> Response {
+    match outcome {
+        Ok(()) => response::empty(StatusCode::NO_CONTENT),
+        Err(e) => p.inner.error_response(&e.into()),
+    }
+}
+
+/// `GET /oauth2/auth/sessions/consent/{user}?limit&offset`.
+pub(crate) async fn list_consent_sessions(p: &Provider, req: Request, user: &str) -> Response {
+    let page = match pagination(&req) {
+        Ok(page) => page,
+        Err(e) => return p.inner.error_response(&e),
+    };
+    match p.consent_sessions(user, page.0, page.1).await {
+        Ok(sessions) => response::no_store(response::json(StatusCode::OK, &sessions)),
+        Err(e) => p.inner.error_response(&e.into()),
+    }
+}
+
+/// `DELETE /oauth2/auth/sessions/consent/{user}[/{client}]`.
 pub(crate) async fn revoke_consent_sessions(
-    _p: &crate::Provider,
-    _user: &str,
-    _client: Option<&str>,
-) -> crate::http::Response {
-    crate::http::response::error(
-        &crate::error::OAuthError::new(
-            "not_implemented",
-            "This endpoint is not implemented yet.",
-            http::StatusCode::NOT_IMPLEMENTED,
-        ),
-        false,
-    )
+    p: &Provider,
+    user: &str,
+    client: Option<&str>,
+) -> Response {
+    no_content(p, p.revoke_consent_sessions(user, client).await)
 }
 
-/// Not yet implemented: answers 501 until its issue lands.
-pub(crate) async fn revoke_login_sessions(
-    _p: &crate::Provider,
-    _user: &str,
-) -> crate::http::Response {
-    crate::http::response::error(
-        &crate::error::OAuthError::new(
-            "not_implemented",
-            "This endpoint is not implemented yet.",
-            http::StatusCode::NOT_IMPLEMENTED,
-        ),
-        false,
-    )
+/// `DELETE /oauth2/auth/sessions/login/{user}`.
+pub(crate) async fn revoke_login_sessions(p: &Provider, user: &str) -> Response {
+    no_content(p, p.revoke_login_sessions(user).await)
 }

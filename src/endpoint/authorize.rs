@@ -1,16 +1,30 @@
-//! Endpoint (pending).
+//! `GET|POST /oauth2/auth`: validate the request, then either start the login phase or
+//! continue the flow with a returning login or consent verifier.
 
-/// Not yet implemented: answers 501 until its issue lands.
-pub(crate) async fn authorize(
-    _p: &crate::Provider,
-    _req: crate::http::Request,
-) -> crate::http::Response {
-    crate::http::response::error(
-        &crate::error::OAuthError::new(
-            "not_implemented",
-            "This endpoint is not implemented yet.",
-            http::StatusCode::NOT_IMPLEMENTED,
-        ),
-        false,
-    )
+use crate::Provider;
+use crate::flow::request::{self, Rejection};
+use crate::flow::response::{deliver_error, to_error_url};
+use crate::flow::{SetCookies, Stage, consent, login};
+use crate::http::{Request, Response};
+
+/// The authorization endpoint.
+pub(crate) async fn authorize(p: &Provider, req: Request) -> Response {
+    let inner = &p.inner;
+    let areq = match request::parse(inner, &req).await {
+        Ok(areq) => areq,
+        Err(Rejection::Untrusted(err)) => return to_error_url(inner, &err),
+        Err(Rejection::ToClient(dest, err)) => return deliver_error(inner, &dest, &err),
+    };
+    let mut cookies = SetCookies::default();
+    let outcome = match &areq.verifier {
+        None => login::start(inner, &req, &areq, &mut cookies).await,
+        Some((Stage::Login, verifier)) => {
+            login::finish(inner, &req, &areq, verifier, &mut cookies).await
+        }
+        Some((Stage::Consent, verifier)) => {
+            consent::finish(inner, &req, &areq, verifier, &mut cookies).await
+        }
+    };
+    let res = outcome.unwrap_or_else(|err| deliver_error(inner, &areq.destination, &err));
+    cookies.apply(res)
 }

@@ -1,17 +1,63 @@
-//! Fallback pages (pending).
+//! The built-in pages under `/oauth2/fallbacks/`: the error page (where authorization errors
+//! go while the client is not trusted), and placeholders for unconfigured login/consent and
+//! logout pages. Everything echoed is HTML-escaped (Hydra CVE-2019-8400).
 
-/// Not yet implemented.
-pub(crate) fn page(
-    _p: &crate::Provider,
-    _req: crate::http::Request,
-    _page: &str,
-) -> crate::http::Response {
-    crate::http::response::error(
-        &crate::error::OAuthError::new(
-            "not_implemented",
-            "This endpoint is not implemented yet.",
-            http::StatusCode::NOT_IMPLEMENTED,
+use http::StatusCode;
+
+use crate::Provider;
+use crate::http::params::Params;
+use crate::http::response::{escape_html, html};
+use crate::http::{Request, Response};
+
+/// Renders the fallback page `page` (`error`, `consent` or `logout`).
+pub(crate) fn page(_p: &Provider, req: Request, page: &str) -> Response {
+    match page {
+        "error" => error_page(&req),
+        "consent" => simple_page(
+            "Login and consent are not configured",
+            "The authorization server has no login or consent page configured. Set \
+             Config::login_url and Config::consent_url to the pages of your application.",
         ),
-        false,
+        _ => simple_page("Logged out", "You have been logged out."),
+    }
+}
+
+fn error_page(req: &Request) -> Response {
+    let params = Params::from_query(req);
+    let field = |name: &str| {
+        params
+            .pairs()
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| escape_html(v))
+            .unwrap_or_default()
+    };
+    let error = field("error");
+    let body = format!(
+        "<dl><dt>Error</dt><dd id=\"error\">{}</dd><dt>Description</dt>\
+         <dd id=\"error_description\">{}</dd><dt>Hint</dt><dd id=\"error_hint\">{}</dd></dl>",
+        if error.is_empty() {
+            "unknown_error".to_owned()
+        } else {
+            error
+        },
+        field("error_description"),
+        field("error_hint"),
+    );
+    render("An error occurred", &body)
+}
+
+fn simple_page(title: &str, text: &str) -> Response {
+    render(title, &format!("<p>{}</p>", escape_html(text)))
+}
+
+fn render(title: &str, body: &str) -> Response {
+    html(
+        StatusCode::OK,
+        format!(
+            "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>{t}</title></head>\
+             <body><h1>{t}</h1>{body}</body></html>",
+            t = escape_html(title)
+        ),
     )
 }

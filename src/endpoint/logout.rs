@@ -1,16 +1,91 @@
-//! Endpoint (pending).
+//! `GET /oauth2/auth/sessions/login/revoke` (public): the browser logout of Hydra beta.8.
+//!
+//! Deletes the login session named by the signed session cookie, clears the cookie and
+//! redirects to `Config::logout_redirect_url`. A missing, forged or expired cookie, or a
+//! session that is already gone, still logs out (clears and redirects). A store failure is a
+//! 5xx and keeps the cookie, so that the user can retry instead of believing they are out.
+//! Like Hydra beta.8 it is a plain GET; there is no RP-initiated or channel logout.
 
-/// Not yet implemented: answers 501 until its issue lands.
-pub(crate) async fn logout(
-    _p: &crate::Provider,
-    _req: crate::http::Request,
-) -> crate::http::Response {
-    crate::http::response::error(
-        &crate::error::OAuthError::new(
-            "not_implemented",
-            "This endpoint is not implemented yet.",
-            http::StatusCode::NOT_IMPLEMENTED,
-        ),
-        false,
-    )
+use http::header::SET_COOKIE;
+
+use crate::Provider;
+use crate::error::StoreError;
+use crate::http::{Request, Response, cookies, response};
+
+/// The signed cookie holding the login session id.
+pub(crate) const SESSION_COOKIE: &str = "oauth2_authentication_session";
+
+/// Ends the browser's login session.
+pub(crate) async fn logout(p: &Provider, req: Request) -> Response {
+    let inner = &p.inner;
+    if let Some(session_id) = inner.cookie_key.read(&req, SESSION_COOKIE, inner.now()) {
+        match inner.store.delete_login_session(&session_id).await {
+            Ok(()) | Err(StoreError::NotFound) => {}
+            Err(e) => return inner.error_response(&e.into()),
+        }
+    }
+    let mut res = response::redirect(&inner.config.logout_redirect_url);
+    res.headers_mut().append(
+        SET_COOKIE,
+        cookies::clear(SESSION_COOKIE, inner.config.secure_cookies()),
+    );
+    res
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use http::{Method, StatusCode};
+    use time::Duration;
+
+    use super::*;
+    use crate::store::LoginSessionRecord;
+    use crate::{Config, ManualClock};
+
+    #[tokio::test]
+    async fn signed_session_cookie_ends_its_session_only() {
+        let clock = Arc::new(ManualClock::starting_now());
+        let p = Provider::builder(Config::new("https://auth.example.com/").unwrap())
+            .clock(clock.clone())
+            .build()
+            .await
+            .unwrap();
+        let now = p.inner.now();
+        for id in ["mine", "other"] {
+            let session = LoginSessionRecord {
+                id: id.into(),
+                subject: "alice".into(),
+                authenticated_at: now,
+                expires_at: now + Duration::days(1),
+            };
+            p.inner.store.create_login_session(session).await.unwrap();
+        }
+        let signed = p
+            .inner
+            .cookie_key
+            .sign(SESSION_COOKIE, "mine", now + Duration::hours(1));
+        let req = http::Request::builder()
+            .method(Method::GET)
+            .uri("/oauth2/auth/sessions/login/revoke")
+            .header("cookie", format!("{SESSION_COOKIE}={signed}"))
+            .body(bytes::Bytes::new())
+            .unwrap();
+        let res = p.public().handle(req.clone()).await;
+        assert_eq!(res.status(), StatusCode::FOUND);
+        assert_eq!(
+            res.headers()["location"],
+            "https://auth.example.com/oauth2/fallbacks/logout"
+        );
+        assert!(
+            res.headers()["set-cookie"]
+                .to_str()
+                .unwrap()
+                .contains("Max-Age=0")
+        );
+        assert!(p.inner.store.login_session("mine").await.is_err());
+        assert!(p.inner.store.login_session("other").await.is_ok());
+        // Replaying the cookie after the session is gone still logs out cleanly.
+        assert_eq!(p.public().handle(req).await.status(), StatusCode::FOUND);
+    }
 }

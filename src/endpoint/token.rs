@@ -1,16 +1,83 @@
-//! Endpoint (pending).
+//! `POST /oauth2/token` (RFC 6749 §3.2, §5): parse the form, authenticate the client, check
+//! it may use the grant type, and dispatch to the grant in `crate::grant`.
+//!
+//! Every response — success or error — carries `Cache-Control: no-store` and
+//! `Pragma: no-cache` (RFC 6749 §5.1; the conformance suite checks errors too).
 
-/// Not yet implemented: answers 501 until its issue lands.
-pub(crate) async fn token(
-    _p: &crate::Provider,
-    _req: crate::http::Request,
-) -> crate::http::Response {
-    crate::http::response::error(
-        &crate::error::OAuthError::new(
-            "not_implemented",
-            "This endpoint is not implemented yet.",
-            http::StatusCode::NOT_IMPLEMENTED,
-        ),
-        false,
-    )
+use http::StatusCode;
+
+use crate::Provider;
+use crate::error::OAuthError;
+use crate::grant::{self, TokenResponse};
+use crate::http::client_auth::authenticate;
+use crate::http::params::Params;
+use crate::http::response::{json, no_store};
+use crate::http::{Request, Response};
+
+/// The grant types this server implements.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum GrantType {
+    AuthorizationCode,
+    RefreshToken,
+    ClientCredentials,
+}
+
+impl GrantType {
+    fn parse(name: &str) -> Option<Self> {
+        match name {
+            "authorization_code" => Some(Self::AuthorizationCode),
+            "refresh_token" => Some(Self::RefreshToken),
+            "client_credentials" => Some(Self::ClientCredentials),
+            _ => None,
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Self::AuthorizationCode => "authorization_code",
+            Self::RefreshToken => "refresh_token",
+            Self::ClientCredentials => "client_credentials",
+        }
+    }
+}
+
+/// Handles a token request.
+pub(crate) async fn token(p: &Provider, req: Request) -> Response {
+    let res = match exchange(p, &req).await {
+        Ok(body) => json(StatusCode::OK, &body),
+        Err(e) => p.inner.error_response(&e),
+    };
+    no_store(res)
+}
+
+async fn exchange(p: &Provider, req: &Request) -> Result<TokenResponse, OAuthError> {
+    let params = Params::from_form(req)?;
+    if params.is_empty() {
+        return Err(OAuthError::invalid_request("The request body is empty."));
+    }
+    params.reject_repeated()?;
+    let grant_type = params.require("grant_type")?;
+    let inner = &*p.inner;
+    let record = authenticate(inner.store.as_ref(), req, &params).await?;
+    let client = &record.client;
+    let grant_type = GrantType::parse(grant_type).ok_or_else(|| {
+        OAuthError::unsupported_grant_type(format!(
+            "The grant type '{grant_type}' is not supported; use authorization_code, refresh_token or client_credentials."
+        ))
+    })?;
+    if !client.allows_grant(grant_type.name()) {
+        return Err(OAuthError::unauthorized_client(format!(
+            "The client is not registered for the '{}' grant type.",
+            grant_type.name()
+        )));
+    }
+    match grant_type {
+        GrantType::AuthorizationCode => {
+            grant::authorization_code::exchange(inner, client, &params).await
+        }
+        GrantType::RefreshToken => grant::refresh_token::exchange(inner, client, &params).await,
+        GrantType::ClientCredentials => {
+            grant::client_credentials::exchange(inner, client, &params).await
+        }
+    }
 }

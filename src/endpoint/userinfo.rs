@@ -1,16 +1,141 @@
-//! Endpoint (pending).
+//! `GET|POST /userinfo` (OIDC Core §5.3, RFC 6750): the claims about the end-user that the
+//! consent app attached to the grant (`session.id_token`), with `sub` as the client sees it.
+//!
+//! The bearer comes from `Authorization: Bearer …` (scheme case-insensitive) or, on a POST,
+//! from an `access_token` form field — never both, and never from the query string (RFC 9700
+//! §4.3.2: URLs leak). Only an active access token of an existing client whose grant
+//! includes `openid` is accepted; refresh tokens, codes and ID tokens are refused as
+//! `invalid_token`. Every response is `no-store`.
 
-/// Not yet implemented: answers 501 until its issue lands.
-pub(crate) async fn userinfo(
-    _p: &crate::Provider,
-    _req: crate::http::Request,
-) -> crate::http::Response {
-    crate::http::response::error(
-        &crate::error::OAuthError::new(
-            "not_implemented",
-            "This endpoint is not implemented yet.",
-            http::StatusCode::NOT_IMPLEMENTED,
-        ),
-        false,
-    )
+use http::header::{AUTHORIZATION, CONTENT_TYPE, HeaderValue, WWW_AUTHENTICATE};
+use http::{Method, StatusCode};
+
+use crate::Provider;
+use crate::error::{OAuthError, StoreError};
+use crate::http::params::Params;
+use crate::http::response::{json, no_store};
+use crate::http::{Request, Response};
+use crate::provider::Inner;
+use crate::store::JsonObject;
+use crate::token::issue::PROTECTED_CLAIMS;
+use crate::token::{Kind, signature};
+
+/// Handles a userinfo request.
+pub(crate) async fn userinfo(p: &Provider, req: Request) -> Response {
+    let res = match claims(&p.inner, &req).await {
+        Ok(claims) => json(StatusCode::OK, &claims),
+        Err(e) => with_bearer_challenge(p.inner.error_response(&e), &e),
+    };
+    no_store(res)
+}
+
+/// RFC 6750 §3: every refusal names the Bearer scheme and the error. `invalid_token`
+/// already carries its challenge from the shared error renderer.
+fn with_bearer_challenge(mut res: Response, err: &OAuthError) -> Response {
+    let challenge = match &*err.error {
+        "invalid_request" => r#"Bearer error="invalid_request""#,
+        "insufficient_scope" => r#"Bearer error="insufficient_scope", scope="openid""#,
+        _ => return res,
+    };
+    res.headers_mut()
+        .insert(WWW_AUTHENTICATE, HeaderValue::from_static(challenge));
+    res
+}
+
+fn invalid_token(hint: &'static str) -> OAuthError {
+    OAuthError::invalid_token(hint)
+}
+
+async fn claims(p: &Inner, req: &Request) -> Result<JsonObject, OAuthError> {
+    let token = bearer(req)?;
+    if Kind::of(&token) != Some(Kind::AccessToken) {
+        return Err(invalid_token("The bearer token is not an access token."));
+    }
+    let record = match p.store.access_token(&signature(&token)).await {
+        Ok(record) => record,
+        Err(StoreError::NotFound) => return Err(invalid_token("The access token is unknown.")),
+        Err(e) => return Err(crate::grant::store_failure(e)),
+    };
+    if !record.is_active(p.now()) {
+        return Err(invalid_token("The access token is expired or revoked."));
+    }
+    match p.store.client(&record.grant.client_id).await {
+        Ok(_) => {}
+        Err(StoreError::NotFound) => {
+            return Err(invalid_token(
+                "The client the access token was issued to no longer exists.",
+            ));
+        }
+        Err(e) => return Err(crate::grant::store_failure(e)),
+    }
+    let grant = record.grant;
+    if !crate::grant::is_openid(&grant.granted_scope) {
+        return Err(OAuthError::new(
+            "insufficient_scope",
+            "The request requires higher privileges than provided by the access token.",
+            StatusCode::FORBIDDEN,
+        )
+        .with_hint("The userinfo endpoint needs an access token with the 'openid' scope."));
+    }
+    let mut claims: JsonObject = grant
+        .id_token_extra
+        .into_iter()
+        .filter(|(name, _)| !PROTECTED_CLAIMS.contains(&name.as_str()))
+        .collect();
+    claims.insert(
+        "sub".into(),
+        serde_json::Value::String(grant.subject_identifier),
+    );
+    Ok(claims)
+}
+
+/// The presented bearer token: from the Authorization header or the POST form, not both.
+fn bearer(req: &Request) -> Result<String, OAuthError> {
+    let from_header = match req.headers().get(AUTHORIZATION) {
+        None => None,
+        Some(value) => {
+            let value = value.to_str().map_err(|_| {
+                OAuthError::invalid_request("The Authorization header is not valid text.")
+            })?;
+            match value.split_once(' ') {
+                Some((scheme, token))
+                    if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() =>
+                {
+                    Some(token.trim().to_owned())
+                }
+                _ => {
+                    return Err(invalid_token(
+                        "The Authorization header must use the Bearer scheme.",
+                    ));
+                }
+            }
+        }
+    };
+    let from_form = if req.method() == Method::POST && is_form(req) {
+        Params::from_form(req)?
+            .get("access_token")?
+            .map(str::to_owned)
+    } else {
+        None
+    };
+    match (from_header, from_form) {
+        (Some(_), Some(_)) => Err(OAuthError::invalid_request(
+            "The access token was sent both in the Authorization header and in the body; use one method.",
+        )),
+        (Some(token), None) | (None, Some(token)) => Ok(token),
+        (None, None) => Err(invalid_token(
+            "No bearer token was sent (Authorization: Bearer or an access_token form field).",
+        )),
+    }
+}
+
+fn is_form(req: &Request) -> bool {
+    req.headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|mime| {
+            mime.trim()
+                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+        })
 }

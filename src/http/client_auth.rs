@@ -43,7 +43,7 @@ fn invalid_client(hint: &'static str) -> OAuthError {
 }
 
 /// Reads `id:secret` from `Authorization: Basic …`; `Ok(None)` without such a header.
-fn basic_credentials(req: &Request) -> Result<Option<(String, String)>, OAuthError> {
+pub(crate) fn basic_credentials(req: &Request) -> Result<Option<(String, String)>, OAuthError> {
     let Some(header) = req.headers().get(AUTHORIZATION) else {
         return Ok(None);
     };

@@ -3,6 +3,7 @@
 
 pub(crate) mod client_auth;
 pub(crate) mod cookies;
+pub(crate) mod cors;
 pub(crate) mod params;
 pub(crate) mod response;
 

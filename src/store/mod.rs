@@ -40,6 +40,26 @@ pub trait ClientStore: Send + Sync + Debug {
     async fn delete_client(&self, client_id: &str) -> Result<()>;
     /// A page of clients ordered by (`created_at`, `client_id`).
     async fn list_clients(&self, limit: usize, offset: usize) -> Result<Vec<ClientRecord>>;
+    /// Whether any client lists `origin` in its `allowed_cors_origins` (CORS preflights,
+    /// which carry no credentials). The default pages through [`ClientStore::list_clients`],
+    /// O(clients) per preflight; a store with an index on origins should override it.
+    async fn origin_allowed(&self, origin: &str) -> Result<bool> {
+        const PAGE: usize = 500;
+        let mut offset = 0;
+        loop {
+            let page = self.list_clients(PAGE, offset).await?;
+            if page
+                .iter()
+                .any(|r| r.client.allowed_cors_origins.iter().any(|o| o == origin))
+            {
+                return Ok(true);
+            }
+            if page.len() < PAGE {
+                return Ok(false);
+            }
+            offset += PAGE;
+        }
+    }
 }
 
 /// Signing keys, persisted so that a durable store keeps them across restarts.

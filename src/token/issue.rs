@@ -23,6 +23,30 @@ pub(crate) struct Minted {
     pub(crate) records: IssuedTokens,
 }
 
+/// The strings handed to the client, apart from what the store keeps.
+#[derive(Debug)]
+pub(crate) struct Bearer {
+    /// The access token.
+    pub(crate) access_token: String,
+    /// The refresh token, if one was minted.
+    pub(crate) refresh_token: Option<String>,
+    /// Seconds until the access token expires.
+    pub(crate) expires_in: i64,
+}
+
+impl Minted {
+    /// Splits the bearer strings (for the response) from the records (for the store), so
+    /// neither has to be cloned.
+    pub(crate) fn split(self) -> (Bearer, IssuedTokens) {
+        let bearer = Bearer {
+            access_token: self.access_token,
+            refresh_token: self.refresh_token,
+            expires_in: self.expires_in,
+        };
+        (bearer, self.records)
+    }
+}
+
 /// Whether the grant asked for a refresh token (`offline` or `offline_access` granted).
 pub(crate) fn wants_refresh(grant: &GrantData) -> bool {
     grant
@@ -88,8 +112,8 @@ pub(crate) struct IdTokenInput<'a> {
     pub(crate) code: Option<&'a str>,
 }
 
-/// Claims an extra from `session.id_token` may never override.
-const PROTECTED_CLAIMS: &[&str] = &[
+/// Claims an extra from `session.id_token` may never override (in ID tokens and userinfo).
+pub(crate) const PROTECTED_CLAIMS: &[&str] = &[
     "iss",
     "sub",
     "aud",

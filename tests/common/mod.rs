@@ -9,6 +9,8 @@ use http::{Method, Request, Response, StatusCode};
 use oauth2_provider::{Config, ManualClock, MemoryStore, Provider};
 use serde_json::Value;
 
+pub(crate) mod seed;
+
 pub const ISSUER: &str = "https://auth.example.com/";
 
 /// A provider on a fresh memory store and a manual clock.
@@ -86,3 +88,4 @@ pub fn assert_error(res: &Response<Bytes>, status: StatusCode, error: &str) {
     assert_eq!(body["error"], error, "body: {body}");
     assert_eq!(body["status_code"], status.as_u16(), "body: {body}");
 }
+pub mod tokens;

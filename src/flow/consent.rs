@@ -1,0 +1,287 @@
+//! The consent half of the flow (Hydra §3.4–3.5): deciding whether a remembered consent
+//! covers the request, the host's accept/reject, and the consent verifier's return, which
+//! issues the authorization response.
+
+use time::{Duration, OffsetDateTime};
+
+use super::request::AuthorizeRequest;
+use super::{
+    AcceptConsentRequest, CompletedRequest, ConsentRequest, RejectRequest, SetCookies, Stage,
+};
+use crate::Provider;
+use crate::error::{Error, OAuthError, StoreError};
+use crate::http::response::redirect;
+use crate::http::{Request, Response};
+use crate::model::scope;
+use crate::provider::Inner;
+use crate::store::{
+    AcceptedConsent, AcceptedLogin, ConsentRequestRecord, GrantData, HandledConsent,
+    LoginRequestRecord,
+};
+
+/// Starts the consent phase after an accepted login: creates the consent request (with
+/// `skip` when a remembered consent covers the requested scopes) and sends the browser to the
+/// consent page, or answers `consent_required` for `prompt=none` without such a consent.
+pub(crate) async fn start(
+    p: &Inner,
+    areq: &AuthorizeRequest,
+    login: &LoginRequestRecord,
+    accepted: &AcceptedLogin,
+    session_id: Option<String>,
+    cookies: &mut SetCookies,
+) -> Result<Response, OAuthError> {
+    let now = p.now();
+    let skip = !areq.prompt.consent
+        && !native_public_client(areq)
+        && remembered_covers(p, &accepted.subject, login, now).await?;
+    if areq.prompt.none && !skip {
+        return Err(OAuthError::consent_required(
+            "prompt=none was requested, but no remembered consent covers the requested scopes.",
+        ));
+    }
+    let challenge = crate::model::random_id();
+    let csrf = crate::model::random_id();
+    let record = ConsentRequestRecord {
+        verifier_digest: crate::token::signature(&super::verifier(p, Stage::Consent, &challenge)),
+        csrf: csrf.clone(),
+        client_id: login.client_id.clone(),
+        requested_scope: login.requested_scope.clone(),
+        skip,
+        subject: accepted.subject.clone(),
+        oidc_context: login.oidc_context.clone(),
+        request_url: login.request_url.clone(),
+        login_challenge: login.challenge.clone(),
+        login_session_id: session_id,
+        acr: accepted.acr.clone(),
+        force_subject_identifier: accepted.force_subject_identifier.clone(),
+        authenticated_at: accepted.authenticated_at,
+        requested_at: login.requested_at,
+        expires_at: login.expires_at,
+        handled: None,
+        verifier_used: false,
+        challenge: challenge.clone(),
+    };
+    p.store.create_consent_request(record).await?;
+    cookies.push(super::csrf_cookie(
+        p,
+        Stage::Consent,
+        &challenge,
+        &csrf,
+        now,
+        login.expires_at,
+    ));
+    Ok(redirect(&super::with_param(
+        &p.config.consent_url,
+        "consent_challenge",
+        &challenge,
+    )))
+}
+
+/// A public client whose redirect URI is not https (a native app's custom scheme or
+/// loopback) can be impersonated by another app, so its consent is never skipped (RFC 8252
+/// §8.6; Hydra does the same).
+fn native_public_client(areq: &AuthorizeRequest) -> bool {
+    areq.client.is_public() && !areq.destination.redirect_uri.starts_with("https:")
+}
+
+/// Whether an unexpired remembered consent of the subject for this client covers every
+/// requested scope.
+async fn remembered_covers(
+    p: &Inner,
+    subject: &str,
+    login: &LoginRequestRecord,
+    now: OffsetDateTime,
+) -> Result<bool, OAuthError> {
+    let previous = p
+        .store
+        .remembered_consents(subject, &login.client_id)
+        .await?;
+    Ok(previous.iter().any(|c| match &c.handled {
+        Some(HandledConsent::Accepted(a)) => {
+            let unexpired =
+                a.remember_for == 0 || a.handled_at + Duration::seconds(a.remember_for) > now;
+            unexpired && scope::all_covered(&a.grant_scope, &login.requested_scope)
+        }
+        _ => false,
+    }))
+}
+
+/// The consent verifier came back: check it and issue the authorization response.
+pub(crate) async fn finish(
+    p: &Inner,
+    req: &Request,
+    areq: &AuthorizeRequest,
+    verifier: &str,
+    cookies: &mut SetCookies,
+) -> Result<Response, OAuthError> {
+    let record = p
+        .store
+        .consume_consent_verifier(&crate::token::signature(verifier))
+        .await
+        .map_err(|e| super::verifier_error(Stage::Consent, e))?;
+    let now = p.now();
+    super::check_return(
+        p,
+        req,
+        areq,
+        Stage::Consent,
+        super::Pending {
+            client_id: &record.client_id,
+            request_url: &record.request_url,
+            challenge: &record.challenge,
+            csrf: &record.csrf,
+            expires_at: record.expires_at,
+        },
+        cookies,
+    )?;
+    let accepted = match &record.handled {
+        Some(HandledConsent::Accepted(a)) => a,
+        Some(HandledConsent::Rejected(r)) => return Err(super::rejection_error(r)),
+        None => {
+            return Err(OAuthError::server_error("").with_debug("unhandled consent request"));
+        }
+    };
+    let subject_identifier = super::subject::identifier(
+        p,
+        &areq.client,
+        &record.subject,
+        &record.force_subject_identifier,
+    )
+    .await?;
+    let grant = GrantData {
+        grant_id: record.challenge.clone(),
+        client_id: record.client_id.clone(),
+        subject: record.subject.clone(),
+        subject_identifier,
+        granted_scope: accepted.grant_scope.clone(),
+        access_token_extra: accepted.access_token_extra.clone(),
+        id_token_extra: accepted.id_token_extra.clone(),
+        auth_time: Some(record.authenticated_at),
+        acr: record.acr.clone(),
+        session_id: record.login_session_id.clone(),
+        requested_at: record.requested_at,
+    };
+    let params = super::issue::authorization_response(p, areq, &grant, now).await?;
+    Ok(super::response::deliver(p, &areq.destination, params))
+}
+
+impl Provider {
+    async fn open_consent_request(&self, challenge: &str) -> Result<ConsentRequestRecord, Error> {
+        let record = self
+            .inner
+            .store
+            .consent_request(challenge)
+            .await
+            .map_err(|e| super::request_store_error(Stage::Consent, e))?;
+        super::check_open(
+            Stage::Consent,
+            record.expires_at,
+            record.handled.is_some(),
+            self.inner.now(),
+        )?;
+        Ok(record)
+    }
+
+    /// The consent request of `challenge`, for the consent page. Unknown →
+    /// [`Error::NotFound`]; already handled → [`Error::Conflict`]; expired → 410
+    /// `request_expired`.
+    pub async fn consent_request(&self, challenge: &str) -> Result<ConsentRequest, Error> {
+        let record = self.open_consent_request(challenge).await?;
+        let client = self
+            .inner
+            .store
+            .client(&record.client_id)
+            .await
+            .map_err(|e| match e {
+                StoreError::NotFound => Error::NotFound("client"),
+                other => Error::Store(other),
+            })?
+            .client
+            .without_secret();
+        Ok(ConsentRequest {
+            challenge: record.challenge,
+            requested_scope: record.requested_scope,
+            skip: record.skip,
+            subject: record.subject,
+            oidc_context: record.oidc_context,
+            client,
+            request_url: record.request_url,
+            login_challenge: record.login_challenge,
+            login_session_id: record.login_session_id.unwrap_or_default(),
+            acr: record.acr,
+        })
+    }
+
+    /// Accepts a consent: the user granted `body.grant_scope`. Returns where to send the
+    /// browser. Refused with [`Error::BadRequest`] (nothing stored) when a granted scope was
+    /// not requested, for `remember` on a `skip` request, or a negative `remember_for`.
+    pub async fn accept_consent(
+        &self,
+        challenge: &str,
+        body: AcceptConsentRequest,
+    ) -> Result<CompletedRequest, Error> {
+        let record = self.open_consent_request(challenge).await?;
+        if let Some(extra) = body
+            .grant_scope
+            .iter()
+            .find(|s| !record.requested_scope.contains(s))
+        {
+            return Err(Error::BadRequest(
+                format!("The scope '{extra}' was not requested and cannot be granted.").into(),
+            ));
+        }
+        if record.skip && body.remember {
+            return Err(Error::BadRequest(
+                "Can not remember consent because no user interaction was required (skip=true)."
+                    .into(),
+            ));
+        }
+        if body.remember_for < 0 {
+            return Err(Error::BadRequest(
+                "remember_for must not be negative.".into(),
+            ));
+        }
+        let grant_scope = scope::split(&scope::join(&body.grant_scope));
+        let accepted = AcceptedConsent {
+            grant_scope,
+            remember: body.remember,
+            remember_for: body.remember_for,
+            access_token_extra: body.session.access_token,
+            id_token_extra: body.session.id_token,
+            handled_at: self.inner.now(),
+        };
+        self.complete_consent(record, HandledConsent::Accepted(accepted))
+            .await
+    }
+
+    /// Rejects a consent; the client receives `body.error` (default `access_denied`).
+    pub async fn reject_consent(
+        &self,
+        challenge: &str,
+        body: RejectRequest,
+    ) -> Result<CompletedRequest, Error> {
+        let record = self.open_consent_request(challenge).await?;
+        let rejected = super::rejected_request(body)?;
+        self.complete_consent(record, HandledConsent::Rejected(rejected))
+            .await
+    }
+
+    async fn complete_consent(
+        &self,
+        record: ConsentRequestRecord,
+        handled: HandledConsent,
+    ) -> Result<CompletedRequest, Error> {
+        self.inner
+            .store
+            .handle_consent_request(&record.challenge, handled)
+            .await
+            .map_err(|e| super::request_store_error(Stage::Consent, e))?;
+        Ok(CompletedRequest {
+            redirect_to: super::with_param(
+                &record.request_url,
+                Stage::Consent.verifier_param(),
+                &super::verifier(&self.inner, Stage::Consent, &record.challenge),
+            ),
+        })
+    }
+}

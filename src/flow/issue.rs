@@ -1,0 +1,76 @@
+//! Issuing what the authorization endpoint returns once consent is given: a code (stored
+//! with its PKCE challenge, nonce and redirect URI), an access token (implicit; never a
+//! refresh token from the front channel), an ID token with `c_hash`/`at_hash` as OIDC Core
+//! §3.3.2.11 requires.
+
+use time::OffsetDateTime;
+
+use super::request::AuthorizeRequest;
+use crate::error::OAuthError;
+use crate::provider::Inner;
+use crate::store::{CodeRecord, GrantData};
+use crate::token::issue::{IdTokenInput, access_and_refresh, id_token};
+use crate::token::{Kind, mint};
+
+/// Mints and stores the credentials of the requested response type and returns the
+/// response parameters (without `state` and `iss`, which delivery adds).
+pub(crate) async fn authorization_response(
+    p: &Inner,
+    areq: &AuthorizeRequest,
+    grant: &GrantData,
+    now: OffsetDateTime,
+) -> Result<Vec<(&'static str, String)>, OAuthError> {
+    let rt = areq.response_type;
+    if rt.id_token && !grant.granted_scope.iter().any(|s| s == "openid") {
+        return Err(OAuthError::access_denied(
+            "An ID token was requested, but the openid scope was not granted.",
+        ));
+    }
+    let mut params = Vec::new();
+    let code = if rt.code {
+        let minted = mint(Kind::AuthorizationCode);
+        p.store
+            .insert_code(CodeRecord {
+                signature: minted.signature,
+                grant: grant.clone(),
+                redirect_uri: areq.redirect_uri_sent.clone(),
+                effective_redirect_uri: areq.destination.redirect_uri.clone(),
+                code_challenge: areq.code_challenge.clone(),
+                nonce: areq.nonce.clone(),
+                issued_at: now,
+                expires_at: now + p.config.lifespans.auth_code,
+                used: false,
+            })
+            .await?;
+        params.push(("code", minted.token.clone()));
+        Some(minted.token)
+    } else {
+        None
+    };
+    let access_token = if rt.token {
+        let minted = access_and_refresh(p, grant, now, false);
+        p.store.insert_tokens(minted.records).await?;
+        params.push(("access_token", minted.access_token.clone()));
+        params.push(("token_type", "bearer".to_owned()));
+        params.push(("expires_in", minted.expires_in.to_string()));
+        Some(minted.access_token)
+    } else {
+        None
+    };
+    if rt.id_token {
+        let token = id_token(
+            p,
+            IdTokenInput {
+                grant,
+                client: &areq.client,
+                nonce: areq.nonce.as_deref(),
+                access_token: access_token.as_deref(),
+                code: code.as_deref(),
+            },
+            now,
+        )?;
+        params.push(("id_token", token));
+    }
+    params.push(("scope", grant.granted_scope.join(" ")));
+    Ok(params)
+}

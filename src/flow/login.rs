@@ -1,0 +1,466 @@
+//! The login half of the flow (Hydra §3.2–3.3): deciding whether a remembered login session
+//! lets the login page be skipped, the host's accept/reject, and the login verifier's return.
+
+use time::{Duration, OffsetDateTime};
+
+use super::request::{AuthorizeRequest, Prompt};
+use super::{
+    AcceptLoginRequest, CompletedRequest, LoginRequest, RejectRequest, SESSION_COOKIE, SetCookies,
+    Stage,
+};
+use crate::Provider;
+use crate::error::{Error, OAuthError, StoreError};
+use crate::http::response::redirect;
+use crate::http::{Request, Response};
+use crate::provider::Inner;
+use crate::store::{AcceptedLogin, HandledLogin, LoginRequestRecord, LoginSessionRecord};
+
+/// The login session the browser's cookie points at, if it exists and has not expired.
+pub(crate) async fn current_session(
+    p: &Inner,
+    req: &Request,
+    now: OffsetDateTime,
+) -> Result<Option<LoginSessionRecord>, OAuthError> {
+    let Some(sid) = p.cookie_key.read(req, SESSION_COOKIE, now) else {
+        return Ok(None);
+    };
+    match p.store.login_session(&sid).await {
+        Ok(session) if session.expires_at > now => Ok(Some(session)),
+        Ok(_) | Err(StoreError::NotFound) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Starts the login phase: creates the login request (with `skip` when a usable session
+/// exists) and sends the browser to the login page, or answers `login_required` for
+/// `prompt=none` without a usable session.
+pub(crate) async fn start(
+    p: &Inner,
+    req: &Request,
+    areq: &AuthorizeRequest,
+    cookies: &mut SetCookies,
+) -> Result<Response, OAuthError> {
+    let now = p.now();
+    let session = if areq.prompt.login {
+        None
+    } else {
+        current_session(p, req, now).await?
+    };
+    let session = match session {
+        Some(s) if session_usable(p, areq, &s, now).await? => Some(s),
+        _ => None,
+    };
+    if areq.prompt.none && session.is_none() {
+        return Err(OAuthError::login_required(
+            "prompt=none was requested, but no usable login session exists.",
+        ));
+    }
+    let challenge = crate::model::random_id();
+    let csrf = crate::model::random_id();
+    let expires_at = now + p.config.lifespans.login_consent_request;
+    let record = LoginRequestRecord {
+        verifier_digest: crate::token::signature(&super::verifier(p, Stage::Login, &challenge)),
+        csrf: csrf.clone(),
+        client_id: areq.client.client_id.clone(),
+        requested_scope: areq.scope.clone(),
+        skip: session.is_some(),
+        subject: session
+            .as_ref()
+            .map(|s| s.subject.clone())
+            .unwrap_or_default(),
+        oidc_context: areq.oidc_context.clone(),
+        request_url: areq.request_url.clone(),
+        session_id: session.map(|s| s.id),
+        requested_at: now,
+        expires_at,
+        handled: None,
+        verifier_used: false,
+        challenge: challenge.clone(),
+    };
+    p.store.create_login_request(record).await?;
+    cookies.push(super::csrf_cookie(
+        p,
+        Stage::Login,
+        &challenge,
+        &csrf,
+        now,
+        expires_at,
+    ));
+    Ok(redirect(&super::with_param(
+        &p.config.login_url,
+        "login_challenge",
+        &challenge,
+    )))
+}
+
+/// Whether a session may skip the login page: not older than `max_age` (0 forces a login)
+/// and, with an `id_token_hint`, of the hinted subject.
+async fn session_usable(
+    p: &Inner,
+    areq: &AuthorizeRequest,
+    session: &LoginSessionRecord,
+    now: OffsetDateTime,
+) -> Result<bool, OAuthError> {
+    if let Some(max_age) = areq.max_age {
+        if max_age == 0 || now - session.authenticated_at > Duration::seconds(max_age) {
+            return Ok(false);
+        }
+    }
+    if let Some(hint) = &areq.hint_subject {
+        let sub = super::subject::identifier(p, &areq.client, &session.subject, "").await?;
+        if &sub != hint {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+/// The login verifier came back: check it, apply the host's answer (sessions, forced
+/// subject), and continue with the consent phase.
+pub(crate) async fn finish(
+    p: &Inner,
+    req: &Request,
+    areq: &AuthorizeRequest,
+    verifier: &str,
+    cookies: &mut SetCookies,
+) -> Result<Response, OAuthError> {
+    let record = p
+        .store
+        .consume_login_verifier(&crate::token::signature(verifier))
+        .await
+        .map_err(|e| super::verifier_error(Stage::Login, e))?;
+    let now = p.now();
+    super::check_return(
+        p,
+        req,
+        areq,
+        Stage::Login,
+        super::Pending {
+            client_id: &record.client_id,
+            request_url: &record.request_url,
+            challenge: &record.challenge,
+            csrf: &record.csrf,
+            expires_at: record.expires_at,
+        },
+        cookies,
+    )?;
+    let accepted = match &record.handled {
+        Some(HandledLogin::Accepted(a)) => a.clone(),
+        Some(HandledLogin::Rejected(r)) => return Err(super::rejection_error(r)),
+        None => {
+            return Err(OAuthError::server_error("").with_debug("unhandled login request"));
+        }
+    };
+    let subject_identifier = super::subject::identifier(
+        p,
+        &areq.client,
+        &accepted.subject,
+        &accepted.force_subject_identifier,
+    )
+    .await?;
+    let cookie_sid = p.cookie_key.read(req, SESSION_COOKIE, now);
+    if let Err(e) = validate_prompt(
+        areq.prompt,
+        areq.max_age,
+        areq.hint_subject.as_deref(),
+        record.requested_at,
+        accepted.authenticated_at,
+        &subject_identifier,
+    ) {
+        end_session(p, cookie_sid.as_deref(), cookies).await?;
+        return Err(e);
+    }
+    if !accepted.force_subject_identifier.is_empty() {
+        p.store
+            .set_forced_subject(
+                &areq.client.client_id,
+                &accepted.subject,
+                &accepted.force_subject_identifier,
+            )
+            .await?;
+    }
+    let session_id = if record.skip {
+        record.session_id.clone()
+    } else {
+        // A fresh login replaces whatever session the browser had.
+        end_session(p, cookie_sid.as_deref(), cookies).await?;
+        if accepted.remember {
+            Some(remember(p, &accepted, now, cookies).await?)
+        } else {
+            None
+        }
+    };
+    super::consent::start(p, areq, &record, &accepted, session_id, cookies).await
+}
+
+/// Creates a login session for an accepted login with `remember` and sets its cookie.
+async fn remember(
+    p: &Inner,
+    accepted: &AcceptedLogin,
+    now: OffsetDateTime,
+    cookies: &mut SetCookies,
+) -> Result<String, OAuthError> {
+    let cap = p.config.lifespans.login_session;
+    let lifetime = if accepted.remember_for > 0 {
+        Duration::seconds(accepted.remember_for).min(cap)
+    } else {
+        cap
+    };
+    let session = LoginSessionRecord {
+        id: crate::model::random_id(),
+        subject: accepted.subject.clone(),
+        authenticated_at: accepted.authenticated_at,
+        expires_at: now + lifetime,
+    };
+    let id = session.id.clone();
+    cookies.push(p.cookie_key.set(
+        SESSION_COOKIE,
+        &id,
+        now,
+        session.expires_at,
+        accepted.remember_for > 0,
+        p.config.secure_cookies(),
+    ));
+    p.store.create_login_session(session).await?;
+    Ok(id)
+}
+
+/// Deletes the browser's login session (if any) and clears its cookie.
+async fn end_session(
+    p: &Inner,
+    sid: Option<&str>,
+    cookies: &mut SetCookies,
+) -> Result<(), OAuthError> {
+    let Some(sid) = sid else {
+        return Ok(());
+    };
+    match p.store.delete_login_session(sid).await {
+        Ok(()) | Err(StoreError::NotFound) => {}
+        Err(e) => return Err(e.into()),
+    }
+    cookies.push(crate::http::cookies::clear(
+        SESSION_COOKIE,
+        p.config.secure_cookies(),
+    ));
+    Ok(())
+}
+
+/// OIDC prompt rules applied once the login is known (fosite's `ValidatePrompt`): the
+/// authentication must be recent enough for `max_age`, fresh for `prompt=login`, not fresh for
+/// `prompt=none`, and of the `id_token_hint`'s subject.
+pub(crate) fn validate_prompt(
+    prompt: Prompt,
+    max_age: Option<i64>,
+    hint_subject: Option<&str>,
+    requested_at: OffsetDateTime,
+    auth_time: OffsetDateTime,
+    subject_identifier: &str,
+) -> Result<(), OAuthError> {
+    if let Some(max_age) = max_age.filter(|m| *m > 0) {
+        if auth_time + Duration::seconds(max_age) < requested_at {
+            return Err(OAuthError::login_required(
+                "The authentication is older than max_age.",
+            ));
+        }
+    }
+    if prompt.none && auth_time > requested_at {
+        return Err(OAuthError::login_required(
+            "prompt=none was requested, but the user had to authenticate.",
+        ));
+    }
+    if prompt.login && auth_time < requested_at {
+        return Err(OAuthError::login_required(
+            "prompt=login was requested, but the user did not authenticate again.",
+        ));
+    }
+    if hint_subject.is_some_and(|hint| hint != subject_identifier) {
+        return Err(OAuthError::login_required(
+            "The authenticated user is not the subject of the id_token_hint.",
+        ));
+    }
+    Ok(())
+}
+
+impl Provider {
+    async fn open_login_request(&self, challenge: &str) -> Result<LoginRequestRecord, Error> {
+        let record = self
+            .inner
+            .store
+            .login_request(challenge)
+            .await
+            .map_err(|e| super::request_store_error(Stage::Login, e))?;
+        super::check_open(
+            Stage::Login,
+            record.expires_at,
+            record.handled.is_some(),
+            self.inner.now(),
+        )?;
+        Ok(record)
+    }
+
+    /// The login request of `challenge`, for the login page. Unknown → [`Error::NotFound`];
+    /// already handled → [`Error::Conflict`]; expired → 410 `request_expired`.
+    pub async fn login_request(&self, challenge: &str) -> Result<LoginRequest, Error> {
+        let record = self.open_login_request(challenge).await?;
+        let client = self
+            .inner
+            .store
+            .client(&record.client_id)
+            .await
+            .map_err(|e| match e {
+                StoreError::NotFound => Error::NotFound("client"),
+                other => Error::Store(other),
+            })?
+            .client
+            .without_secret();
+        Ok(LoginRequest {
+            challenge: record.challenge,
+            requested_scope: record.requested_scope,
+            skip: record.skip,
+            subject: record.subject,
+            oidc_context: record.oidc_context,
+            client,
+            request_url: record.request_url,
+            session_id: record.session_id.unwrap_or_default(),
+        })
+    }
+
+    /// Accepts a login: the user authenticated as `body.subject`. Returns where to send the
+    /// browser. Refused with [`Error::BadRequest`] (nothing stored) for an empty subject,
+    /// `remember` on a `skip` request, another subject than a `skip` request's, or a negative
+    /// `remember_for`.
+    pub async fn accept_login(
+        &self,
+        challenge: &str,
+        body: AcceptLoginRequest,
+    ) -> Result<CompletedRequest, Error> {
+        let p = &self.inner;
+        let record = self.open_login_request(challenge).await?;
+        if body.subject.is_empty() {
+            return Err(Error::BadRequest("subject must not be empty.".into()));
+        }
+        if record.skip && body.subject != record.subject {
+            return Err(Error::BadRequest(
+                "The login session's subject differs from the accepted subject; skip=true requests must be accepted with the session's subject.".into(),
+            ));
+        }
+        if record.skip && body.remember {
+            return Err(Error::BadRequest(
+                "Can not remember authentication because no user interaction was required (skip=true).".into(),
+            ));
+        }
+        if body.remember_for < 0 {
+            return Err(Error::BadRequest(
+                "remember_for must not be negative.".into(),
+            ));
+        }
+        let authenticated_at = match (&record.session_id, record.skip) {
+            (Some(sid), true) => match p.store.login_session(sid).await {
+                Ok(session) => session.authenticated_at,
+                Err(StoreError::NotFound) => {
+                    return Err(Error::Conflict(
+                        "The login session of this skip=true request has ended; restart the flow."
+                            .into(),
+                    ));
+                }
+                Err(e) => return Err(e.into()),
+            },
+            _ => p.now(),
+        };
+        let accepted = AcceptedLogin {
+            subject: body.subject,
+            remember: body.remember,
+            remember_for: body.remember_for,
+            acr: body.acr,
+            force_subject_identifier: body.force_subject_identifier,
+            authenticated_at,
+        };
+        self.complete_login(record, HandledLogin::Accepted(accepted))
+            .await
+    }
+
+    /// Rejects a login; the client receives `body.error` (default `access_denied`).
+    pub async fn reject_login(
+        &self,
+        challenge: &str,
+        body: RejectRequest,
+    ) -> Result<CompletedRequest, Error> {
+        let record = self.open_login_request(challenge).await?;
+        let rejected = super::rejected_request(body)?;
+        self.complete_login(record, HandledLogin::Rejected(rejected))
+            .await
+    }
+
+    async fn complete_login(
+        &self,
+        record: LoginRequestRecord,
+        handled: HandledLogin,
+    ) -> Result<CompletedRequest, Error> {
+        self.inner
+            .store
+            .handle_login_request(&record.challenge, handled)
+            .await
+            .map_err(|e| super::request_store_error(Stage::Login, e))?;
+        Ok(CompletedRequest {
+            redirect_to: super::with_param(
+                &record.request_url,
+                Stage::Login.verifier_param(),
+                &super::verifier(&self.inner, Stage::Login, &record.challenge),
+            ),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(secs: i64) -> OffsetDateTime {
+        OffsetDateTime::from_unix_timestamp(1_700_000_000 + secs).unwrap()
+    }
+
+    const NONE: Prompt = Prompt {
+        none: true,
+        login: false,
+        consent: false,
+    };
+    const LOGIN: Prompt = Prompt {
+        none: false,
+        login: true,
+        consent: false,
+    };
+
+    // Hydra test catalog §4 items 40–45 (the mock-strategy cases of fosite's ValidatePrompt).
+    #[test]
+    fn prompt_none_with_stale_auth_time_is_login_required() {
+        // 40: max_age=1, auth_time a minute before the request.
+        let err = validate_prompt(NONE, Some(1), None, at(60), at(0), "s").unwrap_err();
+        assert_eq!(err.error, "login_required");
+        // 41: max_age=3600 → fine.
+        validate_prompt(NONE, Some(3600), None, at(60), at(0), "s").unwrap();
+    }
+
+    #[test]
+    fn prompt_none_with_fresh_authentication_is_login_required() {
+        // 42
+        let err = validate_prompt(NONE, None, None, at(0), at(5), "s").unwrap_err();
+        assert_eq!(err.error, "login_required");
+    }
+
+    #[test]
+    fn prompt_login_requires_fresh_authentication() {
+        // 44
+        validate_prompt(LOGIN, None, None, at(0), at(5), "s").unwrap();
+        // 45
+        let err = validate_prompt(LOGIN, None, None, at(5), at(0), "s").unwrap_err();
+        assert_eq!(err.error, "login_required");
+    }
+
+    #[test]
+    fn hint_subject_must_match() {
+        let p = Prompt::default();
+        validate_prompt(p, None, Some("a"), at(0), at(0), "a").unwrap();
+        let err = validate_prompt(p, None, Some("a"), at(0), at(0), "b").unwrap_err();
+        assert_eq!(err.error, "login_required");
+    }
+}

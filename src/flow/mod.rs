@@ -1,0 +1,381 @@
+//! The authorization flow: request validation, Hydra's login and consent state machine, and
+//! the authorization response.
+//!
+//! A browser arrives at `/oauth2/auth` ([`request`] validates it), is sent to the host's login
+//! page with a login challenge ([`login`]), comes back with a login verifier, is sent to the
+//! consent page with a consent challenge ([`consent`]), comes back with a consent verifier, and
+//! finally gets its code or tokens ([`issue`], rendered by [`response`]).
+//!
+//! Challenges are random 128-bit ids. Verifiers are `op_vf_` + HMAC-SHA256 of the challenge
+//! under a key derived from the system secret and a purpose label, so a login verifier is never
+//! a consent verifier and neither can be computed from a challenge; stores keep only their
+//! SHA-256. Each flow binds the browser with its own signed CSRF cookie named after the
+//! challenge, so two flows in one browser never disturb each other.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use hmac::{Hmac, KeyInit, Mac};
+use http::HeaderValue;
+use http::StatusCode;
+use sha2::{Digest, Sha256};
+
+use time::OffsetDateTime;
+
+use crate::error::{Error, OAuthError, StoreError};
+use crate::flow::request::AuthorizeRequest;
+use crate::http::Request;
+use crate::provider::Inner;
+use crate::store::RejectedRequest;
+
+pub(crate) mod consent;
+pub(crate) mod issue;
+pub(crate) mod login;
+mod models;
+pub(crate) mod request;
+pub(crate) mod response;
+pub(crate) mod subject;
+
+pub use models::{
+    AcceptConsentRequest, AcceptLoginRequest, CompletedRequest, ConsentRequest,
+    ConsentRequestSession, LoginRequest, RejectRequest,
+};
+
+/// The login-session cookie; its value is the login session id (the logout endpoint reads it).
+pub(crate) const SESSION_COOKIE: &str = "oauth2_authentication_session";
+
+/// Which half of the flow a challenge, verifier or CSRF cookie belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Stage {
+    Login,
+    Consent,
+}
+
+impl Stage {
+    fn label(self) -> &'static [u8] {
+        match self {
+            Stage::Login => b"login",
+            Stage::Consent => b"consent",
+        }
+    }
+
+    /// The name of the per-flow CSRF cookie for `challenge`.
+    pub(crate) fn csrf_cookie(self, challenge: &str) -> String {
+        let prefix = match self {
+            Stage::Login => "oauth2_authentication_csrf_",
+            Stage::Consent => "oauth2_consent_csrf_",
+        };
+        let digest = crate::model::hex(&Sha256::digest(challenge.as_bytes()));
+        format!("{prefix}{}", &digest[..16])
+    }
+
+    /// The query parameter that carries this stage's verifier back to `/oauth2/auth`.
+    pub(crate) fn verifier_param(self) -> &'static str {
+        match self {
+            Stage::Login => "login_verifier",
+            Stage::Consent => "consent_verifier",
+        }
+    }
+
+    /// The name of the request for error messages.
+    pub(crate) fn noun(self) -> &'static str {
+        match self {
+            Stage::Login => "login request",
+            Stage::Consent => "consent request",
+        }
+    }
+}
+
+/// The verifier of `challenge` at `stage`: unguessable without the system secret and bound
+/// to its stage.
+pub(crate) fn verifier(p: &Inner, stage: Stage, challenge: &str) -> String {
+    let key = crate::token::derive_key(
+        p.config.system_secret.expose(),
+        b"oauth2-provider flow verifier v1",
+    );
+    let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(&key)
+        .unwrap_or_else(|_| unreachable!("HMAC accepts any key length"));
+    mac.update(stage.label());
+    mac.update(&[0]);
+    mac.update(challenge.as_bytes());
+    let mut token = String::from("op_vf_");
+    URL_SAFE_NO_PAD.encode_string(mac.finalize().into_bytes(), &mut token);
+    token
+}
+
+/// `url` with `name=value` appended to its query, keeping the query it already has.
+pub(crate) fn with_param(url: &str, name: &str, value: &str) -> String {
+    let (base, fragment) = match url.split_once('#') {
+        Some((b, f)) => (b, Some(f)),
+        None => (url, None),
+    };
+    let mut out = String::from(base);
+    if !base.contains('?') {
+        out.push('?');
+    } else if !base.ends_with('?') && !base.ends_with('&') {
+        out.push('&');
+    }
+    out.push_str(
+        &url::form_urlencoded::Serializer::new(String::new())
+            .append_pair(name, value)
+            .finish(),
+    );
+    if let Some(f) = fragment {
+        out.push('#');
+        out.push_str(f);
+    }
+    out
+}
+
+/// The typed-API error for a login or consent request past its lifespan: 410 Gone, because
+/// the request existed but can never be completed; the flow must restart.
+pub(crate) fn expired_error(stage: Stage) -> Error {
+    Error::OAuth(OAuthError::new(
+        "request_expired",
+        format!(
+            "The {} has expired; the authorization flow must be restarted.",
+            stage.noun()
+        ),
+        StatusCode::GONE,
+    ))
+}
+
+/// `Set-Cookie` values gathered while handling one request; attached to whatever response
+/// (success or error) the request ends with.
+#[derive(Debug, Default)]
+pub(crate) struct SetCookies(pub(crate) Vec<HeaderValue>);
+
+impl SetCookies {
+    /// Adds a cookie.
+    pub(crate) fn push(&mut self, cookie: HeaderValue) {
+        self.0.push(cookie);
+    }
+
+    /// Attaches the cookies to `res`.
+    pub(crate) fn apply(self, mut res: crate::http::Response) -> crate::http::Response {
+        for cookie in self.0 {
+            res.headers_mut().append(http::header::SET_COOKIE, cookie);
+        }
+        res
+    }
+}
+
+/// Fails unless a login or consent request can still be answered: not expired (410) and not
+/// answered before (409).
+pub(crate) fn check_open(
+    stage: Stage,
+    expires_at: OffsetDateTime,
+    handled: bool,
+    now: OffsetDateTime,
+) -> Result<(), Error> {
+    if handled {
+        return Err(already_handled(stage));
+    }
+    if expires_at <= now {
+        return Err(expired_error(stage));
+    }
+    Ok(())
+}
+
+fn already_handled(stage: Stage) -> Error {
+    Error::Conflict(format!("The {} was already handled.", stage.noun()).into())
+}
+
+/// Maps the store's answer to loading or handling a request onto the typed API's errors.
+pub(crate) fn request_store_error(stage: Stage, e: StoreError) -> Error {
+    match e {
+        StoreError::NotFound => Error::NotFound(stage.noun()),
+        StoreError::Conflict | StoreError::AlreadyUsed => already_handled(stage),
+        other => Error::Store(other),
+    }
+}
+
+/// Checks a reject body and turns it into the stored rejection. An empty `error` means
+/// `access_denied` (the user refused: what FAPI and the conformance suite expect; Hydra
+/// beta.8 defaulted to `invalid_request`).
+pub(crate) fn rejected_request(body: RejectRequest) -> Result<RejectedRequest, Error> {
+    let error = if body.error.is_empty() {
+        "access_denied".to_owned()
+    } else {
+        body.error
+    };
+    if !error
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
+    {
+        return Err(Error::BadRequest(
+            "error must consist of letters, digits, '_', '-' and '.'.".into(),
+        ));
+    }
+    if body.status_code != 0 && !(400..=599).contains(&body.status_code) {
+        return Err(Error::BadRequest(
+            "status_code must be an HTTP error status (400-599).".into(),
+        ));
+    }
+    Ok(RejectedRequest {
+        error,
+        error_description: body.error_description,
+        error_hint: body.error_hint,
+        error_debug: body.error_debug,
+        status_code: body.status_code,
+    })
+}
+
+/// The OAuth error a rejection delivers to the client.
+pub(crate) fn rejection_error(r: &RejectedRequest) -> OAuthError {
+    let denied = r.error == "access_denied";
+    let status = StatusCode::from_u16(r.status_code)
+        .ok()
+        .filter(|s| s.is_client_error() || s.is_server_error())
+        .unwrap_or(if denied {
+            StatusCode::FORBIDDEN
+        } else {
+            StatusCode::BAD_REQUEST
+        });
+    let description = if r.error_description.is_empty() && denied {
+        OAuthError::access_denied("").description
+    } else {
+        r.error_description.clone().into()
+    };
+    let mut err =
+        OAuthError::new(r.error.clone(), description, status).with_hint(r.error_hint.clone());
+    if !r.error_debug.is_empty() {
+        err = err.with_debug(&r.error_debug);
+    }
+    err
+}
+
+/// Maps the failure to consume a returning verifier: unknown → `access_denied`, used before
+/// → `invalid_request`.
+pub(crate) fn verifier_error(stage: Stage, e: StoreError) -> OAuthError {
+    match e {
+        StoreError::NotFound => {
+            OAuthError::access_denied(format!("The {} is unknown.", stage.verifier_param()))
+        }
+        StoreError::AlreadyUsed | StoreError::Conflict => OAuthError::invalid_request(format!(
+            "The {} has already been used.",
+            stage.verifier_param()
+        )),
+        other => other.into(),
+    }
+}
+
+/// What a returning verifier is checked against: the request it was issued for.
+#[derive(Debug)]
+pub(crate) struct Pending<'a> {
+    pub(crate) client_id: &'a str,
+    pub(crate) request_url: &'a str,
+    pub(crate) challenge: &'a str,
+    pub(crate) csrf: &'a str,
+    pub(crate) expires_at: OffsetDateTime,
+}
+
+/// Checks a returning verifier's request: it belongs to this very authorization request
+/// (same client, same parameters: `invalid_request`), has not expired
+/// (`request_unauthorized`), and this browser holds its CSRF cookie (`request_forbidden`).
+pub(crate) fn check_return(
+    p: &Inner,
+    req: &Request,
+    areq: &AuthorizeRequest,
+    stage: Stage,
+    pending: Pending<'_>,
+    cookies: &mut SetCookies,
+) -> Result<(), OAuthError> {
+    let original = pending
+        .request_url
+        .split_once('?')
+        .map(|(_, q)| crate::http::params::Params::parse(q.as_bytes()))
+        .unwrap_or_default();
+    if pending.client_id != areq.client.client_id
+        || request::fingerprint(&original) != areq.fingerprint
+    {
+        return Err(OAuthError::invalid_request(
+            "The verifier belongs to another authorization request.",
+        ));
+    }
+    if pending.expires_at <= p.now() {
+        return Err(OAuthError::request_unauthorized(format!(
+            "The {} has expired; start the authorization again.",
+            stage.noun()
+        )));
+    }
+    check_csrf(p, req, stage, pending.challenge, pending.csrf, cookies)
+}
+
+/// The `Set-Cookie` binding a new login or consent request to this browser.
+pub(crate) fn csrf_cookie(
+    p: &Inner,
+    stage: Stage,
+    challenge: &str,
+    csrf: &str,
+    now: OffsetDateTime,
+    expires: OffsetDateTime,
+) -> HeaderValue {
+    p.cookie_key.set(
+        &stage.csrf_cookie(challenge),
+        csrf,
+        now,
+        expires,
+        true,
+        p.config.secure_cookies(),
+    )
+}
+
+/// Checks (and clears) the CSRF cookie of a returning verifier: `request_forbidden` unless
+/// the browser holds the cookie of this very request.
+fn check_csrf(
+    p: &Inner,
+    req: &Request,
+    stage: Stage,
+    challenge: &str,
+    expected: &str,
+    cookies: &mut SetCookies,
+) -> Result<(), OAuthError> {
+    use subtle::ConstantTimeEq;
+    let name = stage.csrf_cookie(challenge);
+    let presented = p.cookie_key.read(req, &name, p.now());
+    cookies.push(crate::http::cookies::clear(
+        &name,
+        p.config.secure_cookies(),
+    ));
+    match presented {
+        Some(value) if bool::from(value.as_bytes().ct_eq(expected.as_bytes())) => Ok(()),
+        _ => Err(OAuthError::request_forbidden(format!(
+            "The CSRF cookie of this {} is missing or does not match; the flow must run in one browser.",
+            stage.noun()
+        ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn with_param_keeps_existing_query_and_encodes() {
+        assert_eq!(
+            with_param("https://a.example/login", "c", "x y"),
+            "https://a.example/login?c=x+y"
+        );
+        assert_eq!(
+            with_param("https://a.example/login?lang=de", "c", "1&2"),
+            "https://a.example/login?lang=de&c=1%262"
+        );
+        assert_eq!(
+            with_param("https://a.example/login?", "c", "1"),
+            "https://a.example/login?c=1"
+        );
+    }
+
+    #[test]
+    fn csrf_cookie_names_differ_per_stage_and_challenge() {
+        let a = Stage::Login.csrf_cookie("abc");
+        assert!(a.starts_with("oauth2_authentication_csrf_"));
+        assert_eq!(a.len(), "oauth2_authentication_csrf_".len() + 16);
+        assert_ne!(a, Stage::Login.csrf_cookie("abd"));
+        assert!(
+            Stage::Consent
+                .csrf_cookie("abc")
+                .starts_with("oauth2_consent_csrf_")
+        );
+    }
+}

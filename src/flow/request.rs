@@ -1,0 +1,509 @@
+//! Validating an authorization request (`GET|POST /oauth2/auth`), in a safe order: first the
+//! client and its redirect URI — until both are trusted, errors go to the error URL only —
+//! then everything else, whose errors go to the client.
+
+use crate::error::{OAuthError, StoreError};
+use crate::flow::Stage;
+use crate::flow::response::{Destination, ResponseMode};
+use crate::http::Request;
+use crate::http::params::Params;
+use crate::model::client::Client;
+use crate::model::{redirect_uri, scope};
+use crate::provider::Inner;
+use crate::store::OidcContext;
+
+/// The longest `state` echoed; longer ones are refused rather than truncated.
+const MAX_STATE_LEN: usize = 2048;
+/// The longest `nonce` accepted; longer ones are refused rather than truncated.
+pub(crate) const MAX_NONCE_LEN: usize = 512;
+
+/// The parts of a `response_type`, compared as a set.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct ResponseType {
+    pub(crate) code: bool,
+    pub(crate) token: bool,
+    pub(crate) id_token: bool,
+}
+
+impl ResponseType {
+    /// Parses a space-separated response type; `None` for unknown or repeated values.
+    pub(crate) fn parse(text: &str) -> Option<Self> {
+        let mut rt = Self::default();
+        let mut any = false;
+        for part in text.split(' ').filter(|s| !s.is_empty()) {
+            let slot = match part {
+                "code" => &mut rt.code,
+                "token" => &mut rt.token,
+                "id_token" => &mut rt.id_token,
+                _ => return None,
+            };
+            if *slot {
+                return None;
+            }
+            *slot = true;
+            any = true;
+        }
+        any.then_some(rt)
+    }
+
+    /// Whether tokens leave through the front channel (never in a query).
+    pub(crate) fn returns_tokens(self) -> bool {
+        self.token || self.id_token
+    }
+}
+
+/// The `prompt` values.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Prompt {
+    pub(crate) none: bool,
+    pub(crate) login: bool,
+    pub(crate) consent: bool,
+}
+
+/// A validated authorization request.
+#[derive(Debug, Clone)]
+pub(crate) struct AuthorizeRequest {
+    /// The client.
+    pub(crate) client: Client,
+    /// The `redirect_uri` parameter as sent (the token request must repeat it).
+    pub(crate) redirect_uri_sent: Option<String>,
+    /// Where responses go.
+    pub(crate) destination: Destination,
+    pub(crate) response_type: ResponseType,
+    /// Requested scopes, in request order.
+    pub(crate) scope: Vec<String>,
+    pub(crate) nonce: Option<String>,
+    /// The S256 PKCE challenge.
+    pub(crate) code_challenge: Option<String>,
+    pub(crate) prompt: Prompt,
+    /// `max_age` in seconds.
+    pub(crate) max_age: Option<i64>,
+    /// The `sub` of a valid `id_token_hint`.
+    pub(crate) hint_subject: Option<String>,
+    /// The OIDC parameters shown to the login and consent apps.
+    pub(crate) oidc_context: OidcContext,
+    /// The original authorization URL (without verifiers).
+    pub(crate) request_url: String,
+    /// A returning verifier; the login verifier wins when both are present.
+    pub(crate) verifier: Option<(Stage, String)>,
+    /// The request's parameters without verifiers, normalised for comparison with the
+    /// request a verifier belongs to.
+    pub(crate) fingerprint: Vec<(String, String)>,
+}
+
+/// Why a request was refused, and where the error may go.
+#[derive(Debug)]
+pub(crate) enum Rejection {
+    /// The client or redirect URI is not trusted: the error URL gets the error.
+    Untrusted(OAuthError),
+    /// The client and redirect URI are valid: the client gets the error.
+    ToClient(Box<Destination>, OAuthError),
+}
+
+/// The parameters of a request without verifiers: sorted non-empty pairs.
+pub(crate) fn fingerprint(params: &Params) -> Vec<(String, String)> {
+    let mut pairs: Vec<(String, String)> = params
+        .pairs()
+        .iter()
+        .filter(|(k, v)| !v.is_empty() && k != "login_verifier" && k != "consent_verifier")
+        .cloned()
+        .collect();
+    pairs.sort();
+    pairs
+}
+
+/// Reads the request's parameters: the query, plus the form body of a POST.
+fn read_params(req: &Request) -> Result<Params, OAuthError> {
+    let mut params = Params::from_query(req);
+    if req.method() == http::Method::POST {
+        params.extend(Params::from_form(req)?);
+    }
+    Ok(params)
+}
+
+/// Validates an authorization request.
+pub(crate) async fn parse(p: &Inner, req: &Request) -> Result<AuthorizeRequest, Rejection> {
+    let params = read_params(req).map_err(Rejection::Untrusted)?;
+    let (client, redirect_uri, redirect_uri_sent) = trusted_client(p, &params).await?;
+
+    let mut state = params.get("state").ok().flatten().map(str::to_owned);
+    let response_type_text = params.get("response_type").ok().flatten();
+    let response_type = response_type_text.and_then(ResponseType::parse);
+    let default_mode = if response_type.is_some_and(ResponseType::returns_tokens) {
+        ResponseMode::Fragment
+    } else {
+        ResponseMode::Query
+    };
+    let mut destination = Destination {
+        redirect_uri,
+        mode: default_mode,
+        state: None,
+    };
+    let reject =
+        |dest: &Destination, err: OAuthError| Rejection::ToClient(Box::new(dest.clone()), err);
+    if state.as_ref().is_some_and(|s| s.len() > MAX_STATE_LEN) {
+        return Err(reject(
+            &destination,
+            OAuthError::invalid_request(format!(
+                "The state parameter must not be longer than {MAX_STATE_LEN} characters."
+            )),
+        ));
+    }
+    destination.state = state.take();
+    let mode = params
+        .get("response_mode")
+        .map_err(|e| reject(&destination, e))?;
+    if let Some(mode) = mode {
+        let mode = ResponseMode::parse(mode).ok_or_else(|| {
+            reject(
+                &destination,
+                OAuthError::invalid_request(
+                    "The response_mode must be query, fragment or form_post.",
+                ),
+            )
+        })?;
+        if mode == ResponseMode::Query && default_mode == ResponseMode::Fragment {
+            return Err(reject(
+                &destination,
+                OAuthError::invalid_request(
+                    "Tokens must not be returned in the query; use response_mode fragment or form_post.",
+                ),
+            ));
+        }
+        destination.mode = mode;
+    }
+    let rest = validate_rest(p, &params, &client, response_type_text, response_type)
+        .map_err(|e| reject(&destination, e))?;
+    let request_url = if req.method() == http::Method::GET {
+        format!(
+            "{}/oauth2/auth?{}",
+            p.config.base_url(),
+            req.uri().query().unwrap_or("")
+        )
+    } else {
+        let query = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(params.pairs().iter().filter(|(_, v)| !v.is_empty()))
+            .finish();
+        format!("{}/oauth2/auth?{query}", p.config.base_url())
+    };
+    let verifier = match (
+        params.get("login_verifier").ok().flatten(),
+        params.get("consent_verifier").ok().flatten(),
+    ) {
+        (Some(v), _) => Some((Stage::Login, v.to_owned())),
+        (None, Some(v)) => Some((Stage::Consent, v.to_owned())),
+        (None, None) => None,
+    };
+    Ok(AuthorizeRequest {
+        client,
+        redirect_uri_sent,
+        destination,
+        response_type: rest.response_type,
+        scope: rest.scope,
+        nonce: rest.nonce,
+        code_challenge: rest.code_challenge,
+        prompt: rest.prompt,
+        max_age: rest.max_age,
+        hint_subject: rest.hint_subject,
+        oidc_context: rest.oidc_context,
+        request_url,
+        verifier,
+        fingerprint: fingerprint(&params),
+    })
+}
+
+/// The client and the effective redirect URI (and the one sent, if any).
+async fn trusted_client(
+    p: &Inner,
+    params: &Params,
+) -> Result<(Client, String, Option<String>), Rejection> {
+    let client_id = params.require("client_id").map_err(Rejection::Untrusted)?;
+    let client = match p.store.client(client_id).await {
+        Ok(record) => record.client,
+        Err(StoreError::NotFound) => {
+            return Err(Rejection::Untrusted(OAuthError::invalid_client(
+                "The requested OAuth 2.0 client does not exist.",
+            )));
+        }
+        Err(e) => return Err(Rejection::Untrusted(e.into())),
+    };
+    let sent = params
+        .get("redirect_uri")
+        .map_err(Rejection::Untrusted)?
+        .map(str::to_owned);
+    let effective = match &sent {
+        Some(uri) => {
+            if !client
+                .redirect_uris
+                .iter()
+                .any(|reg| redirect_uri::matches(reg, uri))
+            {
+                return Err(Rejection::Untrusted(OAuthError::invalid_request(
+                    "The redirect_uri does not match any of the client's registered redirect URIs.",
+                )));
+            }
+            uri.clone()
+        }
+        None => match client.redirect_uris.as_slice() {
+            [only] => only.clone(),
+            [] => {
+                return Err(Rejection::Untrusted(OAuthError::invalid_request(
+                    "The client has no registered redirect URI.",
+                )));
+            }
+            _ => {
+                return Err(Rejection::Untrusted(OAuthError::invalid_request(
+                    "The client has several redirect URIs; the redirect_uri parameter is required.",
+                )));
+            }
+        },
+    };
+    Ok((client, effective, sent))
+}
+
+/// Everything validated after the destination is trusted.
+struct Rest {
+    response_type: ResponseType,
+    scope: Vec<String>,
+    nonce: Option<String>,
+    code_challenge: Option<String>,
+    prompt: Prompt,
+    max_age: Option<i64>,
+    hint_subject: Option<String>,
+    oidc_context: OidcContext,
+}
+
+fn validate_rest(
+    p: &Inner,
+    params: &Params,
+    client: &Client,
+    response_type_text: Option<&str>,
+    response_type: Option<ResponseType>,
+) -> Result<Rest, OAuthError> {
+    params.reject_repeated()?;
+    if params.get("request")?.is_some() {
+        return Err(OAuthError::request_not_supported(
+            "Request objects are not supported.",
+        ));
+    }
+    if params.get("request_uri")?.is_some() {
+        return Err(OAuthError::request_uri_not_supported(
+            "Request objects by reference are not supported.",
+        ));
+    }
+    if params.get("registration")?.is_some() {
+        return Err(OAuthError::registration_not_supported(
+            "The registration parameter is not supported.",
+        ));
+    }
+    let response_type = check_response_type(client, response_type_text, response_type)?;
+    let scope = scope::split(params.get("scope")?.unwrap_or(""));
+    let allowed = scope::split(&client.scope);
+    if let Some(bad) = scope
+        .iter()
+        .find(|s| !allowed.iter().any(|a| scope::matches(a, s)))
+    {
+        return Err(OAuthError::invalid_scope(format!(
+            "The client is not allowed to request the scope '{bad}'."
+        )));
+    }
+    if response_type.id_token && !scope.iter().any(|s| s == "openid") {
+        return Err(OAuthError::invalid_scope(
+            "The id_token response type requires the openid scope.",
+        ));
+    }
+    let nonce = params.get("nonce")?.map(str::to_owned);
+    if nonce.as_ref().is_some_and(|n| n.len() > MAX_NONCE_LEN) {
+        return Err(OAuthError::invalid_request(format!(
+            "The nonce must not be longer than {MAX_NONCE_LEN} characters."
+        )));
+    }
+    if response_type.id_token && nonce.is_none() {
+        return Err(OAuthError::invalid_request(
+            "The nonce parameter is required when an ID token is returned from the authorization endpoint.",
+        ));
+    }
+    let code_challenge = check_pkce(params, client, response_type)?;
+    let prompt = parse_prompt(params.get("prompt")?)?;
+    let max_age =
+        match params.get("max_age")? {
+            None => None,
+            Some(text) => Some(text.parse::<u32>().map(i64::from).map_err(|_| {
+                OAuthError::invalid_request("max_age must be a non-negative integer.")
+            })?),
+        };
+    let (hint_subject, hint_claims) = match params.get("id_token_hint")? {
+        None => (None, None),
+        Some(hint) => {
+            let (sub, claims) = check_id_token_hint(p, hint)?;
+            (Some(sub), Some(claims))
+        }
+    };
+    let oidc_context = OidcContext {
+        acr_values: scope::split(params.get("acr_values")?.unwrap_or("")),
+        ui_locales: scope::split(params.get("ui_locales")?.unwrap_or("")),
+        display: params.get("display")?.unwrap_or("").to_owned(),
+        id_token_hint_claims: hint_claims,
+        login_hint: params.get("login_hint")?.unwrap_or("").to_owned(),
+    };
+    Ok(Rest {
+        response_type,
+        scope,
+        nonce,
+        code_challenge,
+        prompt,
+        max_age,
+        hint_subject,
+        oidc_context,
+    })
+}
+
+fn check_response_type(
+    client: &Client,
+    text: Option<&str>,
+    parsed: Option<ResponseType>,
+) -> Result<ResponseType, OAuthError> {
+    let Some(text) = text else {
+        return Err(OAuthError::invalid_request(
+            "The response_type parameter is missing.",
+        ));
+    };
+    let rt = parsed.ok_or_else(|| {
+        OAuthError::unsupported_response_type(format!(
+            "The response_type '{text}' is not supported."
+        ))
+    })?;
+    if !client
+        .effective_response_types()
+        .iter()
+        .any(|registered| ResponseType::parse(registered) == Some(rt))
+    {
+        return Err(OAuthError::unauthorized_client(format!(
+            "The client is not allowed to use the response_type '{text}'."
+        )));
+    }
+    if rt.code && !client.allows_grant("authorization_code") {
+        return Err(OAuthError::unauthorized_client(
+            "The client is not allowed to use the authorization_code grant.",
+        ));
+    }
+    if rt.returns_tokens() && !client.allows_grant("implicit") {
+        return Err(OAuthError::unauthorized_client(
+            "The client is not allowed to use the implicit grant.",
+        ));
+    }
+    Ok(rt)
+}
+
+/// PKCE: S256 only, a well-formed challenge, and required for public clients.
+fn check_pkce(
+    params: &Params,
+    client: &Client,
+    rt: ResponseType,
+) -> Result<Option<String>, OAuthError> {
+    let challenge = params.get("code_challenge")?;
+    let method = params.get("code_challenge_method")?;
+    match (challenge, method) {
+        (None, None) => {
+            if rt.code && client.is_public() {
+                return Err(OAuthError::invalid_request(
+                    "Public clients must use PKCE: send code_challenge with code_challenge_method=S256.",
+                ));
+            }
+            Ok(None)
+        }
+        (None, Some(_)) => Err(OAuthError::invalid_request(
+            "code_challenge_method was sent without code_challenge.",
+        )),
+        (Some(_), None) | (Some(_), Some("plain")) => Err(OAuthError::invalid_request(
+            "The plain PKCE method is not allowed; use code_challenge_method=S256.",
+        )),
+        (Some(_), Some(m)) if m != "S256" => Err(OAuthError::invalid_request(format!(
+            "The PKCE method '{m}' is not supported; use S256."
+        ))),
+        (Some(c), Some(_)) => {
+            let well_formed = c.len() == 43
+                && c.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+            if !well_formed {
+                return Err(OAuthError::invalid_request(
+                    "The code_challenge must be the 43-character base64url SHA-256 of the verifier.",
+                ));
+            }
+            Ok(Some(c.to_owned()))
+        }
+    }
+}
+
+fn parse_prompt(text: Option<&str>) -> Result<Prompt, OAuthError> {
+    let mut prompt = Prompt::default();
+    let mut count = 0;
+    for value in text.unwrap_or("").split(' ').filter(|s| !s.is_empty()) {
+        match value {
+            "none" => prompt.none = true,
+            "login" => prompt.login = true,
+            "consent" => prompt.consent = true,
+            "select_account" => {}
+            other => {
+                return Err(OAuthError::invalid_request(format!(
+                    "The prompt value '{other}' is not supported."
+                )));
+            }
+        }
+        count += 1;
+    }
+    if prompt.none && count > 1 {
+        return Err(OAuthError::invalid_request(
+            "prompt=none must not be combined with other prompt values.",
+        ));
+    }
+    Ok(prompt)
+}
+
+/// Verifies an `id_token_hint` we issued (signature and `iss`; an expired hint is accepted,
+/// as in Hydra beta.9) and returns its `sub` and claims.
+fn check_id_token_hint(
+    p: &Inner,
+    hint: &str,
+) -> Result<(String, crate::store::JsonObject), OAuthError> {
+    let claims = p.keys().verifier.verify_jwt(hint).map_err(|e| {
+        OAuthError::invalid_request("The id_token_hint is not a valid ID token of this server.")
+            .with_debug(e)
+    })?;
+    if claims.get("iss").and_then(|v| v.as_str()) != Some(p.config.issuer.as_str()) {
+        return Err(OAuthError::invalid_request(
+            "The id_token_hint was not issued by this server.",
+        ));
+    }
+    let sub = claims
+        .get("sub")
+        .and_then(|v| v.as_str())
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| OAuthError::invalid_request("The id_token_hint has no subject."))?
+        .to_owned();
+    Ok((sub, claims))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn response_types_compare_as_sets() {
+        assert_eq!(
+            ResponseType::parse("id_token code"),
+            ResponseType::parse("code id_token")
+        );
+        assert_eq!(ResponseType::parse("code code"), None);
+        assert_eq!(ResponseType::parse("none"), None);
+        assert_eq!(ResponseType::parse(""), None);
+    }
+
+    #[test]
+    fn prompt_rules() {
+        assert!(parse_prompt(Some("none login")).is_err());
+        assert!(parse_prompt(Some("bogus")).is_err());
+        let p = parse_prompt(Some("login consent select_account")).unwrap();
+        assert!(p.login && p.consent && !p.none);
+    }
+}

@@ -1,0 +1,60 @@
+//! The client credentials grant (RFC 6749 §4.4): a confidential client gets an access token
+//! for itself. No refresh token (§4.4.3) and no ID token — there is no end-user.
+//!
+//! Pinned choices: a public client (`token_endpoint_auth_method = none`) is refused with
+//! `unauthorized_client` (it authenticated as what it is, but this grant is only for clients
+//! that can keep a secret); an omitted `scope` grants no scope at all, as Hydra does; each
+//! requested scope must be allowed by the client's registered scopes (wildcards as in
+//! Hydra), else `invalid_scope`.
+
+use super::{TokenResponse, store_failure};
+use crate::error::OAuthError;
+use crate::http::params::Params;
+use crate::model::client::Client;
+use crate::model::scope;
+use crate::provider::Inner;
+use crate::store::{GrantData, JsonObject};
+use crate::token::issue::access_and_refresh;
+
+/// Issues an access token to the authenticated confidential client.
+pub(crate) async fn exchange(
+    p: &Inner,
+    client: &Client,
+    params: &Params,
+) -> Result<TokenResponse, OAuthError> {
+    if client.is_public() {
+        return Err(OAuthError::unauthorized_client(
+            "Public clients may not use the client_credentials grant.",
+        ));
+    }
+    let requested = scope::split(params.get("scope")?.unwrap_or(""));
+    let allowed = scope::split(&client.scope);
+    if let Some(denied) = requested
+        .iter()
+        .find(|s| !allowed.iter().any(|a| scope::matches(a, s)))
+    {
+        return Err(OAuthError::invalid_scope(format!(
+            "The client is not allowed to request the scope '{denied}'."
+        )));
+    }
+    let now = p.now();
+    let grant = GrantData {
+        grant_id: crate::model::random_id(),
+        client_id: client.client_id.clone(),
+        subject: client.client_id.clone(),
+        subject_identifier: client.client_id.clone(),
+        granted_scope: requested,
+        access_token_extra: JsonObject::new(),
+        id_token_extra: JsonObject::new(),
+        auth_time: None,
+        acr: String::new(),
+        session_id: None,
+        requested_at: now,
+    };
+    let (bearer, records) = access_and_refresh(p, &grant, now, false).split();
+    p.store
+        .insert_tokens(records)
+        .await
+        .map_err(store_failure)?;
+    Ok(TokenResponse::new(bearer, &grant.granted_scope, None))
+}

@@ -1,0 +1,110 @@
+//! The grants of the token endpoint: authorization code (with PKCE), refresh token and client
+//! credentials, plus what they share — the token response, the refresh-token policy and the
+//! reuse response that revokes a whole grant.
+//!
+//! Each grant reads "look up → check → mint → one atomic store call → respond". Every check
+//! happens before anything is written, so a refused request persists nothing.
+
+pub(crate) mod authorization_code;
+pub(crate) mod client_credentials;
+pub(crate) mod pkce;
+pub(crate) mod refresh_token;
+
+use serde::Serialize;
+
+use crate::error::{OAuthError, StoreError};
+use crate::model::client::Client;
+use crate::provider::Inner;
+use crate::store::GrantData;
+use crate::token::issue::{Bearer, wants_refresh};
+
+/// A successful token response (RFC 6749 §5.1, OIDC Core §3.1.3.3).
+#[derive(Debug, Serialize)]
+pub(crate) struct TokenResponse {
+    access_token: String,
+    token_type: &'static str,
+    expires_in: i64,
+    scope: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    refresh_token: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    id_token: Option<String>,
+}
+
+impl TokenResponse {
+    /// The response for freshly minted tokens (whose records were stored) with the scope
+    /// the access token carries.
+    pub(crate) fn new(bearer: Bearer, scope: &[String], id_token: Option<String>) -> Self {
+        Self {
+            access_token: bearer.access_token,
+            token_type: "bearer",
+            expires_in: bearer.expires_in,
+            scope: crate::model::scope::join(scope),
+            refresh_token: bearer.refresh_token,
+            id_token,
+        }
+    }
+}
+
+/// Whether a code exchange issues a refresh token: only when `offline` or `offline_access`
+/// was granted **and** the client is registered for the `refresh_token` grant — a refresh
+/// token the client may never redeem would only be a liability if it leaked.
+pub(crate) fn issues_refresh(grant: &GrantData, client: &Client) -> bool {
+    wants_refresh(grant) && client.allows_grant("refresh_token")
+}
+
+/// Whether `openid` was granted, which is what makes a grant an OpenID Connect one that
+/// gets an ID token.
+pub(crate) fn is_openid(scope: &[String]) -> bool {
+    scope.iter().any(|s| s == "openid")
+}
+
+/// A store failure during a grant: a 500 that never pretends success.
+pub(crate) fn store_failure(e: StoreError) -> OAuthError {
+    OAuthError::server_error("The storage backend failed.").with_debug(e)
+}
+
+/// The answer to a replayed single-use credential (a redeemed code, a rotated refresh
+/// token): revoke every token of the grant, since one of the two presenters is an attacker
+/// and we cannot tell which, then refuse with `invalid_grant`. If the revocation itself
+/// fails the request is a 500, so the failure is not hidden.
+pub(crate) async fn refuse_reuse(p: &Inner, grant_id: &str, what: &'static str) -> OAuthError {
+    match p.store.revoke_grant(grant_id).await {
+        Ok(_) => OAuthError::invalid_grant(what),
+        Err(e) => store_failure(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn grant(scope: &[&str]) -> GrantData {
+        GrantData {
+            grant_id: "g".into(),
+            client_id: "c".into(),
+            subject: "s".into(),
+            subject_identifier: "s".into(),
+            granted_scope: scope.iter().map(|s| (*s).to_owned()).collect(),
+            access_token_extra: Default::default(),
+            id_token_extra: Default::default(),
+            auth_time: None,
+            acr: String::new(),
+            session_id: None,
+            requested_at: time::OffsetDateTime::UNIX_EPOCH,
+        }
+    }
+
+    #[test]
+    fn refresh_tokens_need_offline_and_the_grant_type() {
+        let with_refresh = Client {
+            grant_types: vec!["authorization_code".into(), "refresh_token".into()],
+            ..Client::default()
+        };
+        let without = Client::default();
+        assert!(issues_refresh(&grant(&["offline"]), &with_refresh));
+        assert!(issues_refresh(&grant(&["offline_access"]), &with_refresh));
+        assert!(!issues_refresh(&grant(&["openid"]), &with_refresh));
+        assert!(!issues_refresh(&grant(&["offline"]), &without));
+    }
+}

@@ -1,0 +1,212 @@
+//! CORS as Hydra beta.9 does it, on exactly four kinds of route:
+//!
+//! * `/oauth2/token`, `/oauth2/revoke`, `/userinfo`: an origin is allowed when the request's
+//!   client lists it in `allowed_cors_origins` (exact match). The client is the one the request
+//!   names — the Basic user or the `client_id` form parameter for token and revoke, the owner
+//!   of the access token for userinfo. Naming a client is enough: the CORS headers only let the
+//!   browser *read* the answer, and the endpoint still authenticates the request.
+//! * `/.well-known/*` (discovery and JWKS): `Config::discovery_cors_origins` (exact match).
+//!
+//! A preflight (`OPTIONS`) carries no credentials, so it is allowed when *any* client lists the
+//! origin ([`ClientStore::origin_allowed`](crate::store::ClientStore::origin_allowed)); the
+//! actual request is then checked against its own client. Credentials (cookies) are never
+//! allowed cross-origin, and neither `/oauth2/auth` nor the admin API ever answers with CORS
+//! headers: the router only calls this module for the routes above.
+
+use http::header::{self, HeaderValue};
+use http::{HeaderMap, StatusCode};
+
+use super::params::Params;
+use super::{Request, Response, client_auth, response};
+use crate::Provider;
+
+/// How long a browser may cache a preflight answer, in seconds.
+const PREFLIGHT_MAX_AGE: &str = "600";
+
+/// A route that answers cross-origin requests, and whose origin list applies to it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Route {
+    /// Discovery and JWKS: the configured origin list.
+    Metadata,
+    /// Token and revocation: the origins of the client the request names.
+    ClientAuthenticated,
+    /// Userinfo: the origins of the access token's client.
+    Userinfo,
+}
+
+impl Route {
+    /// The CORS route of a public path, if it is one.
+    pub(crate) fn of(segments: &[&str]) -> Option<Self> {
+        match segments {
+            [".well-known", "openid-configuration" | "jwks.json"] => Some(Self::Metadata),
+            ["oauth2", "token" | "revoke"] => Some(Self::ClientAuthenticated),
+            ["userinfo"] => Some(Self::Userinfo),
+            _ => None,
+        }
+    }
+
+    fn methods(self) -> HeaderValue {
+        HeaderValue::from_static(match self {
+            Self::Metadata => "GET",
+            Self::ClientAuthenticated => "POST",
+            Self::Userinfo => "GET, POST",
+        })
+    }
+
+    /// Captures what the CORS decision for an actual request needs, before the endpoint
+    /// consumes the request.
+    pub(crate) fn actual(self, req: &Request) -> Actual {
+        let origin = origin(req.headers());
+        let credential = match (&origin, self) {
+            (None, _) | (_, Self::Metadata) => Credential::None,
+            (Some(_), Self::ClientAuthenticated) => named_client(req),
+            (Some(_), Self::Userinfo) => bearer_token(req),
+        };
+        Actual {
+            route: self,
+            origin,
+            credential,
+        }
+    }
+}
+
+/// Who an actual request claims to act for.
+#[derive(Debug)]
+enum Credential {
+    None,
+    ClientId(String),
+    AccessToken(String),
+}
+
+/// The CORS state of an actual (non-preflight) request.
+#[derive(Debug)]
+pub(crate) struct Actual {
+    route: Route,
+    origin: Option<String>,
+    credential: Credential,
+}
+
+impl Actual {
+    /// Adds `Vary: Origin`, and `Access-Control-Allow-Origin` when the origin is allowed.
+    /// A store failure here only withholds the header: the endpoint has already answered.
+    pub(crate) async fn apply(self, p: &Provider, mut res: Response) -> Response {
+        vary_on_origin(res.headers_mut());
+        let Some(origin) = self.origin else {
+            return res;
+        };
+        let allowed = match (self.route, self.credential) {
+            (Route::Metadata, _) => metadata_allows(p, &origin),
+            (_, Credential::ClientId(id)) => client_allows(p, &id, &origin).await,
+            (_, Credential::AccessToken(token)) => match p.find_token(&token).await {
+                Ok(Some(record)) => client_allows(p, &record.grant.client_id, &origin).await,
+                _ => false,
+            },
+            (_, Credential::None) => false,
+        };
+        if allowed {
+            allow_origin(res.headers_mut(), &origin);
+        }
+        res
+    }
+}
+
+/// Answers a preflight `OPTIONS` request with 204, with the CORS headers when allowed.
+/// A store failure is a 5xx without them.
+pub(crate) async fn preflight(p: &Provider, req: &Request, route: Route) -> Response {
+    let mut res = response::empty(StatusCode::NO_CONTENT);
+    vary_on_origin(res.headers_mut());
+    let Some(origin) = origin(req.headers()) else {
+        return res;
+    };
+    let allowed = match route {
+        Route::Metadata => metadata_allows(p, &origin),
+        Route::ClientAuthenticated | Route::Userinfo => {
+            match p.inner.store.origin_allowed(&origin).await {
+                Ok(allowed) => allowed,
+                Err(e) => return p.inner.error_response(&e.into()),
+            }
+        }
+    };
+    if allowed {
+        let headers = res.headers_mut();
+        allow_origin(headers, &origin);
+        headers.insert(header::ACCESS_CONTROL_ALLOW_METHODS, route.methods());
+        headers.insert(
+            header::ACCESS_CONTROL_ALLOW_HEADERS,
+            HeaderValue::from_static("Authorization, Content-Type"),
+        );
+        headers.insert(
+            header::ACCESS_CONTROL_MAX_AGE,
+            HeaderValue::from_static(PREFLIGHT_MAX_AGE),
+        );
+    }
+    res
+}
+
+fn origin(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get(header::ORIGIN)
+        .and_then(|v| v.to_str().ok())
+        .filter(|o| !o.is_empty())
+        .map(str::to_owned)
+}
+
+fn metadata_allows(p: &Provider, origin: &str) -> bool {
+    p.inner
+        .config
+        .discovery_cors_origins
+        .iter()
+        .any(|o| o == origin)
+}
+
+async fn client_allows(p: &Provider, client_id: &str, origin: &str) -> bool {
+    p.inner
+        .store
+        .client(client_id)
+        .await
+        .is_ok_and(|r| r.client.allowed_cors_origins.iter().any(|o| o == origin))
+}
+
+/// The client a token or revocation request names: the Basic user, else `client_id`.
+fn named_client(req: &Request) -> Credential {
+    if let Ok(Some((id, _))) = client_auth::basic_credentials(req) {
+        return Credential::ClientId(id);
+    }
+    match Params::from_form(req)
+        .ok()
+        .and_then(|p| Some(p.get("client_id").ok()??.to_owned()))
+    {
+        Some(id) => Credential::ClientId(id),
+        None => Credential::None,
+    }
+}
+
+/// The access token of a userinfo request: `Authorization: Bearer`, else `access_token` in
+/// the query or the form body.
+fn bearer_token(req: &Request) -> Credential {
+    let header = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, token)| token.trim().to_owned());
+    let param = || {
+        let from = |params: Params| Some(params.get("access_token").ok()??.to_owned());
+        from(Params::from_query(req)).or_else(|| from(Params::from_form(req).ok()?))
+    };
+    match header.or_else(param) {
+        Some(token) => Credential::AccessToken(token),
+        None => Credential::None,
+    }
+}
+
+fn vary_on_origin(headers: &mut HeaderMap) {
+    headers.append(header::VARY, HeaderValue::from_static("Origin"));
+}
+
+fn allow_origin(headers: &mut HeaderMap, origin: &str) {
+    if let Ok(value) = HeaderValue::from_str(origin) {
+        headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, value);
+    }
+}

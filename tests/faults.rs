@@ -1,0 +1,537 @@
+//! Store faults and races (checklist RL-8, peer vulnerability #3 — fosite CVE-2020-15223).
+//!
+//! A [`FaultyStore`] delegates every call to a [`MemoryStore`] and fails the n-th one with
+//! `StoreError::Backend` *before* it reaches the inner store. Each operation is run once per
+//! store call it makes, failing that call: every run must answer 5xx (never a false success,
+//! never `active:false`), and afterwards, with faults off, the state must be what it was.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::sync::Arc;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use bytes::Bytes;
+use common::seed::{self, Issued};
+use common::tokens;
+use common::*;
+use http::{Method, Response, StatusCode};
+use oauth2_provider::model::client::ClientRecord;
+use oauth2_provider::store::{
+    ClientStore, CodeRecord, ConsentRequestRecord, FlowStore, HandledConsent, HandledLogin,
+    IssuedTokens, KeyRecord, KeyStore, LoginRequestRecord, LoginSessionRecord, SessionStore,
+    TokenKind, TokenRecord, TokenStore,
+};
+use oauth2_provider::{Clock, Config, ManualClock, MemoryStore, Provider, StoreError};
+use time::{Duration, OffsetDateTime};
+
+/// Never fail.
+const OFF: usize = usize::MAX;
+
+/// A store that fails its n-th call (counted from the last [`FaultyStore::fail_call`]).
+#[derive(Debug, Default)]
+struct FaultyStore {
+    inner: MemoryStore,
+    calls: AtomicUsize,
+    fail_at: AtomicUsize,
+    failed: Mutex<Option<&'static str>>,
+}
+
+impl FaultyStore {
+    fn new() -> Self {
+        Self {
+            fail_at: AtomicUsize::new(OFF),
+            ..Self::default()
+        }
+    }
+
+    /// Fails the n-th call from now on (1-based).
+    fn fail_call(&self, n: usize) {
+        *self.failed.lock().unwrap() = None;
+        self.calls.store(0, Ordering::SeqCst);
+        self.fail_at.store(n, Ordering::SeqCst);
+    }
+
+    /// Turns faults off; returns the call that failed, if one did.
+    fn disarm(&self) -> Option<&'static str> {
+        self.fail_at.store(OFF, Ordering::SeqCst);
+        self.failed.lock().unwrap().take()
+    }
+
+    fn tick(&self, call: &'static str) -> Result<(), StoreError> {
+        let n = self.calls.fetch_add(1, Ordering::SeqCst) + 1;
+        if n == self.fail_at.load(Ordering::SeqCst) {
+            *self.failed.lock().unwrap() = Some(call);
+            return Err(StoreError::backend(format!("injected fault in {call}")));
+        }
+        Ok(())
+    }
+}
+
+/// Implements a store trait for [`FaultyStore`] by delegation, each call ticking first.
+macro_rules! delegate {
+    ($trait:ident { $(fn $name:ident($($arg:ident: $ty:ty),*) -> $ret:ty;)* }) => {
+        #[async_trait::async_trait]
+        impl $trait for FaultyStore {
+            $(
+                async fn $name(&self, $($arg: $ty),*) -> Result<$ret, StoreError> {
+                    self.tick(stringify!($name))?;
+                    self.inner.$name($($arg),*).await
+                }
+            )*
+        }
+    };
+}
+
+delegate!(ClientStore {
+    fn create_client(record: ClientRecord) -> ();
+    fn client(client_id: &str) -> ClientRecord;
+    fn update_client(record: ClientRecord) -> ();
+    fn delete_client(client_id: &str) -> ();
+    fn list_clients(limit: usize, offset: usize) -> Vec<ClientRecord>;
+});
+
+delegate!(KeyStore {
+    fn keys() -> Vec<KeyRecord>;
+    fn insert_initial_keys(initial: Vec<KeyRecord>) -> Vec<KeyRecord>;
+    fn insert_key(key: KeyRecord) -> ();
+});
+
+delegate!(FlowStore {
+    fn create_login_request(request: LoginRequestRecord) -> ();
+    fn login_request(challenge: &str) -> LoginRequestRecord;
+    fn handle_login_request(challenge: &str, handled: HandledLogin) -> LoginRequestRecord;
+    fn consume_login_verifier(verifier_digest: &str) -> LoginRequestRecord;
+    fn create_consent_request(request: ConsentRequestRecord) -> ();
+    fn consent_request(challenge: &str) -> ConsentRequestRecord;
+    fn handle_consent_request(challenge: &str, handled: HandledConsent) -> ConsentRequestRecord;
+    fn consume_consent_verifier(verifier_digest: &str) -> ConsentRequestRecord;
+    fn remembered_consents(subject: &str, client_id: &str) -> Vec<ConsentRequestRecord>;
+    fn consent_sessions(subject: &str, limit: usize, offset: usize) -> Vec<ConsentRequestRecord>;
+    fn delete_consents(subject: &str, client_id: Option<&str>) -> Vec<String>;
+    fn flush_requests(before: OffsetDateTime, limit: usize) -> u64;
+});
+
+delegate!(SessionStore {
+    fn create_login_session(session: LoginSessionRecord) -> ();
+    fn login_session(id: &str) -> LoginSessionRecord;
+    fn delete_login_session(id: &str) -> ();
+    fn delete_login_sessions_of(subject: &str) -> u64;
+    fn flush_login_sessions(before: OffsetDateTime, limit: usize) -> u64;
+    fn set_forced_subject(client_id: &str, subject: &str, forced: &str) -> ();
+    fn forced_subject(client_id: &str, subject: &str) -> Option<String>;
+});
+
+delegate!(TokenStore {
+    fn insert_code(code: CodeRecord) -> ();
+    fn code(signature: &str) -> CodeRecord;
+    fn redeem_code(signature: &str, tokens: IssuedTokens) -> ();
+    fn insert_tokens(tokens: IssuedTokens) -> ();
+    fn access_token(signature: &str) -> TokenRecord;
+    fn refresh_token(signature: &str) -> TokenRecord;
+    fn rotate_refresh_token(signature: &str, tokens: IssuedTokens) -> ();
+    fn revoke_grant(grant_id: &str) -> u64;
+    fn revoke_client_tokens(client_id: &str) -> u64;
+    fn flush_tokens(not_after: OffsetDateTime, limit: usize) -> u64;
+});
+
+async fn faulty_provider() -> (Provider, Arc<FaultyStore>, Arc<ManualClock>) {
+    let store = Arc::new(FaultyStore::new());
+    let clock = Arc::new(ManualClock::starting_now());
+    let p = Provider::builder(Config::new(ISSUER).unwrap())
+        .store(store.clone())
+        .clock(clock.clone())
+        .build()
+        .await
+        .unwrap();
+    (p, store, clock)
+}
+
+/// Runs `op` failing its 1st, 2nd, … store call until a run makes no failing call; each
+/// failing run must answer 5xx and leave `unchanged` true. Returns the failed calls' names.
+async fn fail_each_call(
+    store: &FaultyStore,
+    op: impl AsyncFn() -> Response<Bytes>,
+    unchanged: impl AsyncFn() -> bool,
+) -> Vec<&'static str> {
+    let mut failed = Vec::new();
+    for n in 1..=64 {
+        store.fail_call(n);
+        let res = op().await;
+        let Some(call) = store.disarm() else {
+            assert!(!failed.is_empty(), "the operation made no store call");
+            return failed;
+        };
+        assert!(
+            res.status().is_server_error(),
+            "failing {call} (call {n}) answered {}: {}",
+            res.status(),
+            String::from_utf8_lossy(res.body())
+        );
+        assert!(unchanged().await, "state changed after failing {call}");
+        failed.push(call);
+    }
+    panic!("more than 64 store calls");
+}
+
+async fn seeded() -> (Provider, Arc<FaultyStore>, Arc<ManualClock>, Issued) {
+    let (p, store, clock) = faulty_provider().await;
+    seed::client(&p, "app").await;
+    let grant = seed::grant("app", "alice", &["core", "offline"], clock.now());
+    let issued = seed::tokens(&p, &grant, clock.now(), Duration::hours(1)).await;
+    (p, store, clock, issued)
+}
+
+async fn both_active(p: &Provider, issued: &Issued) -> bool {
+    seed::is_active(p, &issued.access).await && seed::is_active(p, &issued.refresh).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn failed_revocation_is_5xx_and_the_token_stays_valid() {
+    let (p, store, clock, _) = seeded().await;
+    for kind in [TokenKind::AccessToken, TokenKind::RefreshToken] {
+        let grant = seed::grant("app", "alice", &["core", "offline"], clock.now());
+        let issued = seed::tokens(&p, &grant, clock.now(), Duration::hours(1)).await;
+        let token = match kind {
+            TokenKind::AccessToken => &issued.access,
+            TokenKind::RefreshToken => &issued.refresh,
+        };
+        let failed = fail_each_call(
+            &store,
+            async || {
+                p.public()
+                    .handle(seed::revoke_request("app", &[("token", token)]))
+                    .await
+            },
+            async || both_active(&p, &issued).await,
+        )
+        .await;
+        let lookup = match kind {
+            TokenKind::AccessToken => "access_token",
+            TokenKind::RefreshToken => "refresh_token",
+        };
+        assert_eq!(failed, ["client", lookup, "revoke_grant"]);
+        // The run without a fault revoked the grant.
+        assert!(!seed::is_active(&p, &issued.access).await);
+        assert!(!seed::is_active(&p, &issued.refresh).await);
+    }
+    // The failure of the revoking call itself is retryable: 503 temporarily_unavailable.
+    let grant = seed::grant("app", "alice", &["core", "offline"], clock.now());
+    let issued = seed::tokens(&p, &grant, clock.now(), Duration::hours(1)).await;
+    store.fail_call(3);
+    let res = p
+        .public()
+        .handle(seed::revoke_request("app", &[("token", &issued.access)]))
+        .await;
+    assert_eq!(store.disarm(), Some("revoke_grant"));
+    assert_error(
+        &res,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "temporarily_unavailable",
+    );
+    assert!(both_active(&p, &issued).await);
+    let res = p
+        .public()
+        .handle(seed::revoke_request("app", &[("token", &issued.access)]))
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(!both_active(&p, &issued).await);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn failed_introspection_is_500_never_inactive() {
+    let (p, store, _clock, issued) = seeded().await;
+    for token in [&issued.access, &issued.refresh] {
+        let failed = fail_each_call(
+            &store,
+            async || {
+                p.admin()
+                    .handle(form_request("/oauth2/introspect", &[("token", token)]))
+                    .await
+            },
+            async || both_active(&p, &issued).await,
+        )
+        .await;
+        assert_eq!(failed.len(), 2, "token and client lookups: {failed:?}");
+    }
+    store.fail_call(1);
+    let res = p
+        .admin()
+        .handle(form_request(
+            "/oauth2/introspect",
+            &[("token", &issued.access)],
+        ))
+        .await;
+    store.disarm();
+    assert_error(&res, StatusCode::INTERNAL_SERVER_ERROR, "server_error");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn failed_flush_is_500_and_deletes_nothing_usable() {
+    let (p, store, clock, issued) = seeded().await;
+    let old = seed::grant("app", "bob", &["core"], clock.now() - Duration::hours(3));
+    let expired = seed::tokens(
+        &p,
+        &old,
+        clock.now() - Duration::hours(3),
+        Duration::hours(1),
+    )
+    .await;
+    let failed = fail_each_call(
+        &store,
+        async || {
+            p.admin()
+                .handle(empty_request(Method::POST, "/oauth2/flush"))
+                .await
+        },
+        async || both_active(&p, &issued).await,
+    )
+    .await;
+    assert_eq!(
+        failed,
+        vec!["flush_tokens", "flush_requests", "flush_login_sessions"]
+    );
+    assert!(both_active(&p, &issued).await);
+    assert!(
+        p.store()
+            .access_token(&seed::signature(&expired.access))
+            .await
+            .is_err()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn failed_session_operations_are_5xx_and_change_nothing() {
+    let (p, store, clock, _) = seeded().await;
+    let now = clock.now();
+    let challenge = seed::consent(&p, "alice", "app", true, 0, now).await;
+    let tokens = seed::consent_tokens(&p, &challenge, "alice", "app", now).await;
+    let session = seed::login_session(&p, "alice", now).await;
+
+    let failed = fail_each_call(
+        &store,
+        async || {
+            p.admin()
+                .handle(empty_request(
+                    Method::GET,
+                    "/oauth2/auth/sessions/consent/alice",
+                ))
+                .await
+        },
+        async || true,
+    )
+    .await;
+    assert_eq!(failed, vec!["consent_sessions", "client"]);
+
+    let failed = fail_each_call(
+        &store,
+        async || {
+            p.admin()
+                .handle(empty_request(
+                    Method::DELETE,
+                    "/oauth2/auth/sessions/login/alice",
+                ))
+                .await
+        },
+        async || p.store().login_session(&session).await.is_ok(),
+    )
+    .await;
+    assert_eq!(failed, vec!["delete_login_sessions_of"]);
+    assert!(p.store().login_session(&session).await.is_err());
+
+    // Consent revocation: failing the deletion changes nothing.
+    store.fail_call(1);
+    let res = p
+        .admin()
+        .handle(empty_request(
+            Method::DELETE,
+            "/oauth2/auth/sessions/consent/alice",
+        ))
+        .await;
+    assert_eq!(store.disarm(), Some("delete_consents"));
+    assert_error(&res, StatusCode::INTERNAL_SERVER_ERROR, "server_error");
+    assert!(p.store().consent_request(&challenge).await.is_ok());
+    assert!(both_active(&p, &tokens).await);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn failed_grant_revocation_after_consent_deletion_is_reported() {
+    // The documented limit of a two-step store contract: the consents are deleted in one call
+    // and their grants revoked one by one. A failing revocation is a 5xx (never a false 204),
+    // every other grant is still revoked, and only the failed grant keeps its tokens.
+    let (p, store, clock, _) = seeded().await;
+    seed::client(&p, "other").await;
+    let now = clock.now();
+    let c1 = seed::consent(&p, "alice", "app", true, 0, now).await;
+    let c2 = seed::consent(&p, "alice", "other", true, 0, now).await;
+    let t1 = seed::consent_tokens(&p, &c1, "alice", "app", now).await;
+    let t2 = seed::consent_tokens(&p, &c2, "alice", "other", now).await;
+    store.fail_call(2);
+    let res = p
+        .admin()
+        .handle(empty_request(
+            Method::DELETE,
+            "/oauth2/auth/sessions/consent/alice",
+        ))
+        .await;
+    assert_eq!(store.disarm(), Some("revoke_grant"));
+    assert!(res.status().is_server_error());
+    let alive = [both_active(&p, &t1).await, both_active(&p, &t2).await];
+    assert_eq!(
+        alive.iter().filter(|a| **a).count(),
+        1,
+        "exactly the grant whose revocation failed survives"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn failed_preflight_lookup_allows_nothing() {
+    let (p, store, _clock, _) = seeded().await;
+    seed::client_with(&p, "spa", vec!["https://spa.example".into()]).await;
+    store.fail_call(1);
+    let mut req = empty_request(Method::OPTIONS, "/oauth2/token");
+    req.headers_mut()
+        .insert("origin", "https://spa.example".parse().unwrap());
+    let res = p.public().handle(req).await;
+    assert_eq!(store.disarm(), Some("list_clients"));
+    assert!(res.status().is_server_error());
+    assert!(!res.headers().contains_key("access-control-allow-origin"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn failed_code_exchange_is_5xx_and_issues_nothing() {
+    let (p, store, clock) = faulty_provider().await;
+    tokens::code_client(&p, "app").await;
+    let (code, _) = tokens::issue_code(&p, &clock, "app", &["openid", "offline"]).await;
+    let failed = fail_each_call(
+        &store,
+        async || p.public().handle(tokens::code_exchange("app", &code)).await,
+        // Nothing was redeemed: the code is still unused, so no token of it exists.
+        async || !p.store().code(&tokens::sig(&code)).await.unwrap().used,
+    )
+    .await;
+    assert_eq!(failed, ["client", "code", "redeem_code"]);
+    // The run without a fault redeemed it.
+    let res = p.public().handle(tokens::code_exchange("app", &code)).await;
+    assert_eq!(
+        res.status(),
+        StatusCode::BAD_REQUEST,
+        "the code is used now"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn failed_refresh_is_5xx_and_keeps_the_old_pair() {
+    let (p, store, clock) = faulty_provider().await;
+    tokens::code_client(&p, "app").await;
+    let first = tokens::tokens_for(&p, &clock, "app", &["openid", "offline"]).await;
+    let access = first["access_token"].as_str().unwrap().to_owned();
+    let refresh = first["refresh_token"].as_str().unwrap().to_owned();
+    let failed = fail_each_call(
+        &store,
+        async || {
+            p.public()
+                .handle(tokens::refresh_request("app", &refresh))
+                .await
+        },
+        async || {
+            tokens::access_active(&p, &clock, &access).await
+                && tokens::refresh_active(&p, &clock, &refresh).await
+        },
+    )
+    .await;
+    assert_eq!(failed, ["client", "refresh_token", "rotate_refresh_token"]);
+    // The clean run rotated: the old pair is dead now.
+    assert!(!tokens::refresh_active(&p, &clock, &refresh).await);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn failed_client_credentials_is_5xx() {
+    let (p, store, _clock) = faulty_provider().await;
+    tokens::create_confidential(
+        &p,
+        tokens::client("machine", &["client_credentials"], "core"),
+    )
+    .await;
+    let request = || {
+        tokens::token_request(
+            "machine",
+            &[("grant_type", "client_credentials"), ("scope", "core")],
+        )
+    };
+    let failed = fail_each_call(
+        &store,
+        async || p.public().handle(request()).await,
+        async || true,
+    )
+    .await;
+    assert_eq!(failed, ["client", "insert_tokens"]);
+    let res = p.public().handle(request()).await;
+    assert_eq!(res.status(), StatusCode::OK);
+}
+
+/// The refresh grant and the revocation endpoint racing over HTTP: whichever wins, no token
+/// of the grant is active afterwards — revoking a token that rotation already killed still
+/// revokes its grant, including the pair the rotation minted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 8)]
+async fn revocation_racing_with_refresh_over_http_leaves_no_active_token() {
+    let (p, _store, clock) = faulty_provider().await;
+    tokens::code_client(&p, "app").await;
+    for round in 0..50 {
+        let first = tokens::tokens_for(&p, &clock, "app", &["openid", "offline"]).await;
+        let access = first["access_token"].as_str().unwrap().to_owned();
+        let refresh = first["refresh_token"].as_str().unwrap().to_owned();
+        let barrier = Arc::new(tokio::sync::Barrier::new(3));
+        let spawn = |req: http::Request<Bytes>| {
+            let (p, barrier) = (p.clone(), barrier.clone());
+            tokio::spawn(async move {
+                barrier.wait().await;
+                p.public().handle(req).await
+            })
+        };
+        let refreshed = spawn(tokens::refresh_request("app", &refresh));
+        let revoked_by_access = spawn(seed::revoke_request("app", &[("token", &access)]));
+        let revoked_by_refresh = spawn(seed::revoke_request("app", &[("token", &refresh)]));
+        let refreshed = refreshed.await.unwrap();
+        assert_eq!(revoked_by_access.await.unwrap().status(), StatusCode::OK);
+        assert_eq!(revoked_by_refresh.await.unwrap().status(), StatusCode::OK);
+        let mut all = vec![access, refresh];
+        match refreshed.status() {
+            StatusCode::OK => {
+                let body = body_json(&refreshed);
+                all.push(body["access_token"].as_str().unwrap().to_owned());
+                all.push(body["refresh_token"].as_str().unwrap().to_owned());
+            }
+            StatusCode::BAD_REQUEST => {}
+            other => panic!("round {round}: refresh answered {other}"),
+        }
+        for token in &all {
+            assert!(
+                !seed::is_active(&p, token).await,
+                "round {round}: {token} of the revoked grant is active"
+            );
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 8)]
+async fn parallel_revocations_of_one_token_all_succeed() {
+    let (p, _store, _clock, issued) = seeded().await;
+    let tasks: Vec<_> = (0..32)
+        .map(|_| {
+            let (p, token) = (p.clone(), issued.refresh.clone());
+            tokio::spawn(async move {
+                p.public()
+                    .handle(seed::revoke_request("app", &[("token", &token)]))
+                    .await
+                    .status()
+            })
+        })
+        .collect();
+    for t in tasks {
+        assert_eq!(t.await.unwrap(), StatusCode::OK);
+    }
+    assert!(!seed::is_active(&p, &issued.access).await);
+    assert!(!seed::is_active(&p, &issued.refresh).await);
+}
