@@ -7,19 +7,25 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
+mod flow_support;
 #[path = "support/postgres.rs"]
 mod scratch;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use http::{Method, StatusCode};
+use base64::Engine as _;
+use bytes::Bytes;
+use flow_support::{client, code_query, grant, q, remembered_login};
+use http::{Method, Request, StatusCode};
 use oauth2_provider::jose::Algorithm;
-use oauth2_provider::model::client::ClientRecord;
+use oauth2_provider::model::client::{ClientRecord, SecretHash};
 use oauth2_provider::store::sql::PostgresStore;
 use oauth2_provider::store::*;
 use oauth2_provider::testing::conformance;
+use oauth2_provider::testing::{UserAgent, redirect_param};
 use oauth2_provider::{Config, Provider, StoreError};
+use serde_json::Value;
 use time::OffsetDateTime;
 
 async fn jwks(provider: &Provider) -> serde_json::Value {
@@ -165,6 +171,183 @@ async fn parallel_redemptions_over_two_instances_have_one_winner() {
 
     a.pool().close().await;
     b.pool().close().await;
+    db.drop_now().await;
+}
+
+/// Two providers on one fresh database with the same configuration (and so the same
+/// cookie key), and the confidential client `app` (secret `secret`).
+async fn two_providers(db: &scratch::ScratchDb) -> (Provider, Provider) {
+    let config = flow_support::config();
+    let mut providers = Vec::new();
+    for _ in 0..2 {
+        let store = PostgresStore::connect(&db.url).await.unwrap();
+        let provider = Provider::builder(config.clone())
+            .store(Arc::new(store))
+            .build()
+            .await
+            .unwrap();
+        providers.push(provider);
+    }
+    let record = ClientRecord {
+        client: client("app"),
+        secret_hash: Some(SecretHash::of_generated("secret")),
+    };
+    providers[0].store().create_client(record).await.unwrap();
+    let b = providers.pop().unwrap();
+    (providers.pop().unwrap(), b)
+}
+
+/// The browser moves to another instance (behind a load balancer) with its cookies.
+fn move_browser(from: &UserAgent, to: &Provider) -> UserAgent {
+    let mut moved = UserAgent::new(to);
+    for name in from.cookie_names() {
+        moved.set_cookie(&name, from.cookie(&name).unwrap());
+    }
+    moved
+}
+
+async fn token_request(provider: &Provider, pairs: &[(&str, &str)]) -> (StatusCode, Value) {
+    let basic = base64::engine::general_purpose::STANDARD.encode("app:secret");
+    let req = Request::builder()
+        .method("POST")
+        .uri("/oauth2/token")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("authorization", format!("Basic {basic}"))
+        .body(Bytes::from(q(pairs)))
+        .unwrap();
+    let res = provider.public().handle(req).await;
+    (res.status(), serde_json::from_slice(res.body()).unwrap())
+}
+
+async fn active(provider: &Provider, token: &str) -> bool {
+    provider.introspect(token, None).await.unwrap().active
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_flow_hops_between_instances_and_reuse_on_one_revokes_the_family_of_the_other() {
+    let Some(db) = scratch::ScratchDb::create("multi_flow").await else {
+        return;
+    };
+    let (a, b) = two_providers(&db).await;
+
+    // Authorize on A, login accepted on B, the browser returns through B.
+    let mut browser = UserAgent::new(&a);
+    let res = browser.authorize(&code_query(&[])).await;
+    let login_challenge = redirect_param(&res, "login_challenge").expect("login page");
+    let login = b
+        .accept_login(&login_challenge, remembered_login("alice"))
+        .await
+        .unwrap();
+    let mut browser = move_browser(&browser, &b);
+    let res = browser.get(&login.redirect_to).await;
+    let consent_challenge = redirect_param(&res, "consent_challenge").expect("consent page");
+
+    // Consent accepted on A, the browser returns through A and gets the code.
+    let consent = a
+        .accept_consent(&consent_challenge, grant(&["openid", "offline"]))
+        .await
+        .unwrap();
+    let mut browser = move_browser(&browser, &a);
+    let res = browser.get(&consent.redirect_to).await;
+    let code = redirect_param(&res, "code").expect("code at the client");
+
+    // Code exchanged on A; B sees the tokens.
+    let (status, issued) = token_request(
+        &a,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", flow_support::CB),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{issued}");
+    let access = issued["access_token"].as_str().unwrap();
+    let refresh = issued["refresh_token"].as_str().unwrap();
+    assert!(
+        active(&b, access).await,
+        "B introspects A's token as active"
+    );
+    let (status, replay) = token_request(
+        &b,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", flow_support::CB),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{replay}");
+    assert!(
+        !active(&a, access).await,
+        "a replayed code on B revokes A's tokens"
+    );
+
+    // A second round: the login remembered on B skips the login page on A.
+    let mut browser = move_browser(&browser, &a);
+    let res = browser.authorize(&code_query(&[])).await;
+    let challenge = redirect_param(&res, "login_challenge").expect("login page");
+    assert!(
+        a.login_request(&challenge).await.unwrap().skip,
+        "remembered session skips"
+    );
+    let code = browser
+        .code(
+            &code_query(&[]),
+            remembered_login("alice"),
+            grant(&["openid", "offline"]),
+        )
+        .await
+        .unwrap();
+    let (_, issued) = token_request(
+        &b,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", flow_support::CB),
+        ],
+    )
+    .await;
+    let refresh = issued["refresh_token"]
+        .as_str()
+        .unwrap_or(refresh)
+        .to_owned();
+
+    // Refresh on A; the old refresh token presented again on B is reuse: the family dies.
+    let (status, rotated) = token_request(
+        &a,
+        &[("grant_type", "refresh_token"), ("refresh_token", &refresh)],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{rotated}");
+    let new_access = rotated["access_token"].as_str().unwrap();
+    let new_refresh = rotated["refresh_token"].as_str().unwrap();
+    assert!(active(&b, new_access).await);
+    let (status, reuse) = token_request(
+        &b,
+        &[("grant_type", "refresh_token"), ("refresh_token", &refresh)],
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{reuse}");
+    assert_eq!(reuse["error"], "invalid_grant");
+    assert!(
+        !active(&a, new_access).await,
+        "reuse on B revokes the access token issued on A"
+    );
+    assert!(
+        !active(&a, new_refresh).await,
+        "reuse on B revokes the refresh token issued on A"
+    );
+    let (status, _) = token_request(
+        &a,
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", new_refresh),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+
     db.drop_now().await;
 }
 

@@ -15,17 +15,17 @@ fn server_url() -> String {
 }
 
 /// A fresh database; [`ScratchDb::drop_now`] removes it.
-pub struct ScratchDb {
+pub(crate) struct ScratchDb {
     admin: String,
     name: String,
     /// The URL of the scratch database.
-    pub url: String,
+    pub(crate) url: String,
 }
 
 impl ScratchDb {
     /// Creates `oauth2_<purpose>_<pid>_<nanos>`; `None` (after printing why) when no server
     /// is reachable outside CI.
-    pub async fn create(purpose: &str) -> Option<Self> {
+    pub(crate) async fn create(purpose: &str) -> Option<Self> {
         let admin = server_url();
         let mut conn = match PgConnection::connect(&admin).await {
             Ok(conn) => conn,
@@ -52,7 +52,7 @@ impl ScratchDb {
     }
 
     /// Drops the database (closing any connection still open to it).
-    pub async fn drop_now(self) {
+    pub(crate) async fn drop_now(self) {
         let mut conn = PgConnection::connect(&self.admin).await.unwrap();
         let drop = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name);
         sqlx::raw_sql(sqlx::AssertSqlSafe(drop))
