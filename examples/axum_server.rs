@@ -3,7 +3,7 @@
 //! `ADMIN_HOST:ADMIN_PORT` (default 127.0.0.1:4445).
 //!
 //! ```sh
-//! cargo run --example axum_server --features tower
+//! cargo run --example axum_server
 //! # then open http://127.0.0.1:4444/demo/start
 //! ```
 //!
@@ -11,7 +11,7 @@
 //! Configuration: Hydra's environment variables, see the README.
 
 mod common;
-#[path = "common/demo_stub.rs"]
+#[path = "common/demo.rs"]
 mod demo;
 
 use std::future::IntoFuture;

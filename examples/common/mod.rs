@@ -231,6 +231,13 @@ async fn open_store(database_url: &str) -> Result<Arc<dyn Store>, Failure> {
         .map_or(database_url, |(scheme, _)| scheme);
     match scheme {
         "memory" => Ok(Arc::new(MemoryStore::new())),
+        #[cfg(any(feature = "sqlite", feature = "postgres"))]
+        "sqlite" | "postgres" | "postgresql" => oauth2_provider::store::sql::connect(database_url)
+            .await
+            // A database that is down or unreadable at start is a configuration problem for
+            // the operator: exit 2 with the reason, never serve on a broken store.
+            .map_err(|e| Failure::Config(format!("DATABASE_URL={scheme}…: {e}"))),
+        #[cfg(not(any(feature = "sqlite", feature = "postgres")))]
         "sqlite" | "postgres" | "postgresql" => Err(Failure::Config(format!(
             "DATABASE_URL={scheme} needs the sqlite/postgres feature, which this build does not have"
         ))),
