@@ -198,7 +198,7 @@ fn bad_configuration_exits_with_code_2() {
         assert_config_error(
             name,
             &[("DATABASE_URL", "postgres://u:pw@db/x")],
-            "DATABASE_URL=postgres needs",
+            "DATABASE_URL=postgres",
         );
         assert_config_error(name, &[("DATABASE_URL", "mongodb://x")], "unknown store");
         assert_config_error(
