@@ -39,6 +39,8 @@ pub mod store;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub(crate) mod token;
+#[cfg(feature = "tower")]
+pub mod tower;
 
 pub use admin::flush::FlushSummary;
 pub use admin::introspect::Introspection;
@@ -54,3 +56,8 @@ pub use flow::{
 pub use model::client::Client;
 pub use provider::{AdminApi, Provider, ProviderBuilder, PublicApi};
 pub use store::{MemoryStore, Store};
+
+/// The README's snippets, compiled and run as doctests so they stay true.
+#[cfg(all(doctest, feature = "tower"))]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -231,7 +231,7 @@ impl Inner {
 /// The public HTTP API of a provider; mount it on the internet-facing listener.
 #[derive(Debug, Clone)]
 pub struct PublicApi {
-    provider: Provider,
+    pub(crate) provider: Provider,
 }
 
 impl PublicApi {
@@ -244,7 +244,7 @@ impl PublicApi {
 /// The admin HTTP API of a provider; mount it on a private listener only.
 #[derive(Debug, Clone)]
 pub struct AdminApi {
-    provider: Provider,
+    pub(crate) provider: Provider,
 }
 
 impl AdminApi {

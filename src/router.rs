@@ -55,13 +55,9 @@ fn too_large(p: &Provider, req: &Request) -> Option<Response> {
     })
 }
 
-/// Checks the method against the route's methods; `Err` is the 405 response.
-fn allow(p: &Provider, req: &Request, allowed: &[Method]) -> Result<(), Response> {
-    if allowed.contains(req.method()) {
-        Ok(())
-    } else {
-        Err(method_not_allowed(p, allowed))
-    }
+/// The 405 response when the method is not among the route's methods.
+fn disallowed(p: &Provider, req: &Request, allowed: &[Method]) -> Option<Response> {
+    (!allowed.contains(req.method())).then(|| method_not_allowed(p, allowed))
 }
 
 const GET: &[Method] = &[Method::GET];
@@ -89,7 +85,7 @@ pub(crate) async fn public(p: &Provider, req: Request) -> Response {
     if let (Some(route), &Method::OPTIONS) = (cors_route, req.method()) {
         return cors::preflight(p, &req, route).await;
     }
-    if let Err(res) = allow(p, &req, allowed) {
+    if let Some(res) = disallowed(p, &req, allowed) {
         return res;
     }
     let cors = cors_route.map(|route| route.actual(&req));
@@ -140,7 +136,7 @@ pub(crate) async fn admin(p: &Provider, req: Request) -> Response {
         ["health", "alive" | "ready"] => GET,
         _ => return not_found(p),
     };
-    if let Err(res) = allow(p, &req, allowed) {
+    if let Some(res) = disallowed(p, &req, allowed) {
         return res;
     }
     let method = req.method().clone();

@@ -3,17 +3,15 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
-mod failing_store;
 
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use bytes::Bytes;
 use common::*;
-use failing_store::FailingStore;
 use http::{Method, Request, StatusCode};
+use oauth2_provider::testing::FaultyStore;
 use oauth2_provider::{Client, Config, OAuthError, Provider};
 
 /// A token request with an optional `Authorization` header and a form body.
@@ -293,7 +291,7 @@ async fn client_assertions_are_not_supported() {
 
 #[tokio::test]
 async fn a_store_failure_is_a_server_error() {
-    let store = Arc::new(FailingStore::default());
+    let store = Arc::new(FaultyStore::new());
     let p = Provider::builder(Config::new(ISSUER).unwrap())
         .store(store.clone())
         .build()
@@ -302,7 +300,7 @@ async fn a_store_failure_is_a_server_error() {
     let secret = register(&p, "app", "client_secret_basic", None)
         .await
         .unwrap();
-    store.fail_clients.store(true, Ordering::SeqCst);
+    store.fail_operations(&CLIENT_OPERATIONS);
     let req = request(Some(&basic("app", &secret)), &[GRANT]);
     assert_fails(
         p.authenticate_client(&req).await,

@@ -3,20 +3,18 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
-mod failing_store;
 
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 
 use bytes::Bytes;
 use common::*;
-use failing_store::FailingStore;
 use http::{Method, Request, Response, StatusCode};
 use oauth2_provider::model::client::SecretHash;
 use oauth2_provider::model::secret::Secret;
 use oauth2_provider::store::{
     GrantData, IssuedTokens, TokenKind, TokenRecord, TokenStatus, TokenStore,
 };
+use oauth2_provider::testing::FaultyStore;
 use oauth2_provider::{Clock, Config, ManualClock, Provider};
 use serde_json::{Value, json};
 
@@ -687,8 +685,8 @@ async fn delete_removes_the_client_and_revokes_its_tokens() {
     assert!(!store.access_token("at-s").await.unwrap().is_active(now));
 }
 
-async fn failing_provider() -> (Provider, Arc<FailingStore>) {
-    let store = Arc::new(FailingStore::default());
+async fn failing_provider() -> (Provider, Arc<FaultyStore>) {
+    let store = Arc::new(FaultyStore::new());
     let provider = Provider::builder(Config::new(ISSUER).unwrap())
         .store(store.clone())
         .build()
@@ -704,7 +702,7 @@ async fn store_failures_are_500_never_success() {
         create(&p, json!({"client_id": "app"})).await.status(),
         StatusCode::CREATED
     );
-    store.fail_clients.store(true, Ordering::SeqCst);
+    store.fail_operations(&CLIENT_OPERATIONS);
     for res in [
         create(&p, json!({"client_id": "other"})).await,
         get(&p, "app").await,
@@ -714,15 +712,15 @@ async fn store_failures_are_500_never_success() {
     ] {
         assert_error(&res, StatusCode::INTERNAL_SERVER_ERROR, "server_error");
     }
-    store.fail_clients.store(false, Ordering::SeqCst);
+    store.disarm();
     assert_eq!(ids(&p, "").await, ["app"]);
 
     // Revocation failing on delete is a 500 too, and a retry finishes the revocation.
     issue(store.as_ref(), "app", "a", time::OffsetDateTime::now_utc()).await;
-    store.fail_revoke.store(true, Ordering::SeqCst);
+    store.fail_operations(&["revoke_client_tokens"]);
     let res = admin(&p, empty_request(Method::DELETE, "/clients/app")).await;
     assert_error(&res, StatusCode::INTERNAL_SERVER_ERROR, "server_error");
-    store.fail_revoke.store(false, Ordering::SeqCst);
+    store.disarm();
     let res = admin(&p, empty_request(Method::DELETE, "/clients/app")).await;
     assert_error(&res, StatusCode::NOT_FOUND, "not_found");
     let token = store.access_token("at-a").await.unwrap();

@@ -9,132 +9,16 @@
 mod common;
 
 use std::sync::Arc;
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use bytes::Bytes;
 use common::seed::{self, Issued};
 use common::tokens;
 use common::*;
 use http::{Method, Response, StatusCode};
-use oauth2_provider::model::client::ClientRecord;
-use oauth2_provider::store::{
-    ClientStore, CodeRecord, ConsentRequestRecord, FlowStore, HandledConsent, HandledLogin,
-    IssuedTokens, KeyRecord, KeyStore, LoginRequestRecord, LoginSessionRecord, SessionStore,
-    TokenKind, TokenRecord, TokenStore,
-};
-use oauth2_provider::{Clock, Config, ManualClock, MemoryStore, Provider, StoreError};
-use time::{Duration, OffsetDateTime};
-
-/// Never fail.
-const OFF: usize = usize::MAX;
-
-/// A store that fails its n-th call (counted from the last [`FaultyStore::fail_call`]).
-#[derive(Debug, Default)]
-struct FaultyStore {
-    inner: MemoryStore,
-    calls: AtomicUsize,
-    fail_at: AtomicUsize,
-    failed: Mutex<Option<&'static str>>,
-}
-
-impl FaultyStore {
-    fn new() -> Self {
-        Self {
-            fail_at: AtomicUsize::new(OFF),
-            ..Self::default()
-        }
-    }
-
-    /// Fails the n-th call from now on (1-based).
-    fn fail_call(&self, n: usize) {
-        *self.failed.lock().unwrap() = None;
-        self.calls.store(0, Ordering::SeqCst);
-        self.fail_at.store(n, Ordering::SeqCst);
-    }
-
-    /// Turns faults off; returns the call that failed, if one did.
-    fn disarm(&self) -> Option<&'static str> {
-        self.fail_at.store(OFF, Ordering::SeqCst);
-        self.failed.lock().unwrap().take()
-    }
-
-    fn tick(&self, call: &'static str) -> Result<(), StoreError> {
-        let n = self.calls.fetch_add(1, Ordering::SeqCst) + 1;
-        if n == self.fail_at.load(Ordering::SeqCst) {
-            *self.failed.lock().unwrap() = Some(call);
-            return Err(StoreError::backend(format!("injected fault in {call}")));
-        }
-        Ok(())
-    }
-}
-
-/// Implements a store trait for [`FaultyStore`] by delegation, each call ticking first.
-macro_rules! delegate {
-    ($trait:ident { $(fn $name:ident($($arg:ident: $ty:ty),*) -> $ret:ty;)* }) => {
-        #[async_trait::async_trait]
-        impl $trait for FaultyStore {
-            $(
-                async fn $name(&self, $($arg: $ty),*) -> Result<$ret, StoreError> {
-                    self.tick(stringify!($name))?;
-                    self.inner.$name($($arg),*).await
-                }
-            )*
-        }
-    };
-}
-
-delegate!(ClientStore {
-    fn create_client(record: ClientRecord) -> ();
-    fn client(client_id: &str) -> ClientRecord;
-    fn update_client(record: ClientRecord) -> ();
-    fn delete_client(client_id: &str) -> ();
-    fn list_clients(limit: usize, offset: usize) -> Vec<ClientRecord>;
-});
-
-delegate!(KeyStore {
-    fn keys() -> Vec<KeyRecord>;
-    fn insert_initial_keys(initial: Vec<KeyRecord>) -> Vec<KeyRecord>;
-    fn insert_key(key: KeyRecord) -> ();
-});
-
-delegate!(FlowStore {
-    fn create_login_request(request: LoginRequestRecord) -> ();
-    fn login_request(challenge: &str) -> LoginRequestRecord;
-    fn handle_login_request(challenge: &str, handled: HandledLogin) -> LoginRequestRecord;
-    fn consume_login_verifier(verifier_digest: &str) -> LoginRequestRecord;
-    fn create_consent_request(request: ConsentRequestRecord) -> ();
-    fn consent_request(challenge: &str) -> ConsentRequestRecord;
-    fn handle_consent_request(challenge: &str, handled: HandledConsent) -> ConsentRequestRecord;
-    fn consume_consent_verifier(verifier_digest: &str) -> ConsentRequestRecord;
-    fn remembered_consents(subject: &str, client_id: &str) -> Vec<ConsentRequestRecord>;
-    fn consent_sessions(subject: &str, limit: usize, offset: usize) -> Vec<ConsentRequestRecord>;
-    fn delete_consents(subject: &str, client_id: Option<&str>) -> Vec<String>;
-    fn flush_requests(before: OffsetDateTime, limit: usize) -> u64;
-});
-
-delegate!(SessionStore {
-    fn create_login_session(session: LoginSessionRecord) -> ();
-    fn login_session(id: &str) -> LoginSessionRecord;
-    fn delete_login_session(id: &str) -> ();
-    fn delete_login_sessions_of(subject: &str) -> u64;
-    fn flush_login_sessions(before: OffsetDateTime, limit: usize) -> u64;
-    fn set_forced_subject(client_id: &str, subject: &str, forced: &str) -> ();
-    fn forced_subject(client_id: &str, subject: &str) -> Option<String>;
-});
-
-delegate!(TokenStore {
-    fn insert_code(code: CodeRecord) -> ();
-    fn code(signature: &str) -> CodeRecord;
-    fn redeem_code(signature: &str, tokens: IssuedTokens) -> ();
-    fn insert_tokens(tokens: IssuedTokens) -> ();
-    fn access_token(signature: &str) -> TokenRecord;
-    fn refresh_token(signature: &str) -> TokenRecord;
-    fn rotate_refresh_token(signature: &str, tokens: IssuedTokens) -> ();
-    fn revoke_grant(grant_id: &str) -> u64;
-    fn revoke_client_tokens(client_id: &str) -> u64;
-    fn flush_tokens(not_after: OffsetDateTime, limit: usize) -> u64;
-});
+use oauth2_provider::store::TokenKind;
+use oauth2_provider::testing::FaultyStore;
+use oauth2_provider::{Clock, Config, ManualClock, Provider};
+use time::Duration;
 
 async fn faulty_provider() -> (Provider, Arc<FaultyStore>, Arc<ManualClock>) {
     let store = Arc::new(FaultyStore::new());
@@ -394,7 +278,7 @@ async fn failed_preflight_lookup_allows_nothing() {
     req.headers_mut()
         .insert("origin", "https://spa.example".parse().unwrap());
     let res = p.public().handle(req).await;
-    assert_eq!(store.disarm(), Some("list_clients"));
+    assert_eq!(store.disarm(), Some("origin_allowed"));
     assert!(res.status().is_server_error());
     assert!(!res.headers().contains_key("access-control-allow-origin"));
 }

@@ -10,6 +10,6 @@ pub(crate) mod response;
 use bytes::Bytes;
 
 /// A request with its body collected.
-pub type Request = http::Request<Bytes>;
+pub(crate) type Request = http::Request<Bytes>;
 /// A response with its body in memory.
-pub type Response = http::Response<Bytes>;
+pub(crate) type Response = http::Response<Bytes>;

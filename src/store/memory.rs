@@ -338,7 +338,7 @@ impl FlowStore for MemoryStore {
             .filter(|c| c.client_id == client_id)
             .cloned()
             .collect();
-        found.sort_by(|a, b| b.requested_at.cmp(&a.requested_at));
+        found.sort_by_key(|c| std::cmp::Reverse(c.requested_at));
         Ok(found)
     }
 

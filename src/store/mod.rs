@@ -19,6 +19,8 @@ use crate::model::client::ClientRecord;
 
 pub mod memory;
 pub use memory::MemoryStore;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+pub mod sql;
 
 type Result<T> = std::result::Result<T, StoreError>;
 

@@ -68,6 +68,9 @@ use crate::{
 };
 
 pub mod conformance;
+mod faulty;
+
+pub use faulty::FaultyStore;
 
 /// A provider on a [`MemoryStore`] and a [`ManualClock`] (starting at the current second).
 #[derive(Debug, Clone)]

@@ -1,6 +1,12 @@
 //! Helpers shared by the integration tests: a provider on a manual clock and terse request
 //! builders over the in-process handlers.
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    dead_code,
+    unreachable_pub,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic
+)]
 
 use std::sync::Arc;
 
@@ -89,3 +95,12 @@ pub fn assert_error(res: &Response<Bytes>, status: StatusCode, error: &str) {
     assert_eq!(body["status_code"], status.as_u16(), "body: {body}");
 }
 pub mod tokens;
+
+/// Every `ClientStore` method, for `FaultyStore::fail_operations`.
+pub const CLIENT_OPERATIONS: [&str; 5] = [
+    "create_client",
+    "client",
+    "update_client",
+    "delete_client",
+    "list_clients",
+];

@@ -1,6 +1,12 @@
 //! Shared setup of the authorization-flow tests: a harness with external login/consent
 //! pages, a client factory, and small accessors.
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    dead_code,
+    unreachable_pub,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic
+)]
 
 use bytes::Bytes;
 use http::Response;

@@ -1,0 +1,59 @@
+//! The provider on axum, with a demo login and consent app: the public API and the demo on
+//! `PUBLIC_HOST:PUBLIC_PORT` (default 127.0.0.1:4444), the admin API on
+//! `ADMIN_HOST:ADMIN_PORT` (default 127.0.0.1:4445).
+//!
+//! ```sh
+//! cargo run --example axum_server
+//! # then open http://127.0.0.1:4444/demo/start
+//! ```
+//!
+//! Each API is mounted with one line (`fallback_service`), thanks to the `tower` feature.
+//! Configuration: Hydra's environment variables, see the README.
+
+mod common;
+#[path = "common/demo.rs"]
+mod demo;
+
+use std::future::IntoFuture;
+use std::process::ExitCode;
+
+use axum::Router;
+
+use common::{Failure, Settings, Shutdown, Started};
+
+async fn main_inner() -> Result<(), Failure> {
+    let Started {
+        provider,
+        public,
+        admin,
+    } = Settings::from_env(Some(demo::PATH))?.start().await?;
+    let start_url = demo::register_client(&provider).await?;
+    let shutdown = Shutdown::on_signals()?;
+
+    let public_app = Router::new()
+        .nest(demo::PATH, demo::router(&provider))
+        .fallback_service(provider.public());
+    let admin_app = Router::new().fallback_service(provider.admin());
+
+    common::say!("demo: open {start_url} to log in and consent as any user");
+    let servers = async {
+        tokio::try_join!(
+            axum::serve(public, public_app)
+                .with_graceful_shutdown(shutdown.signalled())
+                .into_future(),
+            axum::serve(admin, admin_app)
+                .with_graceful_shutdown(shutdown.signalled())
+                .into_future(),
+        )
+        .map(|_| ())
+    };
+    shutdown.serve(servers).await
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    match main_inner().await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(failure) => failure.report(),
+    }
+}

@@ -1,0 +1,607 @@
+//! The store operations, written once for both SQL dialects.
+//!
+//! sqlx's executor traits carry higher-ranked bounds that make code generic over the
+//! database brittle to write and to read, so the one implementation below is stamped out
+//! per concrete database by [`impl_sql_store!`]. A dialect module provides the struct (with a
+//! `pool` field) and two hooks, the only places the dialects really differ:
+//! `begin_write` (SQLite takes the write lock up front with `BEGIN IMMEDIATE`) and
+//! `begin_migration` (PostgreSQL serialises concurrent starts with an advisory lock).
+
+/// Implements the five store traits and the migration runner for `$store` on database `$db`.
+macro_rules! impl_sql_store {
+    ($store:ty, $db:ty) => {
+        use $crate::error::StoreError;
+        use $crate::model::client::ClientRecord;
+        use $crate::store::sql::queries::{self as q, RequestQueries};
+        use $crate::store::sql::{
+            RequestRow, count, db_error, from_json, micros, pending_migrations, rows, to_json,
+            token_kind_name, token_status_name,
+        };
+        use $crate::store::{
+            ClientStore, CodeRecord, ConsentRequestRecord, FlowStore, HandledConsent,
+            HandledLogin, IssuedTokens, KeyRecord, KeyStore, LoginRequestRecord,
+            LoginSessionRecord, SessionStore, TokenKind, TokenRecord, TokenStore,
+        };
+        use serde::de::DeserializeOwned;
+        use sqlx::Row as _;
+        use time::OffsetDateTime;
+
+        type Result<T> = std::result::Result<T, StoreError>;
+        type DbRow = <$db as sqlx::Database>::Row;
+
+        fn request_row(row: &DbRow) -> Result<RequestRow> {
+            Ok(RequestRow {
+                record: row.try_get(0).map_err(db_error)?,
+                handled: row.try_get(1).map_err(db_error)?,
+                verifier_used: row.try_get(2).map_err(db_error)?,
+            })
+        }
+
+        fn token_from_row(row: &DbRow) -> Result<TokenRecord> {
+            let record: String = row.try_get(0).map_err(db_error)?;
+            let status: String = row.try_get(1).map_err(db_error)?;
+            from_json(&record, &[("status", status.into())])
+        }
+
+        /// The one statement inserting the tokens of one grant step.
+        fn insert_issued(
+            tokens: &IssuedTokens,
+        ) -> Result<sqlx::query::Query<'_, $db, <$db as sqlx::Database>::Arguments>> {
+            let sql = match tokens.refresh {
+                Some(_) => q::INSERT_TOKEN_PAIR,
+                None => q::INSERT_TOKEN,
+            };
+            let mut insert = sqlx::query(sql);
+            for token in std::iter::once(&tokens.access).chain(&tokens.refresh) {
+                insert = insert
+                    .bind(token_kind_name(token.kind))
+                    .bind(token.signature.as_str())
+                    .bind(token.grant.grant_id.as_str())
+                    .bind(token.grant.client_id.as_str())
+                    .bind(token.expires_at.map(micros))
+                    .bind(token_status_name(token.status))
+                    .bind(to_json(token)?);
+            }
+            Ok(insert)
+        }
+
+        impl $store {
+            /// Applies the pending migrations in one transaction.
+            async fn migrate(&self) -> Result<()> {
+                let mut tx = self.begin_migration().await?;
+                sqlx::query(q::CREATE_VERSION_TABLE)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_error)?;
+                let current: Option<i64> = sqlx::query_scalar(q::SCHEMA_VERSION)
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(db_error)?;
+                for (version, sql) in pending_migrations(current)? {
+                    sqlx::raw_sql(*sql)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(db_error)?;
+                    sqlx::query(q::RECORD_VERSION)
+                        .bind(*version)
+                        .bind(micros(OffsetDateTime::now_utc()))
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(db_error)?;
+                }
+                tx.commit().await.map_err(db_error)
+            }
+
+            async fn request<T: DeserializeOwned>(&self, sql: &'static str, key: &str) -> Result<T> {
+                let row = sqlx::query(sql)
+                    .bind(key)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(db_error)?
+                    .ok_or(StoreError::NotFound)?;
+                request_row(&row)?.decode()
+            }
+
+            async fn requests<T: DeserializeOwned>(
+                &self,
+                query: sqlx::query::Query<'_, $db, <$db as sqlx::Database>::Arguments>,
+            ) -> Result<Vec<T>> {
+                let found = query.fetch_all(&self.pool).await.map_err(db_error)?;
+                found.iter().map(|row| request_row(row)?.decode()).collect()
+            }
+
+            /// The conditional `handled IS NULL` update; `remember` only for consents.
+            async fn handle_request<T: DeserializeOwned>(
+                &self,
+                queries: &RequestQueries,
+                challenge: &str,
+                handled: String,
+                remember: Option<bool>,
+            ) -> Result<T> {
+                let mut update = sqlx::query(queries.handle).bind(challenge).bind(handled);
+                if let Some(remember) = remember {
+                    update = update.bind(remember);
+                }
+                match update.fetch_optional(&self.pool).await.map_err(db_error)? {
+                    Some(row) => request_row(&row)?.decode(),
+                    None => match self.request::<serde_json::Value>(queries.select, challenge).await {
+                        Ok(_) => Err(StoreError::Conflict),
+                        Err(error) => Err(error),
+                    },
+                }
+            }
+
+            /// The conditional `verifier_used = FALSE` update.
+            async fn consume_verifier<T: DeserializeOwned>(
+                &self,
+                queries: &RequestQueries,
+                verifier_digest: &str,
+            ) -> Result<T> {
+                let consumed = sqlx::query(queries.consume)
+                    .bind(verifier_digest)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(db_error)?;
+                if let Some(row) = consumed {
+                    return request_row(&row)?.decode();
+                }
+                let existing = sqlx::query(queries.select_by_verifier)
+                    .bind(verifier_digest)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(db_error)?;
+                Err(match existing {
+                    Some(row) => request_row(&row)?.verifier_refusal(),
+                    None => StoreError::NotFound,
+                })
+            }
+
+            async fn token(&self, kind: TokenKind, signature: &str) -> Result<TokenRecord> {
+                let row = sqlx::query(q::SELECT_TOKEN)
+                    .bind(token_kind_name(kind))
+                    .bind(signature)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(db_error)?
+                    .ok_or(StoreError::NotFound)?;
+                token_from_row(&row)
+            }
+
+            /// Runs the two "revoke tokens, then unused codes" updates of `key` in one
+            /// transaction, returning how many rows changed.
+            async fn revoke(&self, tokens_sql: &'static str, codes_sql: &'static str, key: &str) -> Result<u64> {
+                let mut tx = self.begin_write().await?;
+                let mut changed = 0;
+                for sql in [tokens_sql, codes_sql] {
+                    changed += sqlx::query(sql)
+                        .bind(key)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(db_error)?
+                        .rows_affected();
+                }
+                tx.commit().await.map_err(db_error)?;
+                Ok(changed)
+            }
+
+            /// Deletes up to `limit` rows with a bounded `DELETE … IN (SELECT … LIMIT $2)`.
+            async fn flush(&self, sql: &'static str, before: OffsetDateTime, limit: usize) -> Result<u64> {
+                if limit == 0 {
+                    return Ok(0);
+                }
+                Ok(sqlx::query(sql)
+                    .bind(micros(before))
+                    .bind(count(limit))
+                    .execute(&self.pool)
+                    .await
+                    .map_err(db_error)?
+                    .rows_affected())
+            }
+
+            /// Runs a statement that must touch one row; [`StoreError::NotFound`] if none.
+            async fn execute_one(&self, query: sqlx::query::Query<'_, $db, <$db as sqlx::Database>::Arguments>) -> Result<()> {
+                match query.execute(&self.pool).await.map_err(db_error)?.rows_affected() {
+                    0 => Err(StoreError::NotFound),
+                    _ => Ok(()),
+                }
+            }
+        }
+
+        fn client_order(record: &ClientRecord) -> i64 {
+            record.client.created_at.map_or(0, micros)
+        }
+
+        #[async_trait::async_trait]
+        impl ClientStore for $store {
+            async fn create_client(&self, record: ClientRecord) -> Result<()> {
+                sqlx::query(q::INSERT_CLIENT)
+                    .bind(record.client.client_id.as_str())
+                    .bind(client_order(&record))
+                    .bind(to_json(&record)?)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(db_error)?;
+                Ok(())
+            }
+
+            async fn client(&self, client_id: &str) -> Result<ClientRecord> {
+                let json: Option<String> = sqlx::query_scalar(q::SELECT_CLIENT)
+                    .bind(client_id)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(db_error)?;
+                from_json(&json.ok_or(StoreError::NotFound)?, &[])
+            }
+
+            async fn update_client(&self, record: ClientRecord) -> Result<()> {
+                let update = sqlx::query(q::UPDATE_CLIENT)
+                    .bind(record.client.client_id.as_str())
+                    .bind(client_order(&record))
+                    .bind(to_json(&record)?);
+                self.execute_one(update).await
+            }
+
+            async fn delete_client(&self, client_id: &str) -> Result<()> {
+                self.execute_one(sqlx::query(q::DELETE_CLIENT).bind(client_id)).await
+            }
+
+            async fn list_clients(&self, limit: usize, offset: usize) -> Result<Vec<ClientRecord>> {
+                let page: Vec<String> = sqlx::query_scalar(q::LIST_CLIENTS)
+                    .bind(count(limit))
+                    .bind(count(offset))
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(db_error)?;
+                page.iter().map(|json| from_json(json, &[])).collect()
+            }
+        }
+
+        #[async_trait::async_trait]
+        impl KeyStore for $store {
+            async fn keys(&self) -> Result<Vec<KeyRecord>> {
+                let keys: Vec<String> = sqlx::query_scalar(q::SELECT_KEYS)
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(db_error)?;
+                keys.iter().map(|json| from_json(json, &[])).collect()
+            }
+
+            async fn insert_initial_keys(&self, initial: Vec<KeyRecord>) -> Result<Vec<KeyRecord>> {
+                let mut tx = self.begin_write().await?;
+                sqlx::query(q::LOCK_KEYS)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_error)?;
+                let existing: i64 = sqlx::query_scalar(q::COUNT_KEYS)
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(db_error)?;
+                if existing == 0 {
+                    for (position, key) in (1..).zip(&initial) {
+                        sqlx::query(q::INSERT_KEY_AT)
+                            .bind(key.kid.as_str())
+                            .bind(position)
+                            .bind(micros(key.created_at))
+                            .bind(to_json(key)?)
+                            .execute(&mut *tx)
+                            .await
+                            .map_err(db_error)?;
+                    }
+                }
+                tx.commit().await.map_err(db_error)?;
+                self.keys().await
+            }
+
+            async fn insert_key(&self, key: KeyRecord) -> Result<()> {
+                sqlx::query(q::INSERT_KEY_LAST)
+                    .bind(key.kid.as_str())
+                    .bind(micros(key.created_at))
+                    .bind(to_json(&key)?)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(db_error)?;
+                Ok(())
+            }
+        }
+
+        #[async_trait::async_trait]
+        impl FlowStore for $store {
+            async fn create_login_request(&self, request: LoginRequestRecord) -> Result<()> {
+                let handled = request.handled.as_ref().map(to_json).transpose()?;
+                sqlx::query(q::INSERT_LOGIN)
+                    .bind(request.challenge.as_str())
+                    .bind(request.verifier_digest.as_str())
+                    .bind(micros(request.expires_at))
+                    .bind(handled)
+                    .bind(request.verifier_used)
+                    .bind(to_json(&request)?)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(db_error)?;
+                Ok(())
+            }
+
+            async fn login_request(&self, challenge: &str) -> Result<LoginRequestRecord> {
+                self.request(q::LOGIN.select, challenge).await
+            }
+
+            async fn handle_login_request(
+                &self,
+                challenge: &str,
+                handled: HandledLogin,
+            ) -> Result<LoginRequestRecord> {
+                self.handle_request(&q::LOGIN, challenge, to_json(&handled)?, None).await
+            }
+
+            async fn consume_login_verifier(&self, verifier_digest: &str) -> Result<LoginRequestRecord> {
+                self.consume_verifier(&q::LOGIN, verifier_digest).await
+            }
+
+            async fn create_consent_request(&self, request: ConsentRequestRecord) -> Result<()> {
+                let handled = request.handled.as_ref().map(to_json).transpose()?;
+                let remembered = !request.skip
+                    && matches!(&request.handled, Some(HandledConsent::Accepted(a)) if a.remember);
+                sqlx::query(q::INSERT_CONSENT)
+                    .bind(request.challenge.as_str())
+                    .bind(request.verifier_digest.as_str())
+                    .bind(request.client_id.as_str())
+                    .bind(request.subject.as_str())
+                    .bind(request.skip)
+                    .bind(micros(request.requested_at))
+                    .bind(micros(request.expires_at))
+                    .bind(handled)
+                    .bind(remembered)
+                    .bind(request.verifier_used)
+                    .bind(to_json(&request)?)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(db_error)?;
+                Ok(())
+            }
+
+            async fn consent_request(&self, challenge: &str) -> Result<ConsentRequestRecord> {
+                self.request(q::CONSENT.select, challenge).await
+            }
+
+            async fn handle_consent_request(
+                &self,
+                challenge: &str,
+                handled: HandledConsent,
+            ) -> Result<ConsentRequestRecord> {
+                let remember = matches!(&handled, HandledConsent::Accepted(a) if a.remember);
+                self.handle_request(&q::CONSENT, challenge, to_json(&handled)?, Some(remember))
+                    .await
+            }
+
+            async fn consume_consent_verifier(
+                &self,
+                verifier_digest: &str,
+            ) -> Result<ConsentRequestRecord> {
+                self.consume_verifier(&q::CONSENT, verifier_digest).await
+            }
+
+            async fn remembered_consents(
+                &self,
+                subject: &str,
+                client_id: &str,
+            ) -> Result<Vec<ConsentRequestRecord>> {
+                self.requests(sqlx::query(q::REMEMBERED_CONSENTS).bind(subject).bind(client_id))
+                    .await
+            }
+
+            async fn consent_sessions(
+                &self,
+                subject: &str,
+                limit: usize,
+                offset: usize,
+            ) -> Result<Vec<ConsentRequestRecord>> {
+                let page = sqlx::query(q::CONSENT_SESSIONS)
+                    .bind(subject)
+                    .bind(count(limit))
+                    .bind(count(offset));
+                self.requests(page).await
+            }
+
+            async fn delete_consents(&self, subject: &str, client_id: Option<&str>) -> Result<Vec<String>> {
+                sqlx::query_scalar(q::DELETE_CONSENTS)
+                    .bind(subject)
+                    .bind(client_id)
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(db_error)
+            }
+
+            async fn flush_requests(&self, before: OffsetDateTime, limit: usize) -> Result<u64> {
+                let logins = self.flush(q::LOGIN.flush, before, limit).await?;
+                let consents = self
+                    .flush(q::CONSENT.flush, before, limit.saturating_sub(rows(logins)))
+                    .await?;
+                Ok(logins + consents)
+            }
+        }
+
+        #[async_trait::async_trait]
+        impl SessionStore for $store {
+            async fn create_login_session(&self, session: LoginSessionRecord) -> Result<()> {
+                sqlx::query(q::INSERT_SESSION)
+                    .bind(session.id.as_str())
+                    .bind(session.subject.as_str())
+                    .bind(micros(session.expires_at))
+                    .bind(to_json(&session)?)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(db_error)?;
+                Ok(())
+            }
+
+            async fn login_session(&self, id: &str) -> Result<LoginSessionRecord> {
+                let json: Option<String> = sqlx::query_scalar(q::SELECT_SESSION)
+                    .bind(id)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(db_error)?;
+                from_json(&json.ok_or(StoreError::NotFound)?, &[])
+            }
+
+            async fn delete_login_session(&self, id: &str) -> Result<()> {
+                self.execute_one(sqlx::query(q::DELETE_SESSION).bind(id)).await
+            }
+
+            async fn delete_login_sessions_of(&self, subject: &str) -> Result<u64> {
+                Ok(sqlx::query(q::DELETE_SESSIONS_OF)
+                    .bind(subject)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(db_error)?
+                    .rows_affected())
+            }
+
+            async fn flush_login_sessions(&self, before: OffsetDateTime, limit: usize) -> Result<u64> {
+                self.flush(q::FLUSH_SESSIONS, before, limit).await
+            }
+
+            async fn set_forced_subject(&self, client_id: &str, subject: &str, forced: &str) -> Result<()> {
+                sqlx::query(q::UPSERT_FORCED_SUBJECT)
+                    .bind(client_id)
+                    .bind(subject)
+                    .bind(forced)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(db_error)?;
+                Ok(())
+            }
+
+            async fn forced_subject(&self, client_id: &str, subject: &str) -> Result<Option<String>> {
+                sqlx::query_scalar(q::SELECT_FORCED_SUBJECT)
+                    .bind(client_id)
+                    .bind(subject)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(db_error)
+            }
+        }
+
+        #[async_trait::async_trait]
+        impl TokenStore for $store {
+            async fn insert_code(&self, code: CodeRecord) -> Result<()> {
+                sqlx::query(q::INSERT_CODE)
+                    .bind(code.signature.as_str())
+                    .bind(code.grant.grant_id.as_str())
+                    .bind(code.grant.client_id.as_str())
+                    .bind(micros(code.expires_at))
+                    .bind(code.used)
+                    .bind(to_json(&code)?)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(db_error)?;
+                Ok(())
+            }
+
+            async fn code(&self, signature: &str) -> Result<CodeRecord> {
+                let row = sqlx::query(q::SELECT_CODE)
+                    .bind(signature)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(db_error)?
+                    .ok_or(StoreError::NotFound)?;
+                let record: String = row.try_get(0).map_err(db_error)?;
+                let used: bool = row.try_get(1).map_err(db_error)?;
+                from_json(&record, &[("used", used.into())])
+            }
+
+            async fn redeem_code(&self, signature: &str, tokens: IssuedTokens) -> Result<()> {
+                let mut tx = self.begin_write().await?;
+                let redeemed = sqlx::query(q::REDEEM_CODE)
+                    .bind(signature)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_error)?
+                    .rows_affected();
+                if redeemed == 0 {
+                    // Dropping `tx` rolls back; nothing was written.
+                    let exists = sqlx::query(q::SELECT_CODE)
+                        .bind(signature)
+                        .fetch_optional(&mut *tx)
+                        .await
+                        .map_err(db_error)?;
+                    return Err(match exists {
+                        Some(_) => StoreError::AlreadyUsed,
+                        None => StoreError::NotFound,
+                    });
+                }
+                insert_issued(&tokens)?
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_error)?;
+                tx.commit().await.map_err(db_error)
+            }
+
+            async fn insert_tokens(&self, tokens: IssuedTokens) -> Result<()> {
+                insert_issued(&tokens)?
+                    .execute(&self.pool)
+                    .await
+                    .map_err(db_error)?;
+                Ok(())
+            }
+
+            async fn access_token(&self, signature: &str) -> Result<TokenRecord> {
+                self.token(TokenKind::AccessToken, signature).await
+            }
+
+            async fn refresh_token(&self, signature: &str) -> Result<TokenRecord> {
+                self.token(TokenKind::RefreshToken, signature).await
+            }
+
+            async fn rotate_refresh_token(&self, signature: &str, tokens: IssuedTokens) -> Result<()> {
+                let mut tx = self.begin_write().await?;
+                let grant_id: Option<String> = sqlx::query_scalar(q::ROTATE_REFRESH_TOKEN)
+                    .bind(signature)
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(db_error)?;
+                let Some(grant_id) = grant_id else {
+                    let existing = sqlx::query(q::SELECT_TOKEN)
+                        .bind(token_kind_name(TokenKind::RefreshToken))
+                        .bind(signature)
+                        .fetch_optional(&mut *tx)
+                        .await
+                        .map_err(db_error)?;
+                    let status: Option<String> =
+                        existing.map(|row| row.try_get(1)).transpose().map_err(db_error)?;
+                    return Err(match status.as_deref() {
+                        Some("rotated") => StoreError::AlreadyUsed,
+                        _ => StoreError::NotFound,
+                    });
+                };
+                for sql in [q::REVOKE_GRANT_TOKENS, q::REVOKE_GRANT_CODES] {
+                    sqlx::query(sql)
+                        .bind(grant_id.as_str())
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(db_error)?;
+                }
+                insert_issued(&tokens)?
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_error)?;
+                tx.commit().await.map_err(db_error)
+            }
+
+            async fn revoke_grant(&self, grant_id: &str) -> Result<u64> {
+                self.revoke(q::REVOKE_GRANT_TOKENS, q::REVOKE_GRANT_CODES, grant_id).await
+            }
+
+            async fn revoke_client_tokens(&self, client_id: &str) -> Result<u64> {
+                self.revoke(q::REVOKE_CLIENT_TOKENS, q::REVOKE_CLIENT_CODES, client_id).await
+            }
+
+            async fn flush_tokens(&self, not_after: OffsetDateTime, limit: usize) -> Result<u64> {
+                let tokens = self.flush(q::FLUSH_TOKENS, not_after, limit).await?;
+                let codes = self
+                    .flush(q::FLUSH_CODES, not_after, limit.saturating_sub(rows(tokens)))
+                    .await?;
+                Ok(tokens + codes)
+            }
+        }
+    };
+}

@@ -1,0 +1,68 @@
+//! The PostgreSQL dialect: one database shared by any number of provider instances.
+
+use std::time::Duration;
+
+use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::{Postgres, Transaction};
+
+/// A [`Store`](crate::Store) on PostgreSQL (feature `postgres`), or anything speaking its
+/// protocol. Several [`Provider`](crate::Provider)s on one database behave as one: every
+/// single-use step is one conditional statement or transaction, so it holds across processes.
+#[derive(Debug, Clone)]
+pub struct PostgresStore {
+    pool: PgPool,
+}
+
+/// Connections per store: enough to keep two cores busy while some wait on the network.
+const POOL_SIZE: u32 = 16;
+/// A request waits this long for a connection before failing with a 5xx.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
+/// Arbitrary constant naming the advisory lock that serialises migrations.
+const MIGRATION_LOCK: i64 = 0x6f61_7574_6832;
+
+impl PostgresStore {
+    /// Connects to `url` (`postgres://user@host:port/database`) and applies the migrations;
+    /// fails if the database is unreachable.
+    pub async fn connect(url: &str) -> Result<Self> {
+        let pool = PgPoolOptions::new()
+            .max_connections(POOL_SIZE)
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            .connect(url)
+            .await
+            .map_err(StoreError::backend)?;
+        Self::from_pool(pool).await
+    }
+
+    /// Uses an existing pool (the host chose its size and timeouts) and applies the
+    /// migrations.
+    pub async fn from_pool(pool: PgPool) -> Result<Self> {
+        let store = Self { pool };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    /// The pool, for the host's own queries or to close it.
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    /// Row locks taken by the conditional updates serialise concurrent writers; READ
+    /// COMMITTED re-checks their conditions after waiting.
+    async fn begin_write(&self) -> Result<Transaction<'static, Postgres>> {
+        self.pool.begin().await.map_err(StoreError::backend)
+    }
+
+    /// Holds an advisory lock for the transaction, so instances starting together migrate
+    /// one after the other (even `CREATE TABLE IF NOT EXISTS` races in PostgreSQL).
+    async fn begin_migration(&self) -> Result<Transaction<'static, Postgres>> {
+        let mut tx = self.begin_write().await?;
+        sqlx::query("SELECT pg_advisory_xact_lock($1)")
+            .bind(MIGRATION_LOCK)
+            .execute(&mut *tx)
+            .await
+            .map_err(StoreError::backend)?;
+        Ok(tx)
+    }
+}
+
+impl_sql_store!(PostgresStore, sqlx::Postgres);

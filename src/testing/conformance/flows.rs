@@ -1,0 +1,789 @@
+//! Cases for clients, keys, login and consent requests, login sessions and forced subjects.
+#![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used)]
+
+use super::*;
+
+/// Clients: round trip, conflicts, not-found, update, delete, and a stable page order by
+/// (`created_at`, `client_id`) across pages.
+pub async fn clients(store: &dyn Store) {
+    let base = now() + Duration::days(3650);
+    let prefix = unique("client");
+    // Two share a created_at, to check the client_id tie-break.
+    let ids: Vec<(String, OffsetDateTime)> = [(2, "c"), (0, "b"), (1, "a"), (1, "d"), (3, "e")]
+        .iter()
+        .map(|(offset, suffix)| {
+            (
+                format!("{prefix}-{suffix}"),
+                base + Duration::seconds(*offset),
+            )
+        })
+        .collect();
+    for (id, created_at) in &ids {
+        ok(
+            store.create_client(client_record(id, *created_at)).await,
+            "create_client",
+        );
+    }
+    let first = &ids[0].0;
+    let stored = ok(store.client(first).await, "client after create_client");
+    assert_eq!(
+        stored,
+        client_record(first, ids[0].1),
+        "store conformance: client round trip"
+    );
+    expect_err(
+        store.create_client(client_record(first, base)).await,
+        &StoreError::Conflict,
+        "create_client with an existing id",
+    );
+    expect_err(
+        store.client(&unique("nobody")).await,
+        &StoreError::NotFound,
+        "client of unknown id",
+    );
+
+    let mut updated = client_record(first, ids[0].1);
+    updated.client.client_name = "renamed".to_owned();
+    ok(store.update_client(updated.clone()).await, "update_client");
+    assert_eq!(
+        ok(store.client(first).await, "client after update"),
+        updated,
+        "store conformance: update_client round trip"
+    );
+    expect_err(
+        store
+            .update_client(client_record(&unique("nobody"), base))
+            .await,
+        &StoreError::NotFound,
+        "update_client of unknown id",
+    );
+
+    // Page through everything with a small page size: no duplicates, no gaps, sorted.
+    let mut listed: Vec<ClientRecord> = Vec::new();
+    loop {
+        let page = ok(store.list_clients(2, listed.len()).await, "list_clients");
+        assert!(
+            page.len() <= 2,
+            "store conformance: list_clients returned more than the limit"
+        );
+        if page.is_empty() {
+            break;
+        }
+        listed.extend(page);
+    }
+    let keys: Vec<(i128, String)> = listed
+        .iter()
+        .map(|r| {
+            let created = r
+                .client
+                .created_at
+                .map_or(0, OffsetDateTime::unix_timestamp_nanos);
+            (created, r.client.client_id.clone())
+        })
+        .collect();
+    assert!(
+        keys.windows(2).all(|w| w[0] < w[1]),
+        "store conformance: list_clients pages are not strictly ordered by (created_at, client_id)"
+    );
+    let mine: Vec<&str> = keys
+        .iter()
+        .map(|(_, id)| id.as_str())
+        .filter(|id| id.starts_with(&prefix))
+        .collect();
+    let want = ["b", "a", "d", "c", "e"].map(|s| format!("{prefix}-{s}"));
+    assert_eq!(
+        mine, want,
+        "store conformance: list_clients order of this case's clients"
+    );
+
+    ok(store.delete_client(first).await, "delete_client");
+    expect_err(
+        store.client(first).await,
+        &StoreError::NotFound,
+        "client after delete_client",
+    );
+    expect_err(
+        store.delete_client(first).await,
+        &StoreError::NotFound,
+        "delete_client twice",
+    );
+}
+
+fn key(created_at: OffsetDateTime, alg: Algorithm) -> KeyRecord {
+    KeyRecord {
+        kid: unique("kid"),
+        alg,
+        private_pkcs8: crate::model::random_bytes::<48>().to_vec(),
+        created_at,
+    }
+}
+
+/// Keys: concurrent `insert_initial_keys` callers all see one single key set; `insert_key`
+/// appends and rejects a known `kid`.
+pub async fn keys(store: &dyn Store) {
+    let before = ok(store.keys().await, "keys");
+    let candidates: Vec<Vec<KeyRecord>> = (0..CONCURRENCY)
+        .map(|_| vec![key(now(), Algorithm::ES256), key(now(), Algorithm::EdDSA)])
+        .collect();
+    let results = join_all(
+        candidates
+            .iter()
+            .map(|set| store.insert_initial_keys(set.clone())),
+    )
+    .await;
+    let seen: Vec<Vec<KeyRecord>> = results
+        .into_iter()
+        .map(|r| ok(r, "insert_initial_keys"))
+        .collect();
+    let agreed = &seen[0];
+    assert!(
+        seen.iter().all(|set| set == agreed),
+        "store conformance: concurrent insert_initial_keys callers saw different key sets"
+    );
+    if before.is_empty() {
+        assert!(
+            candidates.contains(agreed),
+            "store conformance: insert_initial_keys on an empty store must store exactly one \
+             caller's set (oldest first), got {agreed:?}"
+        );
+    } else {
+        assert_eq!(
+            agreed, &before,
+            "store conformance: insert_initial_keys must keep existing keys"
+        );
+    }
+    assert_eq!(
+        &ok(store.keys().await, "keys"),
+        agreed,
+        "store conformance: keys after insert_initial_keys"
+    );
+
+    let rotated = key(now() + Duration::seconds(1), Algorithm::ES256);
+    ok(store.insert_key(rotated.clone()).await, "insert_key");
+    let all = ok(store.keys().await, "keys after insert_key");
+    assert_eq!(
+        all.last(),
+        Some(&rotated),
+        "store conformance: keys must list the newest key last"
+    );
+    assert_eq!(
+        all.len(),
+        agreed.len() + 1,
+        "store conformance: insert_key adds exactly one key"
+    );
+    expect_err(
+        store.insert_key(rotated).await,
+        &StoreError::Conflict,
+        "insert_key with a known kid",
+    );
+    let again = ok(
+        store
+            .insert_initial_keys(vec![key(now(), Algorithm::ES256)])
+            .await,
+        "insert_initial_keys",
+    );
+    assert_eq!(
+        again, all,
+        "store conformance: insert_initial_keys on a non-empty store changes nothing"
+    );
+}
+
+/// Login requests: round trip, the handle-once and consume-once state machine, and one
+/// winner among concurrent answers and consumptions.
+pub async fn login_requests(store: &dyn Store) {
+    let request = login_request(later());
+    ok(
+        store.create_login_request(request.clone()).await,
+        "create_login_request",
+    );
+    assert_eq!(
+        ok(
+            store.login_request(&request.challenge).await,
+            "login_request"
+        ),
+        request,
+        "store conformance: login request round trip"
+    );
+    expect_err(
+        store.create_login_request(request.clone()).await,
+        &StoreError::Conflict,
+        "create_login_request with a known challenge",
+    );
+    expect_err(
+        store.login_request(&unique("nobody")).await,
+        &StoreError::NotFound,
+        "login_request of unknown challenge",
+    );
+    expect_err(
+        store.consume_login_verifier(&request.verifier_digest).await,
+        &StoreError::NotFound,
+        "consume_login_verifier before the request was handled",
+    );
+    let answer = accepted_login("alice");
+    let handled = ok(
+        store
+            .handle_login_request(&request.challenge, answer.clone())
+            .await,
+        "handle_login_request",
+    );
+    assert_eq!(
+        handled.handled.as_ref(),
+        Some(&answer),
+        "store conformance: handle_login_request returns the answer"
+    );
+    assert_eq!(
+        ok(
+            store.login_request(&request.challenge).await,
+            "login_request"
+        )
+        .handled,
+        Some(answer.clone())
+    );
+    expect_err(
+        store
+            .handle_login_request(&request.challenge, answer.clone())
+            .await,
+        &StoreError::Conflict,
+        "handle_login_request twice",
+    );
+    expect_err(
+        store
+            .handle_login_request(&unique("nobody"), answer.clone())
+            .await,
+        &StoreError::NotFound,
+        "handle_login_request of unknown challenge",
+    );
+    let consumed = ok(
+        store.consume_login_verifier(&request.verifier_digest).await,
+        "consume_login_verifier",
+    );
+    assert!(
+        consumed.verifier_used,
+        "store conformance: consume_login_verifier returns the used record"
+    );
+    assert_eq!(
+        consumed.handled,
+        Some(answer),
+        "store conformance: consumed login keeps its answer"
+    );
+    expect_err(
+        store.consume_login_verifier(&request.verifier_digest).await,
+        &StoreError::AlreadyUsed,
+        "consume_login_verifier twice",
+    );
+    expect_err(
+        store.consume_login_verifier(&unique("nobody")).await,
+        &StoreError::NotFound,
+        "consume_login_verifier of unknown digest",
+    );
+
+    let raced = login_request(later());
+    ok(
+        store.create_login_request(raced.clone()).await,
+        "create_login_request",
+    );
+    let answers = (0..CONCURRENCY).map(|i| {
+        let answer = if i % 2 == 0 {
+            accepted_login("alice")
+        } else {
+            HandledLogin::Rejected(rejected())
+        };
+        store.handle_login_request(&raced.challenge, answer)
+    });
+    tally(
+        join_all(answers).await,
+        &StoreError::Conflict,
+        "concurrent handle_login_request",
+    );
+    let consumers = (0..CONCURRENCY).map(|_| store.consume_login_verifier(&raced.verifier_digest));
+    tally(
+        join_all(consumers).await,
+        &StoreError::AlreadyUsed,
+        "concurrent consume_login_verifier",
+    );
+}
+
+/// Consent requests: the same state machine as login requests.
+pub async fn consent_requests(store: &dyn Store) {
+    let request = consent_request("alice", "client", now(), later());
+    ok(
+        store.create_consent_request(request.clone()).await,
+        "create_consent_request",
+    );
+    assert_eq!(
+        ok(
+            store.consent_request(&request.challenge).await,
+            "consent_request"
+        ),
+        request,
+        "store conformance: consent request round trip"
+    );
+    expect_err(
+        store.create_consent_request(request.clone()).await,
+        &StoreError::Conflict,
+        "create_consent_request with a known challenge",
+    );
+    expect_err(
+        store.consent_request(&unique("nobody")).await,
+        &StoreError::NotFound,
+        "consent_request of unknown challenge",
+    );
+    expect_err(
+        store
+            .consume_consent_verifier(&request.verifier_digest)
+            .await,
+        &StoreError::NotFound,
+        "consume_consent_verifier before the request was handled",
+    );
+    let answer = accepted_consent(true);
+    let handled = ok(
+        store
+            .handle_consent_request(&request.challenge, answer.clone())
+            .await,
+        "handle_consent_request",
+    );
+    assert_eq!(
+        handled.handled.as_ref(),
+        Some(&answer),
+        "store conformance: handle_consent_request returns the answer"
+    );
+    expect_err(
+        store
+            .handle_consent_request(&request.challenge, answer.clone())
+            .await,
+        &StoreError::Conflict,
+        "handle_consent_request twice",
+    );
+    expect_err(
+        store
+            .handle_consent_request(&unique("nobody"), answer.clone())
+            .await,
+        &StoreError::NotFound,
+        "handle_consent_request of unknown challenge",
+    );
+    let consumed = ok(
+        store
+            .consume_consent_verifier(&request.verifier_digest)
+            .await,
+        "consume_consent_verifier",
+    );
+    assert!(
+        consumed.verifier_used && consumed.handled == Some(answer),
+        "store conformance: consume_consent_verifier returns the used, answered record"
+    );
+    expect_err(
+        store
+            .consume_consent_verifier(&request.verifier_digest)
+            .await,
+        &StoreError::AlreadyUsed,
+        "consume_consent_verifier twice",
+    );
+    expect_err(
+        store.consume_consent_verifier(&unique("nobody")).await,
+        &StoreError::NotFound,
+        "consume_consent_verifier of unknown digest",
+    );
+
+    let raced = consent_request("alice", "client", now(), later());
+    ok(
+        store.create_consent_request(raced.clone()).await,
+        "create_consent_request",
+    );
+    let answers = (0..CONCURRENCY)
+        .map(|i| store.handle_consent_request(&raced.challenge, accepted_consent(i % 2 == 0)));
+    tally(
+        join_all(answers).await,
+        &StoreError::Conflict,
+        "concurrent handle_consent_request",
+    );
+    let consumers =
+        (0..CONCURRENCY).map(|_| store.consume_consent_verifier(&raced.verifier_digest));
+    tally(
+        join_all(consumers).await,
+        &StoreError::AlreadyUsed,
+        "concurrent consume_consent_verifier",
+    );
+}
+
+fn challenges(records: &[ConsentRequestRecord]) -> Vec<&str> {
+    records.iter().map(|r| r.challenge.as_str()).collect()
+}
+
+/// Remembered consents: only accepted + remember + not skip, newest first; consent sessions
+/// paginate; `delete_consents` deletes handled consents and returns their challenges.
+pub async fn remembered_consents(store: &dyn Store) {
+    let subject = unique("subject");
+    let (client, other_client) = (unique("client"), unique("client"));
+    let t = |minutes: i64| now() - Duration::minutes(minutes);
+    // (client, minutes ago, skip, answer)
+    let cases: Vec<(&str, i64, bool, Option<HandledConsent>)> = vec![
+        (&client, 5, false, Some(accepted_consent(true))), // remembered, older
+        (&client, 1, false, Some(accepted_consent(true))), // remembered, newest
+        (&client, 2, false, Some(accepted_consent(false))), // not remembered
+        (&client, 3, true, Some(accepted_consent(true))),  // skip: a re-confirmation
+        (
+            &client,
+            4,
+            false,
+            Some(HandledConsent::Rejected(rejected())),
+        ),
+        (&client, 6, false, None), // unanswered
+        (&other_client, 0, false, Some(accepted_consent(true))), // other client, newest overall
+    ];
+    let mut records = Vec::new();
+    for (client_id, ago, skip, answer) in cases {
+        let mut request = consent_request(&subject, client_id, t(ago), later());
+        request.skip = skip;
+        ok(
+            store.create_consent_request(request.clone()).await,
+            "create_consent_request",
+        );
+        if let Some(answer) = answer {
+            ok(
+                store
+                    .handle_consent_request(&request.challenge, answer)
+                    .await,
+                "handle_consent_request",
+            );
+        }
+        records.push(request);
+    }
+    let remembered = ok(
+        store.remembered_consents(&subject, &client).await,
+        "remembered_consents",
+    );
+    assert_eq!(
+        challenges(&remembered),
+        [records[1].challenge.as_str(), records[0].challenge.as_str()],
+        "store conformance: remembered_consents must return exactly the accepted, remembered, \
+         non-skip consents of the client, newest first"
+    );
+    let sessions = ok(
+        store.consent_sessions(&subject, 10, 0).await,
+        "consent_sessions",
+    );
+    let want = [&records[6], &records[1], &records[0]].map(|r| r.challenge.as_str());
+    assert_eq!(
+        challenges(&sessions),
+        want,
+        "store conformance: consent_sessions filter and order"
+    );
+    let page = ok(
+        store.consent_sessions(&subject, 2, 1).await,
+        "consent_sessions page",
+    );
+    assert_eq!(
+        challenges(&page),
+        &want[1..],
+        "store conformance: consent_sessions limit/offset"
+    );
+    assert!(
+        ok(
+            store.consent_sessions(&unique("nobody"), 10, 0).await,
+            "consent_sessions"
+        )
+        .is_empty()
+    );
+
+    let mut deleted = ok(
+        store.delete_consents(&subject, Some(&other_client)).await,
+        "delete_consents",
+    );
+    assert_eq!(
+        deleted,
+        [records[6].challenge.clone()],
+        "store conformance: delete_consents for one client"
+    );
+    deleted = ok(
+        store.delete_consents(&subject, None).await,
+        "delete_consents",
+    );
+    deleted.sort();
+    let mut want: Vec<String> = records[..5].iter().map(|r| r.challenge.clone()).collect();
+    want.sort();
+    assert_eq!(
+        deleted, want,
+        "store conformance: delete_consents returns every handled consent's challenge"
+    );
+    expect_err(
+        store.consent_request(&records[0].challenge).await,
+        &StoreError::NotFound,
+        "consent after delete_consents",
+    );
+    ok(
+        store.consent_request(&records[5].challenge).await,
+        "an unanswered consent survives delete_consents",
+    );
+    assert!(
+        ok(
+            store.remembered_consents(&subject, &client).await,
+            "remembered_consents"
+        )
+        .is_empty()
+    );
+}
+
+/// `flush_requests`: deletes expired login and consent requests up to the limit, never an
+/// unexpired one, and keeps remembered consents.
+pub async fn flush_requests(store: &dyn Store) {
+    let expired_at = ancient();
+    let cutoff = expired_at + Duration::seconds(1);
+    // Leftovers of an interrupted earlier run would skew the counts below.
+    ok(
+        store.flush_requests(cutoff, usize::MAX).await,
+        "flush_requests",
+    );
+    let subject = unique("subject");
+    let mut doomed = Vec::new();
+    for _ in 0..3 {
+        let login = login_request(expired_at);
+        ok(
+            store.create_login_request(login.clone()).await,
+            "create_login_request",
+        );
+        doomed.push(login.challenge);
+    }
+    let consent = consent_request(&subject, "client", expired_at, expired_at);
+    ok(
+        store.create_consent_request(consent.clone()).await,
+        "create_consent_request",
+    );
+    let remembered = consent_request(&subject, "client", expired_at, expired_at);
+    ok(
+        store.create_consent_request(remembered.clone()).await,
+        "create_consent_request",
+    );
+    ok(
+        store
+            .handle_consent_request(&remembered.challenge, accepted_consent(true))
+            .await,
+        "handle_consent_request",
+    );
+    let fresh_login = login_request(cutoff);
+    ok(
+        store.create_login_request(fresh_login.clone()).await,
+        "create_login_request",
+    );
+    let fresh_consent = consent_request(&subject, "client", now(), cutoff);
+    ok(
+        store.create_consent_request(fresh_consent.clone()).await,
+        "create_consent_request",
+    );
+
+    let first = ok(store.flush_requests(cutoff, 2).await, "flush_requests");
+    assert_eq!(
+        first, 2,
+        "store conformance: flush_requests must delete up to its limit"
+    );
+    let rest = ok(store.flush_requests(cutoff, 100).await, "flush_requests");
+    assert_eq!(
+        rest, 2,
+        "store conformance: flush_requests must delete the remaining expired requests"
+    );
+    for challenge in &doomed {
+        expect_err(
+            store.login_request(challenge).await,
+            &StoreError::NotFound,
+            "expired login after flush_requests",
+        );
+    }
+    expect_err(
+        store.consent_request(&consent.challenge).await,
+        &StoreError::NotFound,
+        "expired consent after flush_requests",
+    );
+    ok(
+        store.consent_request(&remembered.challenge).await,
+        "flush_requests must keep remembered consents",
+    );
+    ok(
+        store.login_request(&fresh_login.challenge).await,
+        "flush_requests must keep unexpired logins",
+    );
+    ok(
+        store.consent_request(&fresh_consent.challenge).await,
+        "flush_requests must keep unexpired consents",
+    );
+    assert_eq!(
+        ok(store.flush_requests(cutoff, 0).await, "flush_requests"),
+        0
+    );
+    ok(
+        store.delete_consents(&subject, None).await,
+        "delete_consents",
+    );
+    ok(
+        store
+            .flush_requests(cutoff + Duration::seconds(1), usize::MAX)
+            .await,
+        "flush_requests",
+    );
+}
+
+fn session(subject: &str, expires_at: OffsetDateTime) -> LoginSessionRecord {
+    LoginSessionRecord {
+        id: unique("session"),
+        subject: subject.to_owned(),
+        authenticated_at: now(),
+        expires_at,
+    }
+}
+
+/// Login sessions: round trip, conflicts, deletion by id and by subject, and flush.
+pub async fn login_sessions(store: &dyn Store) {
+    let subject = unique("subject");
+    let one = session(&subject, later());
+    ok(
+        store.create_login_session(one.clone()).await,
+        "create_login_session",
+    );
+    assert_eq!(
+        ok(store.login_session(&one.id).await, "login_session"),
+        one,
+        "store conformance: login session round trip"
+    );
+    expect_err(
+        store.create_login_session(one.clone()).await,
+        &StoreError::Conflict,
+        "create_login_session with a known id",
+    );
+    expect_err(
+        store.login_session(&unique("nobody")).await,
+        &StoreError::NotFound,
+        "login_session of unknown id",
+    );
+    ok(
+        store.delete_login_session(&one.id).await,
+        "delete_login_session",
+    );
+    expect_err(
+        store.login_session(&one.id).await,
+        &StoreError::NotFound,
+        "login_session after delete",
+    );
+    expect_err(
+        store.delete_login_session(&one.id).await,
+        &StoreError::NotFound,
+        "delete_login_session twice",
+    );
+
+    let other = session(&unique("subject"), later());
+    ok(
+        store.create_login_session(other.clone()).await,
+        "create_login_session",
+    );
+    for _ in 0..3 {
+        ok(
+            store.create_login_session(session(&subject, later())).await,
+            "create_login_session",
+        );
+    }
+    assert_eq!(
+        ok(
+            store.delete_login_sessions_of(&subject).await,
+            "delete_login_sessions_of"
+        ),
+        3,
+        "store conformance: delete_login_sessions_of counts that subject's sessions"
+    );
+    ok(
+        store.login_session(&other.id).await,
+        "delete_login_sessions_of must keep other subjects' sessions",
+    );
+
+    let expired_at = ancient();
+    let cutoff = expired_at + Duration::seconds(1);
+    ok(
+        store.flush_login_sessions(cutoff, usize::MAX).await,
+        "flush_login_sessions",
+    );
+    let expired: Vec<LoginSessionRecord> = (0..3).map(|_| session(&subject, expired_at)).collect();
+    for s in &expired {
+        ok(
+            store.create_login_session(s.clone()).await,
+            "create_login_session",
+        );
+    }
+    let fresh = session(&subject, cutoff);
+    ok(
+        store.create_login_session(fresh.clone()).await,
+        "create_login_session",
+    );
+    assert_eq!(
+        ok(
+            store.flush_login_sessions(cutoff, 2).await,
+            "flush_login_sessions"
+        ),
+        2,
+        "store conformance: flush_login_sessions respects its limit"
+    );
+    assert_eq!(
+        ok(
+            store.flush_login_sessions(cutoff, 100).await,
+            "flush_login_sessions"
+        ),
+        1
+    );
+    for s in &expired {
+        expect_err(
+            store.login_session(&s.id).await,
+            &StoreError::NotFound,
+            "expired session after flush",
+        );
+    }
+    ok(
+        store.login_session(&fresh.id).await,
+        "flush_login_sessions must keep unexpired sessions",
+    );
+    ok(
+        store.delete_login_session(&other.id).await,
+        "delete_login_session",
+    );
+    ok(
+        store.delete_login_sessions_of(&subject).await,
+        "delete_login_sessions_of",
+    );
+    ok(
+        store
+            .flush_login_sessions(cutoff + Duration::seconds(1), usize::MAX)
+            .await,
+        "flush_login_sessions",
+    );
+}
+
+/// Forced subject identifiers: absent, set, overwritten, scoped to (client, subject).
+pub async fn forced_subjects(store: &dyn Store) {
+    let (client, subject) = (unique("client"), unique("subject"));
+    assert_eq!(
+        ok(
+            store.forced_subject(&client, &subject).await,
+            "forced_subject"
+        ),
+        None
+    );
+    ok(
+        store.set_forced_subject(&client, &subject, "first").await,
+        "set_forced_subject",
+    );
+    ok(
+        store.set_forced_subject(&client, &subject, "second").await,
+        "set_forced_subject again",
+    );
+    assert_eq!(
+        ok(
+            store.forced_subject(&client, &subject).await,
+            "forced_subject"
+        )
+        .as_deref(),
+        Some("second"),
+        "store conformance: set_forced_subject overwrites"
+    );
+    assert_eq!(
+        ok(
+            store.forced_subject(&unique("client"), &subject).await,
+            "forced_subject"
+        ),
+        None,
+        "store conformance: forced subjects are per client"
+    );
+}
