@@ -4,7 +4,7 @@
 //! its work synchronously and releases it, so no lock is ever held across an `.await` and
 //! every multi-step operation (redeem, rotate, handle) is atomic.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use time::OffsetDateTime;
@@ -42,6 +42,37 @@ struct Flows {
     login_by_verifier: HashMap<String, String>,
     consent: HashMap<String, ConsentRequestRecord>,
     consent_by_verifier: HashMap<String, String>,
+    /// subject → challenges of its remembered consents: every authorization asks for them,
+    /// and scanning all consent requests instead made each flow O(requests stored).
+    remembered: HashMap<String, BTreeSet<String>>,
+}
+
+impl Flows {
+    /// The remembered consents of `subject` (the index may only be ahead of a removal).
+    fn remembered_of<'a>(
+        &'a self,
+        subject: &str,
+    ) -> impl Iterator<Item = &'a ConsentRequestRecord> + 'a {
+        self.remembered
+            .get(subject)
+            .into_iter()
+            .flatten()
+            .filter_map(|challenge| self.consent.get(challenge))
+            .filter(|c| is_remembered(c))
+    }
+
+    fn remove_consent(&mut self, challenge: &str) {
+        let Some(record) = self.consent.remove(challenge) else {
+            return;
+        };
+        self.consent_by_verifier.remove(&record.verifier_digest);
+        if let Some(challenges) = self.remembered.get_mut(&record.subject) {
+            challenges.remove(challenge);
+            if challenges.is_empty() {
+                self.remembered.remove(&record.subject);
+            }
+        }
+    }
 }
 
 #[derive(Debug, Default)]
@@ -252,7 +283,8 @@ impl FlowStore for MemoryStore {
         challenge: &str,
         handled: HandledConsent,
     ) -> Result<ConsentRequestRecord> {
-        let mut flows = write(&self.flows);
+        let mut guard = write(&self.flows);
+        let flows = &mut *guard;
         let request = flows
             .consent
             .get_mut(challenge)
@@ -261,6 +293,13 @@ impl FlowStore for MemoryStore {
             return Err(StoreError::Conflict);
         }
         request.handled = Some(handled);
+        if is_remembered(request) {
+            flows
+                .remembered
+                .entry(request.subject.clone())
+                .or_default()
+                .insert(request.challenge.clone());
+        }
         Ok(request.clone())
     }
 
@@ -295,9 +334,8 @@ impl FlowStore for MemoryStore {
     ) -> Result<Vec<ConsentRequestRecord>> {
         let flows = read(&self.flows);
         let mut found: Vec<ConsentRequestRecord> = flows
-            .consent
-            .values()
-            .filter(|c| c.subject == subject && c.client_id == client_id && is_remembered(c))
+            .remembered_of(subject)
+            .filter(|c| c.client_id == client_id)
             .cloned()
             .collect();
         found.sort_by_key(|c| std::cmp::Reverse(c.requested_at));
@@ -311,11 +349,7 @@ impl FlowStore for MemoryStore {
         offset: usize,
     ) -> Result<Vec<ConsentRequestRecord>> {
         let flows = read(&self.flows);
-        let mut found: Vec<&ConsentRequestRecord> = flows
-            .consent
-            .values()
-            .filter(|c| c.subject == subject && is_remembered(c))
-            .collect();
+        let mut found: Vec<&ConsentRequestRecord> = flows.remembered_of(subject).collect();
         found.sort_by(|a, b| {
             b.requested_at
                 .cmp(&a.requested_at)
@@ -331,7 +365,7 @@ impl FlowStore for MemoryStore {
 
     async fn delete_consents(&self, subject: &str, client_id: Option<&str>) -> Result<Vec<String>> {
         let mut flows = write(&self.flows);
-        let doomed: Vec<(String, String)> = flows
+        let doomed: Vec<String> = flows
             .consent
             .values()
             .filter(|c| {
@@ -339,13 +373,12 @@ impl FlowStore for MemoryStore {
                     && c.handled.is_some()
                     && client_id.is_none_or(|id| c.client_id == id)
             })
-            .map(|c| (c.challenge.clone(), c.verifier_digest.clone()))
+            .map(|c| c.challenge.clone())
             .collect();
-        for (challenge, verifier) in &doomed {
-            flows.consent.remove(challenge);
-            flows.consent_by_verifier.remove(verifier);
+        for challenge in &doomed {
+            flows.remove_consent(challenge);
         }
-        Ok(doomed.into_iter().map(|(challenge, _)| challenge).collect())
+        Ok(doomed)
     }
 
     async fn flush_requests(&self, before: OffsetDateTime, limit: usize) -> Result<u64> {
@@ -362,16 +395,15 @@ impl FlowStore for MemoryStore {
             flows.login_by_verifier.remove(verifier);
         }
         // A remembered, accepted consent is kept: it is what later requests skip on.
-        let consents: Vec<(String, String)> = flows
+        let consents: Vec<String> = flows
             .consent
             .values()
             .filter(|r| r.expires_at < before && !is_remembered(r))
             .take(limit.saturating_sub(logins.len()))
-            .map(|r| (r.challenge.clone(), r.verifier_digest.clone()))
+            .map(|r| r.challenge.clone())
             .collect();
-        for (challenge, verifier) in &consents {
-            flows.consent.remove(challenge);
-            flows.consent_by_verifier.remove(verifier);
+        for challenge in &consents {
+            flows.remove_consent(challenge);
         }
         Ok((logins.len() + consents.len()) as u64)
     }
