@@ -1,8 +1,10 @@
 //! `tower::Service` implementations of [`PublicApi`] and [`AdminApi`] (feature `tower`), so a
 //! host on axum, tonic or any tower stack mounts the provider in one line:
 //!
-//! ```ignore
-//! let app = axum::Router::new().fallback_service(provider.public());
+//! ```
+//! # fn mount(provider: oauth2_provider::Provider) -> axum::Router {
+//! axum::Router::new().fallback_service(provider.public())
+//! # }
 //! ```
 //!
 //! Each service collects the request body (any [`http_body::Body`]) up to
