@@ -9,7 +9,7 @@ use super::{
     AcceptConsentRequest, CompletedRequest, ConsentRequest, RejectRequest, SetCookies, Stage,
 };
 use crate::Provider;
-use crate::error::{Error, OAuthError, StoreError};
+use crate::error::{Error, OAuthError};
 use crate::http::response::redirect;
 use crate::http::{Request, Response};
 use crate::model::scope;
@@ -187,17 +187,7 @@ impl Provider {
     /// `request_expired`.
     pub async fn consent_request(&self, challenge: &str) -> Result<ConsentRequest, Error> {
         let record = self.open_consent_request(challenge).await?;
-        let client = self
-            .inner
-            .store
-            .client(&record.client_id)
-            .await
-            .map_err(|e| match e {
-                StoreError::NotFound => Error::NotFound("client"),
-                other => Error::Store(other),
-            })?
-            .client
-            .without_secret();
+        let client = super::client_for_page(&self.inner, &record.client_id).await?;
         Ok(ConsentRequest {
             challenge: record.challenge,
             requested_scope: record.requested_scope,

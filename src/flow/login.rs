@@ -302,17 +302,7 @@ impl Provider {
     /// already handled → [`Error::Conflict`]; expired → 410 `request_expired`.
     pub async fn login_request(&self, challenge: &str) -> Result<LoginRequest, Error> {
         let record = self.open_login_request(challenge).await?;
-        let client = self
-            .inner
-            .store
-            .client(&record.client_id)
-            .await
-            .map_err(|e| match e {
-                StoreError::NotFound => Error::NotFound("client"),
-                other => Error::Store(other),
-            })?
-            .client
-            .without_secret();
+        let client = super::client_for_page(&self.inner, &record.client_id).await?;
         Ok(LoginRequest {
             challenge: record.challenge,
             requested_scope: record.requested_scope,

@@ -181,6 +181,16 @@ fn already_handled(stage: Stage) -> Error {
 }
 
 /// Maps the store's answer to loading or handling a request onto the typed API's errors.
+/// The client of a login or consent request as the login and consent pages see it: without
+/// its secret. A client deleted since the request was made is [`Error::NotFound`].
+pub(crate) async fn client_for_page(p: &Inner, client_id: &str) -> Result<crate::Client, Error> {
+    match p.store.client(client_id).await {
+        Ok(record) => Ok(record.client.without_secret()),
+        Err(StoreError::NotFound) => Err(Error::NotFound("client")),
+        Err(other) => Err(Error::Store(other)),
+    }
+}
+
 pub(crate) fn request_store_error(stage: Stage, e: StoreError) -> Error {
     match e {
         StoreError::NotFound => Error::NotFound(stage.noun()),
