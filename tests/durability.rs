@@ -52,10 +52,8 @@ impl TempDir {
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap()
             .as_nanos();
-        let dir = std::env::temp_dir().join(format!(
-            "oauth2-durability-{}-{nanos}",
-            std::process::id()
-        ));
+        let dir =
+            std::env::temp_dir().join(format!("oauth2-durability-{}-{nanos}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         Self(dir)
     }
@@ -175,7 +173,10 @@ impl<'a> Run<'a> {
             self.server.stderr()
         );
         let location = res.header("location").unwrap().to_owned();
-        assert!(location.starts_with(prefix), "{location} is not on {prefix}");
+        assert!(
+            location.starts_with(prefix),
+            "{location} is not on {prefix}"
+        );
         location
     }
 
@@ -220,7 +221,11 @@ impl<'a> Run<'a> {
     }
 
     fn introspect(&self, token: &str) -> Value {
-        let res = self.post_form(&self.server.admin, "/oauth2/introspect", &[("token", token)]);
+        let res = self.post_form(
+            &self.server.admin,
+            "/oauth2/introspect",
+            &[("token", token)],
+        );
         assert_eq!(res.status, 200, "introspection: {}", res.body);
         res.json()
     }
@@ -233,7 +238,14 @@ impl<'a> Run<'a> {
     }
 
     fn jwks(&self) -> String {
-        let res = exchange(&self.server.public, "GET", "/.well-known/jwks.json", &[], b"", 0);
+        let res = exchange(
+            &self.server.public,
+            "GET",
+            "/.well-known/jwks.json",
+            &[],
+            b"",
+            0,
+        );
         assert_eq!(res.status, 200, "{}", res.body);
         res.body
     }
@@ -271,7 +283,12 @@ impl<'a> Run<'a> {
         );
         let state = "state-first-0123456789";
         let login = self.authorize(state);
-        let request = self.admin("GET", &format!("/oauth2/auth/requests/login/{login}"), None, 200);
+        let request = self.admin(
+            "GET",
+            &format!("/oauth2/auth/requests/login/{login}"),
+            None,
+            200,
+        );
         assert_eq!(request["skip"], false, "{request}");
         let accepted = self.admin(
             "PUT",
@@ -331,13 +348,22 @@ fn tokens_keys_and_login_sessions_survive_sigkill() {
     );
 
     let mut second = Run::start(&db, Some((&ports.0, &ports.1)), &mut jar);
-    assert_eq!(second.jwks(), jwks, "the JWKS is byte-identical after a restart");
+    assert_eq!(
+        second.jwks(),
+        jwks,
+        "the JWKS is byte-identical after a restart"
+    );
     second.assert_active(access, "access token after the restart");
     second.assert_active(refresh, "refresh token after the restart");
 
     // The remembered login: the browser's session cookie still skips the login page.
     let login = second.authorize("state-second-0123456789");
-    let request = second.admin("GET", &format!("/oauth2/auth/requests/login/{login}"), None, 200);
+    let request = second.admin(
+        "GET",
+        &format!("/oauth2/auth/requests/login/{login}"),
+        None,
+        200,
+    );
     assert_eq!(request["skip"], true, "{request}");
     assert_eq!(request["subject"], SUBJECT, "{request}");
 
@@ -375,7 +401,10 @@ fn assert_unopenable(database_url: &str, scheme: &str, password: &str) {
         stderr.contains(&format!("configuration error: DATABASE_URL={scheme}")),
         "{stderr}"
     );
-    assert!(!stderr.contains(password), "the password was echoed: {stderr}");
+    assert!(
+        !stderr.contains(password),
+        "the password was echoed: {stderr}"
+    );
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert!(out.stdout.is_empty(), "it never listened: {:?}", out.stdout);
 }

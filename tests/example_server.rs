@@ -52,7 +52,11 @@ fn serves_and_stops_cleanly(name: &'static str) {
     ] {
         let res = exchange(addr, "POST", path, &[], b"", 70_000);
         assert_eq!(res.status, 413, "{}", res.body);
-        assert!(res.body.contains("request_entity_too_large"), "{}", res.body);
+        assert!(
+            res.body.contains("request_entity_too_large"),
+            "{}",
+            res.body
+        );
     }
     assert_eq!(server.terminate(), Some(0));
 }

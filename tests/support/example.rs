@@ -82,7 +82,11 @@ pub(crate) struct Server {
 
 /// Copies a pipe into `sink` line by line until it closes, so the child never blocks on a
 /// full pipe; `tx`, if given, also receives each line.
-fn drain(pipe: impl Read + Send + 'static, sink: Arc<Mutex<String>>, tx: Option<mpsc::Sender<String>>) {
+fn drain(
+    pipe: impl Read + Send + 'static,
+    sink: Arc<Mutex<String>>,
+    tx: Option<mpsc::Sender<String>>,
+) {
     std::thread::spawn(move || {
         for line in BufReader::new(pipe).lines() {
             let Ok(line) = line else { break };
@@ -119,7 +123,10 @@ impl Server {
             let line = match rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
                 Ok(line) => line,
                 Err(RecvTimeoutError::Timeout) => {
-                    panic!("{name} did not start within {READY_TIMEOUT:?}: {}", server.stderr())
+                    panic!(
+                        "{name} did not start within {READY_TIMEOUT:?}: {}",
+                        server.stderr()
+                    )
                 }
                 Err(RecvTimeoutError::Disconnected) => {
                     let status = server.child.wait().unwrap();
@@ -140,7 +147,10 @@ impl Server {
 
     /// What the server wrote on stderr so far.
     pub(crate) fn stderr(&self) -> String {
-        self.stderr.lock().unwrap_or_else(|e| e.into_inner()).clone()
+        self.stderr
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     /// The port of `host:port`.
@@ -214,8 +224,7 @@ pub(crate) fn exchange(
     let mut stream = TcpStream::connect(addr).unwrap();
     stream.set_read_timeout(Some(IO_TIMEOUT)).unwrap();
     stream.set_write_timeout(Some(IO_TIMEOUT)).unwrap();
-    let mut head =
-        format!("{method} {target} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
+    let mut head = format!("{method} {target} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
     for (name, value) in headers {
         head.push_str(&format!("{name}: {value}\r\n"));
     }
