@@ -24,12 +24,24 @@ impl PostgresStore {
     /// Connects to `url` (`postgres://user@host:port/database`) and applies the migrations;
     /// fails if the database is unreachable.
     pub async fn connect(url: &str) -> Result<Self> {
-        let pool = PgPoolOptions::new()
+        let pool = match PgPoolOptions::new()
             .max_connections(POOL_SIZE)
             .acquire_timeout(ACQUIRE_TIMEOUT)
             .connect(url)
             .await
-            .map_err(StoreError::backend)?;
+        {
+            Ok(pool) => pool,
+            // The pool only says it timed out; one direct attempt names the cause (refused,
+            // unknown host, authentication) for the operator.
+            Err(sqlx::Error::PoolTimedOut) => {
+                let cause = match <sqlx::PgConnection as sqlx::Connection>::connect(url).await {
+                    Ok(_) => sqlx::Error::PoolTimedOut,
+                    Err(cause) => cause,
+                };
+                return Err(StoreError::backend(cause));
+            }
+            Err(e) => return Err(StoreError::backend(e)),
+        };
         Self::from_pool(pool).await
     }
 
