@@ -1,0 +1,137 @@
+//! Concurrency of the login/consent state machine (issue 4 item 7): N parallel answers to
+//! one challenge — typed or over the admin API — have exactly one winner; the others get a
+//! 4xx (409), never a 5xx, and the winner's answer is the one the flow continues with.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::sync::Arc;
+
+use http::StatusCode;
+use oauth2_provider::testing::{Harness, redirect_param};
+use oauth2_provider::{AcceptConsentRequest, AcceptLoginRequest, Client, Config, Error};
+use serde_json::json;
+
+const N: usize = 32;
+
+async fn harness() -> Harness {
+    let harness = Harness::new(Config::new("https://auth.example.com/").unwrap())
+        .await
+        .unwrap();
+    let client = Client {
+        client_id: "app".into(),
+        redirect_uris: vec!["https://app.example.com/cb".into()],
+        scope: "openid offline".into(),
+        ..Client::default()
+    };
+    harness
+        .register(client, Some("a-secret-of-sixteen-chars"))
+        .await
+        .unwrap();
+    harness
+}
+
+/// Exactly one `Ok`, every other result a conflict.
+fn one_winner<T: std::fmt::Debug>(results: Vec<Result<T, Error>>) -> T {
+    let mut winners = Vec::new();
+    for result in results {
+        match result {
+            Ok(value) => winners.push(value),
+            Err(Error::Conflict(_)) => {}
+            Err(other) => panic!("a losing answer must be a conflict, got {other:?}"),
+        }
+    }
+    assert_eq!(winners.len(), 1, "exactly one answer must win");
+    winners.pop().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn parallel_typed_accepts_of_one_login_and_consent_have_one_winner() {
+    let harness = Arc::new(harness().await);
+    let mut browser = harness.user_agent();
+    let res = browser
+        .authorize("client_id=app&response_type=code&scope=openid&state=state-1234")
+        .await;
+    let login = redirect_param(&res, "login_challenge").unwrap();
+
+    let tasks: Vec<_> = (0..N)
+        .map(|i| {
+            let harness = harness.clone();
+            let login = login.clone();
+            tokio::spawn(async move {
+                let body = AcceptLoginRequest {
+                    subject: format!("user-{i}"),
+                    ..Default::default()
+                };
+                harness.provider.accept_login(&login, body).await
+            })
+        })
+        .collect();
+    let mut results = Vec::new();
+    for task in tasks {
+        results.push(task.await.unwrap());
+    }
+    let done = one_winner(results);
+
+    // The flow continues with the winner's subject, whichever task that was.
+    let res = browser.get(&done.redirect_to).await;
+    let consent = redirect_param(&res, "consent_challenge").unwrap();
+    let subject = harness
+        .provider
+        .consent_request(&consent)
+        .await
+        .unwrap()
+        .subject;
+    assert!(subject.starts_with("user-"), "{subject}");
+
+    let tasks: Vec<_> = (0..N)
+        .map(|_| {
+            let harness = harness.clone();
+            let consent = consent.clone();
+            tokio::spawn(async move {
+                let body = AcceptConsentRequest {
+                    grant_scope: vec!["openid".into()],
+                    ..Default::default()
+                };
+                harness.provider.accept_consent(&consent, body).await
+            })
+        })
+        .collect();
+    let mut results = Vec::new();
+    for task in tasks {
+        results.push(task.await.unwrap());
+    }
+    let done = one_winner(results);
+    let res = browser.get(&done.redirect_to).await;
+    assert!(redirect_param(&res, "code").is_some(), "the winner's consent yields a code");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn parallel_http_accepts_of_one_login_challenge_get_one_200_and_409s() {
+    let harness = Arc::new(harness().await);
+    let mut browser = harness.user_agent();
+    let res = browser
+        .authorize("client_id=app&response_type=code&scope=openid&state=state-1234")
+        .await;
+    let login = redirect_param(&res, "login_challenge").unwrap();
+    let body = serde_json::to_vec(&json!({"subject": "alice"})).unwrap();
+
+    let tasks: Vec<_> = (0..N)
+        .map(|_| {
+            let admin = harness.provider.admin();
+            let req = http::Request::put(format!("/oauth2/auth/requests/login/{login}/accept"))
+                .header("content-type", "application/json")
+                .body(bytes::Bytes::from(body.clone()))
+                .unwrap();
+            tokio::spawn(async move { admin.handle(req).await.status() })
+        })
+        .collect();
+    let mut statuses = Vec::new();
+    for task in tasks {
+        statuses.push(task.await.unwrap());
+    }
+    let ok = statuses.iter().filter(|s| **s == StatusCode::OK).count();
+    let conflicts = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::CONFLICT)
+        .count();
+    assert_eq!((ok, conflicts), (1, N - 1), "{statuses:?}");
+}
