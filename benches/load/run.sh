@@ -5,7 +5,8 @@
 #
 # 1. builds `hyper_server` in release and starts it pinned to one core (SERVER_CPUS, default 0)
 #    on the chosen store: memory; sqlite (a temp file); postgres (a fresh database on the local
-#    server that .ci/postgres.sh starts, dropped afterwards);
+#    server that .ci/postgres.sh starts, dropped afterwards; the server then runs on both
+#    cores by default, SERVER_CPUS=0,1, since the database shares them anyway);
 # 2. creates a confidential client with a generated secret through the admin API, mints an
 #    access token, and runs wrk pinned to another core (LOAD_CPUS, default 1) against
 #    (a) POST /oauth2/token, grant_type=client_credentials, HTTP Basic auth, and
@@ -15,7 +16,8 @@
 #    POST /oauth2/flush removed them; ROUNDS (2) times, so that reuse of the freed memory shows.
 #
 # Environment: DURATION (seconds per measurement, 30), WARMUP (seconds, 2), CONNECTIONS (64),
-# THREADS (2), TOKENS (1000000, 0 skips the memory phase), ROUNDS (2), SERVER_CPUS (0),
+# THREADS (2), TOKENS (1000000, 0 skips the memory phase), ROUNDS (2), SERVER_CPUS (0; 0,1
+# for postgres),
 # LOAD_CPUS (1), WAIT_FOR_QUIET (unset; a number such as 0.7 first waits up to 15 minutes for
 # the 1-minute load average to drop below it). Everything listens on 127.0.0.1 only; the server
 # is stopped and the scratch database dropped on exit.
@@ -28,7 +30,11 @@ CONNECTIONS="${CONNECTIONS:-64}"
 THREADS="${THREADS:-2}"
 TOKENS="${TOKENS:-1000000}"
 ROUNDS="${ROUNDS:-2}"
-SERVER_CPUS="${SERVER_CPUS:-0}"
+if [ "$STORE" = postgres ]; then
+    SERVER_CPUS="${SERVER_CPUS:-0,1}"
+else
+    SERVER_CPUS="${SERVER_CPUS:-0}"
+fi
 LOAD_CPUS="${LOAD_CPUS:-1}"
 # Upper bound for issuing TOKENS tokens: wrk stops earlier, when the count is reached.
 TOKENS_TIMEOUT="${TOKENS_TIMEOUT:-900}"
