@@ -16,6 +16,9 @@ use super::{
 };
 use crate::error::StoreError;
 use crate::model::client::ClientRecord;
+use sharded::Sharded;
+
+mod sharded;
 
 type Result<T> = std::result::Result<T, StoreError>;
 
@@ -52,26 +55,17 @@ struct Sessions {
 
 #[derive(Debug, Default)]
 struct Tokens {
-    codes: HashMap<String, CodeRecord>,
+    codes: Sharded<CodeRecord>,
     access: TokenTable,
     refresh: TokenTable,
     /// grant id → (kind, signature) of every token of the grant; codes by signature.
-    by_grant: HashMap<String, GrantIndex>,
+    by_grant: Sharded<GrantIndex>,
 }
 
-/// Token records by signature, boxed: a table of a million tokens then holds 32-byte slots,
-/// so growing it moves pointers instead of ~350-byte records (a pause every other request
-/// waits out on a one-core server), and its empty slots cost a tenth of the memory.
-type TokenTable = HashMap<String, Box<TokenRecord>>;
-
-/// Gives memory back once a table is mostly empty (after a flush); capacity stays at twice
-/// the length, so shrinking again needs the table to halve again (amortised O(1)).
-fn shrink_if_sparse<V>(table: &mut HashMap<String, V>) {
-    const MIN_CAPACITY: usize = 1024;
-    if table.capacity() > MIN_CAPACITY && table.len() < table.capacity() / 4 {
-        table.shrink_to((table.len() * 2).max(MIN_CAPACITY));
-    }
-}
+/// Token records by signature, in shards (see [`sharded`]) and boxed: a shard then holds
+/// 32-byte slots, so growing it moves pointers rather than ~350-byte records, and its empty
+/// slots cost a tenth of the memory.
+type TokenTable = Sharded<Box<TokenRecord>>;
 
 #[derive(Debug, Default)]
 struct GrantIndex {
@@ -660,10 +654,10 @@ impl TokenStore for MemoryStore {
             }
             tokens.forget(grant_id, *kind, signature);
         }
-        shrink_if_sparse(&mut tokens.access);
-        shrink_if_sparse(&mut tokens.refresh);
-        shrink_if_sparse(&mut tokens.codes);
-        shrink_if_sparse(&mut tokens.by_grant);
+        tokens.access.shrink_if_sparse();
+        tokens.refresh.shrink_if_sparse();
+        tokens.codes.shrink_if_sparse();
+        tokens.by_grant.shrink_if_sparse();
         Ok(doomed.len() as u64)
     }
 }
