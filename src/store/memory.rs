@@ -16,6 +16,9 @@ use super::{
 };
 use crate::error::StoreError;
 use crate::model::client::ClientRecord;
+use sharded::Sharded;
+
+mod sharded;
 
 type Result<T> = std::result::Result<T, StoreError>;
 
@@ -83,12 +86,17 @@ struct Sessions {
 
 #[derive(Debug, Default)]
 struct Tokens {
-    codes: HashMap<String, CodeRecord>,
-    access: HashMap<String, TokenRecord>,
-    refresh: HashMap<String, TokenRecord>,
+    codes: Sharded<CodeRecord>,
+    access: TokenTable,
+    refresh: TokenTable,
     /// grant id → (kind, signature) of every token of the grant; codes by signature.
-    by_grant: HashMap<String, GrantIndex>,
+    by_grant: Sharded<GrantIndex>,
 }
+
+/// Token records by signature, in shards (see [`sharded`]) and boxed: a shard then holds
+/// 32-byte slots, so growing it moves pointers rather than ~350-byte records, and its empty
+/// slots cost a tenth of the memory.
+type TokenTable = Sharded<Box<TokenRecord>>;
 
 #[derive(Debug, Default)]
 struct GrantIndex {
@@ -491,11 +499,11 @@ impl Tokens {
                 TokenKind::AccessToken => &mut self.access,
                 TokenKind::RefreshToken => &mut self.refresh,
             };
-            table.insert(token.signature.clone(), token);
+            table.insert(token.signature.clone(), Box::new(token));
         }
     }
 
-    fn table(&mut self, kind: TokenKind) -> &mut HashMap<String, TokenRecord> {
+    fn table(&mut self, kind: TokenKind) -> &mut TokenTable {
         match kind {
             TokenKind::AccessToken => &mut self.access,
             TokenKind::RefreshToken => &mut self.refresh,
@@ -593,7 +601,7 @@ impl TokenStore for MemoryStore {
         read(&self.tokens)
             .access
             .get(signature)
-            .cloned()
+            .map(|record| TokenRecord::clone(record))
             .ok_or(StoreError::NotFound)
     }
 
@@ -601,7 +609,7 @@ impl TokenStore for MemoryStore {
         read(&self.tokens)
             .refresh
             .get(signature)
-            .cloned()
+            .map(|record| TokenRecord::clone(record))
             .ok_or(StoreError::NotFound)
     }
 
@@ -678,6 +686,87 @@ impl TokenStore for MemoryStore {
             }
             tokens.forget(grant_id, *kind, signature);
         }
+        tokens.access.shrink_if_sparse();
+        tokens.refresh.shrink_if_sparse();
+        tokens.codes.shrink_if_sparse();
+        tokens.by_grant.shrink_if_sparse();
         Ok(doomed.len() as u64)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use time::Duration;
+
+    use super::*;
+    use crate::store::GrantData;
+
+    fn access_token(signature: String, expires_at: OffsetDateTime) -> IssuedTokens {
+        let access = TokenRecord {
+            signature: signature.clone(),
+            kind: TokenKind::AccessToken,
+            grant: GrantData {
+                grant_id: signature,
+                client_id: "c".into(),
+                subject: "c".into(),
+                subject_identifier: "c".into(),
+                granted_scope: Vec::new(),
+                access_token_extra: Default::default(),
+                id_token_extra: Default::default(),
+                auth_time: None,
+                acr: String::new(),
+                session_id: None,
+                requested_at: expires_at,
+            },
+            issued_at: expires_at,
+            expires_at: Some(expires_at),
+            status: TokenStatus::Active,
+        };
+        IssuedTokens {
+            access,
+            refresh: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn flushing_most_tokens_gives_the_table_memory_back() {
+        let store = MemoryStore::new();
+        let now = OffsetDateTime::now_utc();
+        for i in 0..20_000 {
+            let expires_at = if i < 100 {
+                now + Duration::hours(1)
+            } else {
+                now
+            };
+            store
+                .insert_tokens(access_token(format!("sig-{i}"), expires_at))
+                .await
+                .unwrap();
+        }
+        let full = read(&store.tokens).access.capacity();
+        let mut flushed = 0;
+        loop {
+            let n = store
+                .flush_tokens(now + Duration::seconds(1), 1000)
+                .await
+                .unwrap();
+            flushed += n;
+            if n < 1000 {
+                break;
+            }
+        }
+        assert_eq!(flushed, 19_900);
+        let tokens = read(&store.tokens);
+        assert_eq!(tokens.access.len(), 100);
+        assert_eq!(tokens.by_grant.len(), 100);
+        assert!(
+            tokens.access.capacity() <= full / 8,
+            "{full} → {}",
+            tokens.access.capacity()
+        );
+        drop(tokens);
+        let kept = store.access_token("sig-42").await.unwrap();
+        assert_eq!(kept.expires_at, Some(now + Duration::hours(1)));
+        assert!(store.access_token("sig-4242").await.is_err());
     }
 }
