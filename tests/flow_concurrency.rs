@@ -101,7 +101,10 @@ async fn parallel_typed_accepts_of_one_login_and_consent_have_one_winner() {
     }
     let done = one_winner(results);
     let res = browser.get(&done.redirect_to).await;
-    assert!(redirect_param(&res, "code").is_some(), "the winner's consent yields a code");
+    assert!(
+        redirect_param(&res, "code").is_some(),
+        "the winner's consent yields a code"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
