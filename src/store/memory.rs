@@ -756,15 +756,16 @@ mod tests {
             }
         }
         assert_eq!(flushed, 19_900);
-        let tokens = read(&store.tokens);
-        assert_eq!(tokens.access.len(), 100);
-        assert_eq!(tokens.by_grant.len(), 100);
-        assert!(
-            tokens.access.capacity() <= full / 8,
-            "{full} → {}",
-            tokens.access.capacity()
-        );
-        drop(tokens);
+        {
+            let tokens = read(&store.tokens);
+            assert_eq!(tokens.access.len(), 100);
+            assert_eq!(tokens.by_grant.len(), 100);
+            assert!(
+                tokens.access.capacity() <= full / 8,
+                "{full} → {}",
+                tokens.access.capacity()
+            );
+        }
         let kept = store.access_token("sig-42").await.unwrap();
         assert_eq!(kept.expires_at, Some(now + Duration::hours(1)));
         assert!(store.access_token("sig-4242").await.is_err());
