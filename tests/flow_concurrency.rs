@@ -29,6 +29,15 @@ async fn harness() -> Harness {
     harness
 }
 
+/// Every task's output, in order (a panicking task fails the test).
+async fn joined<T>(tasks: Vec<tokio::task::JoinHandle<T>>) -> Vec<T> {
+    let mut outputs = Vec::with_capacity(tasks.len());
+    for task in tasks {
+        outputs.push(task.await.unwrap());
+    }
+    outputs
+}
+
 /// Exactly one `Ok`, every other result a conflict.
 fn one_winner<T: std::fmt::Debug>(results: Vec<Result<T, Error>>) -> T {
     let mut winners = Vec::new();
@@ -65,11 +74,7 @@ async fn parallel_typed_accepts_of_one_login_and_consent_have_one_winner() {
             })
         })
         .collect();
-    let mut results = Vec::new();
-    for task in tasks {
-        results.push(task.await.unwrap());
-    }
-    let done = one_winner(results);
+    let done = one_winner(joined(tasks).await);
 
     // The flow continues with the winner's subject, whichever task that was.
     let res = browser.get(&done.redirect_to).await;
@@ -95,11 +100,7 @@ async fn parallel_typed_accepts_of_one_login_and_consent_have_one_winner() {
             })
         })
         .collect();
-    let mut results = Vec::new();
-    for task in tasks {
-        results.push(task.await.unwrap());
-    }
-    let done = one_winner(results);
+    let done = one_winner(joined(tasks).await);
     let res = browser.get(&done.redirect_to).await;
     assert!(
         redirect_param(&res, "code").is_some(),
@@ -127,10 +128,7 @@ async fn parallel_http_accepts_of_one_login_challenge_get_one_200_and_409s() {
             tokio::spawn(async move { admin.handle(req).await.status() })
         })
         .collect();
-    let mut statuses = Vec::new();
-    for task in tasks {
-        statuses.push(task.await.unwrap());
-    }
+    let statuses = joined(tasks).await;
     let ok = statuses.iter().filter(|s| **s == StatusCode::OK).count();
     let conflicts = statuses
         .iter()
