@@ -78,7 +78,7 @@ async fn rejected_consents_are_not_listed() {
     let challenge = seed::consent(&p, "alice", "app", true, 0, clock.now()).await;
     // Turn the record into a rejected one with a new challenge.
     let mut record = p.store().consent_request(&challenge).await.unwrap();
-    p.store().delete_consents("alice", None).await.unwrap();
+    p.store().revoke_consents("alice", None).await.unwrap();
     record.challenge = seed::random();
     record.verifier_digest = seed::random();
     record.handled = None;

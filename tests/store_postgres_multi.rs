@@ -26,6 +26,7 @@ use oauth2_provider::testing::conformance;
 use oauth2_provider::testing::{UserAgent, redirect_param};
 use oauth2_provider::{Config, Provider, StoreError};
 use serde_json::Value;
+use std::time::Duration;
 use time::OffsetDateTime;
 
 async fn jwks(provider: &Provider) -> serde_json::Value {
@@ -356,17 +357,79 @@ async fn conformance_kit_passes_across_two_instances() {
     let Some(db) = scratch::ScratchDb::create("multi_kit").await else {
         return;
     };
+    // The kit expects every write to be visible to the next call at once, which across
+    // instances holds only without the client cache (its bound is tested below).
+    let uncached = async || {
+        PostgresStore::connect(&db.url)
+            .await
+            .unwrap()
+            .with_client_cache_ttl(Duration::ZERO)
+    };
     let spread = Spread {
-        instances: [
-            PostgresStore::connect(&db.url).await.unwrap(),
-            PostgresStore::connect(&db.url).await.unwrap(),
-        ],
+        instances: [uncached().await, uncached().await],
         next: AtomicUsize::new(0),
     };
     conformance::run_all(&spread).await;
     for store in &spread.instances {
         store.pool().close().await;
     }
+    db.drop_now().await;
+}
+
+/// RL-6: a client changed or deleted through instance A is enforced at once by A and within
+/// its client-cache TTL by instance B, which had it cached.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_client_changed_on_one_instance_reaches_the_other_within_the_cache_ttl() {
+    let Some(db) = scratch::ScratchDb::create("multi_client_cache").await else {
+        return;
+    };
+    let ttl = Duration::from_millis(300);
+    let a = PostgresStore::connect(&db.url).await.unwrap();
+    let b = PostgresStore::connect(&db.url)
+        .await
+        .unwrap()
+        .with_client_cache_ttl(ttl);
+    let mut record = ClientRecord {
+        client: client("cached"),
+        secret_hash: None,
+    };
+    a.create_client(record.clone()).await.unwrap();
+    let uris =
+        async |store: &PostgresStore| store.client("cached").await.map(|r| r.client.redirect_uris);
+    let old_uris = uris(&b).await.unwrap(); // now cached on B
+
+    record.client.redirect_uris = vec!["https://moved.example/cb".to_owned()];
+    let new_uris = record.client.redirect_uris.clone();
+    assert_ne!(old_uris, new_uris);
+    a.update_client(record).await.unwrap();
+    assert_eq!(
+        uris(&a).await.unwrap(),
+        new_uris,
+        "the writer sees its write at once"
+    );
+    let changed = std::time::Instant::now();
+    while uris(&b).await.unwrap() != new_uris {
+        assert!(
+            changed.elapsed() < ttl * 3,
+            "B served the old client past its TTL"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+
+    uris(&a).await.unwrap(); // cached on A as well
+    b.delete_client("cached").await.unwrap();
+    assert!(matches!(uris(&b).await, Err(StoreError::NotFound)));
+    // A keeps the default TTL.
+    let deleted = std::time::Instant::now();
+    while uris(&a).await.is_ok() {
+        assert!(
+            deleted.elapsed() < oauth2_provider::store::sql::DEFAULT_CLIENT_CACHE_TTL * 3,
+            "A served a deleted client past its TTL"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    a.pool().close().await;
+    b.pool().close().await;
     db.drop_now().await;
 }
 
@@ -470,8 +533,8 @@ impl FlowStore for Spread {
     ) -> Result<Vec<ConsentRequestRecord>> {
         self.pick().consent_sessions(subject, limit, offset).await
     }
-    async fn delete_consents(&self, subject: &str, client_id: Option<&str>) -> Result<Vec<String>> {
-        self.pick().delete_consents(subject, client_id).await
+    async fn revoke_consents(&self, subject: &str, client_id: Option<&str>) -> Result<u64> {
+        self.pick().revoke_consents(subject, client_id).await
     }
     async fn flush_requests(&self, before: OffsetDateTime, limit: usize) -> Result<u64> {
         self.pick().flush_requests(before, limit).await

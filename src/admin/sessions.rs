@@ -1,10 +1,8 @@
 //! Consent and login sessions (admin): list remembered consents, revoke consents with every
-//! token issued through them, and end a subject's login sessions.
+//! token issued through them (one atomic store call, [`FlowStore::revoke_consents`]), and end
+//! a subject's login sessions.
 //!
-//! Revoking consent sessions is two steps in the store — delete the consents, then revoke the
-//! grant of each deleted challenge — because the store contract has no single call for both.
-//! Every grant is attempted even if one fails, and any failure is a 5xx; but a grant whose
-//! revocation failed keeps its tokens, and a retry no longer finds its (deleted) consent.
+//! [`FlowStore::revoke_consents`]: crate::store::FlowStore::revoke_consents
 
 use std::collections::HashMap;
 
@@ -22,6 +20,9 @@ use crate::store::{
 };
 
 use super::introspect::found;
+
+/// How many stored consents [`Provider::consent_sessions`] reads per store call.
+const STORE_PAGE: usize = 100;
 
 /// A remembered consent (`PreviousConsentSession`): what the user granted to which client,
 /// serialized with Hydra's field names.
@@ -123,9 +124,11 @@ fn in_force(record: &ConsentRequestRecord, now: OffsetDateTime) -> Option<Accept
 }
 
 impl Provider {
-    /// A page of the subject's remembered, unexpired, accepted consents, newest first.
-    /// Expired ones are filtered after paging, so a page may be shorter than `limit`;
-    /// consents whose client was deleted are left out.
+    /// A page of the subject's remembered, unexpired, accepted consents, newest first;
+    /// consents whose client was deleted are left out. `limit` and `offset` count the
+    /// sessions listed, so a page is short only at the end: expired consents stay stored
+    /// (they still name the grants that revocation must reach) and are skipped here, reading
+    /// the store in pages of [`STORE_PAGE`].
     pub async fn consent_sessions(
         &self,
         subject: &str,
@@ -134,20 +137,33 @@ impl Provider {
     ) -> Result<Vec<PreviousConsentSession>, Error> {
         let store = &self.inner.store;
         let now = self.inner.now();
-        let records = store.consent_sessions(subject, limit, offset).await?;
         let mut clients: HashMap<String, Option<Client>> = HashMap::new();
-        let mut sessions = Vec::with_capacity(records.len());
-        for record in records {
-            let Some(accepted) = in_force(&record, now) else {
-                continue;
-            };
-            if !clients.contains_key(&record.client_id) {
-                let client = found(store.client(&record.client_id).await)?.map(|r| r.client);
-                clients.insert(record.client_id.clone(), client);
+        let mut sessions = Vec::new();
+        let (mut to_skip, mut read) = (offset, 0);
+        while sessions.len() < limit {
+            let records = store.consent_sessions(subject, STORE_PAGE, read).await?;
+            let exhausted = records.len() < STORE_PAGE;
+            read += records.len();
+            for record in records {
+                let Some(accepted) = in_force(&record, now) else {
+                    continue;
+                };
+                if !clients.contains_key(&record.client_id) {
+                    let client = found(store.client(&record.client_id).await)?.map(|r| r.client);
+                    clients.insert(record.client_id.clone(), client);
+                }
+                let Some(Some(client)) = clients.get(&record.client_id) else {
+                    continue;
+                };
+                if to_skip > 0 {
+                    to_skip -= 1;
+                } else if sessions.len() < limit {
+                    let client = client.clone();
+                    sessions.push(PreviousConsentSession::new(record, accepted, client));
+                }
             }
-            if let Some(Some(client)) = clients.get(&record.client_id) {
-                let client = client.clone();
-                sessions.push(PreviousConsentSession::new(record, accepted, client));
+            if exhausted {
+                break;
             }
         }
         Ok(sessions)
@@ -160,20 +176,9 @@ impl Provider {
         subject: &str,
         client_id: Option<&str>,
     ) -> Result<(), Error> {
-        let store = &self.inner.store;
-        let grants = store.delete_consents(subject, client_id).await?;
-        if grants.is_empty() {
-            return Err(Error::NotFound("consent session"));
-        }
-        let mut first_failure = None;
-        for grant in &grants {
-            if let Err(e) = store.revoke_grant(grant).await {
-                first_failure.get_or_insert(e);
-            }
-        }
-        match first_failure {
-            Some(e) => Err(e.into()),
-            None => Ok(()),
+        match self.inner.store.revoke_consents(subject, client_id).await? {
+            0 => Err(Error::NotFound("consent session")),
+            _ => Ok(()),
         }
     }
 

@@ -371,7 +371,9 @@ impl FlowStore for MemoryStore {
             .collect())
     }
 
-    async fn delete_consents(&self, subject: &str, client_id: Option<&str>) -> Result<Vec<String>> {
+    async fn revoke_consents(&self, subject: &str, client_id: Option<&str>) -> Result<u64> {
+        // The only call holding two locks, always flows before tokens: no other call holds
+        // more than one, so this order cannot deadlock.
         let mut flows = write(&self.flows);
         let doomed: Vec<String> = flows
             .consent
@@ -383,10 +385,12 @@ impl FlowStore for MemoryStore {
             })
             .map(|c| c.challenge.clone())
             .collect();
+        let mut tokens = write(&self.tokens);
         for challenge in &doomed {
+            tokens.revoke_grant(challenge);
             flows.remove_consent(challenge);
         }
-        Ok(doomed)
+        Ok(doomed.len() as u64)
     }
 
     async fn flush_requests(&self, before: OffsetDateTime, limit: usize) -> Result<u64> {

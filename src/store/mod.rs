@@ -3,7 +3,7 @@
 //! Every security-critical step is **one** call, so that a store can make it atomic with one
 //! conditional write or one transaction: handling a login or consent request, consuming a
 //! verifier, redeeming a code while inserting its tokens, rotating a refresh token, revoking a
-//! grant. The core never relies on a transaction spanning several calls.
+//! grant, revoking consent sessions with their tokens. The core never relies on a transaction spanning several calls.
 //!
 //! Secrets never reach a store in plaintext: tokens, codes and verifiers are keyed by a
 //! SHA-256 digest ([`TokenRecord::signature`]), client secrets by a hash.
@@ -122,9 +122,15 @@ pub trait FlowStore: Send + Sync + Debug {
         limit: usize,
         offset: usize,
     ) -> Result<Vec<ConsentRequestRecord>>;
-    /// Deletes every handled consent of `subject` (for one client, or all) and returns their
-    /// challenges, which are the grant ids of the tokens to revoke.
-    async fn delete_consents(&self, subject: &str, client_id: Option<&str>) -> Result<Vec<String>>;
+    /// Revokes consent sessions, in one atomic step: deletes every handled consent of
+    /// `subject` (for one client, or all) **and** revokes every active token and unused code
+    /// of their grants (a consent's challenge is the grant id of the tokens issued through
+    /// it), as [`TokenStore::revoke_grant`] does. Returns how many consents were deleted.
+    ///
+    /// This is the one call that spans two traits: a consent must never disappear while its
+    /// tokens stay active (a retry would no longer find it), so a host store that keeps flows
+    /// and tokens apart must still make both changes together.
+    async fn revoke_consents(&self, subject: &str, client_id: Option<&str>) -> Result<u64>;
     /// Deletes login and consent requests that expired before `before`; at most `limit`.
     async fn flush_requests(&self, before: OffsetDateTime, limit: usize) -> Result<u64>;
 }

@@ -4,7 +4,8 @@
 //! It exercises every trait method against the contracts documented in [`crate::store`]:
 //! round trips, not-found, conflicts, single use under concurrent callers (one winner among
 //! [`CONCURRENCY`] redemptions, verifier consumptions, request answers and refresh-token
-//! rotations), revocation of token families, expiry and flush (within the limit, never an
+//! rotations), revocation of token families and of consent sessions with their tokens,
+//! revocations racing with rotations, expiry and flush (within the limit, never an
 //! unexpired row), pagination order, the remembered-consent filter, login sessions, forced
 //! subjects and the initial-key race.
 //!
@@ -54,7 +55,8 @@ pub use flows::{
     login_sessions, remembered_consents,
 };
 pub use tokens::{
-    client_revocation, codes, flush_tokens, grant_revocation, refresh_rotation, tokens,
+    RACE_ROUNDS, client_revocation, codes, consent_revocation, flush_tokens, grant_revocation,
+    refresh_rotation, revocation_races, tokens,
 };
 
 /// How many callers race for each single-use value.
@@ -75,6 +77,8 @@ pub async fn run_all(store: &dyn Store) {
     refresh_rotation(store).await;
     grant_revocation(store).await;
     client_revocation(store).await;
+    consent_revocation(store).await;
+    revocation_races(store).await;
     flush_tokens(store).await;
 }
 

@@ -155,7 +155,7 @@ delegate!(FlowStore {
     fn consume_consent_verifier(verifier_digest: &str) -> ConsentRequestRecord;
     fn remembered_consents(subject: &str, client_id: &str) -> Vec<ConsentRequestRecord>;
     fn consent_sessions(subject: &str, limit: usize, offset: usize) -> Vec<ConsentRequestRecord>;
-    fn delete_consents(subject: &str, client_id: Option<&str>) -> Vec<String>;
+    fn revoke_consents(subject: &str, client_id: Option<&str>) -> u64;
     fn flush_requests(before: OffsetDateTime, limit: usize) -> u64;
 });
 

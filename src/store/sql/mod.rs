@@ -34,6 +34,7 @@ use time::OffsetDateTime;
 use super::{MemoryStore, Store, TokenKind, TokenStatus};
 use crate::error::StoreError;
 
+mod client_cache;
 #[macro_use]
 mod operations;
 #[cfg(feature = "postgres")]
@@ -42,6 +43,7 @@ pub(crate) mod queries;
 #[cfg(feature = "sqlite")]
 mod sqlite;
 
+pub use client_cache::DEFAULT_CLIENT_CACHE_TTL;
 #[cfg(feature = "postgres")]
 pub use postgres::PostgresStore;
 #[cfg(feature = "sqlite")]
@@ -140,6 +142,38 @@ fn db_error(error: sqlx::Error) -> StoreError {
     match &error {
         sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict,
         _ => StoreError::backend(error),
+    }
+}
+
+/// How many times a transaction aborted by a concurrent write is run in all.
+const CONFLICT_ATTEMPTS: usize = 8;
+
+/// Runs `attempt` (which begins, writes and commits one transaction) again when the database
+/// aborted it for a concurrent write: a serialization failure of a PostgreSQL revocation (see
+/// `begin_revocation`) or a deadlock. A rolled-back transaction changed nothing, so running it
+/// again is safe; after [`CONFLICT_ATTEMPTS`] the failure is the caller's 5xx.
+async fn retry_on_conflict<T, F, Fut>(mut attempt: F) -> Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T>>,
+{
+    let mut left = CONFLICT_ATTEMPTS;
+    loop {
+        match attempt().await {
+            Err(e) if left > 1 && is_write_conflict(&e) => left -= 1,
+            outcome => return outcome,
+        }
+    }
+}
+
+/// SQLSTATE 40001 (serialization_failure) or 40P01 (deadlock_detected).
+fn is_write_conflict(error: &StoreError) -> bool {
+    let StoreError::Backend(source) = error else {
+        return false;
+    };
+    match source.downcast_ref::<sqlx::Error>() {
+        Some(sqlx::Error::Database(db)) => matches!(db.code().as_deref(), Some("40001" | "40P01")),
+        _ => false,
     }
 }
 

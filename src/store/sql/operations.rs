@@ -3,9 +3,11 @@
 //! sqlx's executor traits carry higher-ranked bounds that make code generic over the
 //! database brittle to write and to read, so the one implementation below is stamped out
 //! per concrete database by [`impl_sql_store!`]. A dialect module provides the struct (with a
-//! `pool` field) and two hooks, the only places the dialects really differ:
-//! `begin_write` (SQLite takes the write lock up front with `BEGIN IMMEDIATE`) and
-//! `begin_migration` (PostgreSQL serialises concurrent starts with an advisory lock).
+//! `pool` field) and three hooks, the only places the dialects really differ:
+//! `begin_write` (SQLite takes the write lock up front with `BEGIN IMMEDIATE`),
+//! `begin_revocation` (PostgreSQL revokes in REPEATABLE READ, so that a token a concurrent
+//! transaction rotated or inserted is never missed) and `begin_migration` (PostgreSQL
+//! serialises concurrent starts with an advisory lock).
 
 /// Implements the five store traits and the migration runner for `$store` on database `$db`.
 macro_rules! impl_sql_store {
@@ -14,8 +16,8 @@ macro_rules! impl_sql_store {
         use $crate::model::client::ClientRecord;
         use $crate::store::sql::queries::{self as q, RequestQueries};
         use $crate::store::sql::{
-            RequestRow, count, db_error, from_json, micros, pending_migrations, rows, to_json,
-            token_kind_name, token_status_name,
+            RequestRow, count, db_error, from_json, micros, pending_migrations, retry_on_conflict,
+            rows, to_json, token_kind_name, token_status_name,
         };
         use $crate::store::{
             ClientStore, CodeRecord, ConsentRequestRecord, FlowStore, HandledConsent,
@@ -65,7 +67,38 @@ macro_rules! impl_sql_store {
             Ok(insert)
         }
 
+        /// The "revoke tokens, then unused codes" updates of `key` inside `tx`.
+        async fn revoke_in(
+            tx: &mut sqlx::Transaction<'static, $db>,
+            tokens_sql: &'static str,
+            codes_sql: &'static str,
+            key: &str,
+        ) -> Result<u64> {
+            let mut changed = 0;
+            for sql in [tokens_sql, codes_sql] {
+                changed += sqlx::query(sql)
+                    .bind(key)
+                    .execute(&mut **tx)
+                    .await
+                    .map_err(db_error)?
+                    .rows_affected();
+            }
+            Ok(changed)
+        }
+
         impl $store {
+            /// Sets how long a client read from the database is served from memory
+            /// ([`DEFAULT_CLIENT_CACHE_TTL`](crate::store::sql::DEFAULT_CLIENT_CACHE_TTL)
+            /// unless set). Writes through this store take effect at once; other instances
+            /// on the same database see a changed or deleted client within `ttl`.
+            /// `Duration::ZERO` reads every lookup from the database.
+            pub fn with_client_cache_ttl(mut self, ttl: std::time::Duration) -> Self {
+                self.clients = std::sync::Arc::new(
+                    $crate::store::sql::client_cache::ClientCache::new(ttl),
+                );
+                self
+            }
+
             /// Applies the pending migrations in one transaction.
             async fn migrate(&self) -> Result<()> {
                 let mut tx = self.begin_migration().await?;
@@ -168,20 +201,15 @@ macro_rules! impl_sql_store {
             }
 
             /// Runs the two "revoke tokens, then unused codes" updates of `key` in one
-            /// transaction, returning how many rows changed.
+            /// revocation transaction, returning how many rows changed.
             async fn revoke(&self, tokens_sql: &'static str, codes_sql: &'static str, key: &str) -> Result<u64> {
-                let mut tx = self.begin_write().await?;
-                let mut changed = 0;
-                for sql in [tokens_sql, codes_sql] {
-                    changed += sqlx::query(sql)
-                        .bind(key)
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(db_error)?
-                        .rows_affected();
-                }
-                tx.commit().await.map_err(db_error)?;
-                Ok(changed)
+                retry_on_conflict(|| async {
+                    let mut tx = self.begin_revocation().await?;
+                    let changed = revoke_in(&mut tx, tokens_sql, codes_sql, key).await?;
+                    tx.commit().await.map_err(db_error)?;
+                    Ok(changed)
+                })
+                .await
             }
 
             /// Deletes up to `limit` rows with a bounded `DELETE … IN (SELECT … LIMIT $2)`.
@@ -225,12 +253,18 @@ macro_rules! impl_sql_store {
             }
 
             async fn client(&self, client_id: &str) -> Result<ClientRecord> {
+                if let Some(record) = self.clients.get(client_id) {
+                    return Ok(record);
+                }
+                let generation = self.clients.generation();
                 let json: Option<String> = sqlx::query_scalar(q::SELECT_CLIENT)
                     .bind(client_id)
                     .fetch_optional(&self.pool)
                     .await
                     .map_err(db_error)?;
-                from_json(&json.ok_or(StoreError::NotFound)?, &[])
+                let record: ClientRecord = from_json(&json.ok_or(StoreError::NotFound)?, &[])?;
+                self.clients.put(generation, &record);
+                Ok(record)
             }
 
             async fn update_client(&self, record: ClientRecord) -> Result<()> {
@@ -238,11 +272,15 @@ macro_rules! impl_sql_store {
                     .bind(record.client.client_id.as_str())
                     .bind(client_order(&record))
                     .bind(to_json(&record)?);
-                self.execute_one(update).await
+                let outcome = self.execute_one(update).await;
+                self.clients.forget(&record.client.client_id);
+                outcome
             }
 
             async fn delete_client(&self, client_id: &str) -> Result<()> {
-                self.execute_one(sqlx::query(q::DELETE_CLIENT).bind(client_id)).await
+                let outcome = self.execute_one(sqlx::query(q::DELETE_CLIENT).bind(client_id)).await;
+                self.clients.forget(client_id);
+                outcome
             }
 
             async fn list_clients(&self, limit: usize, offset: usize) -> Result<Vec<ClientRecord>> {
@@ -402,13 +440,23 @@ macro_rules! impl_sql_store {
                 self.requests(page).await
             }
 
-            async fn delete_consents(&self, subject: &str, client_id: Option<&str>) -> Result<Vec<String>> {
-                sqlx::query_scalar(q::DELETE_CONSENTS)
-                    .bind(subject)
-                    .bind(client_id)
-                    .fetch_all(&self.pool)
-                    .await
-                    .map_err(db_error)
+            async fn revoke_consents(&self, subject: &str, client_id: Option<&str>) -> Result<u64> {
+                retry_on_conflict(|| async {
+                    let mut tx = self.begin_revocation().await?;
+                    let grants: Vec<String> = sqlx::query_scalar(q::DELETE_CONSENTS)
+                        .bind(subject)
+                        .bind(client_id)
+                        .fetch_all(&mut *tx)
+                        .await
+                        .map_err(db_error)?;
+                    for grant_id in &grants {
+                        revoke_in(&mut tx, q::REVOKE_GRANT_TOKENS, q::REVOKE_GRANT_CODES, grant_id)
+                            .await?;
+                    }
+                    tx.commit().await.map_err(db_error)?;
+                    Ok(grants.len() as u64)
+                })
+                .await
             }
 
             async fn flush_requests(&self, before: OffsetDateTime, limit: usize) -> Result<u64> {
@@ -553,38 +601,38 @@ macro_rules! impl_sql_store {
             }
 
             async fn rotate_refresh_token(&self, signature: &str, tokens: IssuedTokens) -> Result<()> {
-                let mut tx = self.begin_write().await?;
-                let grant_id: Option<String> = sqlx::query_scalar(q::ROTATE_REFRESH_TOKEN)
-                    .bind(signature)
-                    .fetch_optional(&mut *tx)
-                    .await
-                    .map_err(db_error)?;
-                let Some(grant_id) = grant_id else {
-                    let existing = sqlx::query(q::SELECT_TOKEN)
-                        .bind(token_kind_name(TokenKind::RefreshToken))
+                // A deadlock with a concurrent revocation of the grant (both lock its tokens)
+                // aborts one of the two transactions; either may run again.
+                retry_on_conflict(|| async {
+                    let mut tx = self.begin_write().await?;
+                    let grant_id: Option<String> = sqlx::query_scalar(q::ROTATE_REFRESH_TOKEN)
                         .bind(signature)
                         .fetch_optional(&mut *tx)
                         .await
                         .map_err(db_error)?;
-                    let status: Option<String> =
-                        existing.map(|row| row.try_get(1)).transpose().map_err(db_error)?;
-                    return Err(match status.as_deref() {
-                        Some("rotated") => StoreError::AlreadyUsed,
-                        _ => StoreError::NotFound,
-                    });
-                };
-                for sql in [q::REVOKE_GRANT_TOKENS, q::REVOKE_GRANT_CODES] {
-                    sqlx::query(sql)
-                        .bind(grant_id.as_str())
+                    let Some(grant_id) = grant_id else {
+                        let existing = sqlx::query(q::SELECT_TOKEN)
+                            .bind(token_kind_name(TokenKind::RefreshToken))
+                            .bind(signature)
+                            .fetch_optional(&mut *tx)
+                            .await
+                            .map_err(db_error)?;
+                        let status: Option<String> =
+                            existing.map(|row| row.try_get(1)).transpose().map_err(db_error)?;
+                        return Err(match status.as_deref() {
+                            Some("rotated") => StoreError::AlreadyUsed,
+                            _ => StoreError::NotFound,
+                        });
+                    };
+                    revoke_in(&mut tx, q::REVOKE_GRANT_TOKENS, q::REVOKE_GRANT_CODES, &grant_id)
+                        .await?;
+                    insert_issued(&tokens)?
                         .execute(&mut *tx)
                         .await
                         .map_err(db_error)?;
-                }
-                insert_issued(&tokens)?
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(db_error)?;
-                tx.commit().await.map_err(db_error)
+                    tx.commit().await.map_err(db_error)
+                })
+                .await
             }
 
             async fn revoke_grant(&self, grant_id: &str) -> Result<u64> {

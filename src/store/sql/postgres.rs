@@ -1,9 +1,12 @@
 //! The PostgreSQL dialect: one database shared by any number of provider instances.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::{Connection as _, Postgres, Transaction};
+
+use super::client_cache::{ClientCache, DEFAULT_CLIENT_CACHE_TTL};
 
 /// A [`Store`](crate::Store) on PostgreSQL (feature `postgres`), or anything speaking its
 /// protocol. Several [`Provider`](crate::Provider)s on one database behave as one: every
@@ -11,6 +14,7 @@ use sqlx::{Connection as _, Postgres, Transaction};
 #[derive(Debug, Clone)]
 pub struct PostgresStore {
     pool: PgPool,
+    clients: Arc<ClientCache>,
 }
 
 /// Connections per store: enough to keep two cores busy while some wait on the network.
@@ -62,7 +66,10 @@ impl PostgresStore {
     /// Uses an existing pool (the host chose its size and timeouts) and applies the
     /// migrations.
     pub async fn from_pool(pool: PgPool) -> Result<Self> {
-        let store = Self { pool };
+        let store = Self {
+            pool,
+            clients: Arc::new(ClientCache::new(DEFAULT_CLIENT_CACHE_TTL)),
+        };
         store.migrate().await?;
         Ok(store)
     }
@@ -76,6 +83,18 @@ impl PostgresStore {
     /// COMMITTED re-checks their conditions after waiting.
     async fn begin_write(&self) -> Result<Transaction<'static, Postgres>> {
         self.pool.begin().await.map_err(StoreError::backend)
+    }
+
+    /// A revocation runs in REPEATABLE READ. In READ COMMITTED, an `UPDATE … WHERE grant_id`
+    /// that waits for a refresh rotating the grant re-checks only the rows it saw: it skips
+    /// the now-rotated token and never sees the new pair, which stays active. In REPEATABLE
+    /// READ that wait ends in a serialization failure instead, and the revocation runs again
+    /// on a snapshot that holds the new pair (`retry_on_conflict`).
+    async fn begin_revocation(&self) -> Result<Transaction<'static, Postgres>> {
+        self.pool
+            .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ")
+            .await
+            .map_err(StoreError::backend)
     }
 
     /// Holds an advisory lock for the transaction, so instances starting together migrate

@@ -1,12 +1,15 @@
 //! The SQLite dialect: a durable store for one process, with no database server.
 
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 use sqlx::{Sqlite, Transaction};
+
+use super::client_cache::{ClientCache, DEFAULT_CLIENT_CACHE_TTL};
 
 /// A [`Store`](crate::Store) on SQLite (feature `sqlite`).
 ///
@@ -16,6 +19,7 @@ use sqlx::{Sqlite, Transaction};
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
     pool: SqlitePool,
+    clients: Arc<ClientCache>,
 }
 
 /// How long a writer waits for another writer before the call fails.
@@ -56,7 +60,10 @@ impl SqliteStore {
     /// Uses an existing pool (the host chose its options) and applies the migrations. The
     /// connections should have a busy timeout, and the database should be in WAL mode.
     pub async fn from_pool(pool: SqlitePool) -> Result<Self> {
-        let store = Self { pool };
+        let store = Self {
+            pool,
+            clients: Arc::new(ClientCache::new(DEFAULT_CLIENT_CACHE_TTL)),
+        };
         store.migrate().await?;
         Ok(store)
     }
@@ -73,6 +80,11 @@ impl SqliteStore {
             .begin_with("BEGIN IMMEDIATE")
             .await
             .map_err(StoreError::backend)
+    }
+
+    /// The write lock already serialises a revocation with every other writer.
+    async fn begin_revocation(&self) -> Result<Transaction<'static, Sqlite>> {
+        self.begin_write().await
     }
 
     /// The write lock already serialises concurrent migrations.

@@ -410,7 +410,8 @@ fn challenges(records: &[ConsentRequestRecord]) -> Vec<&str> {
 }
 
 /// Remembered consents: only accepted + remember + not skip, newest first; consent sessions
-/// paginate; `delete_consents` deletes handled consents and returns their challenges.
+/// paginate; `revoke_consents` deletes handled consents (their tokens: see
+/// [`consent_revocation`](super::consent_revocation)).
 pub async fn remembered_consents(store: &dyn Store) {
     let subject = unique("subject");
     let (client, other_client) = (unique("client"), unique("client"));
@@ -485,34 +486,34 @@ pub async fn remembered_consents(store: &dyn Store) {
         .is_empty()
     );
 
-    let mut deleted = ok(
-        store.delete_consents(&subject, Some(&other_client)).await,
-        "delete_consents",
+    assert_eq!(
+        ok(
+            store.revoke_consents(&subject, Some(&other_client)).await,
+            "revoke_consents"
+        ),
+        1,
+        "store conformance: revoke_consents for one client"
+    );
+    ok(
+        store.consent_request(&records[0].challenge).await,
+        "revoke_consents for one client must keep the other clients' consents",
     );
     assert_eq!(
-        deleted,
-        [records[6].challenge.clone()],
-        "store conformance: delete_consents for one client"
-    );
-    deleted = ok(
-        store.delete_consents(&subject, None).await,
-        "delete_consents",
-    );
-    deleted.sort();
-    let mut want: Vec<String> = records[..5].iter().map(|r| r.challenge.clone()).collect();
-    want.sort();
-    assert_eq!(
-        deleted, want,
-        "store conformance: delete_consents returns every handled consent's challenge"
+        ok(
+            store.revoke_consents(&subject, None).await,
+            "revoke_consents"
+        ),
+        5,
+        "store conformance: revoke_consents deletes every handled consent of the subject"
     );
     expect_err(
         store.consent_request(&records[0].challenge).await,
         &StoreError::NotFound,
-        "consent after delete_consents",
+        "consent after revoke_consents",
     );
     ok(
         store.consent_request(&records[5].challenge).await,
-        "an unanswered consent survives delete_consents",
+        "an unanswered consent survives revoke_consents",
     );
     assert!(
         ok(
@@ -609,8 +610,8 @@ pub async fn flush_requests(store: &dyn Store) {
         0
     );
     ok(
-        store.delete_consents(&subject, None).await,
-        "delete_consents",
+        store.revoke_consents(&subject, None).await,
+        "revoke_consents",
     );
     ok(
         store

@@ -446,3 +446,142 @@ pub async fn flush_tokens(store: &dyn Store) {
         "flush_tokens",
     );
 }
+
+/// A handled, remembered consent of `subject` for `client_id` with tokens and an unused code
+/// issued through it (its challenge is their grant id).
+async fn consent_with_tokens(
+    store: &dyn Store,
+    subject: &str,
+    client_id: &str,
+) -> (IssuedTokens, CodeRecord) {
+    let request = consent_request(subject, client_id, now(), later());
+    ok(
+        store.create_consent_request(request.clone()).await,
+        "create_consent_request",
+    );
+    ok(
+        store
+            .handle_consent_request(&request.challenge, accepted_consent(true))
+            .await,
+        "handle_consent_request",
+    );
+    let family = grant(&request.challenge, client_id);
+    let tokens = issued(&family);
+    ok(store.insert_tokens(tokens.clone()).await, "insert_tokens");
+    let unused = code(&family, later());
+    ok(store.insert_code(unused.clone()).await, "insert_code");
+    (tokens, unused)
+}
+
+/// Whether the pair and the code are all revoked (`true`) or all untouched (`false`);
+/// panics on a mixture, which no revocation may leave.
+async fn revoked(store: &dyn Store, (tokens, unused): &(IssuedTokens, CodeRecord)) -> bool {
+    let refresh = tokens.refresh.as_ref().expect("refresh");
+    let states = [
+        status(store, &tokens.access).await == TokenStatus::Revoked,
+        status(store, refresh).await == TokenStatus::Revoked,
+        ok(store.code(&unused.signature).await, "code").used,
+    ];
+    assert!(
+        states.iter().all(|s| *s == states[0]),
+        "store conformance: a grant was half revoked (access, refresh, code): {states:?}"
+    );
+    states[0]
+}
+
+/// `revoke_consents`: deletes the consents and, in the same step, revokes every active token
+/// and unused code issued through them; nothing of another client or subject.
+pub async fn consent_revocation(store: &dyn Store) {
+    let subject = unique("subject");
+    let (client, other_client) = (unique("client"), unique("client"));
+    let first = consent_with_tokens(store, &subject, &client).await;
+    let second = consent_with_tokens(store, &subject, &client).await;
+    let other = consent_with_tokens(store, &subject, &other_client).await;
+    let bystander = consent_with_tokens(store, &unique("subject"), &client).await;
+
+    assert_eq!(
+        ok(
+            store.revoke_consents(&subject, Some(&client)).await,
+            "revoke_consents"
+        ),
+        2,
+        "store conformance: revoke_consents counts the consents it deleted"
+    );
+    assert!(
+        revoked(store, &first).await && revoked(store, &second).await,
+        "store conformance: revoke_consents must revoke the tokens and codes of its consents"
+    );
+    assert!(
+        !revoked(store, &other).await,
+        "store conformance: revoke_consents for one client must not touch another client's"
+    );
+    assert_eq!(
+        ok(
+            store.revoke_consents(&subject, None).await,
+            "revoke_consents"
+        ),
+        1
+    );
+    assert!(revoked(store, &other).await);
+    assert_eq!(
+        ok(
+            store.revoke_consents(&subject, None).await,
+            "revoke_consents"
+        ),
+        0,
+        "store conformance: revoke_consents twice changes nothing"
+    );
+    assert!(
+        !revoked(store, &bystander).await,
+        "store conformance: revoke_consents must not touch another subject's grants"
+    );
+}
+
+/// How many rounds [`revocation_races`] runs.
+pub const RACE_ROUNDS: usize = 24;
+
+/// Revocation racing with a refresh-token rotation of the same grant, [`RACE_ROUNDS`] times,
+/// by `revoke_grant` and by `revoke_consents`: whichever wins, no token of the grant is left
+/// active — neither the old pair nor the pair the rotation inserted.
+pub async fn revocation_races(store: &dyn Store) {
+    for round in 0..RACE_ROUNDS {
+        let by_consent = round % 2 == 1;
+        let (subject, client) = (unique("subject"), unique("client"));
+        let (first, _) = consent_with_tokens(store, &subject, &client).await;
+        let next = issued(&first.access.grant);
+        let refresh = first.refresh.clone().expect("refresh");
+        let grant_id = first.access.grant.grant_id.as_str();
+        let revoke = async {
+            if by_consent {
+                store.revoke_consents(&subject, None).await
+            } else {
+                store.revoke_grant(grant_id).await
+            }
+        };
+        let rotate = store.rotate_refresh_token(&refresh.signature, next.clone());
+        let (rotated, revoked) = futures_util::future::join(rotate, revoke).await;
+        match rotated {
+            Ok(()) | Err(StoreError::NotFound) => {}
+            Err(e) => panic!(
+                "store conformance: a rotation racing with a revocation failed with {e:?} \
+                 (expected success or NotFound)"
+            ),
+        }
+        ok(revoked, "a revocation racing with a rotation");
+        let pairs = [&first, &next];
+        for token in pairs
+            .iter()
+            .flat_map(|p| std::iter::once(&p.access).chain(&p.refresh))
+        {
+            if token_exists(store, token).await {
+                assert_ne!(
+                    status(store, token).await,
+                    TokenStatus::Active,
+                    "store conformance: round {round}: a revocation racing with a rotation \
+                     left a {:?} of the grant active",
+                    token.kind
+                );
+            }
+        }
+    }
+}
