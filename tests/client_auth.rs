@@ -308,3 +308,47 @@ async fn a_store_failure_is_a_server_error() {
         "server_error",
     );
 }
+
+/// A chosen secret is checked with PBKDF2 (~0.1 s of CPU) on a thread of its own: on a
+/// one-thread runtime, another request is answered while the check runs — before, the check
+/// held the only thread. The right secret then keeps working (remembered), a wrong one never.
+#[tokio::test(flavor = "current_thread")]
+async fn chosen_secret_checks_leave_the_executor_free() {
+    let (p, _) = provider().await;
+    let chosen = "a secret somebody chose, 2026";
+    register(&p, "chosen-app", "client_secret_basic", Some(chosen)).await;
+    let finished = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let slow = {
+        let (p, finished) = (p.clone(), finished.clone());
+        tokio::spawn(async move {
+            let outcome = p
+                .authenticate_client(&request(Some(&basic("chosen-app", chosen)), &[GRANT]))
+                .await;
+            finished.lock().unwrap().push("chosen secret");
+            outcome
+        })
+    };
+    tokio::task::yield_now().await; // the spawned check starts and waits for its hash
+    let res = p
+        .public()
+        .handle(empty_request(Method::GET, "/.well-known/jwks.json"))
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    finished.lock().unwrap().push("jwks");
+    assert_eq!(slow.await.unwrap().unwrap().client_id, "chosen-app");
+    assert_eq!(*finished.lock().unwrap(), ["jwks", "chosen secret"]);
+
+    for _ in 0..3 {
+        let again = p
+            .authenticate_client(&request(Some(&basic("chosen-app", chosen)), &[GRANT]))
+            .await;
+        assert_eq!(again.unwrap().client_id, "chosen-app");
+        let wrong = p
+            .authenticate_client(&request(
+                Some(&basic("chosen-app", "a secret somebody chose, 2025")),
+                &[GRANT],
+            ))
+            .await;
+        assert_invalid_client(wrong);
+    }
+}

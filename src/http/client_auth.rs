@@ -197,10 +197,10 @@ pub(crate) async fn authenticate(
         )));
     }
     if presented.method != Method::None {
-        let ok = record
-            .secret_hash
-            .as_ref()
-            .is_some_and(|hash| hash.verify(&presented.secret));
+        let ok = match &record.secret_hash {
+            Some(hash) => super::secret_check::verify(hash, &presented.secret).await?,
+            None => false,
+        };
         if !ok {
             return Err(invalid_client(
                 "The client is unknown or the credentials are wrong.",

@@ -6,6 +6,7 @@ pub(crate) mod cookies;
 pub(crate) mod cors;
 pub(crate) mod params;
 pub(crate) mod response;
+pub(crate) mod secret_check;
 
 use bytes::Bytes;
 

@@ -582,7 +582,26 @@ impl SecretHash {
         }
     }
 
-    /// Whether `presented` is the secret, compared in constant time.
+    /// Whether checking a secret against this hash is slow on purpose (PBKDF2): such checks
+    /// run off the async executor.
+    pub(crate) fn is_slow(&self) -> bool {
+        matches!(self, Self::Pbkdf2Sha256 { .. })
+    }
+
+    /// Every stored part of the hash in one string, to key remembered checks by.
+    pub(crate) fn stored_form(&self) -> String {
+        match self {
+            Self::Sha256 { digest } => format!("sha256${digest}"),
+            Self::Pbkdf2Sha256 {
+                iterations,
+                salt,
+                digest,
+            } => format!("pbkdf2-sha256${iterations}${salt}${digest}"),
+        }
+    }
+
+    /// Whether `presented` is the secret, compared in constant time. A PBKDF2 check takes
+    /// about 0.1 s of CPU; the endpoints run it off the executor.
     pub fn verify(&self, presented: &str) -> bool {
         use sha2::Digest;
         use subtle::ConstantTimeEq;
