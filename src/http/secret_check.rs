@@ -242,27 +242,28 @@ mod tests {
         assert!(!pool.is_remembered(&pool.remembered_key(&again, "a secret somebody chose")));
     }
 
-    #[test]
-    fn a_full_queue_refuses_instead_of_waiting() {
-        let (jobs, _queue) = mpsc::sync_channel::<Job>(1);
-        let pool = Pool {
-            jobs,
-            remember_key: [0; 32],
-            remembered: Mutex::new(HashMap::new()),
-        };
-        // No worker drains this queue: the first job waits in it, the second is refused.
-        let _waiting = pool.submit(|| 1).unwrap();
-        assert!(pool.submit(|| 2).is_none());
-    }
-
-    #[test]
-    fn a_job_dropped_unrun_ends_the_wait() {
+    /// A pool with room for one job and no worker: jobs stay queued until `queue` drops.
+    fn pool_without_workers() -> (Pool, Receiver<Job>) {
         let (jobs, queue) = mpsc::sync_channel::<Job>(1);
         let pool = Pool {
             jobs,
             remember_key: [0; 32],
             remembered: Mutex::new(HashMap::new()),
         };
+        (pool, queue)
+    }
+
+    #[test]
+    fn a_full_queue_refuses_instead_of_waiting() {
+        let (pool, _queue) = pool_without_workers();
+        // The first job waits in the queue, the second is refused.
+        let _waiting = pool.submit(|| 1).unwrap();
+        assert!(pool.submit(|| 2).is_none());
+    }
+
+    #[test]
+    fn a_job_dropped_unrun_ends_the_wait() {
+        let (pool, queue) = pool_without_workers();
         let reply = pool.submit(|| 1).unwrap();
         drop(queue); // the job inside is dropped, closing its slot
         assert_eq!(block_on(reply), None);
