@@ -11,6 +11,7 @@ use crate::config::Config;
 use crate::error::{Error, StoreError};
 use crate::http::cookies::CookieKey;
 use crate::http::{Request, Response};
+use crate::jose::sealing::KeySealer;
 use crate::jose::{Algorithm, JwkSet, SigningKey, VerifyingKeys};
 use crate::store::{KeyRecord, MemoryStore, Store};
 
@@ -27,6 +28,8 @@ pub(crate) struct Inner {
     pub(crate) store: Arc<dyn Store>,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) cookie_key: CookieKey,
+    /// Seals private keys before they reach the store, opens them when loaded.
+    key_sealer: KeySealer,
     keys: RwLock<Arc<KeyRing>>,
     /// The discovery document, rendered once.
     pub(crate) discovery: Bytes,
@@ -44,15 +47,19 @@ pub(crate) struct KeyRing {
 }
 
 impl KeyRing {
-    fn load(records: &[KeyRecord]) -> Result<Self, Error> {
+    fn load(records: &[KeyRecord], sealer: &KeySealer) -> Result<Self, Error> {
         let keys = records
             .iter()
             .map(|r| {
-                SigningKey::from_pkcs8_der(r.alg, r.kid.clone(), &r.private_pkcs8).map_err(|e| {
+                let unreadable = |why: &dyn std::fmt::Display| {
                     Error::Internal(
-                        format!("stored signing key {} is unreadable: {e}", r.kid).into(),
+                        format!("stored signing key {} cannot be opened: {why}", r.kid).into(),
                     )
-                })
+                };
+                let der = sealer
+                    .open(&r.kid, r.alg, &r.sealed_private_key)
+                    .map_err(|e| unreadable(&e))?;
+                SigningKey::from_pkcs8_der(r.alg, r.kid.clone(), &der).map_err(|e| unreadable(&e))
             })
             .collect::<Result<Vec<_>, _>>()?;
         let set = JwkSet {
@@ -73,16 +80,21 @@ impl KeyRing {
     }
 }
 
-fn new_key_record(alg: Algorithm, now: OffsetDateTime) -> Result<KeyRecord, Error> {
+fn new_key_record(
+    alg: Algorithm,
+    now: OffsetDateTime,
+    sealer: &KeySealer,
+) -> Result<KeyRecord, Error> {
     let kid = crate::model::random_id();
     let key = SigningKey::generate(alg, kid.clone());
-    let private_pkcs8 = key
-        .to_pkcs8_der()
-        .map_err(|e| Error::Internal(format!("key encoding failed: {e}").into()))?;
+    let failed =
+        |e: &dyn std::fmt::Display| Error::Internal(format!("key encoding failed: {e}").into());
+    let der = key.to_pkcs8_der().map_err(|e| failed(&e))?;
+    let sealed_private_key = sealer.seal(&kid, alg, &der).map_err(|e| failed(&e))?;
     Ok(KeyRecord {
         kid,
         alg,
-        private_pkcs8,
+        sealed_private_key,
         created_at: now,
     })
 }
@@ -120,20 +132,22 @@ impl ProviderBuilder {
         let clock = self
             .clock
             .unwrap_or_else(|| Arc::new(SystemClock) as Arc<dyn Clock>);
+        let key_sealer = KeySealer::new(self.config.system_secret.expose());
         let mut records = store.keys().await?;
         if records.is_empty() {
             let now = clock.now();
             let initial = vec![
-                new_key_record(Algorithm::ES256, now)?,
-                new_key_record(Algorithm::EdDSA, now)?,
+                new_key_record(Algorithm::ES256, now, &key_sealer)?,
+                new_key_record(Algorithm::EdDSA, now, &key_sealer)?,
             ];
             records = store.insert_initial_keys(initial).await?;
         }
-        let ring = KeyRing::load(&records)?;
+        let ring = KeyRing::load(&records, &key_sealer)?;
         let discovery = crate::endpoint::discovery::document(&self.config)?;
         Ok(Provider {
             inner: Arc::new(Inner {
                 cookie_key: CookieKey::derive(self.config.system_secret.expose()),
+                key_sealer,
                 config: self.config,
                 store,
                 clock,
@@ -182,7 +196,7 @@ impl Provider {
     /// Adds a new signing key for `alg`, which signs from now on; older public keys stay
     /// published in the JWKS so tokens they signed still verify. Returns the new `kid`.
     pub async fn rotate_keys(&self, alg: Algorithm) -> Result<String, Error> {
-        let record = new_key_record(alg, self.inner.clock.now())?;
+        let record = new_key_record(alg, self.inner.clock.now(), &self.inner.key_sealer)?;
         let kid = record.kid.clone();
         self.inner.store.insert_key(record).await?;
         self.reload_keys().await?;
@@ -196,7 +210,7 @@ impl Provider {
         if records.is_empty() {
             return Err(Error::Store(StoreError::NotFound));
         }
-        let ring = Arc::new(KeyRing::load(&records)?);
+        let ring = Arc::new(KeyRing::load(&records, &self.inner.key_sealer)?);
         *self
             .inner
             .keys
@@ -278,5 +292,53 @@ mod tests {
         let next = p.rotate_keys(Algorithm::ES256).await.unwrap();
         assert_eq!(signing_kid(Algorithm::ES256), next);
         assert_eq!(p.inner.keys().keys.len(), 4);
+    }
+
+    #[tokio::test]
+    async fn stored_keys_are_sealed_with_the_system_secret() {
+        let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
+        let config = Config::new("https://auth.example.com/").unwrap();
+        let first = Provider::builder(config.clone())
+            .store(Arc::clone(&store))
+            .build()
+            .await
+            .unwrap();
+        first.rotate_keys(Algorithm::EdDSA).await.unwrap();
+        let records = store.keys().await.unwrap();
+        assert_eq!(records.len(), 3);
+        for (record, key) in records.iter().zip(&first.inner.keys().keys) {
+            let der = key.to_pkcs8_der().unwrap();
+            assert!(
+                !record
+                    .sealed_private_key
+                    .windows(16)
+                    .any(|w| der.windows(16).any(|d| d == w)),
+                "the store holds private key material in the clear"
+            );
+        }
+
+        // The same secret (a restart, another instance) opens them.
+        let again = Provider::builder(config.clone())
+            .store(Arc::clone(&store))
+            .build()
+            .await
+            .unwrap();
+        assert_eq!(again.inner.keys().jwks, first.inner.keys().jwks);
+
+        // Another secret refuses to start, naming the reason.
+        let mut other = config;
+        other.system_secret =
+            crate::model::secret::Secret::new(b"another system secret, 32 bytes".to_vec());
+        let refused = Provider::builder(other)
+            .store(store)
+            .build()
+            .await
+            .unwrap_err();
+        assert!(
+            refused
+                .to_string()
+                .contains("sealed with another system secret"),
+            "{refused}"
+        );
     }
 }

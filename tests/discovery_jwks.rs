@@ -232,8 +232,10 @@ async fn rotation_adds_a_signing_key_and_keeps_old_ones_published() {
 #[tokio::test]
 async fn a_second_provider_on_the_same_store_publishes_the_same_keys() {
     let store = Arc::new(MemoryStore::new());
+    // Instances sharing a store share the system secret: it seals the stored keys.
+    let config = Config::new(ISSUER).unwrap();
     let build = || {
-        Provider::builder(Config::new(ISSUER).unwrap())
+        Provider::builder(config.clone())
             .store(store.clone())
             .clock(Arc::new(ManualClock::starting_now()))
             .build()

@@ -427,3 +427,39 @@ fn a_database_that_cannot_be_opened_exits_with_code_2() {
         );
     }
 }
+
+/// The signing keys in the database are sealed with SYSTEM_SECRET: without one a durable
+/// store refuses to start (exit 2), and a restart with another secret refuses to serve with
+/// keys it cannot open (exit 1, naming the reason) instead of generating new ones.
+#[test]
+fn the_stored_keys_need_the_same_system_secret() {
+    if !have("sqlite", cfg!(feature = "sqlite")) {
+        return;
+    }
+    let dir = TempDir::new();
+    let db = format!("sqlite://{}", dir.0.join("db.sqlite").display());
+    let exit = |secret: Option<&str>| {
+        let mut env = vec![("DATABASE_URL", db.as_str())];
+        env.extend(secret.map(|s| ("SYSTEM_SECRET", s)));
+        let out = command(EXAMPLE, &env).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(out.stdout.is_empty(), "it never listened: {stderr}");
+        (out.status.code(), stderr)
+    };
+    let (code, stderr) = exit(None);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("SYSTEM_SECRET must be set"), "{stderr}");
+
+    let first = Server::start(
+        EXAMPLE,
+        &[("DATABASE_URL", &db), ("SYSTEM_SECRET", SYSTEM_SECRET)],
+    );
+    drop(first); // the keys are in the database now
+
+    let (code, stderr) = exit(Some("another-secret-0123456789abcdef"));
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(
+        stderr.contains("sealed with another system secret"),
+        "{stderr}"
+    );
+}

@@ -53,7 +53,9 @@ async fn instances_starting_together_share_one_key_set_and_jwks() {
         Provider::builder(config.clone())
             .store(Arc::new(a.clone()))
             .build(),
-        Provider::builder(config).store(Arc::new(b.clone())).build(),
+        Provider::builder(config.clone())
+            .store(Arc::new(b.clone()))
+            .build(),
     );
     let (provider_a, provider_b) = (provider_a.unwrap(), provider_b.unwrap());
 
@@ -81,8 +83,9 @@ async fn instances_starting_together_share_one_key_set_and_jwks() {
     assert_eq!(rotated["keys"].as_array().unwrap().len(), 3, "{rotated}");
     assert_eq!(rotated, jwks(&provider_a).await);
 
-    // A restarted instance loads the same keys instead of generating new ones.
-    let restarted = Provider::builder(Config::new(common::ISSUER).unwrap())
+    // A restarted instance (same system secret: it seals the keys) loads the same keys
+    // instead of generating new ones.
+    let restarted = Provider::builder(config)
         .store(Arc::new(PostgresStore::connect(&db.url).await.unwrap()))
         .build()
         .await

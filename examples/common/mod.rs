@@ -180,7 +180,7 @@ impl Settings {
         let admin_addr = socket_addr("ADMIN_HOST", "ADMIN_PORT", 4445)?;
         let config = config_from_env(public_addr.port(), demo_path)?;
         let database_url = var("DATABASE_URL").unwrap_or_else(|| "memory".into());
-        if var("SYSTEM_SECRET").is_none() {
+        if var("SYSTEM_SECRET").is_none() && database_url == "memory" {
             say_err!(
                 "warning: SYSTEM_SECRET is not set; using a random one, so login sessions and \
                  cookies will not survive a restart"
@@ -199,6 +199,14 @@ impl Settings {
     /// listens (the tests of the examples read these lines).
     pub(crate) async fn start(mut self) -> Result<Started, Failure> {
         let store = open_store(&self.database_url).await?;
+        if self.database_url != "memory" && var("SYSTEM_SECRET").is_none() {
+            return Err(Failure::Config(
+                "SYSTEM_SECRET must be set with a durable DATABASE_URL: it seals the signing \
+                 keys kept in the database and signs the cookies, and a random one would leave \
+                 both unreadable after a restart"
+                    .into(),
+            ));
+        }
         let public = bind(self.public_addr, "public").await?;
         let admin = bind(self.admin_addr, "admin").await?;
         let public_addr = local_addr(&public)?;

@@ -12,6 +12,7 @@
 mod jwk;
 mod jws;
 mod keys;
+pub(crate) mod sealing;
 
 use std::fmt;
 use std::str::FromStr;

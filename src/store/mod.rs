@@ -191,15 +191,17 @@ pub trait Store: ClientStore + KeyStore + FlowStore + SessionStore + TokenStore 
 
 impl<T: ClientStore + KeyStore + FlowStore + SessionStore + TokenStore> Store for T {}
 
-/// A signing key as stored. The private key is PKCS#8 DER.
+/// A signing key as stored. The private key is sealed: stores keep it as opaque bytes.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct KeyRecord {
     /// Key id, unique, published in the JWKS and JWT headers.
     pub kid: String,
     /// The algorithm this key signs with.
     pub alg: Algorithm,
-    /// PKCS#8 DER of the private key.
-    pub private_pkcs8: Vec<u8>,
+    /// The private key's PKCS#8 DER, sealed (XChaCha20-Poly1305) under a key derived from
+    /// the provider's system secret, with the `kid` and `alg` as associated data: a copy of
+    /// the store does not reveal it, and it opens only for a provider with the same secret.
+    pub sealed_private_key: Vec<u8>,
     /// When the key was created; the newest key of each algorithm signs.
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
