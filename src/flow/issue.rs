@@ -6,7 +6,7 @@
 use time::OffsetDateTime;
 
 use super::request::AuthorizeRequest;
-use crate::error::OAuthError;
+use crate::error::{OAuthError, StoreError};
 use crate::provider::Inner;
 use crate::store::{CodeRecord, GrantData};
 use crate::token::issue::{IdTokenInput, access_and_refresh, id_token};
@@ -57,6 +57,9 @@ pub(crate) async fn authorization_response(
     } else {
         None
     };
+    if rt.code || rt.token {
+        consent_still_given(p, grant).await?;
+    }
     if rt.id_token {
         let token = id_token(
             p,
@@ -73,4 +76,57 @@ pub(crate) async fn authorization_response(
     }
     params.push(("scope", grant.granted_scope.join(" ")));
     Ok(params)
+}
+
+/// Revoking consent sessions may run between this flow consuming its consent and storing the
+/// code or tokens above; it revokes only what exists when it runs. Looking again afterwards
+/// closes that gap: either the revocation came later and revoked what was stored, or this
+/// sees the consent gone, revokes the grant itself and answers `access_denied`.
+async fn consent_still_given(p: &Inner, grant: &GrantData) -> Result<(), OAuthError> {
+    match p.store.consent_request(&grant.grant_id).await {
+        Ok(_) => Ok(()),
+        Err(StoreError::NotFound) => {
+            p.store.revoke_grant(&grant.grant_id).await?;
+            Err(OAuthError::access_denied(
+                "The consent was revoked while this authorization was being answered.",
+            ))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[cfg(all(test, feature = "testing"))]
+mod tests {
+    use super::*;
+    use crate::testing::conformance::{accepted_consent, code, consent_request, grant, later, now};
+    use crate::{Config, Provider};
+
+    /// The race the check closes: the consent is revoked after the flow consumed it but
+    /// before its code is stored. The late code must not stay redeemable.
+    #[tokio::test]
+    async fn a_code_stored_after_its_consent_was_revoked_is_revoked() {
+        let p = Provider::builder(Config::new("https://auth.example.com/").unwrap())
+            .build()
+            .await
+            .unwrap();
+        let store = &p.inner.store;
+        let consent = consent_request("alice", "app", now(), later());
+        store.create_consent_request(consent.clone()).await.unwrap();
+        store
+            .handle_consent_request(&consent.challenge, accepted_consent(false))
+            .await
+            .unwrap();
+        let family = grant(&consent.challenge, "app");
+        assert!(consent_still_given(&p.inner, &family).await.is_ok());
+
+        assert_eq!(store.revoke_consents("alice", None).await.unwrap(), 1);
+        let late = code(&family, later());
+        store.insert_code(late.clone()).await.unwrap();
+        let refused = consent_still_given(&p.inner, &family).await.unwrap_err();
+        assert_eq!(refused.error, "access_denied");
+        assert!(
+            store.code(&late.signature).await.unwrap().used,
+            "the late code is revoked"
+        );
+    }
 }

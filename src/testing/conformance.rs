@@ -96,12 +96,12 @@ fn expect_err<T: Debug>(result: Result<T, StoreError>, want: &StoreError, what: 
     }
 }
 
-fn unique(prefix: &str) -> String {
+pub(crate) fn unique(prefix: &str) -> String {
     format!("conf-{prefix}-{}", random_id())
 }
 
 /// Now, to the second: every store keeps at least that precision.
-fn now() -> OffsetDateTime {
+pub(crate) fn now() -> OffsetDateTime {
     OffsetDateTime::from_unix_timestamp(OffsetDateTime::now_utc().unix_timestamp())
         .expect("now is representable")
 }
@@ -114,7 +114,7 @@ fn ancient() -> OffsetDateTime {
     OffsetDateTime::from_unix_timestamp(31_536_000 + offset).expect("1971 is representable")
 }
 
-fn later() -> OffsetDateTime {
+pub(crate) fn later() -> OffsetDateTime {
     now() + Duration::hours(1)
 }
 
@@ -130,7 +130,7 @@ fn client_record(client_id: &str, created_at: OffsetDateTime) -> ClientRecord {
     }
 }
 
-fn grant(grant_id: &str, client_id: &str) -> GrantData {
+pub(crate) fn grant(grant_id: &str, client_id: &str) -> GrantData {
     GrantData {
         grant_id: grant_id.to_owned(),
         client_id: client_id.to_owned(),
@@ -164,7 +164,7 @@ fn issued(grant: &GrantData) -> IssuedTokens {
     }
 }
 
-fn code(grant: &GrantData, expires_at: OffsetDateTime) -> CodeRecord {
+pub(crate) fn code(grant: &GrantData, expires_at: OffsetDateTime) -> CodeRecord {
     CodeRecord {
         signature: unique("code"),
         grant: grant.clone(),
@@ -197,7 +197,7 @@ fn login_request(expires_at: OffsetDateTime) -> LoginRequestRecord {
     }
 }
 
-fn consent_request(
+pub(crate) fn consent_request(
     subject: &str,
     client_id: &str,
     requested_at: OffsetDateTime,
@@ -236,7 +236,7 @@ fn accepted_login(subject: &str) -> HandledLogin {
     })
 }
 
-fn accepted_consent(remember: bool) -> HandledConsent {
+pub(crate) fn accepted_consent(remember: bool) -> HandledConsent {
     HandledConsent::Accepted(AcceptedConsent {
         grant_scope: vec!["openid".to_owned()],
         remember,
