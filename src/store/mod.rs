@@ -3,7 +3,8 @@
 //! Every security-critical step is **one** call, so that a store can make it atomic with one
 //! conditional write or one transaction: handling a login or consent request, consuming a
 //! verifier, redeeming a code while inserting its tokens, rotating a refresh token, revoking a
-//! grant, revoking consent sessions with their tokens. The core never relies on a transaction spanning several calls.
+//! grant, revoking consent sessions with their tokens. The core never relies on a transaction
+//! spanning several calls.
 //!
 //! Secrets never reach a store in plaintext: tokens, codes and verifiers are keyed by a
 //! SHA-256 digest ([`TokenRecord::signature`]), client secrets by a hash.
