@@ -534,6 +534,11 @@ async fn post_authorization_requests_are_served() {
         .body(Bytes::from(body))
         .unwrap();
     let res = h.provider.public().handle(req).await;
+    assert_eq!(
+        res.status(),
+        StatusCode::SEE_OTHER,
+        "a redirect answering a POST is 303, so the form is never re-sent"
+    );
     goes_to_login(&res);
     let login = h
         .provider

@@ -1,14 +1,27 @@
 //! `GET|POST /oauth2/auth`: validate the request, then either start the login phase or
 //! continue the flow with a returning login or consent verifier.
 
+use http::{Method, StatusCode};
+
 use crate::Provider;
 use crate::flow::request::{self, Rejection};
 use crate::flow::response::{deliver_error, to_error_url};
 use crate::flow::{SetCookies, Stage, consent, login};
 use crate::http::{Request, Response};
 
-/// The authorization endpoint.
+/// The authorization endpoint. A redirect answering a `POST` is `303 See Other` (RFC 9700
+/// §4.12, FAPI 2.0): the browser then follows it with a `GET` and never re-sends the form,
+/// whatever it does with a `302`. A `GET` keeps Hydra's `302 Found`.
 pub(crate) async fn authorize(p: &Provider, req: Request) -> Response {
+    let posted = req.method() == Method::POST;
+    let mut res = answer(p, req).await;
+    if posted && res.status() == StatusCode::FOUND {
+        *res.status_mut() = StatusCode::SEE_OTHER;
+    }
+    res
+}
+
+async fn answer(p: &Provider, req: Request) -> Response {
     let inner = &p.inner;
     let areq = match request::parse(inner, &req).await {
         Ok(areq) => areq,
