@@ -97,7 +97,9 @@ fn work(queue: &Mutex<Receiver<Job>>) {
     loop {
         let job = queue.lock().unwrap_or_else(|p| p.into_inner()).recv();
         match job {
-            Ok(job) => job(),
+            // A panicking job must not take the worker with it: its reply slot closes
+            // without a value (a 503 for that request) and the next job runs.
+            Ok(job) => drop(std::panic::catch_unwind(std::panic::AssertUnwindSafe(job))),
             Err(_) => return,
         }
     }
@@ -259,6 +261,16 @@ mod tests {
         // The first job waits in the queue, the second is refused.
         let _waiting = pool.submit(|| 1).unwrap();
         assert!(pool.submit(|| 2).is_none());
+    }
+
+    #[test]
+    fn a_panicking_job_fails_alone_and_the_worker_goes_on() {
+        let pool = pool();
+        let failed = pool
+            .submit(|| -> u8 { panic!("a job that panics") })
+            .unwrap();
+        assert_eq!(block_on(failed), None);
+        assert_eq!(block_on(pool.submit(|| 7).unwrap()), Some(7));
     }
 
     #[test]
