@@ -70,6 +70,8 @@ pub(crate) struct Settings {
     config: Config,
     /// `DATABASE_URL`, `memory` by default.
     database_url: String,
+    /// Whether `SYSTEM_SECRET` was set (otherwise the secret is random).
+    system_secret_set: bool,
     /// Where the demo pages live, if this server has them.
     demo_path: Option<&'static str>,
 }
@@ -180,7 +182,8 @@ impl Settings {
         let admin_addr = socket_addr("ADMIN_HOST", "ADMIN_PORT", 4445)?;
         let config = config_from_env(public_addr.port(), demo_path)?;
         let database_url = var("DATABASE_URL").unwrap_or_else(|| "memory".into());
-        if var("SYSTEM_SECRET").is_none() && database_url == "memory" {
+        let system_secret_set = var("SYSTEM_SECRET").is_some();
+        if !system_secret_set && database_url == "memory" {
             say_err!(
                 "warning: SYSTEM_SECRET is not set; using a random one, so login sessions and \
                  cookies will not survive a restart"
@@ -191,6 +194,7 @@ impl Settings {
             admin_addr,
             config,
             database_url,
+            system_secret_set,
             demo_path,
         })
     }
@@ -199,7 +203,7 @@ impl Settings {
     /// listens (the tests of the examples read these lines).
     pub(crate) async fn start(mut self) -> Result<Started, Failure> {
         let store = open_store(&self.database_url).await?;
-        if self.database_url != "memory" && var("SYSTEM_SECRET").is_none() {
+        if self.database_url != "memory" && !self.system_secret_set {
             return Err(Failure::Config(
                 "SYSTEM_SECRET must be set with a durable DATABASE_URL: it seals the signing \
                  keys kept in the database and signs the cookies, and a random one would leave \

@@ -2,7 +2,7 @@
 //!
 //! Every token request authenticates its client and every introspection checks that the
 //! token's client still exists: with PostgreSQL that lookup was half the round trips of an
-//! introspection and a third of a `client_credentials` grant. Clients change rarely, so the
+//! introspection and of a `client_credentials` grant. Clients change rarely, so the
 //! SQL stores keep each record they read for a short TTL (RL-6 of the security checklist):
 //!
 //! * writes through this store (update, delete) drop the entry at once, so one instance
