@@ -5,6 +5,7 @@ use std::fmt;
 
 use time::Duration;
 
+use crate::model::redirect_uri::is_loopback_host;
 use crate::model::secret::Secret;
 
 /// The configuration of a [`Provider`](crate::Provider).
@@ -211,16 +212,6 @@ impl Config {
     /// Whether pairwise subject identifiers are enabled.
     pub(crate) fn pairwise_enabled(&self) -> bool {
         self.pairwise_salt.is_some()
-    }
-}
-
-/// Whether the URL's host is a loopback IP literal or `localhost`.
-pub(crate) fn is_loopback_host(url: &url::Url) -> bool {
-    match url.host() {
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        Some(url::Host::Domain(d)) => d == "localhost",
-        None => false,
     }
 }
 

@@ -223,6 +223,11 @@ impl OAuthError {
         self
     }
 
+    /// A storage failure: a 500 that never pretends success; the cause goes to `debug`.
+    pub(crate) fn store_failure(e: StoreError) -> Self {
+        Self::server_error("The storage backend failed.").with_debug(e)
+    }
+
     /// Attaches internal detail, rendered only when `Config::share_error_debug` is on.
     pub fn with_debug(mut self, debug: impl fmt::Display) -> Self {
         self.debug = Some(debug.to_string());

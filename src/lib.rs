@@ -26,6 +26,8 @@
 pub(crate) mod admin;
 pub mod clock;
 pub mod config;
+mod context;
+mod crypto;
 pub(crate) mod endpoint;
 pub mod error;
 mod flow;
@@ -42,9 +44,7 @@ pub(crate) mod token;
 #[cfg(feature = "tower")]
 pub mod tower;
 
-pub use admin::flush::FlushSummary;
-pub use admin::introspect::Introspection;
-pub use admin::sessions::PreviousConsentSession;
+pub use admin::{FlushSummary, Introspection, PreviousConsentSession};
 pub use async_trait::async_trait;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::{Config, ConfigError, Dangerous, Lifespans};

@@ -1,102 +1,30 @@
-//! The [`Provider`]: configuration, store, clock and keys behind one cheap-to-clone handle,
-//! with the public and admin HTTP handlers and the typed admin API.
+//! The [`Provider`]: the builder, the public and admin HTTP handlers, and the whole typed
+//! API on one page. Every method is a short call into the feature module that implements it;
+//! the state they share is the [`Context`] below.
 
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 
-use bytes::Bytes;
 use time::OffsetDateTime;
 
+use crate::admin::{self, Introspection};
 use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
-use crate::error::{Error, StoreError};
-use crate::http::cookies::CookieKey;
+use crate::context::Context;
+use crate::error::Error;
+use crate::flow::{
+    self, AcceptConsentRequest, AcceptLoginRequest, CompletedRequest, ConsentRequest, LoginRequest,
+    RejectRequest,
+};
 use crate::http::{Request, Response};
-use crate::jose::sealing::KeySealer;
-use crate::jose::{Algorithm, JwkSet, SigningKey, VerifyingKeys};
-use crate::store::{KeyRecord, MemoryStore, Store};
+use crate::model::Algorithm;
+use crate::model::client::Client;
+use crate::store::{MemoryStore, Store};
+use crate::{endpoint, grant, router};
 
 /// An OAuth 2.0 / OpenID Connect provider. Clone it freely: clones share everything.
 #[derive(Debug, Clone)]
 pub struct Provider {
-    pub(crate) inner: Arc<Inner>,
-}
-
-/// The shared state of a provider.
-#[derive(Debug)]
-pub(crate) struct Inner {
-    pub(crate) config: Config,
-    pub(crate) store: Arc<dyn Store>,
-    pub(crate) clock: Arc<dyn Clock>,
-    pub(crate) cookie_key: CookieKey,
-    /// Seals private keys before they reach the store, opens them when loaded.
-    key_sealer: KeySealer,
-    keys: RwLock<Arc<KeyRing>>,
-    /// The discovery document, rendered once.
-    pub(crate) discovery: Bytes,
-}
-
-/// The signing keys in force, with their JWKS rendered once.
-#[derive(Debug)]
-pub(crate) struct KeyRing {
-    /// All keys, oldest first; the newest of each algorithm signs.
-    keys: Vec<SigningKey>,
-    /// Verifies our own tokens (`id_token_hint`) with any published key.
-    pub(crate) verifier: VerifyingKeys,
-    /// `GET /.well-known/jwks.json`, pre-encoded.
-    pub(crate) jwks: Bytes,
-}
-
-impl KeyRing {
-    fn load(records: &[KeyRecord], sealer: &KeySealer) -> Result<Self, Error> {
-        let keys = records
-            .iter()
-            .map(|r| {
-                let unreadable = |why: &dyn std::fmt::Display| {
-                    Error::Internal(
-                        format!("stored signing key {} cannot be opened: {why}", r.kid).into(),
-                    )
-                };
-                let der = sealer
-                    .open(&r.kid, r.alg, &r.sealed_private_key)
-                    .map_err(|e| unreadable(&e))?;
-                SigningKey::from_pkcs8_der(r.alg, r.kid.clone(), &der).map_err(|e| unreadable(&e))
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        let set = JwkSet {
-            keys: keys.iter().map(SigningKey::public_jwk).collect(),
-        };
-        let jwks = serde_json::to_vec(&set)
-            .map_err(|e| Error::Internal(format!("JWKS encoding failed: {e}").into()))?;
-        Ok(Self {
-            verifier: VerifyingKeys::from_signing_keys(&keys),
-            keys,
-            jwks: Bytes::from(jwks),
-        })
-    }
-
-    /// The key that signs with `alg`: the newest one.
-    pub(crate) fn signing_key(&self, alg: Algorithm) -> Option<&SigningKey> {
-        self.keys.iter().rev().find(|k| k.algorithm() == alg)
-    }
-}
-
-fn new_key_record(
-    alg: Algorithm,
-    now: OffsetDateTime,
-    sealer: &KeySealer,
-) -> Result<KeyRecord, Error> {
-    let kid = crate::model::random_id();
-    let key = SigningKey::generate(alg, kid.clone());
-    let failed =
-        |e: &dyn std::fmt::Display| Error::Internal(format!("key encoding failed: {e}").into());
-    let der = key.to_pkcs8_der().map_err(|e| failed(&e))?;
-    let sealed_private_key = sealer.seal(&kid, alg, &der).map_err(|e| failed(&e))?;
-    Ok(KeyRecord {
-        kid,
-        alg,
-        sealed_private_key,
-        created_at: now,
-    })
+    pub(crate) cx: Arc<Context>,
 }
 
 /// Builds a [`Provider`]; see [`Provider::builder`].
@@ -132,32 +60,13 @@ impl ProviderBuilder {
         let clock = self
             .clock
             .unwrap_or_else(|| Arc::new(SystemClock) as Arc<dyn Clock>);
-        let key_sealer = KeySealer::new(self.config.system_secret.expose());
-        let mut records = store.keys().await?;
-        if records.is_empty() {
-            let now = clock.now();
-            let initial = vec![
-                new_key_record(Algorithm::ES256, now, &key_sealer)?,
-                new_key_record(Algorithm::EdDSA, now, &key_sealer)?,
-            ];
-            records = store.insert_initial_keys(initial).await?;
-        }
-        let ring = KeyRing::load(&records, &key_sealer)?;
-        let discovery = crate::endpoint::discovery::document(&self.config)?;
-        Ok(Provider {
-            inner: Arc::new(Inner {
-                cookie_key: CookieKey::derive(self.config.system_secret.expose()),
-                key_sealer,
-                config: self.config,
-                store,
-                clock,
-                keys: RwLock::new(Arc::new(ring)),
-                discovery,
-            }),
-        })
+        let discovery = endpoint::discovery::document(&self.config)?;
+        let cx = Context::load(self.config, store, clock, discovery).await?;
+        Ok(Provider { cx: Arc::new(cx) })
     }
 }
 
+/// Construction, the HTTP handlers, configuration and keys.
 impl Provider {
     /// Starts building a provider from `config`.
     pub fn builder(config: Config) -> ProviderBuilder {
@@ -185,60 +94,201 @@ impl Provider {
 
     /// The configuration in force.
     pub fn config(&self) -> &Config {
-        &self.inner.config
+        &self.cx.config
     }
 
     /// The store.
     pub fn store(&self) -> &Arc<dyn Store> {
-        &self.inner.store
+        &self.cx.store
     }
 
     /// Adds a new signing key for `alg`, which signs from now on; older public keys stay
     /// published in the JWKS so tokens they signed still verify. Returns the new `kid`.
     pub async fn rotate_keys(&self, alg: Algorithm) -> Result<String, Error> {
-        let record = new_key_record(alg, self.inner.clock.now(), &self.inner.key_sealer)?;
-        let kid = record.kid.clone();
-        self.inner.store.insert_key(record).await?;
-        self.reload_keys().await?;
-        Ok(kid)
+        self.cx.rotate_keys(alg).await
     }
 
     /// Reloads the signing keys from the store, e.g. after another instance sharing the
     /// database rotated them.
     pub async fn reload_keys(&self) -> Result<(), Error> {
-        let records = self.inner.store.keys().await?;
-        if records.is_empty() {
-            return Err(Error::Store(StoreError::NotFound));
-        }
-        let ring = Arc::new(KeyRing::load(&records, &self.inner.key_sealer)?);
-        *self
-            .inner
-            .keys
-            .write()
-            .unwrap_or_else(|poisoned| poisoned.into_inner()) = ring;
-        Ok(())
+        self.cx.reload_keys().await
     }
 }
 
-impl Inner {
-    /// The key ring in force (a cheap `Arc` clone; rotation swaps it).
-    pub(crate) fn keys(&self) -> Arc<KeyRing> {
-        Arc::clone(
-            &self
-                .keys
-                .read()
-                .unwrap_or_else(|poisoned| poisoned.into_inner()),
-        )
+/// Clients (`/clients`).
+impl Provider {
+    /// Registers a client (`POST /clients`) and returns it with its plaintext secret, which
+    /// is shown this once: the one sent, or a generated 256-bit secret when none was sent.
+    /// A missing `client_id` is generated (UUID v4).
+    ///
+    /// Invalid input is [`Error::BadRequest`] with the reason, an existing id
+    /// [`Error::Conflict`]; in both cases nothing is stored. The rules are listed in
+    /// [`model::client`](crate::model::client).
+    pub async fn create_client(&self, client: Client) -> Result<Client, Error> {
+        admin::clients::create_client(&self.cx, client).await
     }
 
-    /// The current instant.
-    pub(crate) fn now(&self) -> OffsetDateTime {
-        self.clock.now()
+    /// The client with this id, without its secret; [`Error::NotFound`] if none.
+    pub async fn client(&self, client_id: &str) -> Result<Client, Error> {
+        admin::clients::client(&self.cx, client_id).await
     }
 
-    /// Renders an error response, sharing debug detail only if configured.
-    pub(crate) fn error_response(&self, err: &crate::error::OAuthError) -> Response {
-        crate::http::response::error(err, self.config.share_error_debug)
+    /// A page of clients, ordered by creation time then id, without secrets. `limit` is
+    /// clamped to 1..=500.
+    pub async fn list_clients(&self, limit: usize, offset: usize) -> Result<Vec<Client>, Error> {
+        admin::clients::list_clients(&self.cx, limit, offset).await
+    }
+
+    /// Replaces the client `client_id` (`PUT /clients/{id}`); the `client_id` in `client` is
+    /// ignored. An absent or empty `client_secret` keeps the stored secret; a new one is
+    /// stored hashed and returned this once. `created_at` is kept, `updated_at` set.
+    /// [`Error::NotFound`] if there is no such client, [`Error::BadRequest`] on invalid
+    /// input (nothing changes).
+    pub async fn update_client(&self, client_id: &str, client: Client) -> Result<Client, Error> {
+        admin::clients::update_client(&self.cx, client_id, client).await
+    }
+
+    /// Deletes the client and revokes every token and unused code issued to it.
+    /// [`Error::NotFound`] if there is no such client.
+    ///
+    /// The tokens are revoked even when the client is already gone, so that retrying a
+    /// delete whose revocation failed (an [`Error::Store`]) finishes the job.
+    pub async fn delete_client(&self, client_id: &str) -> Result<(), Error> {
+        admin::clients::delete_client(&self.cx, client_id).await
+    }
+
+    /// Authenticates the client of a request to a token-like endpoint (RFC 6749 §2.3.1) —
+    /// for hosts that serve endpoints of their own. Reads the form body itself.
+    ///
+    /// `client_secret_basic` (form-urlencoded id and secret inside `Authorization: Basic`),
+    /// `client_secret_post` (`client_id` and `client_secret` in the form) or `none`
+    /// (`client_id` only); the method must be the one the client registered. Failure is a
+    /// 401 `invalid_client`; two methods at once, a repeated parameter or a body that is
+    /// not a form is a 400 `invalid_request`; a store failure a 500.
+    pub async fn authenticate_client(&self, req: &Request) -> Result<Client, Error> {
+        grant::client_auth::authenticate_client(&self.cx, req).await
+    }
+}
+
+/// The login and consent flow (`/oauth2/auth/requests/…`).
+impl Provider {
+    /// The login request of `challenge`, for the login page. Unknown → [`Error::NotFound`];
+    /// already handled → [`Error::Conflict`]; expired → 410 `request_expired`.
+    pub async fn login_request(&self, challenge: &str) -> Result<LoginRequest, Error> {
+        flow::login::login_request(&self.cx, challenge).await
+    }
+
+    /// Accepts a login: the user authenticated as `body.subject`. Returns where to send the
+    /// browser. Refused with [`Error::BadRequest`] (nothing stored) for an empty subject,
+    /// `remember` on a `skip` request, another subject than a `skip` request's, or a negative
+    /// `remember_for`.
+    pub async fn accept_login(
+        &self,
+        challenge: &str,
+        body: AcceptLoginRequest,
+    ) -> Result<CompletedRequest, Error> {
+        flow::login::accept_login(&self.cx, challenge, body).await
+    }
+
+    /// Rejects a login; the client receives `body.error` (default `access_denied`).
+    pub async fn reject_login(
+        &self,
+        challenge: &str,
+        body: RejectRequest,
+    ) -> Result<CompletedRequest, Error> {
+        flow::login::reject_login(&self.cx, challenge, body).await
+    }
+
+    /// The consent request of `challenge`, for the consent page. Unknown →
+    /// [`Error::NotFound`]; already handled → [`Error::Conflict`]; expired → 410
+    /// `request_expired`.
+    pub async fn consent_request(&self, challenge: &str) -> Result<ConsentRequest, Error> {
+        flow::consent::consent_request(&self.cx, challenge).await
+    }
+
+    /// Accepts a consent: the user granted `body.grant_scope`. Returns where to send the
+    /// browser. Refused with [`Error::BadRequest`] (nothing stored) when a granted scope was
+    /// not requested, for `remember` on a `skip` request, or a negative `remember_for`.
+    pub async fn accept_consent(
+        &self,
+        challenge: &str,
+        body: AcceptConsentRequest,
+    ) -> Result<CompletedRequest, Error> {
+        flow::consent::accept_consent(&self.cx, challenge, body).await
+    }
+
+    /// Rejects a consent; the client receives `body.error` (default `access_denied`).
+    pub async fn reject_consent(
+        &self,
+        challenge: &str,
+        body: RejectRequest,
+    ) -> Result<CompletedRequest, Error> {
+        flow::consent::reject_consent(&self.cx, challenge, body).await
+    }
+}
+
+/// Sessions (`/oauth2/auth/sessions/…`).
+impl Provider {
+    /// A page of the subject's remembered, unexpired, accepted consents, newest first;
+    /// consents whose client was deleted are left out. `limit` and `offset` count the
+    /// sessions listed, so a page is short only at the end: expired consents stay stored
+    /// (they still name the grants that revocation must reach) and are skipped here, reading
+    /// the store in pages of 100.
+    pub async fn consent_sessions(
+        &self,
+        subject: &str,
+        limit: usize,
+        offset: usize,
+    ) -> Result<Vec<admin::PreviousConsentSession>, Error> {
+        admin::sessions::consent_sessions(&self.cx, subject, limit, offset).await
+    }
+
+    /// Deletes the subject's handled consents (for one client, or all) and revokes every
+    /// token issued through them. [`Error::NotFound`] when nothing matched.
+    pub async fn revoke_consent_sessions(
+        &self,
+        subject: &str,
+        client_id: Option<&str>,
+    ) -> Result<(), Error> {
+        admin::sessions::revoke_consent_sessions(&self.cx, subject, client_id).await
+    }
+
+    /// Deletes every login session of the subject, so that the next authorization shows
+    /// the login page. Tokens stay valid. [`Error::NotFound`] when there was none.
+    pub async fn revoke_login_sessions(&self, subject: &str) -> Result<(), Error> {
+        admin::sessions::revoke_login_sessions(&self.cx, subject).await
+    }
+}
+
+/// Tokens: introspection, revocation, flush.
+impl Provider {
+    /// Introspects an access or refresh token (RFC 7662). With `scope`, the token is reported
+    /// active only if its granted scopes cover every listed scope (wildcards apply).
+    ///
+    /// Errors only when the store fails; every kind of dead token is
+    /// [`Introspection::inactive`].
+    pub async fn introspect(
+        &self,
+        token: &str,
+        scope: Option<&str>,
+    ) -> Result<Introspection, Error> {
+        admin::introspect::introspect(&self.cx, token, scope).await
+    }
+
+    /// Revokes the grant of `token` if it is an access or refresh token issued to
+    /// `client_id`. Returns whether any token changed state; an unknown or foreign token is
+    /// `Ok(false)`. The caller authenticates the client.
+    pub async fn revoke_token(&self, client_id: &str, token: &str) -> Result<bool, Error> {
+        endpoint::revoke::revoke_token(&self.cx, client_id, token).await
+    }
+
+    /// Deletes tokens, codes, login/consent requests and login sessions that expired before
+    /// `not_after` (default and upper bound: now).
+    pub async fn flush(
+        &self,
+        not_after: Option<OffsetDateTime>,
+    ) -> Result<admin::FlushSummary, Error> {
+        admin::flush::flush(&self.cx, not_after).await
     }
 }
 
@@ -251,7 +301,7 @@ pub struct PublicApi {
 impl PublicApi {
     /// Handles one request. Never panics; every failure is an HTTP error response.
     pub async fn handle(&self, req: Request) -> Response {
-        crate::router::public(&self.provider, req).await
+        router::public(&self.provider.cx, req).await
     }
 }
 
@@ -264,7 +314,7 @@ pub struct AdminApi {
 impl AdminApi {
     /// Handles one request. Never panics; every failure is an HTTP error response.
     pub async fn handle(&self, req: Request) -> Response {
-        crate::router::admin(&self.provider, req).await
+        router::admin(&self.provider.cx, req).await
     }
 }
 
@@ -279,8 +329,7 @@ mod tests {
             .await
             .unwrap();
         let signing_kid = |alg| {
-            p.inner
-                .keys()
+            p.cx.keys()
                 .signing_key(alg)
                 .map(|k| k.kid().to_owned())
                 .unwrap()
@@ -291,7 +340,7 @@ mod tests {
         assert_eq!(signing_kid(Algorithm::EdDSA), initial_eddsa);
         let next = p.rotate_keys(Algorithm::ES256).await.unwrap();
         assert_eq!(signing_kid(Algorithm::ES256), next);
-        assert_eq!(p.inner.keys().keys.len(), 4);
+        assert_eq!(p.cx.keys().all().len(), 4);
     }
 
     #[tokio::test]
@@ -306,7 +355,7 @@ mod tests {
         first.rotate_keys(Algorithm::EdDSA).await.unwrap();
         let records = store.keys().await.unwrap();
         assert_eq!(records.len(), 3);
-        for (record, key) in records.iter().zip(&first.inner.keys().keys) {
+        for (record, key) in records.iter().zip(first.cx.keys().all()) {
             let der = key.to_pkcs8_der().unwrap();
             assert!(
                 !record
@@ -323,7 +372,7 @@ mod tests {
             .build()
             .await
             .unwrap();
-        assert_eq!(again.inner.keys().jwks, first.inner.keys().jwks);
+        assert_eq!(again.cx.keys().jwks, first.cx.keys().jwks);
 
         // Another secret refuses to start, naming the reason.
         let mut other = config;

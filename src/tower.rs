@@ -44,12 +44,11 @@ where
     B: Body,
     B::Error: Into<BoxError>,
 {
-    let limit = p.inner.config.max_body_bytes;
+    let limit = p.cx.config.max_body_bytes;
     let too_large = || {
-        p.inner
-            .error_response(&OAuthError::request_entity_too_large(format!(
-                "The request body must not exceed {limit} bytes."
-            )))
+        p.cx.error_response(&OAuthError::request_entity_too_large(format!(
+            "The request body must not exceed {limit} bytes."
+        )))
     };
     let (parts, body) = req.into_parts();
     // A declared Content-Length over the limit is refused without reading anything.
@@ -59,7 +58,7 @@ where
     match Limited::new(body, limit).collect().await {
         Ok(collected) => Ok(http::Request::from_parts(parts, collected.to_bytes())),
         Err(e) if e.is::<LengthLimitError>() => Err(too_large()),
-        Err(e) => Err(p.inner.error_response(
+        Err(e) => Err(p.cx.error_response(
             &OAuthError::invalid_request("The request body could not be read.").with_debug(e),
         )),
     }
@@ -77,8 +76,8 @@ where
 {
     let res = match collect_body(&provider, req).await {
         Ok(req) => match api {
-            Api::Public => crate::router::public(&provider, req).await,
-            Api::Admin => crate::router::admin(&provider, req).await,
+            Api::Public => crate::router::public(&provider.cx, req).await,
+            Api::Admin => crate::router::admin(&provider.cx, req).await,
         },
         Err(res) => res,
     };

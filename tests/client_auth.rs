@@ -12,7 +12,7 @@ use bytes::Bytes;
 use common::*;
 use http::{Method, Request, StatusCode};
 use oauth2_provider::testing::FaultyStore;
-use oauth2_provider::{Client, Config, OAuthError, Provider};
+use oauth2_provider::{Client, Config, Error, Provider};
 
 /// A token request with an optional `Authorization` header and a form body.
 fn request(authorization: Option<&str>, form: &[(&str, &str)]) -> Request<Bytes> {
@@ -66,13 +66,15 @@ async fn setup() -> (Provider, String, String) {
     (p, basic_secret, post_secret)
 }
 
-fn assert_fails(result: Result<Client, OAuthError>, status: StatusCode, error: &str) {
-    let err = result.expect_err("authentication must fail");
+fn assert_fails(result: Result<Client, Error>, status: StatusCode, error: &str) {
+    let Err(Error::OAuth(err)) = result else {
+        panic!("authentication must fail with an OAuth error: {result:?}");
+    };
     assert_eq!(err.status, status, "{err}");
     assert_eq!(err.error, error, "{err}");
 }
 
-fn assert_invalid_client(result: Result<Client, OAuthError>) {
+fn assert_invalid_client(result: Result<Client, Error>) {
     assert_fails(result, StatusCode::UNAUTHORIZED, "invalid_client");
 }
 

@@ -6,7 +6,7 @@ use http::StatusCode;
 use http::header::{HeaderValue, LOCATION};
 use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
 
-use crate::Provider;
+use crate::context::Context;
 use crate::error::{Error, OAuthError, StoreError};
 use crate::http::params::{MAX_PAGE_SIZE, json_body, pagination};
 use crate::http::{Request, Response, response};
@@ -19,85 +19,69 @@ fn not_found(e: StoreError) -> Error {
     }
 }
 
-impl Provider {
-    /// Registers a client (`POST /clients`) and returns it with its plaintext secret, which
-    /// is shown this once: the one sent, or a generated 256-bit secret when none was sent.
-    /// A missing `client_id` is generated (UUID v4).
-    ///
-    /// Invalid input is [`Error::BadRequest`] with the reason, an existing id
-    /// [`Error::Conflict`]; in both cases nothing is stored. The rules are listed in
-    /// [`model::client`](crate::model::client).
-    pub async fn create_client(&self, client: Client) -> Result<Client, Error> {
-        let registration =
-            client.register(None, self.inner.config.pairwise_enabled(), self.inner.now())?;
-        let shown = registration.shown();
-        match self.inner.store.create_client(registration.record).await {
-            Ok(()) => Ok(shown),
-            Err(StoreError::Conflict) => Err(Error::Conflict(
-                "An OAuth 2.0 client with this client_id exists already.".into(),
-            )),
-            Err(e) => Err(e.into()),
-        }
+/// See [`Provider::create_client`](crate::Provider::create_client).
+pub(crate) async fn create_client(p: &Context, client: Client) -> Result<Client, Error> {
+    let registration = client.register(None, p.config.pairwise_enabled(), p.now())?;
+    let shown = registration.shown();
+    match p.store.create_client(registration.record).await {
+        Ok(()) => Ok(shown),
+        Err(StoreError::Conflict) => Err(Error::Conflict(
+            "An OAuth 2.0 client with this client_id exists already.".into(),
+        )),
+        Err(e) => Err(e.into()),
     }
+}
 
-    /// The client with this id, without its secret; [`Error::NotFound`] if none.
-    pub async fn client(&self, client_id: &str) -> Result<Client, Error> {
-        Ok(self.client_record(client_id).await?.client.without_secret())
-    }
+/// See [`Provider::client`](crate::Provider::client).
+pub(crate) async fn client(p: &Context, client_id: &str) -> Result<Client, Error> {
+    Ok(client_record(p, client_id).await?.client.without_secret())
+}
 
-    /// A page of clients, ordered by creation time then id, without secrets. `limit` is
-    /// clamped to 1..=500.
-    pub async fn list_clients(&self, limit: usize, offset: usize) -> Result<Vec<Client>, Error> {
-        let records = self
-            .inner
-            .store
-            .list_clients(limit.clamp(1, MAX_PAGE_SIZE), offset)
-            .await?;
-        Ok(records
-            .into_iter()
-            .map(|r| r.client.without_secret())
-            .collect())
-    }
+/// See [`Provider::list_clients`](crate::Provider::list_clients).
+pub(crate) async fn list_clients(
+    p: &Context,
+    limit: usize,
+    offset: usize,
+) -> Result<Vec<Client>, Error> {
+    let records = p
+        .store
+        .list_clients(limit.clamp(1, MAX_PAGE_SIZE), offset)
+        .await?;
+    Ok(records
+        .into_iter()
+        .map(|r| r.client.without_secret())
+        .collect())
+}
 
-    /// Replaces the client `client_id` (`PUT /clients/{id}`); the `client_id` in `client` is
-    /// ignored. An absent or empty `client_secret` keeps the stored secret; a new one is
-    /// stored hashed and returned this once. `created_at` is kept, `updated_at` set.
-    /// [`Error::NotFound`] if there is no such client, [`Error::BadRequest`] on invalid
-    /// input (nothing changes).
-    pub async fn update_client(&self, client_id: &str, client: Client) -> Result<Client, Error> {
-        let previous = self.client_record(client_id).await?;
-        let registration = Client {
-            client_id: client_id.to_owned(),
-            ..client
-        }
-        .register(
-            Some(&previous),
-            self.inner.config.pairwise_enabled(),
-            self.inner.now(),
-        )?;
-        let shown = registration.shown();
-        self.inner
-            .store
-            .update_client(registration.record)
-            .await
-            .map_err(not_found)?;
-        Ok(shown)
+/// See [`Provider::update_client`](crate::Provider::update_client).
+pub(crate) async fn update_client(
+    p: &Context,
+    client_id: &str,
+    client: Client,
+) -> Result<Client, Error> {
+    let previous = client_record(p, client_id).await?;
+    let registration = Client {
+        client_id: client_id.to_owned(),
+        ..client
     }
+    .register(Some(&previous), p.config.pairwise_enabled(), p.now())?;
+    let shown = registration.shown();
+    p.store
+        .update_client(registration.record)
+        .await
+        .map_err(not_found)?;
+    Ok(shown)
+}
 
-    /// Deletes the client and revokes every token and unused code issued to it.
-    /// [`Error::NotFound`] if there is no such client.
-    ///
-    /// The tokens are revoked even when the client is already gone, so that retrying a
-    /// delete whose revocation failed (an [`Error::Store`]) finishes the job.
-    pub async fn delete_client(&self, client_id: &str) -> Result<(), Error> {
-        let deleted = self.inner.store.delete_client(client_id).await;
-        self.inner.store.revoke_client_tokens(client_id).await?;
-        deleted.map_err(not_found)
-    }
+/// See [`Provider::delete_client`](crate::Provider::delete_client).
+pub(crate) async fn delete_client(p: &Context, client_id: &str) -> Result<(), Error> {
+    let deleted = p.store.delete_client(client_id).await;
+    p.store.revoke_client_tokens(client_id).await?;
+    deleted.map_err(not_found)
+}
 
-    async fn client_record(&self, client_id: &str) -> Result<ClientRecord, Error> {
-        self.inner.store.client(client_id).await.map_err(not_found)
-    }
+async fn client_record(p: &Context, client_id: &str) -> Result<ClientRecord, Error> {
+    p.store.client(client_id).await.map_err(not_found)
 }
 
 /// Characters escaped in the `Location` path segment.
@@ -116,13 +100,13 @@ const SEGMENT: &AsciiSet = &CONTROLS
 
 /// Renders a typed result: `ok` builds the success response, errors become Hydra's JSON.
 fn respond<T>(
-    p: &Provider,
+    p: &Context,
     result: Result<T, OAuthError>,
     ok: impl FnOnce(T) -> Response,
 ) -> Response {
     match result {
         Ok(value) => ok(value),
-        Err(e) => p.inner.error_response(&e),
+        Err(e) => p.error_response(&e),
     }
 }
 
@@ -141,10 +125,10 @@ fn client_response(status: StatusCode, client: &Client) -> Response {
 /// Paging rule: `limit` defaults to 100 and is clamped to 1..=500 (so `0` means 1 and
 /// `1000` means 500); `offset` defaults to 0. A negative, non-numeric or repeated value is
 /// a 400 `invalid_request`. The order is stable: by `created_at`, then `client_id`.
-pub(crate) async fn list(p: &Provider, req: Request) -> Response {
+pub(crate) async fn list(p: &Context, req: Request) -> Response {
     let result = async {
         let (limit, offset) = pagination(&req)?;
-        Ok::<_, OAuthError>(p.list_clients(limit, offset).await?)
+        Ok::<_, OAuthError>(list_clients(p, limit, offset).await?)
     }
     .await;
     respond(p, result, |clients| {
@@ -153,10 +137,10 @@ pub(crate) async fn list(p: &Provider, req: Request) -> Response {
 }
 
 /// `POST /clients` → 201 with `Location: /clients/{id}` and the client, secret included.
-pub(crate) async fn create(p: &Provider, req: Request) -> Response {
+pub(crate) async fn create(p: &Context, req: Request) -> Response {
     let result = async {
         let client: Client = json_body(&req)?;
-        Ok::<_, OAuthError>(p.create_client(client).await?)
+        Ok::<_, OAuthError>(create_client(p, client).await?)
     }
     .await;
     respond(p, result, |client| {
@@ -173,23 +157,23 @@ pub(crate) async fn create(p: &Provider, req: Request) -> Response {
 }
 
 /// `GET /clients/{id}`.
-pub(crate) async fn get(p: &Provider, id: &str) -> Response {
-    let result = p.client(id).await.map_err(OAuthError::from);
+pub(crate) async fn get(p: &Context, id: &str) -> Response {
+    let result = client(p, id).await.map_err(OAuthError::from);
     respond(p, result, |client| response::json(StatusCode::OK, &client))
 }
 
 /// `PUT /clients/{id}`.
-pub(crate) async fn update(p: &Provider, req: Request, id: &str) -> Response {
+pub(crate) async fn update(p: &Context, req: Request, id: &str) -> Response {
     let result = async {
         let client: Client = json_body(&req)?;
-        Ok::<_, OAuthError>(p.update_client(id, client).await?)
+        Ok::<_, OAuthError>(update_client(p, id, client).await?)
     }
     .await;
     respond(p, result, |client| client_response(StatusCode::OK, &client))
 }
 
 /// `DELETE /clients/{id}` → 204.
-pub(crate) async fn delete(p: &Provider, id: &str) -> Response {
-    let result = p.delete_client(id).await.map_err(OAuthError::from);
+pub(crate) async fn delete(p: &Context, id: &str) -> Response {
+    let result = delete_client(p, id).await.map_err(OAuthError::from);
     respond(p, result, |()| response::empty(StatusCode::NO_CONTENT))
 }

@@ -11,7 +11,7 @@ use http::StatusCode;
 use serde::Deserialize;
 use time::OffsetDateTime;
 
-use crate::Provider;
+use crate::context::Context;
 use crate::error::{Error, OAuthError, StoreError};
 use crate::http::params::json_body_or_default;
 use crate::http::{Request, Response, response};
@@ -54,19 +54,19 @@ where
     }
 }
 
-impl Provider {
-    /// Deletes tokens, codes, login/consent requests and login sessions that expired before
-    /// `not_after` (default and upper bound: now).
-    pub async fn flush(&self, not_after: Option<OffsetDateTime>) -> Result<FlushSummary, Error> {
-        let now = self.inner.now();
-        let before = not_after.map_or(now, |t| t.min(now));
-        let store = &self.inner.store;
-        Ok(FlushSummary {
-            tokens: drain(|limit| store.flush_tokens(before, limit)).await?,
-            requests: drain(|limit| store.flush_requests(before, limit)).await?,
-            login_sessions: drain(|limit| store.flush_login_sessions(before, limit)).await?,
-        })
-    }
+/// See [`Provider::flush`](crate::Provider::flush).
+pub(crate) async fn flush(
+    p: &Context,
+    not_after: Option<OffsetDateTime>,
+) -> Result<FlushSummary, Error> {
+    let now = p.now();
+    let before = not_after.map_or(now, |t| t.min(now));
+    let store = &p.store;
+    Ok(FlushSummary {
+        tokens: drain(|limit| store.flush_tokens(before, limit)).await?,
+        requests: drain(|limit| store.flush_requests(before, limit)).await?,
+        login_sessions: drain(|limit| store.flush_login_sessions(before, limit)).await?,
+    })
 }
 
 /// Go's `time.Time{}`, which Hydra's Go SDK sends for an unset `notAfter`.
@@ -75,7 +75,7 @@ fn is_go_zero_time(t: OffsetDateTime) -> bool {
 }
 
 /// The HTTP layer: JSON `{"notAfter": RFC 3339}`; an empty body or `{}` means now.
-pub(crate) async fn flush(p: &Provider, req: Request) -> Response {
+pub(crate) async fn post(p: &Context, req: Request) -> Response {
     let outcome = async {
         // serde would also read a struct from a JSON array; only an object is a request.
         if req
@@ -90,12 +90,12 @@ pub(crate) async fn flush(p: &Provider, req: Request) -> Response {
         }
         let body: FlushRequest = json_body_or_default(&req)?;
         let not_after = body.not_after.filter(|t| !is_go_zero_time(*t));
-        p.flush(not_after).await?;
+        flush(p, not_after).await?;
         Ok::<_, OAuthError>(())
     }
     .await;
     match outcome {
         Ok(()) => response::empty(StatusCode::NO_CONTENT),
-        Err(e) => p.inner.error_response(&e),
+        Err(e) => p.error_response(&e),
     }
 }

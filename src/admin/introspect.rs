@@ -17,13 +17,12 @@
 use http::StatusCode;
 use serde::{Deserialize, Serialize};
 
-use crate::Provider;
-use crate::error::{Error, StoreError};
+use crate::context::Context;
+use crate::error::Error;
 use crate::http::params::Params;
 use crate::http::{Request, Response, response};
 use crate::model::scope;
-use crate::store::{JsonObject, TokenKind, TokenRecord};
-use crate::token::{self, Kind};
+use crate::store::{JsonObject, TokenKind, TokenRecord, found};
 
 /// An RFC 7662 introspection response with Hydra's field names (`OAuth2TokenIntrospection`).
 /// Every field but `active` is left out when empty.
@@ -102,69 +101,43 @@ impl Introspection {
     }
 }
 
-/// `Ok(None)` when the store has no such record; other store errors pass through.
-pub(crate) fn found<T>(result: Result<T, StoreError>) -> Result<Option<T>, StoreError> {
-    match result {
-        Ok(value) => Ok(Some(value)),
-        Err(StoreError::NotFound) => Ok(None),
-        Err(e) => Err(e),
+/// See [`Provider::introspect`](crate::Provider::introspect).
+pub(crate) async fn introspect(
+    p: &Context,
+    token: &str,
+    scope: Option<&str>,
+) -> Result<Introspection, Error> {
+    let Some(record) = crate::token::lookup::access_or_refresh(p.store.as_ref(), token).await?
+    else {
+        return Ok(Introspection::inactive());
+    };
+    if !record.is_active(p.now()) {
+        return Ok(Introspection::inactive());
     }
-}
-
-impl Provider {
-    /// Loads the access or refresh token a bearer string names, by its prefix, in any status.
-    /// `Ok(None)` for an unknown token or one of another kind (code, verifier, ID token).
-    pub(crate) async fn find_token(&self, token: &str) -> Result<Option<TokenRecord>, StoreError> {
-        let store = &self.inner.store;
-        let signature = token::signature(token);
-        match Kind::of(token) {
-            Some(Kind::AccessToken) => found(store.access_token(&signature).await),
-            Some(Kind::RefreshToken) => found(store.refresh_token(&signature).await),
-            _ => Ok(None),
-        }
-    }
-
-    /// Introspects an access or refresh token (RFC 7662). With `scope`, the token is reported
-    /// active only if its granted scopes cover every listed scope (wildcards apply).
-    ///
-    /// Errors only when the store fails; every kind of dead token is
-    /// [`Introspection::inactive`].
-    pub async fn introspect(
-        &self,
-        token: &str,
-        scope: Option<&str>,
-    ) -> Result<Introspection, Error> {
-        let Some(record) = self.find_token(token).await? else {
-            return Ok(Introspection::inactive());
-        };
-        if !record.is_active(self.inner.now()) {
+    if let Some(required) = scope {
+        if !scope::all_covered(&record.grant.granted_scope, &scope::split(required)) {
             return Ok(Introspection::inactive());
         }
-        if let Some(required) = scope {
-            if !scope::all_covered(&record.grant.granted_scope, &scope::split(required)) {
-                return Ok(Introspection::inactive());
-            }
-        }
-        // A deleted client's tokens are dead even if their revocation did not complete.
-        if found(self.inner.store.client(&record.grant.client_id).await)?.is_none() {
-            return Ok(Introspection::inactive());
-        }
-        Ok(Introspection::of(record, &self.inner.config.issuer))
     }
+    // A deleted client's tokens are dead even if their revocation did not complete.
+    if found(p.store.client(&record.grant.client_id).await)?.is_none() {
+        return Ok(Introspection::inactive());
+    }
+    Ok(Introspection::of(record, &p.config.issuer))
 }
 
 /// The HTTP layer: form `token` (required), `scope`, `token_type_hint`.
-pub(crate) async fn introspect(p: &Provider, req: Request) -> Response {
+pub(crate) async fn post(p: &Context, req: Request) -> Response {
     let answer = async {
         let params = Params::from_form(&req)?;
         let token = params.require("token")?;
         let scope = params.get("scope")?;
         params.get("token_type_hint")?;
-        Ok::<_, crate::OAuthError>(p.introspect(token, scope).await?)
+        Ok::<_, crate::OAuthError>(introspect(p, token, scope).await?)
     }
     .await;
     match answer {
         Ok(introspection) => response::no_store(response::json(StatusCode::OK, &introspection)),
-        Err(e) => response::no_store(p.inner.error_response(&e)),
+        Err(e) => response::no_store(p.error_response(&e)),
     }
 }

@@ -5,3 +5,7 @@ pub(crate) mod flush;
 pub(crate) mod introspect;
 pub(crate) mod requests;
 pub(crate) mod sessions;
+
+pub use flush::FlushSummary;
+pub use introspect::Introspection;
+pub use sessions::PreviousConsentSession;

@@ -10,16 +10,14 @@ use http::StatusCode;
 use serde::Serialize;
 use time::{Duration, OffsetDateTime};
 
-use crate::Provider;
+use crate::context::Context;
 use crate::error::Error;
 use crate::http::params::pagination;
 use crate::http::{Request, Response, response};
 use crate::model::client::Client;
 use crate::store::{
-    AcceptedConsent, ConsentRequestRecord, HandledConsent, JsonObject, OidcContext,
+    AcceptedConsent, ConsentRequestRecord, HandledConsent, JsonObject, OidcContext, found,
 };
-
-use super::introspect::found;
 
 /// How many stored consents [`Provider::consent_sessions`] reads per store call.
 const STORE_PAGE: usize = 100;
@@ -123,104 +121,96 @@ fn in_force(record: &ConsentRequestRecord, now: OffsetDateTime) -> Option<Accept
     }
 }
 
-impl Provider {
-    /// A page of the subject's remembered, unexpired, accepted consents, newest first;
-    /// consents whose client was deleted are left out. `limit` and `offset` count the
-    /// sessions listed, so a page is short only at the end: expired consents stay stored
-    /// (they still name the grants that revocation must reach) and are skipped here, reading
-    /// the store in pages of [`STORE_PAGE`].
-    pub async fn consent_sessions(
-        &self,
-        subject: &str,
-        limit: usize,
-        offset: usize,
-    ) -> Result<Vec<PreviousConsentSession>, Error> {
-        let store = &self.inner.store;
-        let now = self.inner.now();
-        let mut clients: HashMap<String, Option<Client>> = HashMap::new();
-        let mut sessions = Vec::new();
-        let (mut to_skip, mut read) = (offset, 0);
-        while sessions.len() < limit {
-            let records = store.consent_sessions(subject, STORE_PAGE, read).await?;
-            let exhausted = records.len() < STORE_PAGE;
-            read += records.len();
-            for record in records {
-                let Some(accepted) = in_force(&record, now) else {
-                    continue;
-                };
-                if !clients.contains_key(&record.client_id) {
-                    let client = found(store.client(&record.client_id).await)?.map(|r| r.client);
-                    clients.insert(record.client_id.clone(), client);
-                }
-                let Some(Some(client)) = clients.get(&record.client_id) else {
-                    continue;
-                };
-                if to_skip > 0 {
-                    to_skip -= 1;
-                } else if sessions.len() < limit {
-                    let client = client.clone();
-                    sessions.push(PreviousConsentSession::new(record, accepted, client));
-                }
+/// See [`Provider::consent_sessions`](crate::Provider::consent_sessions).
+pub(crate) async fn consent_sessions(
+    p: &Context,
+    subject: &str,
+    limit: usize,
+    offset: usize,
+) -> Result<Vec<PreviousConsentSession>, Error> {
+    let store = &p.store;
+    let now = p.now();
+    let mut clients: HashMap<String, Option<Client>> = HashMap::new();
+    let mut sessions = Vec::new();
+    let (mut to_skip, mut read) = (offset, 0);
+    while sessions.len() < limit {
+        let records = store.consent_sessions(subject, STORE_PAGE, read).await?;
+        let exhausted = records.len() < STORE_PAGE;
+        read += records.len();
+        for record in records {
+            let Some(accepted) = in_force(&record, now) else {
+                continue;
+            };
+            if !clients.contains_key(&record.client_id) {
+                let client = found(store.client(&record.client_id).await)?.map(|r| r.client);
+                clients.insert(record.client_id.clone(), client);
             }
-            if exhausted {
-                break;
+            let Some(Some(client)) = clients.get(&record.client_id) else {
+                continue;
+            };
+            if to_skip > 0 {
+                to_skip -= 1;
+            } else if sessions.len() < limit {
+                let client = client.clone();
+                sessions.push(PreviousConsentSession::new(record, accepted, client));
             }
         }
-        Ok(sessions)
-    }
-
-    /// Deletes the subject's handled consents (for one client, or all) and revokes every
-    /// token issued through them. [`Error::NotFound`] when nothing matched.
-    pub async fn revoke_consent_sessions(
-        &self,
-        subject: &str,
-        client_id: Option<&str>,
-    ) -> Result<(), Error> {
-        match self.inner.store.revoke_consents(subject, client_id).await? {
-            0 => Err(Error::NotFound("consent session")),
-            _ => Ok(()),
+        if exhausted {
+            break;
         }
     }
+    Ok(sessions)
+}
 
-    /// Deletes every login session of the subject, so that the next authorization shows
-    /// the login page. Tokens stay valid. [`Error::NotFound`] when there was none.
-    pub async fn revoke_login_sessions(&self, subject: &str) -> Result<(), Error> {
-        match self.inner.store.delete_login_sessions_of(subject).await? {
-            0 => Err(Error::NotFound("login session")),
-            _ => Ok(()),
-        }
+/// See [`Provider::revoke_consent_sessions`](crate::Provider::revoke_consent_sessions).
+pub(crate) async fn revoke_consent_sessions(
+    p: &Context,
+    subject: &str,
+    client_id: Option<&str>,
+) -> Result<(), Error> {
+    match p.store.revoke_consents(subject, client_id).await? {
+        0 => Err(Error::NotFound("consent session")),
+        _ => Ok(()),
     }
 }
 
-fn no_content(p: &Provider, outcome: Result<(), Error>) -> Response {
+/// See [`Provider::revoke_login_sessions`](crate::Provider::revoke_login_sessions).
+pub(crate) async fn revoke_login_sessions(p: &Context, subject: &str) -> Result<(), Error> {
+    match p.store.delete_login_sessions_of(subject).await? {
+        0 => Err(Error::NotFound("login session")),
+        _ => Ok(()),
+    }
+}
+
+fn no_content(p: &Context, outcome: Result<(), Error>) -> Response {
     match outcome {
         Ok(()) => response::empty(StatusCode::NO_CONTENT),
-        Err(e) => p.inner.error_response(&e.into()),
+        Err(e) => p.error_response(&e.into()),
     }
 }
 
 /// `GET /oauth2/auth/sessions/consent/{user}?limit&offset`.
-pub(crate) async fn list_consent_sessions(p: &Provider, req: Request, user: &str) -> Response {
+pub(crate) async fn get_consent_sessions(p: &Context, req: Request, user: &str) -> Response {
     let page = match pagination(&req) {
         Ok(page) => page,
-        Err(e) => return p.inner.error_response(&e),
+        Err(e) => return p.error_response(&e),
     };
-    match p.consent_sessions(user, page.0, page.1).await {
+    match consent_sessions(p, user, page.0, page.1).await {
         Ok(sessions) => response::no_store(response::json(StatusCode::OK, &sessions)),
-        Err(e) => p.inner.error_response(&e.into()),
+        Err(e) => p.error_response(&e.into()),
     }
 }
 
 /// `DELETE /oauth2/auth/sessions/consent/{user}[/{client}]`.
-pub(crate) async fn revoke_consent_sessions(
-    p: &Provider,
+pub(crate) async fn delete_consent_sessions(
+    p: &Context,
     user: &str,
     client: Option<&str>,
 ) -> Response {
-    no_content(p, p.revoke_consent_sessions(user, client).await)
+    no_content(p, revoke_consent_sessions(p, user, client).await)
 }
 
 /// `DELETE /oauth2/auth/sessions/login/{user}`.
-pub(crate) async fn revoke_login_sessions(p: &Provider, user: &str) -> Response {
-    no_content(p, p.revoke_login_sessions(user).await)
+pub(crate) async fn delete_login_sessions(p: &Context, user: &str) -> Response {
+    no_content(p, revoke_login_sessions(p, user).await)
 }

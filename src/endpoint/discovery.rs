@@ -5,8 +5,8 @@ use bytes::Bytes;
 use http::StatusCode;
 use serde::Serialize;
 
-use crate::Provider;
 use crate::config::Config;
+use crate::context::Context;
 use crate::error::Error;
 use crate::http::{Request, Response, response};
 
@@ -101,6 +101,6 @@ pub(crate) fn document(config: &Config) -> Result<Bytes, Error> {
 }
 
 /// Serves the pre-rendered document.
-pub(crate) fn openid_configuration(p: &Provider, _req: Request) -> Response {
-    response::json_bytes(StatusCode::OK, p.inner.discovery.clone())
+pub(crate) fn openid_configuration(p: &Context, _req: Request) -> Response {
+    response::json_bytes(StatusCode::OK, p.discovery.clone())
 }

@@ -4,13 +4,13 @@
 
 use http::StatusCode;
 
-use crate::Provider;
+use crate::context::Context;
 use crate::http::params::Params;
 use crate::http::response::{escape_html, html};
 use crate::http::{Request, Response};
 
 /// Renders the fallback page `page` (`error`, `consent` or `logout`).
-pub(crate) fn page(_p: &Provider, req: Request, page: &str) -> Response {
+pub(crate) fn page(_p: &Context, req: Request, page: &str) -> Response {
     match page {
         "error" => error_page(&req),
         "consent" => simple_page(

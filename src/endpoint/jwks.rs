@@ -2,10 +2,10 @@
 
 use http::StatusCode;
 
-use crate::Provider;
+use crate::context::Context;
 use crate::http::{Request, Response, response};
 
 /// Serves the pre-rendered key set.
-pub(crate) fn jwks(p: &Provider, _req: Request) -> Response {
-    response::json_bytes(StatusCode::OK, p.inner.keys().jwks.clone())
+pub(crate) fn jwks(p: &Context, _req: Request) -> Response {
+    response::json_bytes(StatusCode::OK, p.keys().jwks.clone())
 }

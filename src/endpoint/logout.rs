@@ -8,7 +8,7 @@
 
 use http::header::SET_COOKIE;
 
-use crate::Provider;
+use crate::context::Context;
 use crate::error::StoreError;
 use crate::http::{Request, Response, cookies, response};
 
@@ -16,18 +16,17 @@ use crate::http::{Request, Response, cookies, response};
 pub(crate) const SESSION_COOKIE: &str = "oauth2_authentication_session";
 
 /// Ends the browser's login session.
-pub(crate) async fn logout(p: &Provider, req: Request) -> Response {
-    let inner = &p.inner;
-    if let Some(session_id) = inner.cookie_key.read(&req, SESSION_COOKIE, inner.now()) {
-        match inner.store.delete_login_session(&session_id).await {
+pub(crate) async fn logout(p: &Context, req: Request) -> Response {
+    if let Some(session_id) = p.cookie_key.read(&req, SESSION_COOKIE, p.now()) {
+        match p.store.delete_login_session(&session_id).await {
             Ok(()) | Err(StoreError::NotFound) => {}
-            Err(e) => return inner.error_response(&e.into()),
+            Err(e) => return p.error_response(&e.into()),
         }
     }
-    let mut res = response::redirect(&inner.config.logout_redirect_url);
+    let mut res = response::redirect(&p.config.logout_redirect_url);
     res.headers_mut().append(
         SET_COOKIE,
-        cookies::clear(SESSION_COOKIE, inner.config.secure_cookies()),
+        cookies::clear(SESSION_COOKIE, p.config.secure_cookies()),
     );
     res
 }
@@ -41,7 +40,7 @@ mod tests {
 
     use super::*;
     use crate::store::LoginSessionRecord;
-    use crate::{Config, ManualClock};
+    use crate::{Config, ManualClock, Provider};
 
     #[tokio::test]
     async fn signed_session_cookie_ends_its_session_only() {
@@ -51,7 +50,7 @@ mod tests {
             .build()
             .await
             .unwrap();
-        let now = p.inner.now();
+        let now = p.cx.now();
         for id in ["mine", "other"] {
             let session = LoginSessionRecord {
                 id: id.into(),
@@ -59,12 +58,11 @@ mod tests {
                 authenticated_at: now,
                 expires_at: now + Duration::days(1),
             };
-            p.inner.store.create_login_session(session).await.unwrap();
+            p.cx.store.create_login_session(session).await.unwrap();
         }
-        let signed = p
-            .inner
-            .cookie_key
-            .sign(SESSION_COOKIE, "mine", now + Duration::hours(1));
+        let signed =
+            p.cx.cookie_key
+                .sign(SESSION_COOKIE, "mine", now + Duration::hours(1));
         let req = http::Request::builder()
             .method(Method::GET)
             .uri("/oauth2/auth/sessions/login/revoke")
@@ -83,8 +81,8 @@ mod tests {
                 .unwrap()
                 .contains("Max-Age=0")
         );
-        assert!(p.inner.store.login_session("mine").await.is_err());
-        assert!(p.inner.store.login_session("other").await.is_ok());
+        assert!(p.cx.store.login_session("mine").await.is_err());
+        assert!(p.cx.store.login_session("other").await.is_ok());
         // Replaying the cookie after the session is gone still logs out cleanly.
         assert_eq!(p.public().handle(req).await.status(), StatusCode::FOUND);
     }

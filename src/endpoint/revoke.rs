@@ -15,29 +15,23 @@
 
 use http::StatusCode;
 
-use crate::Provider;
+use crate::context::Context;
 use crate::error::{Error, OAuthError, StoreError};
+use crate::grant::client_auth;
 use crate::http::params::Params;
-use crate::http::{Request, Response, client_auth, response};
+use crate::http::{Request, Response, response};
+use crate::token::lookup;
 
-impl Provider {
-    /// Revokes the grant of `token` if it is an access or refresh token issued to
-    /// `client_id`. Returns whether any token changed state; an unknown or foreign token is
-    /// `Ok(false)`. The caller authenticates the client.
-    pub async fn revoke_token(&self, client_id: &str, token: &str) -> Result<bool, Error> {
-        let Some(record) = self.find_token(token).await? else {
-            return Ok(false);
-        };
-        if record.grant.client_id != client_id {
-            return Ok(false);
-        }
-        let changed = self
-            .inner
-            .store
-            .revoke_grant(&record.grant.grant_id)
-            .await?;
-        Ok(changed > 0)
+/// See [`Provider::revoke_token`](crate::Provider::revoke_token).
+pub(crate) async fn revoke_token(p: &Context, client_id: &str, token: &str) -> Result<bool, Error> {
+    let Some(record) = lookup::access_or_refresh(p.store.as_ref(), token).await? else {
+        return Ok(false);
+    };
+    if record.grant.client_id != client_id {
+        return Ok(false);
     }
+    let changed = p.store.revoke_grant(&record.grant.grant_id).await?;
+    Ok(changed > 0)
 }
 
 /// A store failure during revocation: retryable, and never reported as done.
@@ -53,11 +47,11 @@ fn to_oauth(e: Error) -> OAuthError {
 }
 
 /// The HTTP layer: client authentication, `token` (required), `token_type_hint`.
-pub(crate) async fn revoke(p: &Provider, req: Request) -> Response {
+pub(crate) async fn revoke(p: &Context, req: Request) -> Response {
     let outcome = async {
         let params = Params::from_form(&req)?;
         params.reject_repeated()?;
-        let client = client_auth::authenticate(p.inner.store.as_ref(), &req, &params).await?;
+        let client = client_auth::authenticate(p.store.as_ref(), &req, &params).await?;
         let token = params.require("token")?;
         match params.get("token_type_hint")? {
             None | Some("access_token" | "refresh_token") => {}
@@ -67,13 +61,13 @@ pub(crate) async fn revoke(p: &Provider, req: Request) -> Response {
                 ));
             }
         }
-        p.revoke_token(&client.client.client_id, token)
+        revoke_token(p, &client.client.client_id, token)
             .await
             .map_err(to_oauth)
     }
     .await;
     match outcome {
         Ok(_) => response::no_store(response::empty(StatusCode::OK)),
-        Err(e) => response::no_store(p.inner.error_response(&e)),
+        Err(e) => response::no_store(p.error_response(&e)),
     }
 }

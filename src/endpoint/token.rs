@@ -6,10 +6,10 @@
 
 use http::StatusCode;
 
-use crate::Provider;
+use crate::context::Context;
 use crate::error::OAuthError;
+use crate::grant::client_auth::authenticate;
 use crate::grant::{self, TokenResponse};
-use crate::http::client_auth::authenticate;
 use crate::http::params::Params;
 use crate::http::response::{json, no_store};
 use crate::http::{Request, Response};
@@ -42,23 +42,22 @@ impl GrantType {
 }
 
 /// Handles a token request.
-pub(crate) async fn token(p: &Provider, req: Request) -> Response {
+pub(crate) async fn token(p: &Context, req: Request) -> Response {
     let res = match exchange(p, &req).await {
         Ok(body) => json(StatusCode::OK, &body),
-        Err(e) => p.inner.error_response(&e),
+        Err(e) => p.error_response(&e),
     };
     no_store(res)
 }
 
-async fn exchange(p: &Provider, req: &Request) -> Result<TokenResponse, OAuthError> {
+async fn exchange(p: &Context, req: &Request) -> Result<TokenResponse, OAuthError> {
     let params = Params::from_form(req)?;
     if params.is_empty() {
         return Err(OAuthError::invalid_request("The request body is empty."));
     }
     params.reject_repeated()?;
     let grant_type = params.require("grant_type")?;
-    let inner = &*p.inner;
-    let record = authenticate(inner.store.as_ref(), req, &params).await?;
+    let record = authenticate(p.store.as_ref(), req, &params).await?;
     let client = &record.client;
     let grant_type = GrantType::parse(grant_type).ok_or_else(|| {
         OAuthError::unsupported_grant_type(format!(
@@ -73,11 +72,11 @@ async fn exchange(p: &Provider, req: &Request) -> Result<TokenResponse, OAuthErr
     }
     match grant_type {
         GrantType::AuthorizationCode => {
-            grant::authorization_code::exchange(inner, client, &params).await
+            grant::authorization_code::exchange(p, client, &params).await
         }
-        GrantType::RefreshToken => grant::refresh_token::exchange(inner, client, &params).await,
+        GrantType::RefreshToken => grant::refresh_token::exchange(p, client, &params).await,
         GrantType::ClientCredentials => {
-            grant::client_credentials::exchange(inner, client, &params).await
+            grant::client_credentials::exchange(p, client, &params).await
         }
     }
 }

@@ -10,21 +10,19 @@
 use http::header::{AUTHORIZATION, CONTENT_TYPE, HeaderValue, WWW_AUTHENTICATE};
 use http::{Method, StatusCode};
 
-use crate::Provider;
+use crate::context::Context;
 use crate::error::{OAuthError, StoreError};
 use crate::http::params::Params;
 use crate::http::response::{json, no_store};
 use crate::http::{Request, Response};
-use crate::provider::Inner;
 use crate::store::JsonObject;
-use crate::token::issue::PROTECTED_CLAIMS;
-use crate::token::{Kind, signature};
+use crate::token::{Kind, claims, lookup};
 
 /// Handles a userinfo request.
-pub(crate) async fn userinfo(p: &Provider, req: Request) -> Response {
-    let res = match claims(&p.inner, &req).await {
+pub(crate) async fn userinfo(p: &Context, req: Request) -> Response {
+    let res = match claims(p, &req).await {
         Ok(claims) => json(StatusCode::OK, &claims),
-        Err(e) => with_bearer_challenge(p.inner.error_response(&e), &e),
+        Err(e) => with_bearer_challenge(p.error_response(&e), &e),
     };
     no_store(res)
 }
@@ -46,16 +44,15 @@ fn invalid_token(hint: &'static str) -> OAuthError {
     OAuthError::invalid_token(hint)
 }
 
-async fn claims(p: &Inner, req: &Request) -> Result<JsonObject, OAuthError> {
+async fn claims(p: &Context, req: &Request) -> Result<JsonObject, OAuthError> {
     let token = bearer(req)?;
     if Kind::of(&token) != Some(Kind::AccessToken) {
         return Err(invalid_token("The bearer token is not an access token."));
     }
-    let record = match p.store.access_token(&signature(&token)).await {
-        Ok(record) => record,
-        Err(StoreError::NotFound) => return Err(invalid_token("The access token is unknown.")),
-        Err(e) => return Err(crate::grant::store_failure(e)),
-    };
+    let record = lookup::access_token(p.store.as_ref(), &token)
+        .await
+        .map_err(OAuthError::store_failure)?
+        .ok_or_else(|| invalid_token("The access token is unknown."))?;
     if !record.is_active(p.now()) {
         return Err(invalid_token("The access token is expired or revoked."));
     }
@@ -66,10 +63,10 @@ async fn claims(p: &Inner, req: &Request) -> Result<JsonObject, OAuthError> {
                 "The client the access token was issued to no longer exists.",
             ));
         }
-        Err(e) => return Err(crate::grant::store_failure(e)),
+        Err(e) => return Err(OAuthError::store_failure(e)),
     }
     let grant = record.grant;
-    if !crate::grant::is_openid(&grant.granted_scope) {
+    if !crate::model::scope::is_openid(&grant.granted_scope) {
         return Err(OAuthError::new(
             "insufficient_scope",
             "The request requires higher privileges than provided by the access token.",
@@ -77,11 +74,7 @@ async fn claims(p: &Inner, req: &Request) -> Result<JsonObject, OAuthError> {
         )
         .with_hint("The userinfo endpoint needs an access token with the 'openid' scope."));
     }
-    let mut claims: JsonObject = grant
-        .id_token_extra
-        .into_iter()
-        .filter(|(name, _)| !PROTECTED_CLAIMS.contains(&name.as_str()))
-        .collect();
+    let mut claims = claims::consented(grant.id_token_extra);
     claims.insert(
         "sub".into(),
         serde_json::Value::String(grant.subject_identifier),

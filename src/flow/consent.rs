@@ -8,12 +8,11 @@ use super::request::AuthorizeRequest;
 use super::{
     AcceptConsentRequest, CompletedRequest, ConsentRequest, RejectRequest, SetCookies, Stage,
 };
-use crate::Provider;
+use crate::context::Context;
 use crate::error::{Error, OAuthError};
 use crate::http::response::redirect;
 use crate::http::{Request, Response};
 use crate::model::scope;
-use crate::provider::Inner;
 use crate::store::{
     AcceptedConsent, AcceptedLogin, ConsentRequestRecord, GrantData, HandledConsent,
     LoginRequestRecord,
@@ -23,7 +22,7 @@ use crate::store::{
 /// `skip` when a remembered consent covers the requested scopes) and sends the browser to the
 /// consent page, or answers `consent_required` for `prompt=none` without such a consent.
 pub(crate) async fn start(
-    p: &Inner,
+    p: &Context,
     areq: &AuthorizeRequest,
     login: &LoginRequestRecord,
     accepted: &AcceptedLogin,
@@ -39,8 +38,8 @@ pub(crate) async fn start(
             "prompt=none was requested, but no remembered consent covers the requested scopes.",
         ));
     }
-    let challenge = crate::model::random_id();
-    let csrf = crate::model::random_id();
+    let challenge = crate::crypto::random_id();
+    let csrf = crate::crypto::random_id();
     let record = ConsentRequestRecord {
         verifier_digest: crate::token::signature(&super::verifier(p, Stage::Consent, &challenge)),
         csrf: csrf.clone(),
@@ -87,7 +86,7 @@ fn native_public_client(areq: &AuthorizeRequest) -> bool {
 /// Whether an unexpired remembered consent of the subject for this client covers every
 /// requested scope.
 async fn remembered_covers(
-    p: &Inner,
+    p: &Context,
     subject: &str,
     login: &LoginRequestRecord,
     now: OffsetDateTime,
@@ -108,7 +107,7 @@ async fn remembered_covers(
 
 /// The consent verifier came back: check it and issue the authorization response.
 pub(crate) async fn finish(
-    p: &Inner,
+    p: &Context,
     req: &Request,
     areq: &AuthorizeRequest,
     verifier: &str,
@@ -165,113 +164,102 @@ pub(crate) async fn finish(
     Ok(super::response::deliver(p, &areq.destination, params))
 }
 
-impl Provider {
-    async fn open_consent_request(&self, challenge: &str) -> Result<ConsentRequestRecord, Error> {
-        let record = self
-            .inner
-            .store
-            .consent_request(challenge)
-            .await
-            .map_err(|e| super::request_store_error(Stage::Consent, e))?;
-        super::check_open(
-            Stage::Consent,
-            record.expires_at,
-            record.handled.is_some(),
-            self.inner.now(),
-        )?;
-        Ok(record)
-    }
+async fn open_consent_request(p: &Context, challenge: &str) -> Result<ConsentRequestRecord, Error> {
+    let record = p
+        .store
+        .consent_request(challenge)
+        .await
+        .map_err(|e| super::request_store_error(Stage::Consent, e))?;
+    super::check_open(
+        Stage::Consent,
+        record.expires_at,
+        record.handled.is_some(),
+        p.now(),
+    )?;
+    Ok(record)
+}
 
-    /// The consent request of `challenge`, for the consent page. Unknown →
-    /// [`Error::NotFound`]; already handled → [`Error::Conflict`]; expired → 410
-    /// `request_expired`.
-    pub async fn consent_request(&self, challenge: &str) -> Result<ConsentRequest, Error> {
-        let record = self.open_consent_request(challenge).await?;
-        let client = super::client_for_page(&self.inner, &record.client_id).await?;
-        Ok(ConsentRequest {
-            challenge: record.challenge,
-            requested_scope: record.requested_scope,
-            skip: record.skip,
-            subject: record.subject,
-            oidc_context: record.oidc_context,
-            client,
-            request_url: record.request_url,
-            login_challenge: record.login_challenge,
-            login_session_id: record.login_session_id.unwrap_or_default(),
-            acr: record.acr,
-        })
-    }
+/// See [`Provider::consent_request`](crate::Provider::consent_request).
+pub(crate) async fn consent_request(p: &Context, challenge: &str) -> Result<ConsentRequest, Error> {
+    let record = open_consent_request(p, challenge).await?;
+    let client = super::client_for_page(p, &record.client_id).await?;
+    Ok(ConsentRequest {
+        challenge: record.challenge,
+        requested_scope: record.requested_scope,
+        skip: record.skip,
+        subject: record.subject,
+        oidc_context: record.oidc_context,
+        client,
+        request_url: record.request_url,
+        login_challenge: record.login_challenge,
+        login_session_id: record.login_session_id.unwrap_or_default(),
+        acr: record.acr,
+    })
+}
 
-    /// Accepts a consent: the user granted `body.grant_scope`. Returns where to send the
-    /// browser. Refused with [`Error::BadRequest`] (nothing stored) when a granted scope was
-    /// not requested, for `remember` on a `skip` request, or a negative `remember_for`.
-    pub async fn accept_consent(
-        &self,
-        challenge: &str,
-        body: AcceptConsentRequest,
-    ) -> Result<CompletedRequest, Error> {
-        let record = self.open_consent_request(challenge).await?;
-        if let Some(extra) = body
-            .grant_scope
-            .iter()
-            .find(|s| !record.requested_scope.contains(s))
-        {
-            return Err(Error::BadRequest(
-                format!("The scope '{extra}' was not requested and cannot be granted.").into(),
-            ));
-        }
-        if record.skip && body.remember {
-            return Err(Error::BadRequest(
-                "Can not remember consent because no user interaction was required (skip=true)."
-                    .into(),
-            ));
-        }
-        if body.remember_for < 0 {
-            return Err(Error::BadRequest(
-                "remember_for must not be negative.".into(),
-            ));
-        }
-        let grant_scope = scope::split(&scope::join(&body.grant_scope));
-        let accepted = AcceptedConsent {
-            grant_scope,
-            remember: body.remember,
-            remember_for: body.remember_for,
-            access_token_extra: body.session.access_token,
-            id_token_extra: body.session.id_token,
-            handled_at: self.inner.now(),
-        };
-        self.complete_consent(record, HandledConsent::Accepted(accepted))
-            .await
+/// See [`Provider::accept_consent`](crate::Provider::accept_consent).
+pub(crate) async fn accept_consent(
+    p: &Context,
+    challenge: &str,
+    body: AcceptConsentRequest,
+) -> Result<CompletedRequest, Error> {
+    let record = open_consent_request(p, challenge).await?;
+    if let Some(extra) = body
+        .grant_scope
+        .iter()
+        .find(|s| !record.requested_scope.contains(s))
+    {
+        return Err(Error::BadRequest(
+            format!("The scope '{extra}' was not requested and cannot be granted.").into(),
+        ));
     }
+    if record.skip && body.remember {
+        return Err(Error::BadRequest(
+            "Can not remember consent because no user interaction was required (skip=true).".into(),
+        ));
+    }
+    if body.remember_for < 0 {
+        return Err(Error::BadRequest(
+            "remember_for must not be negative.".into(),
+        ));
+    }
+    let grant_scope = scope::split(&scope::join(&body.grant_scope));
+    let accepted = AcceptedConsent {
+        grant_scope,
+        remember: body.remember,
+        remember_for: body.remember_for,
+        access_token_extra: body.session.access_token,
+        id_token_extra: body.session.id_token,
+        handled_at: p.now(),
+    };
+    complete_consent(p, record, HandledConsent::Accepted(accepted)).await
+}
 
-    /// Rejects a consent; the client receives `body.error` (default `access_denied`).
-    pub async fn reject_consent(
-        &self,
-        challenge: &str,
-        body: RejectRequest,
-    ) -> Result<CompletedRequest, Error> {
-        let record = self.open_consent_request(challenge).await?;
-        let rejected = super::rejected_request(body)?;
-        self.complete_consent(record, HandledConsent::Rejected(rejected))
-            .await
-    }
+/// See [`Provider::reject_consent`](crate::Provider::reject_consent).
+pub(crate) async fn reject_consent(
+    p: &Context,
+    challenge: &str,
+    body: RejectRequest,
+) -> Result<CompletedRequest, Error> {
+    let record = open_consent_request(p, challenge).await?;
+    let rejected = super::rejected_request(body)?;
+    complete_consent(p, record, HandledConsent::Rejected(rejected)).await
+}
 
-    async fn complete_consent(
-        &self,
-        record: ConsentRequestRecord,
-        handled: HandledConsent,
-    ) -> Result<CompletedRequest, Error> {
-        self.inner
-            .store
-            .handle_consent_request(&record.challenge, handled)
-            .await
-            .map_err(|e| super::request_store_error(Stage::Consent, e))?;
-        Ok(CompletedRequest {
-            redirect_to: super::with_param(
-                &record.request_url,
-                Stage::Consent.verifier_param(),
-                &super::verifier(&self.inner, Stage::Consent, &record.challenge),
-            ),
-        })
-    }
+async fn complete_consent(
+    p: &Context,
+    record: ConsentRequestRecord,
+    handled: HandledConsent,
+) -> Result<CompletedRequest, Error> {
+    p.store
+        .handle_consent_request(&record.challenge, handled)
+        .await
+        .map_err(|e| super::request_store_error(Stage::Consent, e))?;
+    Ok(CompletedRequest {
+        redirect_to: super::with_param(
+            &record.request_url,
+            Stage::Consent.verifier_param(),
+            &super::verifier(p, Stage::Consent, &record.challenge),
+        ),
+    })
 }

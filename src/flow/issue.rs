@@ -6,8 +6,8 @@
 use time::OffsetDateTime;
 
 use super::request::AuthorizeRequest;
+use crate::context::Context;
 use crate::error::{OAuthError, StoreError};
-use crate::provider::Inner;
 use crate::store::{CodeRecord, GrantData};
 use crate::token::issue::{IdTokenInput, access_and_refresh, id_token};
 use crate::token::{Kind, mint};
@@ -15,13 +15,13 @@ use crate::token::{Kind, mint};
 /// Mints and stores the credentials of the requested response type and returns the
 /// response parameters (without `state` and `iss`, which delivery adds).
 pub(crate) async fn authorization_response(
-    p: &Inner,
+    p: &Context,
     areq: &AuthorizeRequest,
     grant: &GrantData,
     now: OffsetDateTime,
 ) -> Result<Vec<(&'static str, String)>, OAuthError> {
     let rt = areq.response_type;
-    if rt.id_token && !grant.granted_scope.iter().any(|s| s == "openid") {
+    if rt.id_token && !crate::model::scope::is_openid(&grant.granted_scope) {
         return Err(OAuthError::access_denied(
             "An ID token was requested, but the openid scope was not granted.",
         ));
@@ -82,7 +82,7 @@ pub(crate) async fn authorization_response(
 /// code or tokens above; it revokes only what exists when it runs. Looking again afterwards
 /// closes that gap: either the revocation came later and revoked what was stored, or this
 /// sees the consent gone, revokes the grant itself and answers `access_denied`.
-async fn consent_still_given(p: &Inner, grant: &GrantData) -> Result<(), OAuthError> {
+async fn consent_still_given(p: &Context, grant: &GrantData) -> Result<(), OAuthError> {
     match p.store.consent_request(&grant.grant_id).await {
         Ok(_) => Ok(()),
         Err(StoreError::NotFound) => {
@@ -109,7 +109,7 @@ mod tests {
             .build()
             .await
             .unwrap();
-        let store = &p.inner.store;
+        let store = &p.cx.store;
         let consent = consent_request("alice", "app", now(), later());
         store.create_consent_request(consent.clone()).await.unwrap();
         store
@@ -117,12 +117,12 @@ mod tests {
             .await
             .unwrap();
         let family = grant(&consent.challenge, "app");
-        assert!(consent_still_given(&p.inner, &family).await.is_ok());
+        assert!(consent_still_given(&p.cx, &family).await.is_ok());
 
         assert_eq!(store.revoke_consents("alice", None).await.unwrap(), 1);
         let late = code(&family, later());
         store.insert_code(late.clone()).await.unwrap();
-        let refused = consent_still_given(&p.inner, &family).await.unwrap_err();
+        let refused = consent_still_given(&p.cx, &family).await.unwrap_err();
         assert_eq!(refused.error, "access_denied");
         assert!(
             store.code(&late.signature).await.unwrap().used,

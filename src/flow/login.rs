@@ -8,16 +8,15 @@ use super::{
     AcceptLoginRequest, CompletedRequest, LoginRequest, RejectRequest, SESSION_COOKIE, SetCookies,
     Stage,
 };
-use crate::Provider;
+use crate::context::Context;
 use crate::error::{Error, OAuthError, StoreError};
 use crate::http::response::redirect;
 use crate::http::{Request, Response};
-use crate::provider::Inner;
 use crate::store::{AcceptedLogin, HandledLogin, LoginRequestRecord, LoginSessionRecord};
 
 /// The login session the browser's cookie points at, if it exists and has not expired.
 pub(crate) async fn current_session(
-    p: &Inner,
+    p: &Context,
     req: &Request,
     now: OffsetDateTime,
 ) -> Result<Option<LoginSessionRecord>, OAuthError> {
@@ -35,7 +34,7 @@ pub(crate) async fn current_session(
 /// exists) and sends the browser to the login page, or answers `login_required` for
 /// `prompt=none` without a usable session.
 pub(crate) async fn start(
-    p: &Inner,
+    p: &Context,
     req: &Request,
     areq: &AuthorizeRequest,
     cookies: &mut SetCookies,
@@ -55,8 +54,8 @@ pub(crate) async fn start(
             "prompt=none was requested, but no usable login session exists.",
         ));
     }
-    let challenge = crate::model::random_id();
-    let csrf = crate::model::random_id();
+    let challenge = crate::crypto::random_id();
+    let csrf = crate::crypto::random_id();
     let expires_at = now + p.config.lifespans.login_consent_request;
     let record = LoginRequestRecord {
         verifier_digest: crate::token::signature(&super::verifier(p, Stage::Login, &challenge)),
@@ -96,7 +95,7 @@ pub(crate) async fn start(
 /// Whether a session may skip the login page: not older than `max_age` (0 forces a login)
 /// and, with an `id_token_hint`, of the hinted subject.
 async fn session_usable(
-    p: &Inner,
+    p: &Context,
     areq: &AuthorizeRequest,
     session: &LoginSessionRecord,
     now: OffsetDateTime,
@@ -118,7 +117,7 @@ async fn session_usable(
 /// The login verifier came back: check it, apply the host's answer (sessions, forced
 /// subject), and continue with the consent phase.
 pub(crate) async fn finish(
-    p: &Inner,
+    p: &Context,
     req: &Request,
     areq: &AuthorizeRequest,
     verifier: &str,
@@ -195,7 +194,7 @@ pub(crate) async fn finish(
 
 /// Creates a login session for an accepted login with `remember` and sets its cookie.
 async fn remember(
-    p: &Inner,
+    p: &Context,
     accepted: &AcceptedLogin,
     now: OffsetDateTime,
     cookies: &mut SetCookies,
@@ -207,7 +206,7 @@ async fn remember(
         cap
     };
     let session = LoginSessionRecord {
-        id: crate::model::random_id(),
+        id: crate::crypto::random_id(),
         subject: accepted.subject.clone(),
         authenticated_at: accepted.authenticated_at,
         expires_at: now + lifetime,
@@ -227,7 +226,7 @@ async fn remember(
 
 /// Deletes the browser's login session (if any) and clears its cookie.
 async fn end_session(
-    p: &Inner,
+    p: &Context,
     sid: Option<&str>,
     cookies: &mut SetCookies,
 ) -> Result<(), OAuthError> {
@@ -281,124 +280,114 @@ pub(crate) fn validate_prompt(
     Ok(())
 }
 
-impl Provider {
-    async fn open_login_request(&self, challenge: &str) -> Result<LoginRequestRecord, Error> {
-        let record = self
-            .inner
-            .store
-            .login_request(challenge)
-            .await
-            .map_err(|e| super::request_store_error(Stage::Login, e))?;
-        super::check_open(
-            Stage::Login,
-            record.expires_at,
-            record.handled.is_some(),
-            self.inner.now(),
-        )?;
-        Ok(record)
-    }
+async fn open_login_request(p: &Context, challenge: &str) -> Result<LoginRequestRecord, Error> {
+    let record = p
+        .store
+        .login_request(challenge)
+        .await
+        .map_err(|e| super::request_store_error(Stage::Login, e))?;
+    super::check_open(
+        Stage::Login,
+        record.expires_at,
+        record.handled.is_some(),
+        p.now(),
+    )?;
+    Ok(record)
+}
 
-    /// The login request of `challenge`, for the login page. Unknown → [`Error::NotFound`];
-    /// already handled → [`Error::Conflict`]; expired → 410 `request_expired`.
-    pub async fn login_request(&self, challenge: &str) -> Result<LoginRequest, Error> {
-        let record = self.open_login_request(challenge).await?;
-        let client = super::client_for_page(&self.inner, &record.client_id).await?;
-        Ok(LoginRequest {
-            challenge: record.challenge,
-            requested_scope: record.requested_scope,
-            skip: record.skip,
-            subject: record.subject,
-            oidc_context: record.oidc_context,
-            client,
-            request_url: record.request_url,
-            session_id: record.session_id.unwrap_or_default(),
-        })
-    }
+/// See [`Provider::login_request`](crate::Provider::login_request).
+pub(crate) async fn login_request(p: &Context, challenge: &str) -> Result<LoginRequest, Error> {
+    let record = open_login_request(p, challenge).await?;
+    let client = super::client_for_page(p, &record.client_id).await?;
+    Ok(LoginRequest {
+        challenge: record.challenge,
+        requested_scope: record.requested_scope,
+        skip: record.skip,
+        subject: record.subject,
+        oidc_context: record.oidc_context,
+        client,
+        request_url: record.request_url,
+        session_id: record.session_id.unwrap_or_default(),
+    })
+}
 
-    /// Accepts a login: the user authenticated as `body.subject`. Returns where to send the
-    /// browser. Refused with [`Error::BadRequest`] (nothing stored) for an empty subject,
-    /// `remember` on a `skip` request, another subject than a `skip` request's, or a negative
-    /// `remember_for`.
-    pub async fn accept_login(
-        &self,
-        challenge: &str,
-        body: AcceptLoginRequest,
-    ) -> Result<CompletedRequest, Error> {
-        let p = &self.inner;
-        let record = self.open_login_request(challenge).await?;
-        if body.subject.is_empty() {
-            return Err(Error::BadRequest("subject must not be empty.".into()));
-        }
-        if record.skip && body.subject != record.subject {
-            return Err(Error::BadRequest(
-                "The login session's subject differs from the accepted subject; skip=true requests must be accepted with the session's subject.".into(),
-            ));
-        }
-        if record.skip && body.remember {
-            return Err(Error::BadRequest(
-                "Can not remember authentication because no user interaction was required (skip=true).".into(),
-            ));
-        }
-        if body.remember_for < 0 {
-            return Err(Error::BadRequest(
-                "remember_for must not be negative.".into(),
-            ));
-        }
-        let authenticated_at = match (&record.session_id, record.skip) {
-            (Some(sid), true) => match p.store.login_session(sid).await {
-                Ok(session) => session.authenticated_at,
-                Err(StoreError::NotFound) => {
-                    return Err(Error::Conflict(
-                        "The login session of this skip=true request has ended; restart the flow."
-                            .into(),
-                    ));
-                }
-                Err(e) => return Err(e.into()),
-            },
-            _ => p.now(),
-        };
-        let accepted = AcceptedLogin {
-            subject: body.subject,
-            remember: body.remember,
-            remember_for: body.remember_for,
-            acr: body.acr,
-            force_subject_identifier: body.force_subject_identifier,
-            authenticated_at,
-        };
-        self.complete_login(record, HandledLogin::Accepted(accepted))
-            .await
+/// See [`Provider::accept_login`](crate::Provider::accept_login).
+pub(crate) async fn accept_login(
+    p: &Context,
+    challenge: &str,
+    body: AcceptLoginRequest,
+) -> Result<CompletedRequest, Error> {
+    let record = open_login_request(p, challenge).await?;
+    if body.subject.is_empty() {
+        return Err(Error::BadRequest("subject must not be empty.".into()));
     }
+    if record.skip && body.subject != record.subject {
+        return Err(Error::BadRequest(
+            "The login session's subject differs from the accepted subject; skip=true requests must be accepted with the session's subject.".into(),
+        ));
+    }
+    if record.skip && body.remember {
+        return Err(Error::BadRequest(
+            "Can not remember authentication because no user interaction was required (skip=true)."
+                .into(),
+        ));
+    }
+    if body.remember_for < 0 {
+        return Err(Error::BadRequest(
+            "remember_for must not be negative.".into(),
+        ));
+    }
+    let authenticated_at = match (&record.session_id, record.skip) {
+        (Some(sid), true) => match p.store.login_session(sid).await {
+            Ok(session) => session.authenticated_at,
+            Err(StoreError::NotFound) => {
+                return Err(Error::Conflict(
+                    "The login session of this skip=true request has ended; restart the flow."
+                        .into(),
+                ));
+            }
+            Err(e) => return Err(e.into()),
+        },
+        _ => p.now(),
+    };
+    let accepted = AcceptedLogin {
+        subject: body.subject,
+        remember: body.remember,
+        remember_for: body.remember_for,
+        acr: body.acr,
+        force_subject_identifier: body.force_subject_identifier,
+        authenticated_at,
+    };
+    complete_login(p, record, HandledLogin::Accepted(accepted)).await
+}
 
-    /// Rejects a login; the client receives `body.error` (default `access_denied`).
-    pub async fn reject_login(
-        &self,
-        challenge: &str,
-        body: RejectRequest,
-    ) -> Result<CompletedRequest, Error> {
-        let record = self.open_login_request(challenge).await?;
-        let rejected = super::rejected_request(body)?;
-        self.complete_login(record, HandledLogin::Rejected(rejected))
-            .await
-    }
+/// See [`Provider::reject_login`](crate::Provider::reject_login).
+pub(crate) async fn reject_login(
+    p: &Context,
+    challenge: &str,
+    body: RejectRequest,
+) -> Result<CompletedRequest, Error> {
+    let record = open_login_request(p, challenge).await?;
+    let rejected = super::rejected_request(body)?;
+    complete_login(p, record, HandledLogin::Rejected(rejected)).await
+}
 
-    async fn complete_login(
-        &self,
-        record: LoginRequestRecord,
-        handled: HandledLogin,
-    ) -> Result<CompletedRequest, Error> {
-        self.inner
-            .store
-            .handle_login_request(&record.challenge, handled)
-            .await
-            .map_err(|e| super::request_store_error(Stage::Login, e))?;
-        Ok(CompletedRequest {
-            redirect_to: super::with_param(
-                &record.request_url,
-                Stage::Login.verifier_param(),
-                &super::verifier(&self.inner, Stage::Login, &record.challenge),
-            ),
-        })
-    }
+async fn complete_login(
+    p: &Context,
+    record: LoginRequestRecord,
+    handled: HandledLogin,
+) -> Result<CompletedRequest, Error> {
+    p.store
+        .handle_login_request(&record.challenge, handled)
+        .await
+        .map_err(|e| super::request_store_error(Stage::Login, e))?;
+    Ok(CompletedRequest {
+        redirect_to: super::with_param(
+            &record.request_url,
+            Stage::Login.verifier_param(),
+            &super::verifier(p, Stage::Login, &record.challenge),
+        ),
+    })
 }
 
 #[cfg(test)]

@@ -14,17 +14,15 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use hmac::{Hmac, KeyInit, Mac};
 use http::HeaderValue;
 use http::StatusCode;
-use sha2::{Digest, Sha256};
 
 use time::OffsetDateTime;
 
+use crate::context::Context;
 use crate::error::{Error, OAuthError, StoreError};
 use crate::flow::request::AuthorizeRequest;
 use crate::http::Request;
-use crate::provider::Inner;
 use crate::store::RejectedRequest;
 
 pub(crate) mod consent;
@@ -64,7 +62,7 @@ impl Stage {
             Stage::Login => "oauth2_authentication_csrf_",
             Stage::Consent => "oauth2_consent_csrf_",
         };
-        let digest = crate::model::hex(&Sha256::digest(challenge.as_bytes()));
+        let digest = crate::crypto::sha256_hex(challenge.as_bytes());
         format!("{prefix}{}", &digest[..16])
     }
 
@@ -87,18 +85,14 @@ impl Stage {
 
 /// The verifier of `challenge` at `stage`: unguessable without the system secret and bound
 /// to its stage.
-pub(crate) fn verifier(p: &Inner, stage: Stage, challenge: &str) -> String {
-    let key = crate::token::derive_key(
+pub(crate) fn verifier(p: &Context, stage: Stage, challenge: &str) -> String {
+    let key = crate::crypto::derive_key(
         p.config.system_secret.expose(),
         b"oauth2-provider flow verifier v1",
     );
-    let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(&key)
-        .unwrap_or_else(|_| unreachable!("HMAC accepts any key length"));
-    mac.update(stage.label());
-    mac.update(&[0]);
-    mac.update(challenge.as_bytes());
+    let mac = crate::crypto::hmac_sha256(&key, &[stage.label(), &[0], challenge.as_bytes()]);
     let mut token = String::from("op_vf_");
-    URL_SAFE_NO_PAD.encode_string(mac.finalize().into_bytes(), &mut token);
+    URL_SAFE_NO_PAD.encode_string(mac, &mut token);
     token
 }
 
@@ -183,7 +177,7 @@ fn already_handled(stage: Stage) -> Error {
 /// Maps the store's answer to loading or handling a request onto the typed API's errors.
 /// The client of a login or consent request as the login and consent pages see it: without
 /// its secret. A client deleted since the request was made is [`Error::NotFound`].
-pub(crate) async fn client_for_page(p: &Inner, client_id: &str) -> Result<crate::Client, Error> {
+pub(crate) async fn client_for_page(p: &Context, client_id: &str) -> Result<crate::Client, Error> {
     match p.store.client(client_id).await {
         Ok(record) => Ok(record.client.without_secret()),
         Err(StoreError::NotFound) => Err(Error::NotFound("client")),
@@ -283,7 +277,7 @@ pub(crate) struct Pending<'a> {
 /// (same client, same parameters: `invalid_request`), has not expired
 /// (`request_unauthorized`), and this browser holds its CSRF cookie (`request_forbidden`).
 pub(crate) fn check_return(
-    p: &Inner,
+    p: &Context,
     req: &Request,
     areq: &AuthorizeRequest,
     stage: Stage,
@@ -313,7 +307,7 @@ pub(crate) fn check_return(
 
 /// The `Set-Cookie` binding a new login or consent request to this browser.
 pub(crate) fn csrf_cookie(
-    p: &Inner,
+    p: &Context,
     stage: Stage,
     challenge: &str,
     csrf: &str,
@@ -333,14 +327,13 @@ pub(crate) fn csrf_cookie(
 /// Checks (and clears) the CSRF cookie of a returning verifier: `request_forbidden` unless
 /// the browser holds the cookie of this very request.
 fn check_csrf(
-    p: &Inner,
+    p: &Context,
     req: &Request,
     stage: Stage,
     challenge: &str,
     expected: &str,
     cookies: &mut SetCookies,
 ) -> Result<(), OAuthError> {
-    use subtle::ConstantTimeEq;
     let name = stage.csrf_cookie(challenge);
     let presented = p.cookie_key.read(req, &name, p.now());
     cookies.push(crate::http::cookies::clear(
@@ -348,7 +341,9 @@ fn check_csrf(
         p.config.secure_cookies(),
     ));
     match presented {
-        Some(value) if bool::from(value.as_bytes().ct_eq(expected.as_bytes())) => Ok(()),
+        Some(value) if crate::crypto::constant_time_eq(value.as_bytes(), expected.as_bytes()) => {
+            Ok(())
+        }
         _ => Err(OAuthError::request_forbidden(format!(
             "The CSRF cookie of this {} is missing or does not match; the flow must run in one browser.",
             stage.noun()

@@ -2,6 +2,7 @@
 //! client and its redirect URI — until both are trusted, errors go to the error URL only —
 //! then everything else, whose errors go to the client.
 
+use crate::context::Context;
 use crate::error::{OAuthError, StoreError};
 use crate::flow::Stage;
 use crate::flow::response::{Destination, ResponseMode};
@@ -9,7 +10,6 @@ use crate::http::Request;
 use crate::http::params::Params;
 use crate::model::client::Client;
 use crate::model::{redirect_uri, scope};
-use crate::provider::Inner;
 use crate::store::OidcContext;
 
 /// The longest `state` echoed; longer ones are refused rather than truncated.
@@ -122,7 +122,7 @@ fn read_params(req: &Request) -> Result<Params, OAuthError> {
 }
 
 /// Validates an authorization request.
-pub(crate) async fn parse(p: &Inner, req: &Request) -> Result<AuthorizeRequest, Rejection> {
+pub(crate) async fn parse(p: &Context, req: &Request) -> Result<AuthorizeRequest, Rejection> {
     let params = read_params(req).map_err(Rejection::Untrusted)?;
     let (client, redirect_uri, redirect_uri_sent) = trusted_client(p, &params).await?;
 
@@ -214,7 +214,7 @@ pub(crate) async fn parse(p: &Inner, req: &Request) -> Result<AuthorizeRequest, 
 
 /// The client and the effective redirect URI (and the one sent, if any).
 async fn trusted_client(
-    p: &Inner,
+    p: &Context,
     params: &Params,
 ) -> Result<(Client, String, Option<String>), Rejection> {
     let client_id = params.require("client_id").map_err(Rejection::Untrusted)?;
@@ -274,7 +274,7 @@ struct Rest {
 }
 
 fn validate_rest(
-    p: &Inner,
+    p: &Context,
     params: &Params,
     client: &Client,
     response_type_text: Option<&str>,
@@ -307,7 +307,7 @@ fn validate_rest(
             "The client is not allowed to request the scope '{bad}'."
         )));
     }
-    if response_type.id_token && !scope.iter().any(|s| s == "openid") {
+    if response_type.id_token && !crate::model::scope::is_openid(&scope) {
         return Err(OAuthError::invalid_scope(
             "The id_token response type requires the openid scope.",
         ));
@@ -463,7 +463,7 @@ fn parse_prompt(text: Option<&str>) -> Result<Prompt, OAuthError> {
 /// Verifies an `id_token_hint` we issued (signature and `iss`; an expired hint is accepted,
 /// as in Hydra beta.9) and returns its `sub` and claims.
 fn check_id_token_hint(
-    p: &Inner,
+    p: &Context,
     hint: &str,
 ) -> Result<(String, crate::store::JsonObject), OAuthError> {
     let claims = p.keys().verifier.verify_jwt(hint).map_err(|e| {

@@ -7,10 +7,10 @@
 
 use http::StatusCode;
 
+use crate::context::Context;
 use crate::error::OAuthError;
 use crate::http::Response;
 use crate::http::response::{escape_html, html, redirect};
-use crate::provider::Inner;
 
 /// Where the parameters of an authorization response go (OAuth 2.0 Multiple Response Types,
 /// Form Post Response Mode).
@@ -49,7 +49,7 @@ pub(crate) struct Destination {
 }
 
 /// Delivers `params` (plus `state` and `iss`) to the client.
-pub(crate) fn deliver(p: &Inner, dest: &Destination, params: Vec<(&str, String)>) -> Response {
+pub(crate) fn deliver(p: &Context, dest: &Destination, params: Vec<(&str, String)>) -> Response {
     let mut all = params;
     if let Some(state) = &dest.state {
         all.push(("state", state.clone()));
@@ -63,13 +63,13 @@ pub(crate) fn deliver(p: &Inner, dest: &Destination, params: Vec<(&str, String)>
 }
 
 /// Delivers an OAuth error to the client.
-pub(crate) fn deliver_error(p: &Inner, dest: &Destination, err: &OAuthError) -> Response {
+pub(crate) fn deliver_error(p: &Context, dest: &Destination, err: &OAuthError) -> Response {
     deliver(p, dest, error_params(p, err))
 }
 
 /// Sends the browser to the configured error URL: the only place errors go while the client
 /// or redirect URI is not validated (no open redirect).
-pub(crate) fn to_error_url(p: &Inner, err: &OAuthError) -> Response {
+pub(crate) fn to_error_url(p: &Context, err: &OAuthError) -> Response {
     let params = error_params(p, err);
     let mut url = p.config.error_url.clone();
     for (name, value) in &params {
@@ -80,7 +80,7 @@ pub(crate) fn to_error_url(p: &Inner, err: &OAuthError) -> Response {
 
 /// `error`, `error_description`, `error_hint` and (when shared) `error_debug`, restricted to
 /// the characters RFC 6749 §4.1.2.1 allows (no CR, LF, `"` or `\`).
-fn error_params(p: &Inner, err: &OAuthError) -> Vec<(&'static str, String)> {
+fn error_params(p: &Context, err: &OAuthError) -> Vec<(&'static str, String)> {
     let mut params = vec![
         ("error", safe_error_text(&err.error)),
         ("error_description", safe_error_text(&err.description)),

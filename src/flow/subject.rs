@@ -5,14 +5,14 @@
 
 use sha2::{Digest, Sha256};
 
+use crate::context::Context;
 use crate::error::OAuthError;
 use crate::model::client::Client;
-use crate::provider::Inner;
 
 /// The identifier `client` sees for `subject`: `forced` if non-empty, else the forced one
 /// remembered for (client, subject), else the public or pairwise one.
 pub(crate) async fn identifier(
-    p: &Inner,
+    p: &Context,
     client: &Client,
     subject: &str,
     forced: &str,
@@ -27,7 +27,7 @@ pub(crate) async fn identifier(
 }
 
 /// The public or pairwise identifier, without forced overrides.
-pub(crate) fn computed(p: &Inner, client: &Client, subject: &str) -> Result<String, OAuthError> {
+pub(crate) fn computed(p: &Context, client: &Client, subject: &str) -> Result<String, OAuthError> {
     if client.subject_type != "pairwise" {
         return Ok(subject.to_owned());
     }
@@ -71,7 +71,7 @@ pub(crate) fn pairwise(sector: &str, subject: &str, salt: &[u8]) -> String {
     hash.update(sector.as_bytes());
     hash.update(subject.as_bytes());
     hash.update(salt);
-    crate::model::hex(&hash.finalize())
+    crate::crypto::hex(&hash.finalize())
 }
 
 #[cfg(test)]

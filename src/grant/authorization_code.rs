@@ -7,21 +7,22 @@
 
 use time::OffsetDateTime;
 
-use super::{TokenResponse, is_openid, issues_refresh, pkce, refuse_reuse, store_failure};
+use super::{TokenResponse, issues_refresh, pkce, refuse_reuse};
+use crate::context::Context;
 use crate::error::{OAuthError, StoreError};
 use crate::http::params::Params;
 use crate::model::client::Client;
-use crate::provider::Inner;
+use crate::model::scope;
 use crate::store::CodeRecord;
 use crate::token::issue::{IdTokenInput, access_and_refresh, id_token};
-use crate::token::{Kind, signature};
+use crate::token::lookup;
 
 const REUSED: &str =
     "The authorization code was already used; every token issued from it has been revoked.";
 
 /// Exchanges `code` for tokens.
 pub(crate) async fn exchange(
-    p: &Inner,
+    p: &Context,
     client: &Client,
     params: &Params,
 ) -> Result<TokenResponse, OAuthError> {
@@ -32,7 +33,7 @@ pub(crate) async fn exchange(
 
     let grant = &record.grant;
     let minted = access_and_refresh(p, grant, now, issues_refresh(grant, client));
-    let id_token = if is_openid(&grant.granted_scope) {
+    let id_token = if scope::is_openid(&grant.granted_scope) {
         let input = IdTokenInput {
             grant,
             client,
@@ -50,7 +51,7 @@ pub(crate) async fn exchange(
         // Lost a race against another redemption of the same code: that is reuse too.
         Err(StoreError::AlreadyUsed) => Err(refuse_reuse(p, &grant.grant_id, REUSED).await),
         Err(StoreError::NotFound) => Err(unknown_code()),
-        Err(e) => Err(store_failure(e)),
+        Err(e) => Err(OAuthError::store_failure(e)),
     }
 }
 
@@ -60,22 +61,18 @@ fn unknown_code() -> OAuthError {
 
 /// The stored code for a presented one; anything that is not one of our codes is
 /// `invalid_grant` without a store lookup.
-async fn find(p: &Inner, code: &str) -> Result<CodeRecord, OAuthError> {
-    if Kind::of(code) != Some(Kind::AuthorizationCode) {
-        return Err(unknown_code());
-    }
-    match p.store.code(&signature(code)).await {
-        Ok(record) => Ok(record),
-        Err(StoreError::NotFound) => Err(unknown_code()),
-        Err(e) => Err(store_failure(e)),
-    }
+async fn find(p: &Context, code: &str) -> Result<CodeRecord, OAuthError> {
+    lookup::code(p.store.as_ref(), code)
+        .await
+        .map_err(OAuthError::store_failure)?
+        .ok_or_else(unknown_code)
 }
 
 /// Every check of a redemption, in an order that leaks nothing to other clients: the client
 /// binding first (another client's attempt changes nothing), then reuse (which revokes),
 /// expiry, the redirect URI and PKCE (mandatory for public clients).
 async fn check(
-    p: &Inner,
+    p: &Context,
     client: &Client,
     params: &Params,
     record: &CodeRecord,

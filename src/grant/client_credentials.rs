@@ -7,18 +7,18 @@
 //! requested scope must be allowed by the client's registered scopes (wildcards as in
 //! Hydra), else `invalid_scope`.
 
-use super::{TokenResponse, store_failure};
+use super::TokenResponse;
+use crate::context::Context;
 use crate::error::OAuthError;
 use crate::http::params::Params;
 use crate::model::client::Client;
 use crate::model::scope;
-use crate::provider::Inner;
 use crate::store::{GrantData, JsonObject};
 use crate::token::issue::access_and_refresh;
 
 /// Issues an access token to the authenticated confidential client.
 pub(crate) async fn exchange(
-    p: &Inner,
+    p: &Context,
     client: &Client,
     params: &Params,
 ) -> Result<TokenResponse, OAuthError> {
@@ -39,7 +39,7 @@ pub(crate) async fn exchange(
     }
     let now = p.now();
     let grant = GrantData {
-        grant_id: crate::model::random_id(),
+        grant_id: crate::crypto::random_id(),
         client_id: client.client_id.clone(),
         subject: client.client_id.clone(),
         subject_identifier: client.client_id.clone(),
@@ -55,6 +55,6 @@ pub(crate) async fn exchange(
     p.store
         .insert_tokens(records)
         .await
-        .map_err(store_failure)?;
+        .map_err(OAuthError::store_failure)?;
     Ok(TokenResponse::new(bearer, &grant.granted_scope, None))
 }

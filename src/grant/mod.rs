@@ -6,15 +6,16 @@
 //! happens before anything is written, so a refused request persists nothing.
 
 pub(crate) mod authorization_code;
+pub(crate) mod client_auth;
 pub(crate) mod client_credentials;
 pub(crate) mod pkce;
 pub(crate) mod refresh_token;
 
 use serde::Serialize;
 
-use crate::error::{OAuthError, StoreError};
+use crate::context::Context;
+use crate::error::OAuthError;
 use crate::model::client::Client;
-use crate::provider::Inner;
 use crate::store::GrantData;
 use crate::token::issue::{Bearer, wants_refresh};
 
@@ -53,25 +54,14 @@ pub(crate) fn issues_refresh(grant: &GrantData, client: &Client) -> bool {
     wants_refresh(grant) && client.allows_grant("refresh_token")
 }
 
-/// Whether `openid` was granted, which is what makes a grant an OpenID Connect one that
-/// gets an ID token.
-pub(crate) fn is_openid(scope: &[String]) -> bool {
-    scope.iter().any(|s| s == "openid")
-}
-
-/// A store failure during a grant: a 500 that never pretends success.
-pub(crate) fn store_failure(e: StoreError) -> OAuthError {
-    OAuthError::server_error("The storage backend failed.").with_debug(e)
-}
-
 /// The answer to a replayed single-use credential (a redeemed code, a rotated refresh
 /// token): revoke every token of the grant, since one of the two presenters is an attacker
 /// and we cannot tell which, then refuse with `invalid_grant`. If the revocation itself
 /// fails the request is a 500, so the failure is not hidden.
-pub(crate) async fn refuse_reuse(p: &Inner, grant_id: &str, what: &'static str) -> OAuthError {
+pub(crate) async fn refuse_reuse(p: &Context, grant_id: &str, what: &'static str) -> OAuthError {
     match p.store.revoke_grant(grant_id).await {
         Ok(_) => OAuthError::invalid_grant(what),
-        Err(e) => store_failure(e),
+        Err(e) => OAuthError::store_failure(e),
     }
 }
 

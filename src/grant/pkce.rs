@@ -4,7 +4,6 @@
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use sha2::{Digest, Sha256};
-use subtle::ConstantTimeEq;
 
 use crate::error::OAuthError;
 
@@ -38,7 +37,7 @@ pub(crate) fn verify(challenge: Option<&str>, verifier: Option<&str>) -> Result<
                 ));
             }
             let computed = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
-            if computed.as_bytes().ct_eq(challenge.as_bytes()).into() {
+            if crate::crypto::constant_time_eq(computed.as_bytes(), challenge.as_bytes()) {
                 Ok(())
             } else {
                 Err(OAuthError::invalid_grant(

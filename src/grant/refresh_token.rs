@@ -16,15 +16,15 @@
 //! * The refreshed ID token keeps `sub`, `aud`, `auth_time`, `acr` and `sid`, gets a fresh
 //!   `iat`/`exp` from the configured ID-token lifespan, and has no `nonce`.
 
-use super::{TokenResponse, is_openid, refuse_reuse, store_failure};
+use super::{TokenResponse, refuse_reuse};
+use crate::context::Context;
 use crate::error::{OAuthError, StoreError};
 use crate::http::params::Params;
 use crate::model::client::Client;
 use crate::model::scope;
-use crate::provider::Inner;
 use crate::store::{GrantData, TokenRecord, TokenStatus};
 use crate::token::issue::{IdTokenInput, access_and_refresh, id_token};
-use crate::token::{Kind, signature};
+use crate::token::lookup;
 
 const REUSED: &str =
     "The refresh token was already used; every token of its grant has been revoked.";
@@ -35,7 +35,7 @@ fn inactive() -> OAuthError {
 
 /// Exchanges a refresh token for a new access and refresh token (and ID token).
 pub(crate) async fn exchange(
-    p: &Inner,
+    p: &Context,
     client: &Client,
     params: &Params,
 ) -> Result<TokenResponse, OAuthError> {
@@ -62,7 +62,7 @@ pub(crate) async fn exchange(
     if let Some(refresh) = &mut records.refresh {
         refresh.grant = original.clone();
     }
-    let id_token = if is_openid(&narrowed.granted_scope) {
+    let id_token = if scope::is_openid(&narrowed.granted_scope) {
         let input = IdTokenInput {
             grant: &narrowed,
             client,
@@ -87,21 +87,17 @@ pub(crate) async fn exchange(
         // Another request rotated it between our read and our write: reuse.
         Err(StoreError::AlreadyUsed) => Err(refuse_reuse(p, &original.grant_id, REUSED).await),
         Err(StoreError::NotFound) => Err(inactive()),
-        Err(e) => Err(store_failure(e)),
+        Err(e) => Err(OAuthError::store_failure(e)),
     }
 }
 
 /// The stored refresh token for a presented one; anything that is not one of our refresh
 /// tokens (an access token, a code, garbage) is `invalid_grant` without a lookup.
-async fn find(p: &Inner, token: &str) -> Result<TokenRecord, OAuthError> {
-    if Kind::of(token) != Some(Kind::RefreshToken) {
-        return Err(inactive());
-    }
-    match p.store.refresh_token(&signature(token)).await {
-        Ok(record) => Ok(record),
-        Err(StoreError::NotFound) => Err(inactive()),
-        Err(e) => Err(store_failure(e)),
-    }
+async fn find(p: &Context, token: &str) -> Result<TokenRecord, OAuthError> {
+    lookup::refresh_token(p.store.as_ref(), token)
+        .await
+        .map_err(OAuthError::store_failure)?
+        .ok_or_else(inactive)
 }
 
 /// The grant the new access token carries: the original one, or its scope narrowed to the

@@ -4,10 +4,8 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use hmac::{Hmac, KeyInit, Mac};
 use http::HeaderValue;
 use http::header::COOKIE;
-use sha2::Sha256;
 use time::OffsetDateTime;
 
 use super::Request;
@@ -25,27 +23,29 @@ impl std::fmt::Debug for CookieKey {
 impl CookieKey {
     /// Derives the cookie key from the system secret.
     pub(crate) fn derive(system_secret: &[u8]) -> Self {
-        Self(crate::token::derive_key(
+        Self(crate::crypto::derive_key(
             system_secret,
             b"oauth2-provider cookie v1",
         ))
     }
 
-    fn mac(&self, name: &str, value: &str, expires: i64) -> Hmac<Sha256> {
-        let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(&self.0)
-            .unwrap_or_else(|_| unreachable!("HMAC accepts any key length"));
-        mac.update(name.as_bytes());
-        mac.update(&[0]);
-        mac.update(value.as_bytes());
-        mac.update(&[0]);
-        mac.update(&expires.to_be_bytes());
-        mac
+    fn mac(&self, name: &str, value: &str, expires: i64) -> [u8; 32] {
+        crate::crypto::hmac_sha256(
+            &self.0,
+            &[
+                name.as_bytes(),
+                &[0],
+                value.as_bytes(),
+                &[0],
+                &expires.to_be_bytes(),
+            ],
+        )
     }
 
     /// The signed form `base64url(value).expires.base64url(mac)` of a cookie value.
     pub(crate) fn sign(&self, name: &str, value: &str, expires: OffsetDateTime) -> String {
         let expires = expires.unix_timestamp();
-        let tag = self.mac(name, value, expires).finalize().into_bytes();
+        let tag = self.mac(name, value, expires);
         format!(
             "{}.{}.{}",
             URL_SAFE_NO_PAD.encode(value),
@@ -60,7 +60,7 @@ impl CookieKey {
         let value = String::from_utf8(URL_SAFE_NO_PAD.decode(parts.next()?).ok()?).ok()?;
         let expires: i64 = parts.next()?.parse().ok()?;
         let tag = URL_SAFE_NO_PAD.decode(parts.next()?).ok()?;
-        self.mac(name, &value, expires).verify_slice(&tag).ok()?;
+        crate::crypto::constant_time_eq(&self.mac(name, &value, expires), &tag).then_some(())?;
         (now.unix_timestamp() < expires).then_some(value)
     }
 

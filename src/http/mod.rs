@@ -1,9 +1,7 @@
-//! HTTP plumbing shared by the endpoints: parameter and JSON decoding with limits, client
-//! authentication, signed cookies and response builders.
+//! HTTP plumbing shared by the endpoints: parameter and JSON decoding with limits, signed
+//! cookies and response builders. No business rules: nothing here reads the store.
 
-pub(crate) mod client_auth;
 pub(crate) mod cookies;
-pub(crate) mod cors;
 pub(crate) mod params;
 pub(crate) mod response;
 pub(crate) mod secret_check;

@@ -21,9 +21,6 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
-use hmac::{Hmac, KeyInit, Mac};
-use sha2::Sha256;
-
 use crate::error::OAuthError;
 use crate::model::client::SecretHash;
 
@@ -87,7 +84,7 @@ fn pool() -> &'static Pool {
         }
         Pool {
             jobs,
-            remember_key: crate::model::random_bytes::<32>(),
+            remember_key: crate::crypto::random_bytes::<32>(),
             remembered: Mutex::new(HashMap::new()),
         }
     })
@@ -122,14 +119,16 @@ impl Pool {
     }
 
     fn remembered_key(&self, hash: &SecretHash, presented: &str) -> [u8; 32] {
-        let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(&self.remember_key)
-            .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
         // Length-prefixed, so that no two (hash, secret) pairs feed the same bytes.
         let stored = hash.stored_form();
-        mac.update(&(stored.len() as u64).to_be_bytes());
-        mac.update(stored.as_bytes());
-        mac.update(presented.as_bytes());
-        mac.finalize().into_bytes().into()
+        crate::crypto::hmac_sha256(
+            &self.remember_key,
+            &[
+                &(stored.len() as u64).to_be_bytes(),
+                stored.as_bytes(),
+                presented.as_bytes(),
+            ],
+        )
     }
 
     fn is_remembered(&self, key: &[u8; 32]) -> bool {

@@ -12,61 +12,18 @@
 mod jwk;
 mod jws;
 mod keys;
-pub(crate) mod sealing;
 
 use std::fmt;
-use std::str::FromStr;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use serde::{Deserialize, Serialize};
 use sha2::Digest as _;
 
 pub use jwk::{Jwk, JwkSet, public_key_set};
 pub use jws::{MAX_TOKEN_LEN, VerifyingKeys};
 pub use keys::SigningKey;
 
-/// A JWS signature algorithm supported by the provider.
-///
-/// Each key is pinned to exactly one algorithm, so a token's `alg` header can
-/// never downgrade verification to a weaker scheme.
-#[allow(clippy::upper_case_acronyms)]
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum Algorithm {
-    /// ECDSA over P-256 with SHA-256 (RFC 7518 §3.4); the interoperable default.
-    ES256,
-    /// Ed25519 signatures (RFC 8037); small and fast.
-    EdDSA,
-}
-
-impl Algorithm {
-    /// The JOSE `alg` name, as it appears in JWS headers and JWKs.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::ES256 => "ES256",
-            Self::EdDSA => "EdDSA",
-        }
-    }
-}
-
-impl fmt::Display for Algorithm {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for Algorithm {
-    type Err = JoseError;
-
-    /// Parses the exact, case-sensitive JOSE name (`"ES256"` or `"EdDSA"`).
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "ES256" => Ok(Self::ES256),
-            "EdDSA" => Ok(Self::EdDSA),
-            _ => Err(JoseError::UnsupportedAlgorithm),
-        }
-    }
-}
+pub use crate::model::Algorithm;
 
 /// Errors from key handling, signing and verification.
 ///

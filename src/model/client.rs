@@ -41,7 +41,7 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use crate::error::Error;
-use crate::jose::Algorithm;
+use crate::model::Algorithm;
 
 /// An OAuth 2.0 client, as Hydra's `OAuth2Client` JSON (beta.8, plus `allowed_cors_origins`,
 /// `id_token_signed_response_alg`, `created_at` and `updated_at`).
@@ -281,10 +281,10 @@ fn bad(why: impl Into<Cow<'static, str>>) -> Error {
 
 /// A random UUID v4 (with dashes), as Hydra generates client ids.
 fn uuid_v4() -> String {
-    let mut b = crate::model::random_bytes::<16>();
+    let mut b = crate::crypto::random_bytes::<16>();
     b[6] = (b[6] & 0x0f) | 0x40;
     b[8] = (b[8] & 0x3f) | 0x80;
-    let h = crate::model::hex(&b);
+    let h = crate::crypto::hex(&b);
     format!(
         "{}-{}-{}-{}-{}",
         &h[0..8],
@@ -297,7 +297,7 @@ fn uuid_v4() -> String {
 
 /// A fresh 256-bit secret, base64url without padding (43 characters).
 fn generate_secret() -> String {
-    URL_SAFE_NO_PAD.encode(crate::model::random_bytes::<32>())
+    URL_SAFE_NO_PAD.encode(crate::crypto::random_bytes::<32>())
 }
 
 /// Checks a `client_id`: 1 to [`MAX_CLIENT_ID_LEN`] visible ASCII characters (`!` to `~`),
@@ -567,18 +567,18 @@ impl SecretHash {
     pub fn of_generated(secret: &str) -> Self {
         use sha2::Digest;
         Self::Sha256 {
-            digest: crate::model::hex(&sha2::Sha256::digest(secret.as_bytes())),
+            digest: crate::crypto::hex(&sha2::Sha256::digest(secret.as_bytes())),
         }
     }
 
     /// The hash of a secret chosen by a person: salted PBKDF2-HMAC-SHA256.
     pub fn of_chosen(secret: &str) -> Self {
-        let salt = crate::model::random_bytes::<16>();
+        let salt = crate::crypto::random_bytes::<16>();
         let digest = pbkdf2_sha256(secret.as_bytes(), &salt, PBKDF2_ITERATIONS);
         Self::Pbkdf2Sha256 {
             iterations: PBKDF2_ITERATIONS,
-            salt: crate::model::hex(&salt),
-            digest: crate::model::hex(&digest),
+            salt: crate::crypto::hex(&salt),
+            digest: crate::crypto::hex(&digest),
         }
     }
 
@@ -603,26 +603,22 @@ impl SecretHash {
     /// Whether `presented` is the secret, compared in constant time. A PBKDF2 check takes
     /// about 0.1 s of CPU; the endpoints run it off the executor.
     pub fn verify(&self, presented: &str) -> bool {
-        use sha2::Digest;
-        use subtle::ConstantTimeEq;
+        use crate::crypto::{constant_time_eq, hex, sha256_hex, unhex};
         match self {
-            Self::Sha256 { digest } => {
-                let actual = crate::model::hex(&sha2::Sha256::digest(presented.as_bytes()));
-                actual.as_bytes().ct_eq(digest.as_bytes()).into()
-            }
+            Self::Sha256 { digest } => constant_time_eq(
+                sha256_hex(presented.as_bytes()).as_bytes(),
+                digest.as_bytes(),
+            ),
             Self::Pbkdf2Sha256 {
                 iterations,
                 salt,
                 digest,
             } => {
-                let Some(salt) = crate::model::unhex(salt) else {
+                let Some(salt) = unhex(salt) else {
                     return false;
                 };
                 let actual = pbkdf2_sha256(presented.as_bytes(), &salt, *iterations);
-                crate::model::hex(&actual)
-                    .as_bytes()
-                    .ct_eq(digest.as_bytes())
-                    .into()
+                constant_time_eq(hex(&actual).as_bytes(), digest.as_bytes())
             }
         }
     }

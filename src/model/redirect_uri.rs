@@ -56,7 +56,7 @@ pub(crate) fn validate_registration(uri: &str) -> Result<(), String> {
             Ok(())
         }
         "http" => {
-            if crate::config::is_loopback_host(&parsed) {
+            if is_loopback_host(&parsed) {
                 Ok(())
             } else {
                 Err("http redirect URIs are only allowed for loopback hosts (127.0.0.1, [::1], localhost); use https".into())
@@ -113,6 +113,16 @@ fn strip_port(rest: &str) -> Option<&str> {
         None => rest,
     };
     (after.is_empty() || after.starts_with('/') || after.starts_with('?')).then_some(after)
+}
+
+/// Whether the URL's host is a loopback IP literal or `localhost`.
+pub(crate) fn is_loopback_host(url: &url::Url) -> bool {
+    match url.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(url::Host::Domain(d)) => d == "localhost",
+        None => false,
+    }
 }
 
 #[cfg(test)]

@@ -42,6 +42,12 @@ pub fn matches(granted: &str, needle: &str) -> bool {
     true
 }
 
+/// Whether `openid` was granted, which is what makes a grant an OpenID Connect one that
+/// gets an ID token and may read userinfo.
+pub(crate) fn is_openid(scope: &[String]) -> bool {
+    scope.iter().any(|s| s == "openid")
+}
+
 /// Whether every scope in `needles` is covered by some scope in `granted`.
 pub fn all_covered<G: AsRef<str>, N: AsRef<str>>(granted: &[G], needles: &[N]) -> bool {
     needles

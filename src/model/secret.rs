@@ -2,8 +2,6 @@
 
 use std::fmt;
 
-use subtle::ConstantTimeEq;
-
 /// Secret key material (system secret, pairwise salt).
 #[derive(Clone)]
 pub struct Secret(Vec<u8>);
@@ -16,7 +14,7 @@ impl Secret {
 
     /// 32 random bytes.
     pub fn generate() -> Self {
-        Self(super::random_bytes::<32>().to_vec())
+        Self(crate::crypto::random_bytes::<32>().to_vec())
     }
 
     /// The raw bytes, for keyed hashing.
@@ -33,7 +31,7 @@ impl fmt::Debug for Secret {
 
 impl PartialEq for Secret {
     fn eq(&self, other: &Self) -> bool {
-        self.0.ct_eq(&other.0).into()
+        crate::crypto::constant_time_eq(&self.0, &other.0)
     }
 }
 

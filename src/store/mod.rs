@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use crate::error::StoreError;
-use crate::jose::Algorithm;
+use crate::model::Algorithm;
 use crate::model::client::ClientRecord;
 
 pub mod memory;
@@ -184,6 +184,17 @@ pub trait TokenStore: Send + Sync + Debug {
     /// Deletes access tokens that expired before `not_after`, and codes and refresh tokens
     /// that can never be used again (expired before `not_after`); at most `limit` rows.
     async fn flush_tokens(&self, not_after: OffsetDateTime, limit: usize) -> Result<u64>;
+}
+
+/// `Ok(None)` when the store has no such record; other store errors pass through.
+pub(crate) fn found<T>(
+    result: std::result::Result<T, StoreError>,
+) -> std::result::Result<Option<T>, StoreError> {
+    match result {
+        Ok(value) => Ok(Some(value)),
+        Err(StoreError::NotFound) => Ok(None),
+        Err(e) => Err(e),
+    }
 }
 
 /// Everything a [`Provider`](crate::Provider) persists. Implemented automatically for any

@@ -37,10 +37,10 @@ use futures_util::future::join_all;
 use time::{Duration, OffsetDateTime};
 
 use crate::Client;
+use crate::crypto::random_id;
 use crate::error::StoreError;
-use crate::jose::Algorithm;
+use crate::model::Algorithm;
 use crate::model::client::ClientRecord;
-use crate::model::random_id;
 use crate::store::{
     AcceptedConsent, AcceptedLogin, CodeRecord, ConsentRequestRecord, GrantData, HandledConsent,
     HandledLogin, IssuedTokens, KeyRecord, LoginRequestRecord, LoginSessionRecord, OidcContext,
@@ -110,7 +110,7 @@ pub(crate) fn now() -> OffsetDateTime {
 /// everything before its own cut-off (leftovers of an interrupted run) and at the end the
 /// rows it kept, so its counts are exact even on a shared database.
 fn ancient() -> OffsetDateTime {
-    let offset = i64::from(u32::from_le_bytes(crate::model::random_bytes::<4>()) % 30_000_000);
+    let offset = i64::from(u32::from_le_bytes(crate::crypto::random_bytes::<4>()) % 30_000_000);
     OffsetDateTime::from_unix_timestamp(31_536_000 + offset).expect("1971 is representable")
 }
 

@@ -5,10 +5,10 @@ use serde_json::{Value, json};
 use time::OffsetDateTime;
 
 use super::{Kind, mint};
+use crate::context::Context;
 use crate::error::OAuthError;
 use crate::model::client::Client;
-use crate::provider::Inner;
-use crate::store::{GrantData, IssuedTokens, JsonObject, TokenKind, TokenRecord, TokenStatus};
+use crate::store::{GrantData, IssuedTokens, TokenKind, TokenRecord, TokenStatus};
 
 /// Tokens minted for one grant step: the bearer strings and the records to store.
 #[derive(Debug)]
@@ -57,7 +57,7 @@ pub(crate) fn wants_refresh(grant: &GrantData) -> bool {
 
 /// Mints an access token, and a refresh token when `with_refresh`, for `grant` at `now`.
 pub(crate) fn access_and_refresh(
-    p: &Inner,
+    p: &Context,
     grant: &GrantData,
     now: OffsetDateTime,
     with_refresh: bool,
@@ -112,29 +112,9 @@ pub(crate) struct IdTokenInput<'a> {
     pub(crate) code: Option<&'a str>,
 }
 
-/// Claims an extra from `session.id_token` may never override (in ID tokens and userinfo).
-pub(crate) const PROTECTED_CLAIMS: &[&str] = &[
-    "iss",
-    "sub",
-    "aud",
-    "exp",
-    "iat",
-    "nbf",
-    "auth_time",
-    "nonce",
-    "acr",
-    "amr",
-    "azp",
-    "at_hash",
-    "c_hash",
-    "sid",
-    "jti",
-    "rat",
-];
-
 /// Signs an ID token for the grant with the client's algorithm (ES256 default, EdDSA).
 pub(crate) fn id_token(
-    p: &Inner,
+    p: &Context,
     input: IdTokenInput<'_>,
     now: OffsetDateTime,
 ) -> Result<String, OAuthError> {
@@ -144,12 +124,7 @@ pub(crate) fn id_token(
         OAuthError::server_error("").with_debug(format!("no signing key for {alg:?}"))
     })?;
     let grant = input.grant;
-    let mut claims = JsonObject::new();
-    for (name, value) in &grant.id_token_extra {
-        if !PROTECTED_CLAIMS.contains(&name.as_str()) {
-            claims.insert(name.clone(), value.clone());
-        }
-    }
+    let mut claims = super::claims::consented(grant.id_token_extra.clone());
     claims.insert("iss".into(), json!(p.config.issuer));
     claims.insert("sub".into(), json!(grant.subject_identifier));
     claims.insert("aud".into(), json!([input.client.client_id]));
@@ -159,7 +134,7 @@ pub(crate) fn id_token(
     );
     claims.insert("iat".into(), json!(now.unix_timestamp()));
     claims.insert("rat".into(), json!(grant.requested_at.unix_timestamp()));
-    claims.insert("jti".into(), json!(crate::model::random_id()));
+    claims.insert("jti".into(), json!(crate::crypto::random_id()));
     if let Some(auth_time) = grant.auth_time {
         claims.insert("auth_time".into(), json!(auth_time.unix_timestamp()));
     }

@@ -2,8 +2,6 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use hmac::{Hmac, KeyInit, Mac};
-use sha2::{Digest, Sha256};
 
 /// What an opaque credential is; the prefix makes the type visible (and secret scanners
 /// able to spot leaked tokens) and lets one kind never be mistaken for another.
@@ -48,7 +46,7 @@ pub(crate) struct Minted {
 
 /// Mints a credential of `kind`: prefix + base64url of 32 random bytes.
 pub(crate) fn mint(kind: Kind) -> Minted {
-    let random = crate::model::random_bytes::<32>();
+    let random = crate::crypto::random_bytes::<32>();
     let mut token = String::with_capacity(6 + 43);
     token.push_str(kind.prefix());
     URL_SAFE_NO_PAD.encode_string(random, &mut token);
@@ -58,15 +56,7 @@ pub(crate) fn mint(kind: Kind) -> Minted {
 
 /// The store key of a presented credential: lowercase hex SHA-256.
 pub(crate) fn signature(token: &str) -> String {
-    crate::model::hex(&Sha256::digest(token.as_bytes()))
-}
-
-/// A purpose-bound key derived from the system secret (HMAC-SHA256 of the label).
-pub(crate) fn derive_key(secret: &[u8], label: &[u8]) -> [u8; 32] {
-    let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(secret)
-        .unwrap_or_else(|_| unreachable!("HMAC accepts any key length"));
-    mac.update(label);
-    mac.finalize().into_bytes().into()
+    crate::crypto::sha256_hex(token.as_bytes())
 }
 
 #[cfg(test)]
@@ -92,4 +82,6 @@ mod tests {
     }
 }
 
+pub(crate) mod claims;
 pub(crate) mod issue;
+pub(crate) mod lookup;

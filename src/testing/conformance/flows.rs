@@ -113,7 +113,7 @@ fn key(created_at: OffsetDateTime, alg: Algorithm) -> KeyRecord {
     KeyRecord {
         kid: unique("kid"),
         alg,
-        sealed_private_key: crate::model::random_bytes::<48>().to_vec(),
+        sealed_private_key: crate::crypto::random_bytes::<48>().to_vec(),
         created_at,
     }
 }

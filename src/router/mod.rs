@@ -4,11 +4,13 @@
 use http::header::{ALLOW, HeaderValue};
 use http::{Method, StatusCode};
 
-use crate::Provider;
 use crate::admin;
+use crate::context::Context;
 use crate::endpoint;
 use crate::error::OAuthError;
-use crate::http::{Request, Response, cors};
+use crate::http::{Request, Response};
+
+mod cors;
 
 /// Splits the path into percent-decoded segments; `None` if a segment is not UTF-8.
 fn segments(req: &Request) -> Option<Vec<String>> {
@@ -25,14 +27,14 @@ fn segments(req: &Request) -> Option<Vec<String>> {
         .collect()
 }
 
-fn not_found(p: &Provider) -> Response {
-    p.inner.error_response(&OAuthError::not_found(
+fn not_found(p: &Context) -> Response {
+    p.error_response(&OAuthError::not_found(
         "No endpoint is served at this path.",
     ))
 }
 
-fn method_not_allowed(p: &Provider, allowed: &[Method]) -> Response {
-    let mut res = p.inner.error_response(&OAuthError::method_not_allowed(""));
+fn method_not_allowed(p: &Context, allowed: &[Method]) -> Response {
+    let mut res = p.error_response(&OAuthError::method_not_allowed(""));
     let allow = allowed
         .iter()
         .map(Method::as_str)
@@ -45,18 +47,17 @@ fn method_not_allowed(p: &Provider, allowed: &[Method]) -> Response {
 }
 
 /// Rejects oversized bodies before any endpoint sees them.
-fn too_large(p: &Provider, req: &Request) -> Option<Response> {
-    (req.body().len() > p.inner.config.max_body_bytes).then(|| {
-        p.inner
-            .error_response(&OAuthError::request_entity_too_large(format!(
-                "The request body must not exceed {} bytes.",
-                p.inner.config.max_body_bytes
-            )))
+fn too_large(p: &Context, req: &Request) -> Option<Response> {
+    (req.body().len() > p.config.max_body_bytes).then(|| {
+        p.error_response(&OAuthError::request_entity_too_large(format!(
+            "The request body must not exceed {} bytes.",
+            p.config.max_body_bytes
+        )))
     })
 }
 
 /// The 405 response when the method is not among the route's methods.
-fn disallowed(p: &Provider, req: &Request, allowed: &[Method]) -> Option<Response> {
+fn disallowed(p: &Context, req: &Request, allowed: &[Method]) -> Option<Response> {
     (!allowed.contains(req.method())).then(|| method_not_allowed(p, allowed))
 }
 
@@ -65,7 +66,7 @@ const POST: &[Method] = &[Method::POST];
 const GET_POST: &[Method] = &[Method::GET, Method::POST];
 
 /// The public API.
-pub(crate) async fn public(p: &Provider, req: Request) -> Response {
+pub(crate) async fn public(p: &Context, req: Request) -> Response {
     if let Some(res) = too_large(p, &req) {
         return res;
     }
@@ -109,7 +110,7 @@ pub(crate) async fn public(p: &Provider, req: Request) -> Response {
 }
 
 /// The admin API.
-pub(crate) async fn admin(p: &Provider, req: Request) -> Response {
+pub(crate) async fn admin(p: &Context, req: Request) -> Response {
     if let Some(res) = too_large(p, &req) {
         return res;
     }
@@ -163,19 +164,19 @@ pub(crate) async fn admin(p: &Provider, req: Request) -> Response {
             admin::requests::reject_consent(p, req, c).await
         }
         (["oauth2", "auth", "sessions", "consent", user], Method::GET) => {
-            admin::sessions::list_consent_sessions(p, req, user).await
+            admin::sessions::get_consent_sessions(p, req, user).await
         }
         (["oauth2", "auth", "sessions", "consent", user], _) => {
-            admin::sessions::revoke_consent_sessions(p, user, None).await
+            admin::sessions::delete_consent_sessions(p, user, None).await
         }
         (["oauth2", "auth", "sessions", "consent", user, client], _) => {
-            admin::sessions::revoke_consent_sessions(p, user, Some(client)).await
+            admin::sessions::delete_consent_sessions(p, user, Some(client)).await
         }
         (["oauth2", "auth", "sessions", "login", user], _) => {
-            admin::sessions::revoke_login_sessions(p, user).await
+            admin::sessions::delete_login_sessions(p, user).await
         }
-        (["oauth2", "introspect"], _) => admin::introspect::introspect(p, req).await,
-        (["oauth2", "flush"], _) => admin::flush::flush(p, req).await,
+        (["oauth2", "introspect"], _) => admin::introspect::post(p, req).await,
+        (["oauth2", "flush"], _) => admin::flush::post(p, req).await,
         (["health", _], _) => {
             crate::http::response::json(StatusCode::OK, &serde_json::json!({"status": "ok"}))
         }

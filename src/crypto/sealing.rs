@@ -10,8 +10,6 @@ use std::fmt;
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::{Key, XChaCha20Poly1305, XNonce};
 
-use super::Algorithm;
-
 /// The first byte of every sealed key.
 const VERSION: u8 = 1;
 const NONCE_LEN: usize = 24;
@@ -51,22 +49,22 @@ impl fmt::Display for OpenError {
 impl KeySealer {
     /// The sealer of the provider whose system secret is `system_secret`.
     pub(crate) fn new(system_secret: &[u8]) -> Self {
-        let key =
-            crate::token::derive_key(system_secret, b"oauth2-provider signing-key sealing v1");
+        let key = super::derive_key(system_secret, b"oauth2-provider signing-key sealing v1");
         Self {
             cipher: XChaCha20Poly1305::new(&Key::from(key)),
         }
     }
 
-    /// Seals the PKCS#8 DER of the private key `kid`. Fails only for a message beyond the
+    /// Seals the PKCS#8 DER of the private key `kid` whose JOSE algorithm is `alg`; both are
+    /// bound to the sealed form. Fails only for a message beyond the
     /// cipher's limit (256 GiB).
     pub(crate) fn seal(
         &self,
         kid: &str,
-        alg: Algorithm,
+        alg: &str,
         pkcs8: &[u8],
     ) -> Result<Vec<u8>, chacha20poly1305::Error> {
-        let nonce = crate::model::random_bytes::<NONCE_LEN>();
+        let nonce = super::random_bytes::<NONCE_LEN>();
         let aad = associated_data(kid, alg);
         let payload = Payload {
             msg: pkcs8,
@@ -81,12 +79,7 @@ impl KeySealer {
     }
 
     /// The PKCS#8 DER sealed by [`KeySealer::seal`] for the same `kid` and `alg`.
-    pub(crate) fn open(
-        &self,
-        kid: &str,
-        alg: Algorithm,
-        sealed: &[u8],
-    ) -> Result<Vec<u8>, OpenError> {
+    pub(crate) fn open(&self, kid: &str, alg: &str, sealed: &[u8]) -> Result<Vec<u8>, OpenError> {
         let Some((&VERSION, rest)) = sealed.split_first() else {
             return Err(OpenError::UnknownFormat);
         };
@@ -106,10 +99,10 @@ impl KeySealer {
     }
 }
 
-fn associated_data(kid: &str, alg: Algorithm) -> Vec<u8> {
+fn associated_data(kid: &str, alg: &str) -> Vec<u8> {
     let mut aad = Vec::with_capacity(kid.len() + 16);
     aad.extend_from_slice(b"oauth2-provider signing key\0");
-    aad.extend_from_slice(alg.as_str().as_bytes());
+    aad.extend_from_slice(alg.as_bytes());
     aad.push(0);
     aad.extend_from_slice(kid.as_bytes());
     aad
@@ -124,22 +117,19 @@ mod tests {
     #[test]
     fn a_sealed_key_opens_only_with_its_secret_kid_and_algorithm() {
         let sealer = KeySealer::new(b"system secret one, 32 bytes long");
-        let sealed = sealer.seal("kid-1", Algorithm::ES256, DER).unwrap();
+        let sealed = sealer.seal("kid-1", "ES256", DER).unwrap();
         assert!(
             !sealed.windows(DER.len()).any(|w| w == DER),
             "plaintext in the sealed form"
         );
-        assert_eq!(
-            sealer.open("kid-1", Algorithm::ES256, &sealed).unwrap(),
-            DER
-        );
+        assert_eq!(sealer.open("kid-1", "ES256", &sealed).unwrap(), DER);
 
         let other = KeySealer::new(b"system secret two, 32 bytes long");
         assert_eq!(
-            other.open("kid-1", Algorithm::ES256, &sealed),
+            other.open("kid-1", "ES256", &sealed),
             Err(OpenError::WrongSecretOrAltered)
         );
-        for (kid, alg) in [("kid-2", Algorithm::ES256), ("kid-1", Algorithm::EdDSA)] {
+        for (kid, alg) in [("kid-2", "ES256"), ("kid-1", "EdDSA")] {
             assert_eq!(
                 sealer.open(kid, alg, &sealed),
                 Err(OpenError::WrongSecretOrAltered)
@@ -148,7 +138,7 @@ mod tests {
         let mut altered = sealed.clone();
         *altered.last_mut().unwrap() ^= 1;
         assert_eq!(
-            sealer.open("kid-1", Algorithm::ES256, &altered),
+            sealer.open("kid-1", "ES256", &altered),
             Err(OpenError::WrongSecretOrAltered)
         );
     }
@@ -157,12 +147,12 @@ mod tests {
     fn sealing_twice_differs_and_foreign_bytes_are_refused() {
         let sealer = KeySealer::new(b"system secret one, 32 bytes long");
         assert_ne!(
-            sealer.seal("k", Algorithm::EdDSA, DER).unwrap(),
-            sealer.seal("k", Algorithm::EdDSA, DER).unwrap()
+            sealer.seal("k", "EdDSA", DER).unwrap(),
+            sealer.seal("k", "EdDSA", DER).unwrap()
         );
         for foreign in [&b""[..], DER, &[VERSION, 1, 2, 3]] {
             assert_eq!(
-                sealer.open("k", Algorithm::EdDSA, foreign),
+                sealer.open("k", "EdDSA", foreign),
                 Err(OpenError::UnknownFormat)
             );
         }

@@ -16,9 +16,11 @@
 use http::header::{self, HeaderValue};
 use http::{HeaderMap, StatusCode};
 
-use super::params::Params;
-use super::{Request, Response, client_auth, response};
-use crate::Provider;
+use crate::context::Context;
+use crate::grant::client_auth;
+use crate::http::params::Params;
+use crate::http::{Request, Response, response};
+use crate::token::lookup;
 
 /// How long a browser may cache a preflight answer, in seconds.
 const PREFLIGHT_MAX_AGE: &str = "600";
@@ -89,7 +91,7 @@ pub(crate) struct Actual {
 impl Actual {
     /// Adds `Vary: Origin`, and `Access-Control-Allow-Origin` when the origin is allowed.
     /// A store failure here only withholds the header: the endpoint has already answered.
-    pub(crate) async fn apply(self, p: &Provider, mut res: Response) -> Response {
+    pub(crate) async fn apply(self, p: &Context, mut res: Response) -> Response {
         vary_on_origin(res.headers_mut());
         let Some(origin) = self.origin else {
             return res;
@@ -97,10 +99,12 @@ impl Actual {
         let allowed = match (self.route, self.credential) {
             (Route::Metadata, _) => metadata_allows(p, &origin),
             (_, Credential::ClientId(id)) => client_allows(p, &id, &origin).await,
-            (_, Credential::AccessToken(token)) => match p.find_token(&token).await {
-                Ok(Some(record)) => client_allows(p, &record.grant.client_id, &origin).await,
-                _ => false,
-            },
+            (_, Credential::AccessToken(token)) => {
+                match lookup::access_or_refresh(p.store.as_ref(), &token).await {
+                    Ok(Some(record)) => client_allows(p, &record.grant.client_id, &origin).await,
+                    _ => false,
+                }
+            }
             (_, Credential::None) => false,
         };
         if allowed {
@@ -112,7 +116,7 @@ impl Actual {
 
 /// Answers a preflight `OPTIONS` request with 204, with the CORS headers when allowed.
 /// A store failure is a 5xx without them.
-pub(crate) async fn preflight(p: &Provider, req: &Request, route: Route) -> Response {
+pub(crate) async fn preflight(p: &Context, req: &Request, route: Route) -> Response {
     let mut res = response::empty(StatusCode::NO_CONTENT);
     vary_on_origin(res.headers_mut());
     let Some(origin) = origin(req.headers()) else {
@@ -121,9 +125,9 @@ pub(crate) async fn preflight(p: &Provider, req: &Request, route: Route) -> Resp
     let allowed = match route {
         Route::Metadata => metadata_allows(p, &origin),
         Route::ClientAuthenticated | Route::Userinfo => {
-            match p.inner.store.origin_allowed(&origin).await {
+            match p.store.origin_allowed(&origin).await {
                 Ok(allowed) => allowed,
-                Err(e) => return p.inner.error_response(&e.into()),
+                Err(e) => return p.error_response(&e.into()),
             }
         }
     };
@@ -151,17 +155,12 @@ fn origin(headers: &HeaderMap) -> Option<String> {
         .map(str::to_owned)
 }
 
-fn metadata_allows(p: &Provider, origin: &str) -> bool {
-    p.inner
-        .config
-        .discovery_cors_origins
-        .iter()
-        .any(|o| o == origin)
+fn metadata_allows(p: &Context, origin: &str) -> bool {
+    p.config.discovery_cors_origins.iter().any(|o| o == origin)
 }
 
-async fn client_allows(p: &Provider, client_id: &str, origin: &str) -> bool {
-    p.inner
-        .store
+async fn client_allows(p: &Context, client_id: &str, origin: &str) -> bool {
+    p.store
         .client(client_id)
         .await
         .is_ok_and(|r| r.client.allowed_cors_origins.iter().any(|o| o == origin))

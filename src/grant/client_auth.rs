@@ -7,10 +7,10 @@ use base64::alphabet;
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 use http::header::AUTHORIZATION;
 
-use super::Request;
-use super::params::Params;
-use crate::Provider;
-use crate::error::{OAuthError, StoreError};
+use crate::context::Context;
+use crate::error::{Error, OAuthError, StoreError};
+use crate::http::Request;
+use crate::http::params::Params;
 use crate::model::client::{Client, ClientRecord};
 use crate::store::Store;
 
@@ -98,7 +98,7 @@ fn form_decode(part: &str) -> Option<String> {
                 rest = &rest[1..];
             }
             '%' => {
-                out.extend(crate::model::unhex(rest.get(1..3)?)?);
+                out.extend(crate::crypto::unhex(rest.get(1..3)?)?);
                 rest = &rest[3..];
             }
             _ => {
@@ -198,7 +198,7 @@ pub(crate) async fn authenticate(
     }
     if presented.method != Method::None {
         let ok = match &record.secret_hash {
-            Some(hash) => super::secret_check::verify(hash, &presented.secret).await?,
+            Some(hash) => crate::http::secret_check::verify(hash, &presented.secret).await?,
             None => false,
         };
         if !ok {
@@ -210,29 +210,17 @@ pub(crate) async fn authenticate(
     Ok(record)
 }
 
-impl Provider {
-    /// Authenticates the client of a request to a token-like endpoint (RFC 6749 §2.3.1) —
-    /// for hosts that serve endpoints of their own. Reads the form body itself.
-    ///
-    /// `client_secret_basic` (form-urlencoded id and secret inside `Authorization: Basic`),
-    /// `client_secret_post` (`client_id` and `client_secret` in the form) or `none`
-    /// (`client_id` only); the method must be the one the client registered. Failure is a
-    /// 401 `invalid_client`; two methods at once, a repeated parameter or a body that is
-    /// not a form is a 400 `invalid_request`; a store failure a 500.
-    pub async fn authenticate_client(
-        &self,
-        req: &http::Request<bytes::Bytes>,
-    ) -> Result<Client, OAuthError> {
-        let params = Params::from_form(req)?;
-        let record = authenticate(self.inner.store.as_ref(), req, &params).await?;
-        Ok(record.client)
-    }
+/// See [`Provider::authenticate_client`](crate::Provider::authenticate_client).
+pub(crate) async fn authenticate_client(p: &Context, req: &Request) -> Result<Client, Error> {
+    let params = Params::from_form(req)?;
+    let record = authenticate(p.store.as_ref(), req, &params).await?;
+    Ok(record.client)
 }
 
 #[cfg(test)]
 mod tests {
     use super::form_decode;
-    use crate::{Client, Config, Provider};
+    use crate::{Client, Config, Error, Provider};
 
     #[tokio::test]
     async fn a_method_mismatch_renders_401_with_a_challenge() {
@@ -256,7 +244,9 @@ mod tests {
             .header("content-type", "application/x-www-form-urlencoded")
             .body(bytes::Bytes::from(body))
             .unwrap();
-        let err = p.authenticate_client(&req).await.unwrap_err();
+        let Err(Error::OAuth(err)) = p.authenticate_client(&req).await else {
+            panic!("a method mismatch must fail with an OAuth error");
+        };
         let res = crate::http::response::error(&err, false);
         assert_eq!(res.status(), http::StatusCode::UNAUTHORIZED);
         assert!(

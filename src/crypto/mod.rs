@@ -1,0 +1,101 @@
+//! Low-level cryptography shared by every layer: random ids and bytes, hex, keyed digests
+//! (one HMAC-SHA256 helper, purpose-bound key derivation) and sealing private keys at rest.
+//!
+//! Nothing here knows about OAuth, HTTP or the store; it imports nothing from the crate.
+
+pub(crate) mod sealing;
+
+use hmac::{Hmac, KeyInit, Mac};
+use sha2::{Digest, Sha256};
+
+/// A fresh random identifier: 128 bits as 32 lowercase hex characters.
+pub(crate) fn random_id() -> String {
+    hex(&random_bytes::<16>())
+}
+
+/// `N` bytes from the thread-local CSPRNG (ChaCha, seeded and reseeded from the OS).
+pub(crate) fn random_bytes<const N: usize>() -> [u8; N] {
+    use rand::Rng;
+    let mut bytes = [0u8; N];
+    rand::rng().fill_bytes(&mut bytes);
+    bytes
+}
+
+/// Lowercase hex encoding.
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        out.push(char::from(DIGITS[usize::from(b >> 4)]));
+        out.push(char::from(DIGITS[usize::from(b & 0xf)]));
+    }
+    out
+}
+
+/// Decodes lowercase or uppercase hex; `None` on any other character or odd length.
+pub(crate) fn unhex(text: &str) -> Option<Vec<u8>> {
+    if text.len() % 2 != 0 {
+        return None;
+    }
+    let nibble = |c: u8| match c {
+        b'0'..=b'9' => Some(c - b'0'),
+        b'a'..=b'f' => Some(c - b'a' + 10),
+        b'A'..=b'F' => Some(c - b'A' + 10),
+        _ => None,
+    };
+    text.as_bytes()
+        .chunks(2)
+        .map(|pair| Some(nibble(pair[0])? << 4 | nibble(pair[1])?))
+        .collect()
+}
+
+/// Lowercase hex SHA-256 of `data`.
+pub(crate) fn sha256_hex(data: &[u8]) -> String {
+    hex(&Sha256::digest(data))
+}
+
+/// HMAC-SHA256 under `key` of the concatenated `parts`. Callers that feed several
+/// variable-length parts separate or length-prefix them, so that no two inputs collide.
+pub(crate) fn hmac_sha256(key: &[u8], parts: &[&[u8]]) -> [u8; 32] {
+    let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(key)
+        .unwrap_or_else(|_| unreachable!("HMAC accepts any key length"));
+    for part in parts {
+        mac.update(part);
+    }
+    mac.finalize().into_bytes().into()
+}
+
+/// A purpose-bound key derived from the system secret (HMAC-SHA256 of the label).
+pub(crate) fn derive_key(secret: &[u8], label: &[u8]) -> [u8; 32] {
+    hmac_sha256(secret, &[label])
+}
+
+/// Whether `a` and `b` are equal, in time independent of where they differ.
+pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    use subtle::ConstantTimeEq;
+    bool::from(a.ct_eq(b))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hex_round_trips_and_rejects_garbage() {
+        assert_eq!(hex(&[0x00, 0xab, 0xff]), "00abff");
+        assert_eq!(unhex("00ABff"), Some(vec![0x00, 0xab, 0xff]));
+        assert_eq!(unhex("abc"), None);
+        assert_eq!(unhex("zz"), None);
+        assert_eq!(random_id().len(), 32);
+        assert_ne!(random_id(), random_id());
+    }
+
+    #[test]
+    fn hmac_matches_rfc_4231_case_2() {
+        let mac = hmac_sha256(b"Jefe", &[b"what do ya want ", b"for nothing?"]);
+        assert_eq!(
+            hex(&mac),
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+        );
+    }
+}
