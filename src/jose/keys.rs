@@ -9,8 +9,7 @@ use rand::rand_core::UnwrapErr;
 use rand::rngs::SysRng;
 use serde::Serialize;
 
-use super::jwk::Jwk;
-use super::{Algorithm, JoseError, b64url_encode};
+use super::{Algorithm, JoseError};
 
 /// Length in bytes of every signature we produce or accept (ES256 r||s and Ed25519).
 pub(super) const SIGNATURE_LEN: usize = 64;
@@ -129,11 +128,6 @@ impl SigningKey {
         self.alg
     }
 
-    /// The public half of this key as a JWK, for publishing at `/.well-known/jwks.json`.
-    pub fn public_jwk(&self) -> Jwk {
-        self.public_key().to_jwk(&self.kid)
-    }
-
     /// The public half in internal form.
     pub(super) fn public_key(&self) -> PublicKey {
         match &self.secret {
@@ -221,29 +215,6 @@ impl PublicKey {
                 k.verify_strict(message, &sig)
                     .map_err(|_| JoseError::BadSignature)
             }
-        }
-    }
-
-    /// Builds the public JWK for this key.
-    pub(super) fn to_jwk(&self, kid: &str) -> Jwk {
-        let (kty, crv, x, y) = match self {
-            Self::Es256(k) => {
-                let point = k.to_sec1_point(false);
-                // An uncompressed point on a valid key always has both coordinates.
-                let x = point.x().map(b64url_encode).unwrap_or_default();
-                let y = point.y().map(b64url_encode);
-                ("EC", "P-256", x, y)
-            }
-            Self::EdDsa(k) => ("OKP", "Ed25519", b64url_encode(k.as_bytes()), None),
-        };
-        Jwk {
-            kty: kty.to_owned(),
-            crv: crv.to_owned(),
-            x,
-            y,
-            kid: kid.to_owned(),
-            use_: "sig".to_owned(),
-            alg: self.algorithm(),
         }
     }
 }
