@@ -1,17 +1,6 @@
-//! # oauth2-provider
-//!
-//! An embeddable OAuth 2.0 and OpenID Connect authorization server with the HTTP API of
-//! ORY Hydra (v1.0.0-beta.8). The host application keeps its users, login page and consent
-//! page; this crate runs the protocol.
-//!
-//! The core is sans-IO: [`PublicApi::handle`] and [`AdminApi::handle`] take an
-//! `http::Request<Bytes>` and return an `http::Response<Bytes>`, so the provider mounts in any
-//! Rust HTTP framework and flows can be tested in-process without sockets. Persistence goes
-//! through the [`store`] traits ([`MemoryStore`] is the embedded default); time through a
-//! [`Clock`].
-//!
-//! See the README for mounting in axum and hyper, configuration, and the security defaults.
+#![doc = include_str!("../README.md")]
 #![forbid(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![cfg_attr(
     not(test),
     deny(
@@ -39,9 +28,11 @@ mod provider;
 pub(crate) mod router;
 pub mod store;
 #[cfg(feature = "testing")]
+#[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
 pub mod testing;
 pub(crate) mod token;
 #[cfg(feature = "tower")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tower")))]
 pub mod tower;
 
 pub use admin::{FlushSummary, Introspection, PreviousConsentSession};
@@ -56,8 +47,3 @@ pub use flow::{
 pub use model::client::Client;
 pub use provider::{AdminApi, Provider, ProviderBuilder, PublicApi};
 pub use store::{MemoryStore, Store};
-
-/// The README's snippets, compiled and run as doctests so they stay true.
-#[cfg(all(doctest, feature = "tower"))]
-#[doc = include_str!("../README.md")]
-struct ReadmeDoctests;

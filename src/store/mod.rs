@@ -21,6 +21,7 @@ use crate::model::client::ClientRecord;
 pub mod memory;
 pub use memory::MemoryStore;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
+#[cfg_attr(docsrs, doc(cfg(any(feature = "sqlite", feature = "postgres"))))]
 pub mod sql;
 
 type Result<T> = std::result::Result<T, StoreError>;

@@ -45,8 +45,10 @@ mod sqlite;
 
 pub use client_cache::DEFAULT_CLIENT_CACHE_TTL;
 #[cfg(feature = "postgres")]
+#[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
 pub use postgres::PostgresStore;
 #[cfg(feature = "sqlite")]
+#[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
 pub use sqlite::SqliteStore;
 
 type Result<T> = std::result::Result<T, StoreError>;
