@@ -98,20 +98,10 @@ pub(crate) fn router(provider: &Provider) -> Router {
 // ---------------------------------------------------------------------------------------
 // HTML
 
-/// Escapes text for element content and double-quoted attributes.
-fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#x27;"),
-            _ => out.push(c),
-        }
-    }
-    out
+/// Escapes text for element content and double-quoted attributes, as a host's template
+/// engine would (`&`, `<`, `>`, `"`, `'` and `/`).
+fn escape(text: &str) -> std::borrow::Cow<'_, str> {
+    html_escape::encode_safe(text)
 }
 
 /// A page that cannot be framed, runs no script, and is not cached.
