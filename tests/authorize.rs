@@ -3,10 +3,10 @@
 //! and the fallback pages.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod flow_support;
+mod common;
 
 use bytes::Bytes;
-use flow_support::*;
+use common::flow::*;
 use http::{Method, Request, StatusCode};
 use oauth2_provider::testing::{UserAgent, redirect_param};
 

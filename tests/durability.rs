@@ -11,15 +11,14 @@
 #![cfg(unix)]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-#[path = "support/example.rs"]
-mod support;
+mod common;
 
 use std::os::unix::process::ExitStatusExt as _;
 use std::path::PathBuf;
 
 use base64::Engine as _;
+use common::process::{Response, Server, command, exchange};
 use serde_json::{Value, json};
-use support::{Response, Server, command, exchange};
 
 const EXAMPLE: &str = "hyper_server";
 const SYSTEM_SECRET: &str = "durability-test-secret-0123456789";

@@ -2,11 +2,11 @@
 //! exchange (test catalog §4 items 32, 36, 51).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod flow_support;
+mod common;
 
 use base64::Engine as _;
 use bytes::Bytes;
-use flow_support::*;
+use common::flow::*;
 use http::{Request, StatusCode};
 use oauth2_provider::testing::Harness;
 use serde_json::Value;

@@ -2,10 +2,10 @@
 //! and c_hash, no refresh token, tokens stored.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod flow_support;
+mod common;
 
 use base64::Engine as _;
-use flow_support::*;
+use common::flow::*;
 use http::StatusCode;
 use oauth2_provider::Clock;
 use oauth2_provider::jose::Algorithm;

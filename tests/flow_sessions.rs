@@ -2,10 +2,10 @@
 //! forced subjects (Hydra reference §3.2–3.5, 3.18; test catalog §4 items 10–38).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod flow_support;
+mod common;
 
 use bytes::Bytes;
-use flow_support::*;
+use common::flow::*;
 use oauth2_provider::Clock;
 use oauth2_provider::testing::{Harness, redirect_param};
 use oauth2_provider::{AcceptConsentRequest, AcceptLoginRequest, Error};

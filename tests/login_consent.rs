@@ -3,10 +3,10 @@
 //! Sessions and prompt rules are in `flow_sessions.rs`.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod flow_support;
+mod common;
 
 use bytes::Bytes;
-use flow_support::*;
+use common::flow::*;
 use http::{Method, StatusCode};
 use oauth2_provider::Clock;
 use oauth2_provider::store::{HandledConsent, HandledLogin};

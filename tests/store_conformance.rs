@@ -1,10 +1,12 @@
 //! The store conformance kit against every store the crate ships: memory (always), SQLite
 //! (feature `sqlite`, a temporary file) and PostgreSQL (feature `postgres`, a fresh scratch
 //! database on the server `TEST_DATABASE_URL` / `DATABASE_URL` names, see
-//! `support/postgres.rs`). Without a reachable PostgreSQL the test prints
+//! `common/postgres.rs`). Without a reachable PostgreSQL the test prints
 //! "skipping PostgreSQL conformance: <reason>" and passes — unless `CI` is set, where it fails.
 #![cfg(feature = "testing")]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
 
 use oauth2_provider::MemoryStore;
 use oauth2_provider::testing::conformance;
@@ -130,15 +132,11 @@ mod sqlite {
 }
 
 #[cfg(feature = "postgres")]
-#[path = "support/postgres.rs"]
-mod scratch;
-
-#[cfg(feature = "postgres")]
 #[tokio::test(flavor = "multi_thread")]
 async fn postgres_store_conforms() {
     use oauth2_provider::store::sql::PostgresStore;
 
-    let Some(db) = scratch::ScratchDb::create("conformance").await else {
+    let Some(db) = common::postgres::ScratchDb::create("conformance").await else {
         return;
     };
     let store = PostgresStore::connect(&db.url).await.unwrap();

@@ -2,21 +2,19 @@
 //! key set and publish the same JWKS, and every single-use step holds across instances —
 //! the whole conformance kit passes with consecutive calls spread over two separate
 //! connection pools. Skips with a printed reason when no PostgreSQL is reachable, except in
-//! CI (see `support/postgres.rs`).
+//! CI (see `common/postgres.rs`).
 #![cfg(all(feature = "postgres", feature = "testing"))]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
-mod flow_support;
-#[path = "support/postgres.rs"]
-mod scratch;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use base64::Engine as _;
 use bytes::Bytes;
-use flow_support::{client, code_query, grant, q, remembered_login};
+use common::flow::{self, client, code_query, grant, q, remembered_login};
+use common::postgres::ScratchDb;
 use http::{Method, Request, StatusCode};
 use oauth2_provider::jose::Algorithm;
 use oauth2_provider::model::client::{ClientRecord, SecretHash};
@@ -40,7 +38,7 @@ async fn jwks(provider: &Provider) -> serde_json::Value {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn instances_starting_together_share_one_key_set_and_jwks() {
-    let Some(db) = scratch::ScratchDb::create("multi_keys").await else {
+    let Some(db) = ScratchDb::create("multi_keys").await else {
         return;
     };
     let (a, b) = tokio::join!(
@@ -99,7 +97,7 @@ async fn instances_starting_together_share_one_key_set_and_jwks() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn parallel_redemptions_over_two_instances_have_one_winner() {
-    let Some(db) = scratch::ScratchDb::create("multi_redeem").await else {
+    let Some(db) = ScratchDb::create("multi_redeem").await else {
         return;
     };
     let a = PostgresStore::connect(&db.url).await.unwrap();
@@ -180,8 +178,8 @@ async fn parallel_redemptions_over_two_instances_have_one_winner() {
 
 /// Two providers on one fresh database with the same configuration (and so the same
 /// cookie key), and the confidential client `app` (secret `secret`).
-async fn two_providers(db: &scratch::ScratchDb) -> (Provider, Provider) {
-    let config = flow_support::config();
+async fn two_providers(db: &ScratchDb) -> (Provider, Provider) {
+    let config = flow::config();
     let mut providers = Vec::new();
     for _ in 0..2 {
         let store = PostgresStore::connect(&db.url).await.unwrap();
@@ -229,7 +227,7 @@ async fn active(provider: &Provider, token: &str) -> bool {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_flow_hops_between_instances_and_reuse_on_one_revokes_the_family_of_the_other() {
-    let Some(db) = scratch::ScratchDb::create("multi_flow").await else {
+    let Some(db) = ScratchDb::create("multi_flow").await else {
         return;
     };
     let (a, b) = two_providers(&db).await;
@@ -261,7 +259,7 @@ async fn a_flow_hops_between_instances_and_reuse_on_one_revokes_the_family_of_th
         &[
             ("grant_type", "authorization_code"),
             ("code", &code),
-            ("redirect_uri", flow_support::CB),
+            ("redirect_uri", flow::CB),
         ],
     )
     .await;
@@ -277,7 +275,7 @@ async fn a_flow_hops_between_instances_and_reuse_on_one_revokes_the_family_of_th
         &[
             ("grant_type", "authorization_code"),
             ("code", &code),
-            ("redirect_uri", flow_support::CB),
+            ("redirect_uri", flow::CB),
         ],
     )
     .await;
@@ -308,7 +306,7 @@ async fn a_flow_hops_between_instances_and_reuse_on_one_revokes_the_family_of_th
         &[
             ("grant_type", "authorization_code"),
             ("code", &code),
-            ("redirect_uri", flow_support::CB),
+            ("redirect_uri", flow::CB),
         ],
     )
     .await;
@@ -357,7 +355,7 @@ async fn a_flow_hops_between_instances_and_reuse_on_one_revokes_the_family_of_th
 
 #[tokio::test(flavor = "multi_thread")]
 async fn conformance_kit_passes_across_two_instances() {
-    let Some(db) = scratch::ScratchDb::create("multi_kit").await else {
+    let Some(db) = ScratchDb::create("multi_kit").await else {
         return;
     };
     // The kit expects every write to be visible to the next call at once, which across
@@ -383,7 +381,7 @@ async fn conformance_kit_passes_across_two_instances() {
 /// its client-cache TTL by instance B, which had it cached.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_client_changed_on_one_instance_reaches_the_other_within_the_cache_ttl() {
-    let Some(db) = scratch::ScratchDb::create("multi_client_cache").await else {
+    let Some(db) = ScratchDb::create("multi_client_cache").await else {
         return;
     };
     let ttl = Duration::from_millis(300);

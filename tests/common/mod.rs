@@ -15,6 +15,10 @@ use http::{Method, Request, Response, StatusCode};
 use oauth2_provider::{Config, ManualClock, MemoryStore, Provider};
 use serde_json::Value;
 
+pub mod flow;
+#[cfg(feature = "postgres")]
+pub mod postgres;
+pub mod process;
 pub(crate) mod seed;
 
 pub const ISSUER: &str = "https://auth.example.com/";
