@@ -7,6 +7,7 @@ mod common;
 use base64::Engine as _;
 use bytes::Bytes;
 use common::flow::*;
+use common::*;
 use http::{Request, StatusCode};
 use oauth2_provider::testing::Harness;
 use serde_json::Value;
@@ -53,7 +54,7 @@ async fn code_flow_with_pkce_ends_in_tokens_with_the_accepted_claims() {
                 acr: "urn:mfa".into(),
                 ..remembered_login("alice")
             },
-            remembered_grant(&["openid", "offline"]),
+            remembered_consent_to(&["openid", "offline"]),
         )
         .await
         .unwrap();
@@ -89,7 +90,7 @@ async fn granted_scopes_decide_refresh_and_id_tokens() {
         .code(
             &code_query(&[("redirect_uri", CB)]),
             login_as("bob"),
-            grant(&["openid"]),
+            consent_to(&["openid"]),
         )
         .await
         .unwrap();
@@ -101,7 +102,7 @@ async fn granted_scopes_decide_refresh_and_id_tokens() {
         .code(
             &code_query(&[("redirect_uri", CB)]),
             login_as("bob"),
-            grant(&["offline"]),
+            consent_to(&["offline"]),
         )
         .await
         .unwrap();

@@ -7,6 +7,8 @@ mod common;
 
 use bytes::Bytes;
 use common::flow::*;
+use common::seed::signature;
+use common::*;
 use http::{Method, StatusCode};
 use oauth2_provider::Clock;
 use oauth2_provider::store::{HandledConsent, HandledLogin};
@@ -104,7 +106,7 @@ async fn omitted_redirect_uri_is_not_bound_to_the_code() {
     let h = harness().await;
     let mut ua = h.user_agent();
     let code = ua
-        .code(&code_query(&[]), login_as("u"), grant(&[]))
+        .code(&code_query(&[]), login_as("u"), consent_to(&[]))
         .await
         .unwrap();
     let record = h.provider.store().code(&signature(&code)).await.unwrap();
@@ -148,7 +150,11 @@ async fn challenges_and_verifiers_are_random_and_purpose_bound() {
         h.provider.login_request(&cc).await,
         Err(Error::NotFound(_))
     ));
-    let done = h.provider.accept_consent(&cc, grant(&[])).await.unwrap();
+    let done = h
+        .provider
+        .accept_consent(&cc, consent_to(&[]))
+        .await
+        .unwrap();
     let consent_verifier = redirect_url_param(&done.redirect_to, "consent_verifier");
     assert_ne!(consent_verifier, login_verifier);
     // The consent verifier presented as a login verifier is unknown.
@@ -305,7 +311,11 @@ async fn missing_csrf_cookie_is_request_forbidden() {
     // Same at the consent step.
     let lc = login_challenge(&mut ua, &code_query(&[])).await;
     let cc = consent_challenge(&accept_login(&h, &mut ua, &lc, login_as("u")).await);
-    let done = h.provider.accept_consent(&cc, grant(&[])).await.unwrap();
+    let done = h
+        .provider
+        .accept_consent(&cc, consent_to(&[]))
+        .await
+        .unwrap();
     let res = h.user_agent().get(&done.redirect_to).await;
     assert_client_error(&res, "request_forbidden");
 }
@@ -334,9 +344,9 @@ async fn two_flows_in_one_browser_do_not_break_each_other() {
     let second = login_challenge(&mut ua, &code_query(&[("nonce", "other-flow")])).await;
     let cc_first = consent_challenge(&accept_login(&h, &mut ua, &first, login_as("u")).await);
     let cc_second = consent_challenge(&accept_login(&h, &mut ua, &second, login_as("u")).await);
-    let res = accept_consent(&h, &mut ua, &cc_first, grant(&[])).await;
+    let res = accept_consent(&h, &mut ua, &cc_first, consent_to(&[])).await;
     assert!(redirect_param(&res, "code").is_some(), "{}", loc(&res));
-    let res = accept_consent(&h, &mut ua, &cc_second, grant(&[])).await;
+    let res = accept_consent(&h, &mut ua, &cc_second, consent_to(&[])).await;
     assert!(redirect_param(&res, "code").is_some(), "{}", loc(&res));
 }
 
@@ -416,7 +426,7 @@ async fn accepting_twice_is_a_conflict_and_unknown_challenges_are_not_found() {
         Err(Error::NotFound(_))
     ));
     assert!(matches!(
-        h.provider.accept_consent("nope", grant(&[])).await,
+        h.provider.accept_consent("nope", consent_to(&[])).await,
         Err(Error::NotFound(_))
     ));
     assert!(matches!(
@@ -448,11 +458,11 @@ async fn invalid_accept_bodies_are_refused_and_nothing_is_stored() {
     assert!(record.handled.is_none());
     let cc = consent_challenge(&accept_login(&h, &mut ua, &lc, login_as("u")).await);
     for bad in [
-        grant(&["openid", "profile"]),
-        grant(&["admin"]),
+        consent_to(&["openid", "profile"]),
+        consent_to(&["admin"]),
         AcceptConsentRequest {
             remember_for: -5,
-            ..grant(&[])
+            ..consent_to(&[])
         },
     ] {
         assert!(matches!(
@@ -462,7 +472,7 @@ async fn invalid_accept_bodies_are_refused_and_nothing_is_stored() {
     }
     let record = h.provider.store().consent_request(&cc).await.unwrap();
     assert!(record.handled.is_none());
-    let res = accept_consent(&h, &mut ua, &cc, grant(&["offline"])).await;
+    let res = accept_consent(&h, &mut ua, &cc, consent_to(&["offline"])).await;
     assert_eq!(param(&res, "scope"), "offline");
 }
 
@@ -496,7 +506,7 @@ async fn expired_requests_fail_at_accept_with_410_and_at_return_with_request_una
     h.clock.advance(Duration::minutes(11));
     let err = h
         .provider
-        .accept_consent(&cc, grant(&[]))
+        .accept_consent(&cc, consent_to(&[]))
         .await
         .unwrap_err();
     assert_eq!(
@@ -511,7 +521,11 @@ async fn expired_consent_at_return_is_request_unauthorized() {
     let mut ua = h.user_agent();
     let lc = login_challenge(&mut ua, &code_query(&[])).await;
     let cc = consent_challenge(&accept_login(&h, &mut ua, &lc, login_as("u")).await);
-    let done = h.provider.accept_consent(&cc, grant(&[])).await.unwrap();
+    let done = h
+        .provider
+        .accept_consent(&cc, consent_to(&[]))
+        .await
+        .unwrap();
     h.clock.advance(Duration::minutes(31));
     assert_client_error(&ua.get(&done.redirect_to).await, "request_unauthorized");
 }
@@ -541,7 +555,10 @@ async fn stored_records_hold_digests_not_verifiers() {
     let cc = consent_challenge(&ua.get(&done.redirect_to).await);
     let record = h.provider.store().consent_request(&cc).await.unwrap();
     assert!(record.handled.is_none());
-    h.provider.accept_consent(&cc, grant(&[])).await.unwrap();
+    h.provider
+        .accept_consent(&cc, consent_to(&[]))
+        .await
+        .unwrap();
     let record = h.provider.store().consent_request(&cc).await.unwrap();
     assert!(matches!(record.handled, Some(HandledConsent::Accepted(_))));
 }
@@ -673,7 +690,9 @@ async fn default_fallback_login_url_receives_the_challenge() {
     let h = Harness::new(oauth2_provider::Config::new(ISSUER).unwrap())
         .await
         .unwrap();
-    h.register(client("app"), Some("secret")).await.unwrap();
+    h.register(flow_client("app"), Some("secret"))
+        .await
+        .unwrap();
     let mut ua = h.user_agent();
     let res = ua.authorize(&code_query(&[])).await;
     assert!(

@@ -13,8 +13,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use base64::Engine as _;
 use bytes::Bytes;
-use common::flow::{self, client, code_query, grant, q, remembered_login};
+use common::flow::{self, code_query, consent_to, flow_client, remembered_login};
 use common::postgres::ScratchDb;
+use common::q;
 use http::{Method, Request, StatusCode};
 use oauth2_provider::jose::Algorithm;
 use oauth2_provider::model::client::{ClientRecord, SecretHash};
@@ -191,7 +192,7 @@ async fn two_providers(db: &ScratchDb) -> (Provider, Provider) {
         providers.push(provider);
     }
     let record = ClientRecord {
-        client: client("app"),
+        client: flow_client("app"),
         secret_hash: Some(SecretHash::of_generated("secret")),
     };
     providers[0].store().create_client(record).await.unwrap();
@@ -246,7 +247,7 @@ async fn a_flow_hops_between_instances_and_reuse_on_one_revokes_the_family_of_th
 
     // Consent accepted on A, the browser returns through A and gets the code.
     let consent = a
-        .accept_consent(&consent_challenge, grant(&["openid", "offline"]))
+        .accept_consent(&consent_challenge, consent_to(&["openid", "offline"]))
         .await
         .unwrap();
     let mut browser = move_browser(&browser, &a);
@@ -297,7 +298,7 @@ async fn a_flow_hops_between_instances_and_reuse_on_one_revokes_the_family_of_th
         .code(
             &code_query(&[]),
             remembered_login("alice"),
-            grant(&["openid", "offline"]),
+            consent_to(&["openid", "offline"]),
         )
         .await
         .unwrap();
@@ -391,7 +392,7 @@ async fn a_client_changed_on_one_instance_reaches_the_other_within_the_cache_ttl
         .unwrap()
         .with_client_cache_ttl(ttl);
     let mut record = ClientRecord {
-        client: client("cached"),
+        client: flow_client("cached"),
         secret_hash: None,
     };
     a.create_client(record.clone()).await.unwrap();

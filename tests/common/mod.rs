@@ -1,5 +1,17 @@
-//! Helpers shared by the integration tests: a provider on a manual clock and terse request
-//! builders over the in-process handlers.
+//! The one support tree of the integration tests; every test file says `mod common;` and
+//! uses the part it needs:
+//!
+//! - this module: the shared constants and providers on a manual clock;
+//! - `http` (re-exported here): request builders and response assertions;
+//! - [`seed`]: clients, grants, codes, tokens and sessions put straight into the store, and
+//!   reading token state back;
+//! - [`flow`]: driving the browser flow through the harness (login and consent pages,
+//!   accept bodies, redirect accessors);
+//! - [`process`]: the example servers run as child processes, spoken to over loopback;
+//! - [`postgres`] (feature `postgres`): a scratch database per test.
+//!
+//! Credential formats and store digests are never re-implemented here: they come from
+//! `oauth2_provider::testing::fixtures`.
 #![allow(
     dead_code,
     unreachable_pub,
@@ -10,18 +22,33 @@
 
 use std::sync::Arc;
 
-use bytes::Bytes;
-use http::{Method, Request, Response, StatusCode};
 use oauth2_provider::{Config, ManualClock, MemoryStore, Provider};
-use serde_json::Value;
 
 pub mod flow;
+mod http;
 #[cfg(feature = "postgres")]
 pub mod postgres;
 pub mod process;
-pub(crate) mod seed;
+pub mod seed;
 
+pub use self::http::*;
+
+/// The issuer of every test provider.
 pub const ISSUER: &str = "https://auth.example.com/";
+
+/// A PKCE verifier (RFC 7636 Appendix B).
+pub const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+/// The S256 challenge of [`VERIFIER`].
+pub const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+
+/// Every `ClientStore` method, for `FaultyStore::fail_operations`.
+pub const CLIENT_OPERATIONS: [&str; 5] = [
+    "create_client",
+    "client",
+    "update_client",
+    "delete_client",
+    "list_clients",
+];
 
 /// A provider on a fresh memory store and a manual clock.
 pub async fn provider() -> (Provider, Arc<ManualClock>) {
@@ -39,72 +66,3 @@ pub async fn provider_with(config: Config) -> (Provider, Arc<ManualClock>) {
         .unwrap();
     (provider, clock)
 }
-
-/// A request with a JSON body.
-pub fn json_request(method: Method, uri: &str, body: &Value) -> Request<Bytes> {
-    Request::builder()
-        .method(method)
-        .uri(uri)
-        .header("content-type", "application/json")
-        .body(Bytes::from(serde_json::to_vec(body).unwrap()))
-        .unwrap()
-}
-
-/// A request with a raw body.
-pub fn raw_request(
-    method: Method,
-    uri: &str,
-    content_type: &str,
-    body: impl Into<Bytes>,
-) -> Request<Bytes> {
-    Request::builder()
-        .method(method)
-        .uri(uri)
-        .header("content-type", content_type)
-        .body(body.into())
-        .unwrap()
-}
-
-/// A form POST.
-pub fn form_request(uri: &str, pairs: &[(&str, &str)]) -> Request<Bytes> {
-    let body = serde_urlencoded::to_string(pairs).unwrap();
-    raw_request(Method::POST, uri, "application/x-www-form-urlencoded", body)
-}
-
-/// A bodiless request.
-pub fn empty_request(method: Method, uri: &str) -> Request<Bytes> {
-    Request::builder()
-        .method(method)
-        .uri(uri)
-        .body(Bytes::new())
-        .unwrap()
-}
-
-/// The body as JSON (panics with the body text if it is not JSON).
-pub fn body_json(res: &Response<Bytes>) -> Value {
-    serde_json::from_slice(res.body())
-        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(res.body())))
-}
-
-/// Asserts the status and the Hydra error code of an error response.
-pub fn assert_error(res: &Response<Bytes>, status: StatusCode, error: &str) {
-    assert_eq!(
-        res.status(),
-        status,
-        "body: {}",
-        String::from_utf8_lossy(res.body())
-    );
-    let body = body_json(res);
-    assert_eq!(body["error"], error, "body: {body}");
-    assert_eq!(body["status_code"], status.as_u16(), "body: {body}");
-}
-pub mod tokens;
-
-/// Every `ClientStore` method, for `FaultyStore::fail_operations`.
-pub const CLIENT_OPERATIONS: [&str; 5] = [
-    "create_client",
-    "client",
-    "update_client",
-    "delete_client",
-    "list_clients",
-];
