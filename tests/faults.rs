@@ -16,20 +16,8 @@ use common::*;
 use http::{Method, Response, StatusCode};
 use oauth2_provider::store::TokenKind;
 use oauth2_provider::testing::FaultyStore;
-use oauth2_provider::{Clock, Config, ManualClock, Provider};
+use oauth2_provider::{Clock, ManualClock, Provider};
 use time::Duration;
-
-async fn faulty_provider() -> (Provider, Arc<FaultyStore>, Arc<ManualClock>) {
-    let store = Arc::new(FaultyStore::new());
-    let clock = Arc::new(ManualClock::starting_now());
-    let p = Provider::builder(Config::new(ISSUER).unwrap())
-        .store(store.clone())
-        .clock(clock.clone())
-        .build()
-        .await
-        .unwrap();
-    (p, store, clock)
-}
 
 /// Runs `op` failing its 1st, 2nd, … store call until a run makes no failing call; each
 /// failing run must answer 5xx and leave `unchanged` true. Returns the failed calls' names.

@@ -4,17 +4,11 @@
 
 mod common;
 
-use base64::Engine as _;
-use bytes::Bytes;
 use common::flow::*;
 use common::*;
-use http::{Request, StatusCode};
+use http::StatusCode;
 use oauth2_provider::testing::Harness;
 use serde_json::Value;
-
-/// RFC 7636 appendix B.
-const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
-const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
 
 async fn exchange(h: &Harness, code: &str, extra: &[(&str, &str)]) -> (StatusCode, Value) {
     let mut pairs = vec![
@@ -23,16 +17,7 @@ async fn exchange(h: &Harness, code: &str, extra: &[(&str, &str)]) -> (StatusCod
         ("redirect_uri", CB),
     ];
     pairs.extend_from_slice(extra);
-    let basic = base64::engine::general_purpose::STANDARD.encode("app:secret");
-    let req = Request::builder()
-        .method("POST")
-        .uri("/oauth2/token")
-        .header("content-type", "application/x-www-form-urlencoded")
-        .header("authorization", format!("Basic {basic}"))
-        .body(Bytes::from(q(&pairs)))
-        .unwrap();
-    let res = h.provider.public().handle(req).await;
-    (res.status(), serde_json::from_slice(res.body()).unwrap())
+    app_token(&h.provider, &pairs).await
 }
 
 #[tokio::test]

@@ -5,7 +5,6 @@
 
 mod common;
 
-use bytes::Bytes;
 use common::flow::*;
 use common::seed::signature;
 use common::*;
@@ -122,7 +121,7 @@ async fn challenges_and_verifiers_are_random_and_purpose_bound() {
     assert_eq!(lc.len(), 32);
     assert!(lc.bytes().all(|b| b.is_ascii_hexdigit()));
     let done = h.provider.accept_login(&lc, login_as("u")).await.unwrap();
-    let login_verifier = redirect_url_param(&done.redirect_to, "login_verifier");
+    let login_verifier = url_param(&done.redirect_to, "login_verifier");
     assert!(login_verifier.starts_with("op_vf_"));
     assert_ne!(login_verifier, lc);
     // A login challenge is not a consent challenge.
@@ -155,7 +154,7 @@ async fn challenges_and_verifiers_are_random_and_purpose_bound() {
         .accept_consent(&cc, consent_to(&[]))
         .await
         .unwrap();
-    let consent_verifier = redirect_url_param(&done.redirect_to, "consent_verifier");
+    let consent_verifier = url_param(&done.redirect_to, "consent_verifier");
     assert_ne!(consent_verifier, login_verifier);
     // The consent verifier presented as a login verifier is unknown.
     let res = ua
@@ -547,7 +546,7 @@ async fn stored_records_hold_digests_not_verifiers() {
     let mut ua = h.user_agent();
     let lc = login_challenge(&mut ua, &code_query(&[])).await;
     let done = h.provider.accept_login(&lc, login_as("u")).await.unwrap();
-    let verifier = redirect_url_param(&done.redirect_to, "login_verifier");
+    let verifier = url_param(&done.redirect_to, "login_verifier");
     let record = h.provider.store().login_request(&lc).await.unwrap();
     assert_eq!(record.verifier_digest, signature(&verifier));
     assert!(!serde_json::to_string(&record).unwrap().contains(&verifier));
@@ -564,19 +563,11 @@ async fn stored_records_hold_digests_not_verifiers() {
 }
 
 async fn admin(h: &Harness, method: Method, path: &str, body: Option<serde_json::Value>) -> Res {
-    let mut b = http::Request::builder().method(method).uri(path);
-    let bytes = match body {
-        Some(v) => {
-            b = b.header("content-type", "application/json");
-            Bytes::from(serde_json::to_vec(&v).unwrap())
-        }
-        None => Bytes::new(),
+    let req = match body {
+        Some(v) => json_request(method, path, &v),
+        None => empty_request(method, path),
     };
-    h.provider.admin().handle(b.body(bytes).unwrap()).await
-}
-
-fn body(res: &Res) -> serde_json::Value {
-    serde_json::from_slice(res.body()).unwrap()
+    h.provider.admin().handle(req).await
 }
 
 #[tokio::test]
@@ -587,7 +578,7 @@ async fn admin_http_endpoints_mirror_the_typed_api() {
     let path = format!("/oauth2/auth/requests/login/{lc}");
     let res = admin(&h, Method::GET, &path, None).await;
     assert_eq!(res.status(), StatusCode::OK);
-    let login = body(&res);
+    let login = body_json(&res);
     assert_eq!(login["challenge"], lc.as_str());
     assert_eq!(login["skip"], false);
     assert_eq!(login["client"]["client_id"], "app");
@@ -607,7 +598,7 @@ async fn admin_http_endpoints_mirror_the_typed_api() {
     )
     .await;
     assert_eq!(res.status(), StatusCode::BAD_REQUEST);
-    assert_eq!(body(&res)["error"], "invalid_request");
+    assert_eq!(body_json(&res)["error"], "invalid_request");
     let res = admin(
         &h,
         Method::PUT,
@@ -616,7 +607,7 @@ async fn admin_http_endpoints_mirror_the_typed_api() {
     )
     .await;
     assert_eq!(res.status(), StatusCode::OK);
-    let redirect_to = body(&res)["redirect_to"].as_str().unwrap().to_owned();
+    let redirect_to = body_json(&res)["redirect_to"].as_str().unwrap().to_owned();
     assert!(redirect_to.contains("login_verifier=op_vf_"));
     let res = admin(
         &h,
@@ -628,7 +619,7 @@ async fn admin_http_endpoints_mirror_the_typed_api() {
     assert_eq!(res.status(), StatusCode::CONFLICT);
     let res = admin(&h, Method::GET, "/oauth2/auth/requests/login/nope", None).await;
     assert_eq!(res.status(), StatusCode::NOT_FOUND);
-    assert_eq!(body(&res)["error"], "not_found");
+    assert_eq!(body_json(&res)["error"], "not_found");
     let res = admin(
         &h,
         Method::PUT,
@@ -642,7 +633,7 @@ async fn admin_http_endpoints_mirror_the_typed_api() {
     let path = format!("/oauth2/auth/requests/consent/{cc}");
     let res = admin(&h, Method::GET, &path, None).await;
     assert_eq!(res.status(), StatusCode::OK);
-    let consent = body(&res);
+    let consent = body_json(&res);
     assert_eq!(consent["subject"], "u");
     assert_eq!(consent["login_challenge"], lc.as_str());
     let res = admin(
@@ -661,7 +652,7 @@ async fn admin_http_endpoints_mirror_the_typed_api() {
     )
     .await;
     assert_eq!(res.status(), StatusCode::OK);
-    let redirect_to = body(&res)["redirect_to"].as_str().unwrap().to_owned();
+    let redirect_to = body_json(&res)["redirect_to"].as_str().unwrap().to_owned();
     let res = ua.get(&redirect_to).await;
     assert_client_error(&res, "access_denied");
     assert_eq!(param(&res, "error_description"), "no thanks");
@@ -687,12 +678,7 @@ async fn admin_http_endpoints_mirror_the_typed_api() {
 
 #[tokio::test]
 async fn default_fallback_login_url_receives_the_challenge() {
-    let h = Harness::new(oauth2_provider::Config::new(ISSUER).unwrap())
-        .await
-        .unwrap();
-    h.register(flow_client("app"), Some("secret"))
-        .await
-        .unwrap();
+    let h = harness_with(oauth2_provider::Config::new(ISSUER).unwrap()).await;
     let mut ua = h.user_agent();
     let res = ua.authorize(&code_query(&[])).await;
     assert!(

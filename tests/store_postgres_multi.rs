@@ -11,12 +11,10 @@ mod common;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use base64::Engine as _;
-use bytes::Bytes;
-use common::flow::{self, code_query, consent_to, flow_client, remembered_login};
+use common::flow::{self, CB, app_token, code_query, consent_to, flow_client, remembered_login};
 use common::postgres::ScratchDb;
-use common::q;
-use http::{Method, Request, StatusCode};
+use common::seed;
+use http::{Method, StatusCode};
 use oauth2_provider::jose::Algorithm;
 use oauth2_provider::model::client::{ClientRecord, SecretHash};
 use oauth2_provider::store::sql::PostgresStore;
@@ -24,7 +22,6 @@ use oauth2_provider::store::*;
 use oauth2_provider::testing::conformance;
 use oauth2_provider::testing::{UserAgent, redirect_param};
 use oauth2_provider::{Config, Provider, StoreError};
-use serde_json::Value;
 use std::time::Duration;
 use time::OffsetDateTime;
 
@@ -104,19 +101,7 @@ async fn parallel_redemptions_over_two_instances_have_one_winner() {
     let a = PostgresStore::connect(&db.url).await.unwrap();
     let b = PostgresStore::connect(&db.url).await.unwrap();
     let now = OffsetDateTime::now_utc();
-    let grant = GrantData {
-        grant_id: "grant".into(),
-        client_id: "client".into(),
-        subject: "alice".into(),
-        subject_identifier: "alice".into(),
-        granted_scope: vec!["openid".into()],
-        access_token_extra: JsonObject::new(),
-        id_token_extra: JsonObject::new(),
-        auth_time: Some(now),
-        acr: String::new(),
-        session_id: None,
-        requested_at: now,
-    };
+    let grant = seed::grant("client", "alice", &["openid"], now);
     let code = CodeRecord {
         signature: "code-signature".into(),
         grant: grant.clone(),
@@ -193,7 +178,7 @@ async fn two_providers(db: &ScratchDb) -> (Provider, Provider) {
     }
     let record = ClientRecord {
         client: flow_client("app"),
-        secret_hash: Some(SecretHash::of_generated("secret")),
+        secret_hash: Some(SecretHash::of_generated(flow::APP_SECRET)),
     };
     providers[0].store().create_client(record).await.unwrap();
     let b = providers.pop().unwrap();
@@ -207,19 +192,6 @@ fn move_browser(from: &UserAgent, to: &Provider) -> UserAgent {
         moved.set_cookie(&name, from.cookie(&name).unwrap());
     }
     moved
-}
-
-async fn token_request(provider: &Provider, pairs: &[(&str, &str)]) -> (StatusCode, Value) {
-    let basic = base64::engine::general_purpose::STANDARD.encode("app:secret");
-    let req = Request::builder()
-        .method("POST")
-        .uri("/oauth2/token")
-        .header("content-type", "application/x-www-form-urlencoded")
-        .header("authorization", format!("Basic {basic}"))
-        .body(Bytes::from(q(pairs)))
-        .unwrap();
-    let res = provider.public().handle(req).await;
-    (res.status(), serde_json::from_slice(res.body()).unwrap())
 }
 
 async fn active(provider: &Provider, token: &str) -> bool {
@@ -255,12 +227,12 @@ async fn a_flow_hops_between_instances_and_reuse_on_one_revokes_the_family_of_th
     let code = redirect_param(&res, "code").expect("code at the client");
 
     // Code exchanged on A; B sees the tokens.
-    let (status, issued) = token_request(
+    let (status, issued) = app_token(
         &a,
         &[
             ("grant_type", "authorization_code"),
             ("code", &code),
-            ("redirect_uri", flow::CB),
+            ("redirect_uri", CB),
         ],
     )
     .await;
@@ -271,12 +243,12 @@ async fn a_flow_hops_between_instances_and_reuse_on_one_revokes_the_family_of_th
         active(&b, access).await,
         "B introspects A's token as active"
     );
-    let (status, replay) = token_request(
+    let (status, replay) = app_token(
         &b,
         &[
             ("grant_type", "authorization_code"),
             ("code", &code),
-            ("redirect_uri", flow::CB),
+            ("redirect_uri", CB),
         ],
     )
     .await;
@@ -302,12 +274,12 @@ async fn a_flow_hops_between_instances_and_reuse_on_one_revokes_the_family_of_th
         )
         .await
         .unwrap();
-    let (_, issued) = token_request(
+    let (_, issued) = app_token(
         &b,
         &[
             ("grant_type", "authorization_code"),
             ("code", &code),
-            ("redirect_uri", flow::CB),
+            ("redirect_uri", CB),
         ],
     )
     .await;
@@ -317,7 +289,7 @@ async fn a_flow_hops_between_instances_and_reuse_on_one_revokes_the_family_of_th
         .to_owned();
 
     // Refresh on A; the old refresh token presented again on B is reuse: the family dies.
-    let (status, rotated) = token_request(
+    let (status, rotated) = app_token(
         &a,
         &[("grant_type", "refresh_token"), ("refresh_token", &refresh)],
     )
@@ -326,7 +298,7 @@ async fn a_flow_hops_between_instances_and_reuse_on_one_revokes_the_family_of_th
     let new_access = rotated["access_token"].as_str().unwrap();
     let new_refresh = rotated["refresh_token"].as_str().unwrap();
     assert!(active(&b, new_access).await);
-    let (status, reuse) = token_request(
+    let (status, reuse) = app_token(
         &b,
         &[("grant_type", "refresh_token"), ("refresh_token", &refresh)],
     )
@@ -341,7 +313,7 @@ async fn a_flow_hops_between_instances_and_reuse_on_one_revokes_the_family_of_th
         !active(&a, new_refresh).await,
         "reuse on B revokes the refresh token issued on A"
     );
-    let (status, _) = token_request(
+    let (status, _) = app_token(
         &a,
         &[
             ("grant_type", "refresh_token"),

@@ -3,12 +3,13 @@
 //! redirect accessors, and the steps of a flow taken by hand.
 
 use bytes::Bytes;
-use http::Response;
+use http::{Response, StatusCode};
 use oauth2_provider::model::client::Client;
 use oauth2_provider::testing::{Harness, UserAgent, location, redirect_param};
-use oauth2_provider::{AcceptConsentRequest, AcceptLoginRequest, Config};
+use oauth2_provider::{AcceptConsentRequest, AcceptLoginRequest, Config, Provider};
+use serde_json::Value;
 
-use super::{ISSUER, q};
+use super::{ISSUER, basic_form_request, body_json, q};
 
 /// The redirect URI of [`flow_client`].
 pub const CB: &str = "https://app.example.com/cb";
@@ -18,6 +19,8 @@ pub const LOGIN: &str = "https://login.example.com/login";
 pub const CONSENT: &str = "https://login.example.com/consent";
 /// The host's error page.
 pub const ERROR: &str = "https://login.example.com/error";
+/// The secret of the client `app` that [`harness`] registers.
+pub const APP_SECRET: &str = "secret";
 
 /// A response of the provider.
 pub type Res = Response<Bytes>;
@@ -39,7 +42,7 @@ pub async fn harness() -> Harness {
 /// A harness with `config` and the client `app` (every response type).
 pub async fn harness_with(config: Config) -> Harness {
     let h = Harness::new(config).await.unwrap();
-    h.register(flow_client("app"), Some("secret"))
+    h.register(flow_client("app"), Some(APP_SECRET))
         .await
         .unwrap();
     h
@@ -143,15 +146,6 @@ pub fn param(res: &Res, name: &str) -> String {
     redirect_param(res, name).unwrap_or_else(|| panic!("no {name} in {:?}", location(res)))
 }
 
-/// The query parameter `name` of `url`, which must exist.
-pub fn redirect_url_param(url: &str, name: &str) -> String {
-    let url = url::Url::parse(url).unwrap();
-    url.query_pairs()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.into_owned())
-        .unwrap()
-}
-
 /// Asserts a redirect to the client carrying `error`, the state and `iss`.
 pub fn assert_client_error(res: &Res, error: &str) {
     let l = loc(res);
@@ -239,4 +233,12 @@ pub async fn remembered_browser(h: &Harness, subject: &str) -> UserAgent {
         .unwrap();
     assert!(!code.is_empty());
     ua
+}
+
+/// `POST /oauth2/token` on `provider` by the client `app` ([`APP_SECRET`], Basic); the
+/// status and the JSON body.
+pub async fn app_token(provider: &Provider, pairs: &[(&str, &str)]) -> (StatusCode, Value) {
+    let req = basic_form_request("/oauth2/token", "app", APP_SECRET, pairs);
+    let res = provider.public().handle(req).await;
+    (res.status(), body_json(&res))
 }

@@ -62,13 +62,29 @@ pub fn q(pairs: &[(&str, &str)]) -> String {
         .finish()
 }
 
+/// The query parameter `name` of the absolute URL `url`, if it has one.
+pub fn query_param(url: &str, name: &str) -> Option<String> {
+    url::Url::parse(url)
+        .unwrap()
+        .query_pairs()
+        .find(|(n, _)| n == name)
+        .map(|(_, v)| v.into_owned())
+}
+
+/// The query parameter `name` of the absolute URL `url`, which must exist.
+pub fn url_param(url: &str, name: &str) -> String {
+    query_param(url, name).unwrap_or_else(|| panic!("no {name} in {url}"))
+}
+
 /// `Basic base64(urlencode(id) ":" urlencode(secret))`, as RFC 6749 §2.3.1 prescribes.
 pub fn basic(id: &str, secret: &str) -> String {
     let enc = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
-    format!(
-        "Basic {}",
-        STANDARD.encode(format!("{}:{}", enc(id), enc(secret)))
-    )
+    basic_raw(&format!("{}:{}", enc(id), enc(secret)))
+}
+
+/// `Basic base64(raw)`, without any urlencoding.
+pub fn basic_raw(raw: &str) -> String {
+    format!("Basic {}", STANDARD.encode(raw))
 }
 
 /// A form POST to `uri` authenticated with Basic as `client_id` / `secret`.
