@@ -3,10 +3,11 @@
 //! and the fallback pages.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod flow_support;
+mod common;
 
 use bytes::Bytes;
-use flow_support::*;
+use common::flow::*;
+use common::*;
 use http::{Method, Request, StatusCode};
 use oauth2_provider::testing::{UserAgent, redirect_param};
 
@@ -78,7 +79,7 @@ async fn redirect_uri_must_match_exactly() {
 #[tokio::test]
 async fn redirect_uri_may_be_omitted_only_with_exactly_one_registered() {
     let h = harness().await;
-    let mut two = client("two");
+    let mut two = flow_client("two");
     two.redirect_uris
         .push("https://app.example.com/other".into());
     h.register(two, Some("secret")).await.unwrap();
@@ -109,7 +110,7 @@ async fn redirect_uri_may_be_omitted_only_with_exactly_one_registered() {
 #[tokio::test]
 async fn loopback_redirect_port_may_vary() {
     let h = harness().await;
-    let mut native = client("native");
+    let mut native = flow_client("native");
     native.redirect_uris = vec!["http://127.0.0.1/cb".into()];
     h.register(native, Some("secret")).await.unwrap();
     let mut ua = h.user_agent();
@@ -130,7 +131,7 @@ async fn loopback_redirect_port_may_vary() {
 #[tokio::test]
 async fn errors_after_validation_go_to_the_client_with_state_and_iss_keeping_its_query() {
     let h = harness().await;
-    let mut c = client("q");
+    let mut c = flow_client("q");
     c.redirect_uris = vec!["https://app.example.com/cb?tenant=7".into()];
     h.register(c, Some("secret")).await.unwrap();
     let mut ua = h.user_agent();
@@ -166,7 +167,7 @@ async fn repeated_parameters_are_invalid_request() {
 #[tokio::test]
 async fn response_type_rules() {
     let h = harness().await;
-    let mut code_only = client("code-only");
+    let mut code_only = flow_client("code-only");
     code_only.response_types = vec![];
     code_only.grant_types = vec![];
     h.register(code_only, Some("secret")).await.unwrap();
@@ -212,7 +213,7 @@ async fn response_type_rules() {
 #[tokio::test]
 async fn implicit_needs_the_implicit_grant() {
     let h = harness().await;
-    let mut c = client("no-implicit");
+    let mut c = flow_client("no-implicit");
     c.grant_types = vec!["authorization_code".into()];
     h.register(c, Some("secret")).await.unwrap();
     let mut ua = h.user_agent();
@@ -330,7 +331,7 @@ const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
 #[tokio::test]
 async fn pkce_s256_only_well_formed_and_required_for_public_clients() {
     let h = harness().await;
-    let mut public = client("public");
+    let mut public = flow_client("public");
     public.token_endpoint_auth_method = "none".into();
     h.register(public, None).await.unwrap();
     let mut ua = h.user_agent();
@@ -554,7 +555,7 @@ async fn post_authorization_requests_are_served() {
     // The whole flow completes through the GET return.
     let mut ua = h.user_agent();
     let code = ua
-        .code(&q(&BASE), login_as("alice"), grant(&[]))
+        .code(&q(&BASE), login_as("alice"), consent_to(&[]))
         .await
         .unwrap();
     assert!(code.starts_with("op_ac_"));

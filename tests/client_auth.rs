@@ -11,8 +11,7 @@ use base64::engine::general_purpose::STANDARD;
 use bytes::Bytes;
 use common::*;
 use http::{Method, Request, StatusCode};
-use oauth2_provider::testing::FaultyStore;
-use oauth2_provider::{Client, Config, Error, Provider};
+use oauth2_provider::{Client, Error, Provider};
 
 /// A token request with an optional `Authorization` header and a form body.
 fn request(authorization: Option<&str>, form: &[(&str, &str)]) -> Request<Bytes> {
@@ -25,17 +24,6 @@ fn request(authorization: Option<&str>, form: &[(&str, &str)]) -> Request<Bytes>
     }
     let body = serde_urlencoded::to_string(form).unwrap();
     builder.body(Bytes::from(body)).unwrap()
-}
-
-/// `Basic base64(urlencode(id) ":" urlencode(secret))`, as RFC 6749 §2.3.1 prescribes.
-fn basic(id: &str, secret: &str) -> String {
-    let encode = |s: &str| serde_urlencoded::to_string([("", s)]).unwrap()[1..].to_owned();
-    basic_raw(&format!("{}:{}", encode(id), encode(secret)))
-}
-
-/// `Basic base64(raw)`, without any urlencoding.
-fn basic_raw(raw: &str) -> String {
-    format!("Basic {}", STANDARD.encode(raw))
 }
 
 const GRANT: (&str, &str) = ("grant_type", "client_credentials");
@@ -293,12 +281,7 @@ async fn client_assertions_are_not_supported() {
 
 #[tokio::test]
 async fn a_store_failure_is_a_server_error() {
-    let store = Arc::new(FaultyStore::new());
-    let p = Provider::builder(Config::new(ISSUER).unwrap())
-        .store(store.clone())
-        .build()
-        .await
-        .unwrap();
+    let (p, store, _) = faulty_provider().await;
     let secret = register(&p, "app", "client_secret_basic", None)
         .await
         .unwrap();

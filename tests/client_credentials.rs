@@ -4,8 +4,8 @@
 
 mod common;
 
-use common::tokens::*;
-use common::{assert_error, body_json, form_request};
+use common::seed::*;
+use common::*;
 use http::StatusCode;
 use time::Duration;
 
@@ -20,7 +20,7 @@ fn cc(client: &str, scope: Option<&str>) -> http::Request<bytes::Bytes> {
 async fn machine(p: &oauth2_provider::Provider) {
     create_confidential(
         p,
-        client(
+        client_model(
             "machine",
             &["client_credentials"],
             "read write.* openid offline",
@@ -50,7 +50,7 @@ async fn issues_an_access_token_for_the_client_itself() {
     );
     let access = body["access_token"].as_str().unwrap();
     assert!(access_active(&p, &clock, access).await);
-    let record = p.store().access_token(&sig(access)).await.unwrap();
+    let record = p.store().access_token(&signature(access)).await.unwrap();
     assert_eq!(record.grant.subject, "machine");
     assert_eq!(record.grant.subject_identifier, "machine");
     assert_eq!(record.grant.client_id, "machine");
@@ -70,12 +70,12 @@ async fn each_request_is_its_own_grant() {
     let b = body_json(&public(&p, cc("machine", None)).await);
     let ga = p
         .store()
-        .access_token(&sig(a["access_token"].as_str().unwrap()))
+        .access_token(&signature(a["access_token"].as_str().unwrap()))
         .await
         .unwrap();
     let gb = p
         .store()
-        .access_token(&sig(b["access_token"].as_str().unwrap()))
+        .access_token(&signature(b["access_token"].as_str().unwrap()))
         .await
         .unwrap();
     assert_ne!(ga.grant.grant_id, gb.grant.grant_id);
@@ -104,7 +104,7 @@ async fn scopes_outside_the_clients_registration_are_invalid_scope() {
 #[tokio::test]
 async fn public_clients_are_unauthorized_client() {
     let (p, _clock) = common::provider().await;
-    create_public(&p, client("spa", &["client_credentials"], "read")).await;
+    create_public(&p, client_model("spa", &["client_credentials"], "read")).await;
     let req = form_request(
         "/oauth2/token",
         &[("grant_type", "client_credentials"), ("client_id", "spa")],
@@ -137,7 +137,7 @@ async fn bad_secret_is_invalid_client() {
 #[tokio::test]
 async fn client_secret_post_works_when_registered() {
     let (p, _clock) = common::provider().await;
-    let mut c = client("poster", &["client_credentials"], "read");
+    let mut c = client_model("poster", &["client_credentials"], "read");
     c.token_endpoint_auth_method = "client_secret_post".into();
     create_confidential(&p, c).await;
     let req = form_request(

@@ -14,7 +14,6 @@ use oauth2_provider::model::secret::Secret;
 use oauth2_provider::store::{
     GrantData, IssuedTokens, TokenKind, TokenRecord, TokenStatus, TokenStore,
 };
-use oauth2_provider::testing::FaultyStore;
 use oauth2_provider::{Clock, Config, ManualClock, Provider};
 use serde_json::{Value, json};
 
@@ -627,16 +626,8 @@ fn token_for(
         kind,
         grant: GrantData {
             grant_id: format!("grant-{signature}"),
-            client_id: client_id.into(),
-            subject: "alice".into(),
-            subject_identifier: "alice".into(),
-            granted_scope: vec!["openid".into()],
-            access_token_extra: Default::default(),
-            id_token_extra: Default::default(),
             auth_time: None,
-            acr: String::new(),
-            session_id: None,
-            requested_at: now,
+            ..seed::grant(client_id, "alice", &["openid"], now)
         },
         issued_at: now,
         expires_at: None,
@@ -685,19 +676,9 @@ async fn delete_removes_the_client_and_revokes_its_tokens() {
     assert!(!store.access_token("at-s").await.unwrap().is_active(now));
 }
 
-async fn failing_provider() -> (Provider, Arc<FaultyStore>) {
-    let store = Arc::new(FaultyStore::new());
-    let provider = Provider::builder(Config::new(ISSUER).unwrap())
-        .store(store.clone())
-        .build()
-        .await
-        .unwrap();
-    (provider, store)
-}
-
 #[tokio::test]
 async fn store_failures_are_500_never_success() {
-    let (p, store) = failing_provider().await;
+    let (p, store, _) = faulty_provider().await;
     assert_eq!(
         create(&p, json!({"client_id": "app"})).await.status(),
         StatusCode::CREATED

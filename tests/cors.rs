@@ -19,8 +19,8 @@ async fn seeded() -> Provider {
     let mut config = Config::new(ISSUER).unwrap();
     config.discovery_cors_origins = vec!["https://docs.example".into()];
     let (p, _clock) = provider_with(config).await;
-    seed::client_with(&p, "spa", vec![SPA.into()]).await;
-    seed::client_with(&p, "other", vec![OTHER_SPA.into()]).await;
+    seed::client_with_origins(&p, "spa", vec![SPA.into()]).await;
+    seed::client_with_origins(&p, "other", vec![OTHER_SPA.into()]).await;
     p
 }
 
@@ -106,7 +106,7 @@ async fn actual_requests_honour_only_their_own_clients_origins() {
     let res = p
         .public()
         .handle(with_origin(
-            seed::revoke_request("spa", &[("token", "garbage")]),
+            revoke_request("spa", &[("token", "garbage")]),
             SPA,
         ))
         .await;
@@ -117,7 +117,7 @@ async fn actual_requests_honour_only_their_own_clients_origins() {
     let res = p
         .public()
         .handle(with_origin(
-            seed::revoke_request("spa", &[("token", "garbage")]),
+            revoke_request("spa", &[("token", "garbage")]),
             OTHER_SPA,
         ))
         .await;
@@ -147,10 +147,7 @@ async fn actual_requests_honour_only_their_own_clients_origins() {
     // Unknown client.
     let res = p
         .public()
-        .handle(with_origin(
-            seed::revoke_request("ghost", &[("token", "x")]),
-            SPA,
-        ))
+        .handle(with_origin(revoke_request("ghost", &[("token", "x")]), SPA))
         .await;
     assert_no_cors(&res, "unknown client");
 }

@@ -11,7 +11,7 @@ use common::*;
 use http::{Method, StatusCode};
 use oauth2_provider::jose::Algorithm;
 use oauth2_provider::model::secret::Secret;
-use oauth2_provider::{Config, ManualClock, MemoryStore, Provider};
+use oauth2_provider::{Config, MemoryStore, Provider};
 use serde_json::{Value, json};
 
 async fn get_json(p: &Provider, path: &str) -> Value {
@@ -234,14 +234,9 @@ async fn a_second_provider_on_the_same_store_publishes_the_same_keys() {
     let store = Arc::new(MemoryStore::new());
     // Instances sharing a store share the system secret: it seals the stored keys.
     let config = Config::new(ISSUER).unwrap();
-    let build = || {
-        Provider::builder(config.clone())
-            .store(store.clone())
-            .clock(Arc::new(ManualClock::starting_now()))
-            .build()
-    };
-    let first = build().await.unwrap();
-    let second = build().await.unwrap();
+    let build = || provider_on(config.clone(), store.clone());
+    let (first, _) = build().await;
+    let (second, _) = build().await;
     let first_jwks = first
         .public()
         .handle(empty_request(Method::GET, "/.well-known/jwks.json"))
@@ -258,7 +253,7 @@ async fn a_second_provider_on_the_same_store_publishes_the_same_keys() {
     assert_eq!(jwks(&second).await.len(), 2);
     second.reload_keys().await.unwrap();
     assert_eq!(kids(&jwks(&second).await).last(), Some(&kid));
-    let third = build().await.unwrap();
+    let (third, _) = build().await;
     assert_eq!(jwks(&third).await, jwks(&first).await);
 }
 

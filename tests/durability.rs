@@ -11,15 +11,13 @@
 #![cfg(unix)]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-#[path = "support/example.rs"]
-mod support;
+mod common;
 
 use std::os::unix::process::ExitStatusExt as _;
-use std::path::PathBuf;
 
-use base64::Engine as _;
+use common::process::{Response, Server, command, exchange};
+use common::{TempDir, basic, q, url_param};
 use serde_json::{Value, json};
-use support::{Response, Server, command, exchange};
 
 const EXAMPLE: &str = "hyper_server";
 const SYSTEM_SECRET: &str = "durability-test-secret-0123456789";
@@ -41,28 +39,6 @@ fn have(feature: &str, enabled: bool) -> bool {
         );
     }
     enabled
-}
-
-/// A fresh directory under the system's temporary directory, removed on drop.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new() -> Self {
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos();
-        let dir =
-            std::env::temp_dir().join(format!("oauth2-durability-{}-{nanos}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        Self(dir)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
 }
 
 /// The cookies a browser keeps for the public API (one host, path `/`, no expiry but
@@ -94,23 +70,6 @@ impl CookieJar {
     fn names(&self) -> Vec<&str> {
         self.0.iter().map(|(n, _)| n.as_str()).collect()
     }
-}
-
-/// The value of query parameter `name` in the absolute URL `url`.
-fn query_param(url: &str, name: &str) -> String {
-    url::Url::parse(url)
-        .unwrap()
-        .query_pairs()
-        .find(|(n, _)| n == name)
-        .unwrap_or_else(|| panic!("no {name} in {url}"))
-        .1
-        .into_owned()
-}
-
-fn form(pairs: &[(&str, &str)]) -> String {
-    url::form_urlencoded::Serializer::new(String::new())
-        .extend_pairs(pairs)
-        .finish()
 }
 
 /// The example, on SQLite at `db`, speaking to a browser with `jar`.
@@ -197,10 +156,8 @@ impl<'a> Run<'a> {
 
     /// A form POST on the public or admin API.
     fn post_form(&self, addr: &str, path: &str, pairs: &[(&str, &str)]) -> Response {
-        let body = form(pairs);
-        let basic = base64::engine::general_purpose::STANDARD
-            .encode(format!("{CLIENT_ID}:{CLIENT_SECRET}"));
-        let authorization = format!("Basic {basic}");
+        let body = q(pairs);
+        let authorization = basic(CLIENT_ID, CLIENT_SECRET);
         exchange(
             addr,
             "POST",
@@ -252,7 +209,7 @@ impl<'a> Run<'a> {
 
     /// Starts an authorization request in the browser; returns the login challenge.
     fn authorize(&mut self, state: &str) -> String {
-        let query = form(&[
+        let query = q(&[
             ("client_id", CLIENT_ID),
             ("response_type", "code"),
             ("scope", "openid offline"),
@@ -262,7 +219,7 @@ impl<'a> Run<'a> {
         ]);
         let res = self.browse(&format!("/oauth2/auth?{query}"));
         let location = self.location(&res, LOGIN_URL);
-        query_param(&location, "login_challenge")
+        url_param(&location, "login_challenge")
     }
 
     /// The whole first flow: login and consent accepted (both remembered), the code
@@ -297,7 +254,7 @@ impl<'a> Run<'a> {
             200,
         );
         let res = self.follow(accepted["redirect_to"].as_str().unwrap());
-        let consent = query_param(&self.location(&res, CONSENT_URL), "consent_challenge");
+        let consent = url_param(&self.location(&res, CONSENT_URL), "consent_challenge");
         let accepted = self.admin(
             "PUT",
             &format!("/oauth2/auth/requests/consent/{consent}/accept"),
@@ -306,8 +263,8 @@ impl<'a> Run<'a> {
         );
         let res = self.follow(accepted["redirect_to"].as_str().unwrap());
         let callback = self.location(&res, CALLBACK);
-        assert_eq!(query_param(&callback, "state"), state);
-        let code = query_param(&callback, "code");
+        assert_eq!(url_param(&callback, "state"), state);
+        let code = url_param(&callback, "code");
         let tokens = self.token(&[
             ("grant_type", "authorization_code"),
             ("code", &code),
@@ -325,8 +282,8 @@ fn tokens_keys_and_login_sessions_survive_sigkill() {
     if !have("sqlite", cfg!(feature = "sqlite")) {
         return;
     }
-    let dir = TempDir::new();
-    let db = format!("sqlite://{}", dir.0.join("db.sqlite").display());
+    let dir = TempDir::new("durability");
+    let db = dir.sqlite_url("db.sqlite");
     let mut jar = CookieJar::default();
 
     let mut first = Run::start(&db, None, &mut jar);
@@ -436,8 +393,8 @@ fn the_stored_keys_need_the_same_system_secret() {
     if !have("sqlite", cfg!(feature = "sqlite")) {
         return;
     }
-    let dir = TempDir::new();
-    let db = format!("sqlite://{}", dir.0.join("db.sqlite").display());
+    let dir = TempDir::new("durability");
+    let db = dir.sqlite_url("db.sqlite");
     let exit = |secret: Option<&str>| {
         let mut env = vec![("DATABASE_URL", db.as_str())];
         env.extend(secret.map(|s| ("SYSTEM_SECRET", s)));

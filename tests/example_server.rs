@@ -4,10 +4,9 @@
 #![cfg(unix)]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-#[path = "support/example.rs"]
-mod support;
+mod common;
 
-use support::{Server, command, exchange, http};
+use common::process::{Server, command, exchange, http};
 
 fn assert_config_error(name: &'static str, env: &[(&str, &str)], expected: &str) {
     let out = command(name, env).output().unwrap();

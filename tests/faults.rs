@@ -12,25 +12,12 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use common::seed::{self, Issued};
-use common::tokens;
 use common::*;
 use http::{Method, Response, StatusCode};
 use oauth2_provider::store::TokenKind;
 use oauth2_provider::testing::FaultyStore;
-use oauth2_provider::{Clock, Config, ManualClock, Provider};
+use oauth2_provider::{Clock, ManualClock, Provider};
 use time::Duration;
-
-async fn faulty_provider() -> (Provider, Arc<FaultyStore>, Arc<ManualClock>) {
-    let store = Arc::new(FaultyStore::new());
-    let clock = Arc::new(ManualClock::starting_now());
-    let p = Provider::builder(Config::new(ISSUER).unwrap())
-        .store(store.clone())
-        .clock(clock.clone())
-        .build()
-        .await
-        .unwrap();
-    (p, store, clock)
-}
 
 /// Runs `op` failing its 1st, 2nd, … store call until a run makes no failing call; each
 /// failing run must answer 5xx and leave `unchanged` true. Returns the failed calls' names.
@@ -85,7 +72,7 @@ async fn failed_revocation_is_5xx_and_the_token_stays_valid() {
             &store,
             async || {
                 p.public()
-                    .handle(seed::revoke_request("app", &[("token", token)]))
+                    .handle(revoke_request("app", &[("token", token)]))
                     .await
             },
             async || both_active(&p, &issued).await,
@@ -106,7 +93,7 @@ async fn failed_revocation_is_5xx_and_the_token_stays_valid() {
     store.fail_call(3);
     let res = p
         .public()
-        .handle(seed::revoke_request("app", &[("token", &issued.access)]))
+        .handle(revoke_request("app", &[("token", &issued.access)]))
         .await;
     assert_eq!(store.disarm(), Some("revoke_grant"));
     assert_error(
@@ -117,7 +104,7 @@ async fn failed_revocation_is_5xx_and_the_token_stays_valid() {
     assert!(both_active(&p, &issued).await);
     let res = p
         .public()
-        .handle(seed::revoke_request("app", &[("token", &issued.access)]))
+        .handle(revoke_request("app", &[("token", &issued.access)]))
         .await;
     assert_eq!(res.status(), StatusCode::OK);
     assert!(!both_active(&p, &issued).await);
@@ -254,7 +241,7 @@ async fn failed_session_operations_are_5xx_and_change_nothing() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn failed_preflight_lookup_allows_nothing() {
     let (p, store, _clock, _) = seeded().await;
-    seed::client_with(&p, "spa", vec!["https://spa.example".into()]).await;
+    seed::client_with_origins(&p, "spa", vec!["https://spa.example".into()]).await;
     store.fail_call(1);
     let mut req = empty_request(Method::OPTIONS, "/oauth2/token");
     req.headers_mut()
@@ -268,18 +255,18 @@ async fn failed_preflight_lookup_allows_nothing() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn failed_code_exchange_is_5xx_and_issues_nothing() {
     let (p, store, clock) = faulty_provider().await;
-    tokens::code_client(&p, "app").await;
-    let (code, _) = tokens::issue_code(&p, &clock, "app", &["openid", "offline"]).await;
+    seed::code_client(&p, "app").await;
+    let (code, _) = seed::issue_code(&p, &clock, "app", &["openid", "offline"]).await;
     let failed = fail_each_call(
         &store,
-        async || p.public().handle(tokens::code_exchange("app", &code)).await,
+        async || p.public().handle(code_exchange("app", &code)).await,
         // Nothing was redeemed: the code is still unused, so no token of it exists.
-        async || !p.store().code(&tokens::sig(&code)).await.unwrap().used,
+        async || !p.store().code(&seed::signature(&code)).await.unwrap().used,
     )
     .await;
     assert_eq!(failed, ["client", "code", "redeem_code"]);
     // The run without a fault redeemed it.
-    let res = p.public().handle(tokens::code_exchange("app", &code)).await;
+    let res = p.public().handle(code_exchange("app", &code)).await;
     assert_eq!(
         res.status(),
         StatusCode::BAD_REQUEST,
@@ -290,38 +277,34 @@ async fn failed_code_exchange_is_5xx_and_issues_nothing() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn failed_refresh_is_5xx_and_keeps_the_old_pair() {
     let (p, store, clock) = faulty_provider().await;
-    tokens::code_client(&p, "app").await;
-    let first = tokens::tokens_for(&p, &clock, "app", &["openid", "offline"]).await;
+    seed::code_client(&p, "app").await;
+    let first = seed::tokens_for(&p, &clock, "app", &["openid", "offline"]).await;
     let access = first["access_token"].as_str().unwrap().to_owned();
     let refresh = first["refresh_token"].as_str().unwrap().to_owned();
     let failed = fail_each_call(
         &store,
+        async || p.public().handle(refresh_request("app", &refresh)).await,
         async || {
-            p.public()
-                .handle(tokens::refresh_request("app", &refresh))
-                .await
-        },
-        async || {
-            tokens::access_active(&p, &clock, &access).await
-                && tokens::refresh_active(&p, &clock, &refresh).await
+            seed::access_active(&p, &clock, &access).await
+                && seed::refresh_active(&p, &clock, &refresh).await
         },
     )
     .await;
     assert_eq!(failed, ["client", "refresh_token", "rotate_refresh_token"]);
     // The clean run rotated: the old pair is dead now.
-    assert!(!tokens::refresh_active(&p, &clock, &refresh).await);
+    assert!(!seed::refresh_active(&p, &clock, &refresh).await);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn failed_client_credentials_is_5xx() {
     let (p, store, _clock) = faulty_provider().await;
-    tokens::create_confidential(
+    seed::create_confidential(
         &p,
-        tokens::client("machine", &["client_credentials"], "core"),
+        seed::client_model("machine", &["client_credentials"], "core"),
     )
     .await;
     let request = || {
-        tokens::token_request(
+        token_request(
             "machine",
             &[("grant_type", "client_credentials"), ("scope", "core")],
         )
@@ -343,9 +326,9 @@ async fn failed_client_credentials_is_5xx() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 8)]
 async fn revocation_racing_with_refresh_over_http_leaves_no_active_token() {
     let (p, _store, clock) = faulty_provider().await;
-    tokens::code_client(&p, "app").await;
+    seed::code_client(&p, "app").await;
     for round in 0..50 {
-        let first = tokens::tokens_for(&p, &clock, "app", &["openid", "offline"]).await;
+        let first = seed::tokens_for(&p, &clock, "app", &["openid", "offline"]).await;
         let access = first["access_token"].as_str().unwrap().to_owned();
         let refresh = first["refresh_token"].as_str().unwrap().to_owned();
         let barrier = Arc::new(tokio::sync::Barrier::new(3));
@@ -356,9 +339,9 @@ async fn revocation_racing_with_refresh_over_http_leaves_no_active_token() {
                 p.public().handle(req).await
             })
         };
-        let refreshed = spawn(tokens::refresh_request("app", &refresh));
-        let revoked_by_access = spawn(seed::revoke_request("app", &[("token", &access)]));
-        let revoked_by_refresh = spawn(seed::revoke_request("app", &[("token", &refresh)]));
+        let refreshed = spawn(refresh_request("app", &refresh));
+        let revoked_by_access = spawn(revoke_request("app", &[("token", &access)]));
+        let revoked_by_refresh = spawn(revoke_request("app", &[("token", &refresh)]));
         let refreshed = refreshed.await.unwrap();
         assert_eq!(revoked_by_access.await.unwrap().status(), StatusCode::OK);
         assert_eq!(revoked_by_refresh.await.unwrap().status(), StatusCode::OK);
@@ -389,7 +372,7 @@ async fn parallel_revocations_of_one_token_all_succeed() {
             let (p, token) = (p.clone(), issued.refresh.clone());
             tokio::spawn(async move {
                 p.public()
-                    .handle(seed::revoke_request("app", &[("token", &token)]))
+                    .handle(revoke_request("app", &[("token", &token)]))
                     .await
                     .status()
             })

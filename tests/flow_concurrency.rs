@@ -3,19 +3,21 @@
 //! 4xx (409), never a 5xx, and the winner's answer is the one the flow continues with.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+
 use std::sync::Arc;
 
-use http::StatusCode;
+use common::flow::{consent_to, login_as};
+use common::{ISSUER, json_request};
+use http::{Method, StatusCode};
 use oauth2_provider::testing::{Harness, redirect_param};
-use oauth2_provider::{AcceptConsentRequest, AcceptLoginRequest, Client, Config, Error};
+use oauth2_provider::{Client, Config, Error};
 use serde_json::json;
 
 const N: usize = 32;
 
 async fn harness() -> Harness {
-    let harness = Harness::new(Config::new("https://auth.example.com/").unwrap())
-        .await
-        .unwrap();
+    let harness = Harness::new(Config::new(ISSUER).unwrap()).await.unwrap();
     let client = Client {
         client_id: "app".into(),
         redirect_uris: vec!["https://app.example.com/cb".into()],
@@ -66,10 +68,7 @@ async fn parallel_typed_accepts_of_one_login_and_consent_have_one_winner() {
             let harness = harness.clone();
             let login = login.clone();
             tokio::spawn(async move {
-                let body = AcceptLoginRequest {
-                    subject: format!("user-{i}"),
-                    ..Default::default()
-                };
+                let body = login_as(&format!("user-{i}"));
                 harness.provider.accept_login(&login, body).await
             })
         })
@@ -92,10 +91,7 @@ async fn parallel_typed_accepts_of_one_login_and_consent_have_one_winner() {
             let harness = harness.clone();
             let consent = consent.clone();
             tokio::spawn(async move {
-                let body = AcceptConsentRequest {
-                    grant_scope: vec!["openid".into()],
-                    ..Default::default()
-                };
+                let body = consent_to(&["openid"]);
                 harness.provider.accept_consent(&consent, body).await
             })
         })
@@ -116,15 +112,13 @@ async fn parallel_http_accepts_of_one_login_challenge_get_one_200_and_409s() {
         .authorize("client_id=app&response_type=code&scope=openid&state=state-1234")
         .await;
     let login = redirect_param(&res, "login_challenge").unwrap();
-    let body = serde_json::to_vec(&json!({"subject": "alice"})).unwrap();
+    let body = json!({"subject": "alice"});
 
     let tasks: Vec<_> = (0..N)
         .map(|_| {
             let admin = harness.provider.admin();
-            let req = http::Request::put(format!("/oauth2/auth/requests/login/{login}/accept"))
-                .header("content-type", "application/json")
-                .body(bytes::Bytes::from(body.clone()))
-                .unwrap();
+            let path = format!("/oauth2/auth/requests/login/{login}/accept");
+            let req = json_request(Method::PUT, &path, &body);
             tokio::spawn(async move { admin.handle(req).await.status() })
         })
         .collect();

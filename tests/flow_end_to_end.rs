@@ -2,18 +2,13 @@
 //! exchange (test catalog §4 items 32, 36, 51).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod flow_support;
+mod common;
 
-use base64::Engine as _;
-use bytes::Bytes;
-use flow_support::*;
-use http::{Request, StatusCode};
+use common::flow::*;
+use common::*;
+use http::StatusCode;
 use oauth2_provider::testing::Harness;
 use serde_json::Value;
-
-/// RFC 7636 appendix B.
-const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
-const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
 
 async fn exchange(h: &Harness, code: &str, extra: &[(&str, &str)]) -> (StatusCode, Value) {
     let mut pairs = vec![
@@ -22,16 +17,7 @@ async fn exchange(h: &Harness, code: &str, extra: &[(&str, &str)]) -> (StatusCod
         ("redirect_uri", CB),
     ];
     pairs.extend_from_slice(extra);
-    let basic = base64::engine::general_purpose::STANDARD.encode("app:secret");
-    let req = Request::builder()
-        .method("POST")
-        .uri("/oauth2/token")
-        .header("content-type", "application/x-www-form-urlencoded")
-        .header("authorization", format!("Basic {basic}"))
-        .body(Bytes::from(q(&pairs)))
-        .unwrap();
-    let res = h.provider.public().handle(req).await;
-    (res.status(), serde_json::from_slice(res.body()).unwrap())
+    app_token(&h.provider, &pairs).await
 }
 
 #[tokio::test]
@@ -53,7 +39,7 @@ async fn code_flow_with_pkce_ends_in_tokens_with_the_accepted_claims() {
                 acr: "urn:mfa".into(),
                 ..remembered_login("alice")
             },
-            remembered_grant(&["openid", "offline"]),
+            remembered_consent_to(&["openid", "offline"]),
         )
         .await
         .unwrap();
@@ -89,7 +75,7 @@ async fn granted_scopes_decide_refresh_and_id_tokens() {
         .code(
             &code_query(&[("redirect_uri", CB)]),
             login_as("bob"),
-            grant(&["openid"]),
+            consent_to(&["openid"]),
         )
         .await
         .unwrap();
@@ -101,7 +87,7 @@ async fn granted_scopes_decide_refresh_and_id_tokens() {
         .code(
             &code_query(&[("redirect_uri", CB)]),
             login_as("bob"),
-            grant(&["offline"]),
+            consent_to(&["offline"]),
         )
         .await
         .unwrap();

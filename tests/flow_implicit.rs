@@ -2,10 +2,12 @@
 //! and c_hash, no refresh token, tokens stored.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod flow_support;
+mod common;
 
 use base64::Engine as _;
-use flow_support::*;
+use common::flow::*;
+use common::seed::signature;
+use common::*;
 use http::StatusCode;
 use oauth2_provider::Clock;
 use oauth2_provider::jose::Algorithm;
@@ -33,7 +35,7 @@ async fn run(
     ua.authorize_and_consent(
         &query(response_type, extra),
         login_with_acr("alice"),
-        grant(&["openid", "offline"]),
+        consent_to(&["openid", "offline"]),
     )
     .await
     .unwrap()
@@ -150,7 +152,7 @@ async fn code_token_and_code_id_token_token() {
 #[tokio::test]
 async fn eddsa_clients_get_eddsa_id_tokens() {
     let h = harness().await;
-    let mut c = client("ed");
+    let mut c = flow_client("ed");
     c.id_token_signed_response_alg = Some(Algorithm::EdDSA);
     h.register(c, Some("secret")).await.unwrap();
     let mut ua = h.user_agent();
@@ -163,7 +165,7 @@ async fn eddsa_clients_get_eddsa_id_tokens() {
                 ("nonce", "nonce-abcdef"),
             ]),
             login_as("bob"),
-            grant(&["openid"]),
+            consent_to(&["openid"]),
         )
         .await
         .unwrap();
@@ -180,7 +182,11 @@ async fn id_token_without_granted_openid_is_refused() {
     let h = harness().await;
     let mut ua = h.user_agent();
     let res = ua
-        .authorize_and_consent(&query("id_token", &[]), login_as("a"), grant(&["offline"]))
+        .authorize_and_consent(
+            &query("id_token", &[]),
+            login_as("a"),
+            consent_to(&["offline"]),
+        )
         .await
         .unwrap();
     assert_client_error(&res, "access_denied");
@@ -215,7 +221,7 @@ async fn query_mode_is_allowed_for_codes() {
 #[tokio::test]
 async fn response_type_must_be_registered_exactly() {
     let h = harness().await;
-    let mut c = client("hybrid-only");
+    let mut c = flow_client("hybrid-only");
     c.response_types = vec!["code id_token".into()];
     h.register(c, Some("secret")).await.unwrap();
     let mut ua = h.user_agent();

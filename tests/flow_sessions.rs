@@ -2,10 +2,12 @@
 //! forced subjects (Hydra reference §3.2–3.5, 3.18; test catalog §4 items 10–38).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod flow_support;
+mod common;
 
 use bytes::Bytes;
-use flow_support::*;
+use common::flow::*;
+use common::seed::signature;
+use common::*;
 use oauth2_provider::Clock;
 use oauth2_provider::testing::{Harness, redirect_param};
 use oauth2_provider::{AcceptConsentRequest, AcceptLoginRequest, Error};
@@ -31,7 +33,7 @@ async fn remembered_login_and_consent_are_skipped_next_time() {
     let consent = h.provider.consent_request(&cc).await.unwrap();
     assert!(consent.skip);
     assert_eq!(consent.login_session_id, login.session_id);
-    let res = accept_consent(&h, &mut ua, &cc, grant(&["openid", "offline"])).await;
+    let res = accept_consent(&h, &mut ua, &cc, consent_to(&["openid", "offline"])).await;
     let code = param(&res, "code");
     let record = h.provider.store().code(&signature(&code)).await.unwrap();
     // sid = the login session; auth_time = the session's.
@@ -111,7 +113,7 @@ async fn remember_for_is_capped_by_the_login_session_lifespan() {
             remember_for: 86_400,
             ..remembered_login("u")
         },
-        grant(&[]),
+        consent_to(&[]),
     )
     .await
     .unwrap();
@@ -130,7 +132,7 @@ async fn remember_for_is_capped_by_the_login_session_lifespan() {
 async fn public_native_client_never_skips_consent() {
     // Catalog 11.
     let h = harness().await;
-    let mut native = client("native");
+    let mut native = flow_client("native");
     native.token_endpoint_auth_method = "none".into();
     native.redirect_uris = vec!["com.example.app:/cb".into()];
     h.register(native, None).await.unwrap();
@@ -153,7 +155,7 @@ async fn public_native_client_never_skips_consent() {
         .authorize_and_consent(
             &query(&[]),
             remembered_login("u"),
-            remembered_grant(&["openid"]),
+            remembered_consent_to(&["openid"]),
         )
         .await
         .unwrap();
@@ -166,7 +168,7 @@ async fn public_native_client_never_skips_consent() {
         .authorize_and_consent(
             &query(&[("prompt", "none")]),
             login_as("u"),
-            grant(&["openid"]),
+            consent_to(&["openid"]),
         )
         .await
         .unwrap();
@@ -191,10 +193,10 @@ async fn skip_requests_must_be_accepted_with_the_session_subject_and_without_rem
     assert!(h.provider.consent_request(&cc).await.unwrap().skip);
     let remember = h
         .provider
-        .accept_consent(&cc, remembered_grant(&["openid"]))
+        .accept_consent(&cc, remembered_consent_to(&["openid"]))
         .await;
     assert!(matches!(remember, Err(Error::BadRequest(_))));
-    let res = accept_consent(&h, &mut ua, &cc, grant(&["openid"])).await;
+    let res = accept_consent(&h, &mut ua, &cc, consent_to(&["openid"])).await;
     assert!(redirect_param(&res, "code").is_some());
 }
 
@@ -207,7 +209,7 @@ async fn prompt_login_and_consent_force_the_pages() {
     assert!(!h.provider.login_request(&lc).await.unwrap().skip);
     let cc = consent_challenge(&accept_login(&h, &mut ua, &lc, login_as("user")).await);
     assert!(!h.provider.consent_request(&cc).await.unwrap().skip);
-    let res = accept_consent(&h, &mut ua, &cc, grant(&["openid"])).await;
+    let res = accept_consent(&h, &mut ua, &cc, consent_to(&["openid"])).await;
     assert!(redirect_param(&res, "code").is_some());
 }
 
@@ -232,7 +234,7 @@ async fn max_age_exceeded_forces_a_new_login() {
     assert!(!h.provider.login_request(&lc).await.unwrap().skip);
     let cc = consent_challenge(&accept_login(&h, &mut ua, &lc, login_as("user")).await);
     assert!(h.provider.consent_request(&cc).await.unwrap().skip);
-    let res = accept_consent(&h, &mut ua, &cc, grant(&["openid"])).await;
+    let res = accept_consent(&h, &mut ua, &cc, consent_to(&["openid"])).await;
     let code = param(&res, "code");
     let record = h.provider.store().code(&signature(&code)).await.unwrap();
     assert_eq!(
@@ -274,7 +276,7 @@ async fn prompt_none_with_session_and_consent_succeeds_silently() {
         .authorize_and_consent(
             &code_query(&[("prompt", "none"), ("max_age", "60")]),
             login_as("user"),
-            grant(&["openid", "offline"]),
+            consent_to(&["openid", "offline"]),
         )
         .await
         .unwrap();
@@ -301,7 +303,7 @@ async fn prompt_none_without_remembered_consent_is_consent_required() {
     ua.code(
         &code_query(&[]),
         remembered_login("user"),
-        grant(&["openid"]),
+        consent_to(&["openid"]),
     )
     .await
     .unwrap();
@@ -309,7 +311,7 @@ async fn prompt_none_without_remembered_consent_is_consent_required() {
         .authorize_and_consent(
             &code_query(&[("prompt", "none")]),
             login_as("user"),
-            grant(&[]),
+            consent_to(&[]),
         )
         .await
         .unwrap();
@@ -323,7 +325,7 @@ async fn remembered_consent_must_cover_every_requested_scope() {
     ua.code(
         &code_query(&[("scope", "openid")]),
         remembered_login("user"),
-        remembered_grant(&["openid"]),
+        remembered_consent_to(&["openid"]),
     )
     .await
     .unwrap();
@@ -344,7 +346,7 @@ async fn remembered_consent_expires_after_remember_for() {
         },
         AcceptConsentRequest {
             remember_for: 60,
-            ..remembered_grant(&["openid", "offline"])
+            ..remembered_consent_to(&["openid", "offline"])
         },
     )
     .await
@@ -381,7 +383,7 @@ async fn id_token_hint_rules() {
         .authorize_and_consent(
             &code_query(&[("id_token_hint", &hint)]),
             login_as("foouser"),
-            grant(&["openid"]),
+            consent_to(&["openid"]),
         )
         .await
         .unwrap();
@@ -397,7 +399,7 @@ async fn id_token_hint_with_a_matching_session_succeeds_silently() {
         .authorize_and_consent(
             &code_query(&[("prompt", "none"), ("id_token_hint", &hint)]),
             login_as("foouser"),
-            grant(&["openid", "offline"]),
+            consent_to(&["openid", "offline"]),
         )
         .await
         .unwrap();
@@ -432,7 +434,7 @@ fn pairwise_config() -> oauth2_provider::Config {
 
 async fn pairwise_harness() -> Harness {
     let h = harness_with(pairwise_config()).await;
-    let mut c = client("pw");
+    let mut c = flow_client("pw");
     c.subject_type = "pairwise".into();
     c.sector_identifier_uri = Some("foo".into());
     h.register(c, Some("secret")).await.unwrap();
@@ -462,7 +464,7 @@ async fn pairwise_subject_reproduces_hydras_worked_example() {
         .authorize_and_consent(
             &pw_query(&[]),
             remembered_login("auth-user"),
-            grant(&["openid"]),
+            consent_to(&["openid"]),
         )
         .await
         .unwrap();
@@ -478,7 +480,7 @@ async fn pairwise_subject_reproduces_hydras_worked_example() {
         .authorize_and_consent(
             &pw_query(&[("id_token_hint", &id_token), ("prompt", "none")]),
             login_as("auth-user"),
-            grant(&["openid"]),
+            consent_to(&["openid"]),
         )
         .await
         .unwrap();
@@ -503,7 +505,7 @@ async fn forced_subject_identifier_overrides_and_is_remembered() {
                 force_subject_identifier: "forced-auth-user".into(),
                 ..login_as("auth-user")
             },
-            grant(&["openid"]),
+            consent_to(&["openid"]),
         )
         .await
         .unwrap();
@@ -521,7 +523,7 @@ async fn forced_subject_identifier_overrides_and_is_remembered() {
         .authorize_and_consent(
             &pw_query(&[("id_token_hint", &id_token)]),
             login_as("auth-user"),
-            grant(&["openid"]),
+            consent_to(&["openid"]),
         )
         .await
         .unwrap();
@@ -573,6 +575,6 @@ async fn slow_login_and_consent_within_max_age_still_succeed() {
     let res = accept_login(&h, &mut ua, &lc, login_as("u")).await;
     let cc = consent_challenge(&res);
     h.clock.advance(Duration::seconds(5));
-    let res = accept_consent(&h, &mut ua, &cc, grant(&["openid"])).await;
+    let res = accept_consent(&h, &mut ua, &cc, consent_to(&["openid"])).await;
     assert!(redirect_param(&res, "code").is_some(), "{}", loc(&res));
 }

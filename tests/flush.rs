@@ -40,7 +40,7 @@ async fn access_exists(p: &Provider, token: &str) -> bool {
 /// Inserts an access token issued `age` ago that lived one hour; returns it.
 async fn access_token_aged(p: &Provider, now: OffsetDateTime, age: Duration) -> String {
     let grant = seed::grant("app", "alice", &["core"], now - age);
-    let (token, record) = seed::record(
+    let (token, record) = seed::token_record(
         TokenKind::AccessToken,
         &grant,
         now - age,
@@ -157,7 +157,7 @@ async fn flush_drains_many_batches_and_other_expired_records() {
     let now = clock.now();
     let grant = seed::grant("app", "alice", &["core"], now);
     for _ in 0..2_500 {
-        let (_, record) = seed::record(
+        let (_, record) = seed::token_record(
             TokenKind::AccessToken,
             &grant,
             now,

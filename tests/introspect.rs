@@ -148,13 +148,13 @@ async fn revoked_and_rotated_tokens_are_inactive() {
         .grant;
     // Rotation: the old refresh token and the old access token die, the new pair lives.
     let now = clock.now();
-    let (new_access, access) = seed::record(
+    let (new_access, access) = seed::token_record(
         TokenKind::AccessToken,
         &grant,
         now,
         Some(Duration::hours(1)),
     );
-    let (new_refresh, refresh) = seed::record(TokenKind::RefreshToken, &grant, now, None);
+    let (new_refresh, refresh) = seed::token_record(TokenKind::RefreshToken, &grant, now, None);
     p.store()
         .rotate_refresh_token(
             &seed::signature(&issued.refresh),

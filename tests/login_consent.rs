@@ -3,10 +3,11 @@
 //! Sessions and prompt rules are in `flow_sessions.rs`.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod flow_support;
+mod common;
 
-use bytes::Bytes;
-use flow_support::*;
+use common::flow::*;
+use common::seed::signature;
+use common::*;
 use http::{Method, StatusCode};
 use oauth2_provider::Clock;
 use oauth2_provider::store::{HandledConsent, HandledLogin};
@@ -104,7 +105,7 @@ async fn omitted_redirect_uri_is_not_bound_to_the_code() {
     let h = harness().await;
     let mut ua = h.user_agent();
     let code = ua
-        .code(&code_query(&[]), login_as("u"), grant(&[]))
+        .code(&code_query(&[]), login_as("u"), consent_to(&[]))
         .await
         .unwrap();
     let record = h.provider.store().code(&signature(&code)).await.unwrap();
@@ -120,7 +121,7 @@ async fn challenges_and_verifiers_are_random_and_purpose_bound() {
     assert_eq!(lc.len(), 32);
     assert!(lc.bytes().all(|b| b.is_ascii_hexdigit()));
     let done = h.provider.accept_login(&lc, login_as("u")).await.unwrap();
-    let login_verifier = redirect_url_param(&done.redirect_to, "login_verifier");
+    let login_verifier = url_param(&done.redirect_to, "login_verifier");
     assert!(login_verifier.starts_with("op_vf_"));
     assert_ne!(login_verifier, lc);
     // A login challenge is not a consent challenge.
@@ -148,8 +149,12 @@ async fn challenges_and_verifiers_are_random_and_purpose_bound() {
         h.provider.login_request(&cc).await,
         Err(Error::NotFound(_))
     ));
-    let done = h.provider.accept_consent(&cc, grant(&[])).await.unwrap();
-    let consent_verifier = redirect_url_param(&done.redirect_to, "consent_verifier");
+    let done = h
+        .provider
+        .accept_consent(&cc, consent_to(&[]))
+        .await
+        .unwrap();
+    let consent_verifier = url_param(&done.redirect_to, "consent_verifier");
     assert_ne!(consent_verifier, login_verifier);
     // The consent verifier presented as a login verifier is unknown.
     let res = ua
@@ -305,7 +310,11 @@ async fn missing_csrf_cookie_is_request_forbidden() {
     // Same at the consent step.
     let lc = login_challenge(&mut ua, &code_query(&[])).await;
     let cc = consent_challenge(&accept_login(&h, &mut ua, &lc, login_as("u")).await);
-    let done = h.provider.accept_consent(&cc, grant(&[])).await.unwrap();
+    let done = h
+        .provider
+        .accept_consent(&cc, consent_to(&[]))
+        .await
+        .unwrap();
     let res = h.user_agent().get(&done.redirect_to).await;
     assert_client_error(&res, "request_forbidden");
 }
@@ -334,9 +343,9 @@ async fn two_flows_in_one_browser_do_not_break_each_other() {
     let second = login_challenge(&mut ua, &code_query(&[("nonce", "other-flow")])).await;
     let cc_first = consent_challenge(&accept_login(&h, &mut ua, &first, login_as("u")).await);
     let cc_second = consent_challenge(&accept_login(&h, &mut ua, &second, login_as("u")).await);
-    let res = accept_consent(&h, &mut ua, &cc_first, grant(&[])).await;
+    let res = accept_consent(&h, &mut ua, &cc_first, consent_to(&[])).await;
     assert!(redirect_param(&res, "code").is_some(), "{}", loc(&res));
-    let res = accept_consent(&h, &mut ua, &cc_second, grant(&[])).await;
+    let res = accept_consent(&h, &mut ua, &cc_second, consent_to(&[])).await;
     assert!(redirect_param(&res, "code").is_some(), "{}", loc(&res));
 }
 
@@ -416,7 +425,7 @@ async fn accepting_twice_is_a_conflict_and_unknown_challenges_are_not_found() {
         Err(Error::NotFound(_))
     ));
     assert!(matches!(
-        h.provider.accept_consent("nope", grant(&[])).await,
+        h.provider.accept_consent("nope", consent_to(&[])).await,
         Err(Error::NotFound(_))
     ));
     assert!(matches!(
@@ -448,11 +457,11 @@ async fn invalid_accept_bodies_are_refused_and_nothing_is_stored() {
     assert!(record.handled.is_none());
     let cc = consent_challenge(&accept_login(&h, &mut ua, &lc, login_as("u")).await);
     for bad in [
-        grant(&["openid", "profile"]),
-        grant(&["admin"]),
+        consent_to(&["openid", "profile"]),
+        consent_to(&["admin"]),
         AcceptConsentRequest {
             remember_for: -5,
-            ..grant(&[])
+            ..consent_to(&[])
         },
     ] {
         assert!(matches!(
@@ -462,7 +471,7 @@ async fn invalid_accept_bodies_are_refused_and_nothing_is_stored() {
     }
     let record = h.provider.store().consent_request(&cc).await.unwrap();
     assert!(record.handled.is_none());
-    let res = accept_consent(&h, &mut ua, &cc, grant(&["offline"])).await;
+    let res = accept_consent(&h, &mut ua, &cc, consent_to(&["offline"])).await;
     assert_eq!(param(&res, "scope"), "offline");
 }
 
@@ -496,7 +505,7 @@ async fn expired_requests_fail_at_accept_with_410_and_at_return_with_request_una
     h.clock.advance(Duration::minutes(11));
     let err = h
         .provider
-        .accept_consent(&cc, grant(&[]))
+        .accept_consent(&cc, consent_to(&[]))
         .await
         .unwrap_err();
     assert_eq!(
@@ -511,7 +520,11 @@ async fn expired_consent_at_return_is_request_unauthorized() {
     let mut ua = h.user_agent();
     let lc = login_challenge(&mut ua, &code_query(&[])).await;
     let cc = consent_challenge(&accept_login(&h, &mut ua, &lc, login_as("u")).await);
-    let done = h.provider.accept_consent(&cc, grant(&[])).await.unwrap();
+    let done = h
+        .provider
+        .accept_consent(&cc, consent_to(&[]))
+        .await
+        .unwrap();
     h.clock.advance(Duration::minutes(31));
     assert_client_error(&ua.get(&done.redirect_to).await, "request_unauthorized");
 }
@@ -533,7 +546,7 @@ async fn stored_records_hold_digests_not_verifiers() {
     let mut ua = h.user_agent();
     let lc = login_challenge(&mut ua, &code_query(&[])).await;
     let done = h.provider.accept_login(&lc, login_as("u")).await.unwrap();
-    let verifier = redirect_url_param(&done.redirect_to, "login_verifier");
+    let verifier = url_param(&done.redirect_to, "login_verifier");
     let record = h.provider.store().login_request(&lc).await.unwrap();
     assert_eq!(record.verifier_digest, signature(&verifier));
     assert!(!serde_json::to_string(&record).unwrap().contains(&verifier));
@@ -541,25 +554,20 @@ async fn stored_records_hold_digests_not_verifiers() {
     let cc = consent_challenge(&ua.get(&done.redirect_to).await);
     let record = h.provider.store().consent_request(&cc).await.unwrap();
     assert!(record.handled.is_none());
-    h.provider.accept_consent(&cc, grant(&[])).await.unwrap();
+    h.provider
+        .accept_consent(&cc, consent_to(&[]))
+        .await
+        .unwrap();
     let record = h.provider.store().consent_request(&cc).await.unwrap();
     assert!(matches!(record.handled, Some(HandledConsent::Accepted(_))));
 }
 
 async fn admin(h: &Harness, method: Method, path: &str, body: Option<serde_json::Value>) -> Res {
-    let mut b = http::Request::builder().method(method).uri(path);
-    let bytes = match body {
-        Some(v) => {
-            b = b.header("content-type", "application/json");
-            Bytes::from(serde_json::to_vec(&v).unwrap())
-        }
-        None => Bytes::new(),
+    let req = match body {
+        Some(v) => json_request(method, path, &v),
+        None => empty_request(method, path),
     };
-    h.provider.admin().handle(b.body(bytes).unwrap()).await
-}
-
-fn body(res: &Res) -> serde_json::Value {
-    serde_json::from_slice(res.body()).unwrap()
+    h.provider.admin().handle(req).await
 }
 
 #[tokio::test]
@@ -570,7 +578,7 @@ async fn admin_http_endpoints_mirror_the_typed_api() {
     let path = format!("/oauth2/auth/requests/login/{lc}");
     let res = admin(&h, Method::GET, &path, None).await;
     assert_eq!(res.status(), StatusCode::OK);
-    let login = body(&res);
+    let login = body_json(&res);
     assert_eq!(login["challenge"], lc.as_str());
     assert_eq!(login["skip"], false);
     assert_eq!(login["client"]["client_id"], "app");
@@ -590,7 +598,7 @@ async fn admin_http_endpoints_mirror_the_typed_api() {
     )
     .await;
     assert_eq!(res.status(), StatusCode::BAD_REQUEST);
-    assert_eq!(body(&res)["error"], "invalid_request");
+    assert_eq!(body_json(&res)["error"], "invalid_request");
     let res = admin(
         &h,
         Method::PUT,
@@ -599,7 +607,7 @@ async fn admin_http_endpoints_mirror_the_typed_api() {
     )
     .await;
     assert_eq!(res.status(), StatusCode::OK);
-    let redirect_to = body(&res)["redirect_to"].as_str().unwrap().to_owned();
+    let redirect_to = body_json(&res)["redirect_to"].as_str().unwrap().to_owned();
     assert!(redirect_to.contains("login_verifier=op_vf_"));
     let res = admin(
         &h,
@@ -611,7 +619,7 @@ async fn admin_http_endpoints_mirror_the_typed_api() {
     assert_eq!(res.status(), StatusCode::CONFLICT);
     let res = admin(&h, Method::GET, "/oauth2/auth/requests/login/nope", None).await;
     assert_eq!(res.status(), StatusCode::NOT_FOUND);
-    assert_eq!(body(&res)["error"], "not_found");
+    assert_eq!(body_json(&res)["error"], "not_found");
     let res = admin(
         &h,
         Method::PUT,
@@ -625,7 +633,7 @@ async fn admin_http_endpoints_mirror_the_typed_api() {
     let path = format!("/oauth2/auth/requests/consent/{cc}");
     let res = admin(&h, Method::GET, &path, None).await;
     assert_eq!(res.status(), StatusCode::OK);
-    let consent = body(&res);
+    let consent = body_json(&res);
     assert_eq!(consent["subject"], "u");
     assert_eq!(consent["login_challenge"], lc.as_str());
     let res = admin(
@@ -644,7 +652,7 @@ async fn admin_http_endpoints_mirror_the_typed_api() {
     )
     .await;
     assert_eq!(res.status(), StatusCode::OK);
-    let redirect_to = body(&res)["redirect_to"].as_str().unwrap().to_owned();
+    let redirect_to = body_json(&res)["redirect_to"].as_str().unwrap().to_owned();
     let res = ua.get(&redirect_to).await;
     assert_client_error(&res, "access_denied");
     assert_eq!(param(&res, "error_description"), "no thanks");
@@ -670,10 +678,7 @@ async fn admin_http_endpoints_mirror_the_typed_api() {
 
 #[tokio::test]
 async fn default_fallback_login_url_receives_the_challenge() {
-    let h = Harness::new(oauth2_provider::Config::new(ISSUER).unwrap())
-        .await
-        .unwrap();
-    h.register(client("app"), Some("secret")).await.unwrap();
+    let h = harness_with(oauth2_provider::Config::new(ISSUER).unwrap()).await;
     let mut ua = h.user_agent();
     let res = ua.authorize(&code_query(&[])).await;
     assert!(

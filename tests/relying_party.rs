@@ -6,12 +6,17 @@
 //! response is built and parsed by the relying party's own code.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+
 use std::fmt;
 
 use bytes::Bytes;
+use common::flow::{consent_to, login_as};
+use common::seed::REDIRECT;
+use common::{ISSUER, json_request, query_param};
 use http::{Method, Request, StatusCode};
 use oauth2_provider::testing::{Harness, UserAgent, redirect_param};
-use oauth2_provider::{AcceptConsentRequest, AcceptLoginRequest, Config, Provider};
+use oauth2_provider::{Config, Provider};
 use openidconnect::core::{
     CoreAuthenticationFlow, CoreClient, CoreErrorResponseType, CoreIdTokenVerifier,
     CoreJwsSigningAlgorithm, CoreProviderMetadata, CoreTokenResponse, CoreUserInfoClaims,
@@ -23,8 +28,6 @@ use openidconnect::{
 };
 use serde_json::json;
 
-const ISSUER: &str = "https://auth.example.com/";
-const REDIRECT: &str = "https://client.example.com/cb";
 const SECRET: &str = "rp-secret-0123456789abcdefghijklmnopqrstuvwxyz";
 
 /// The relying party's HTTP transport failed (never expected: the provider always answers).
@@ -67,13 +70,10 @@ async fn register(provider: &Provider, client_id: &str, alg: &str) {
         "token_endpoint_auth_method": "client_secret_basic",
         "id_token_signed_response_alg": alg,
     });
-    let req = Request::builder()
-        .method(Method::POST)
-        .uri("/clients")
-        .header("content-type", "application/json")
-        .body(Bytes::from(serde_json::to_vec(&body).unwrap()))
-        .unwrap();
-    let res = provider.admin().handle(req).await;
+    let res = provider
+        .admin()
+        .handle(json_request(Method::POST, "/clients", &body))
+        .await;
     assert_eq!(
         res.status(),
         StatusCode::CREATED,
@@ -87,28 +87,20 @@ async fn register(provider: &Provider, client_id: &str, alg: &str) {
 async fn browse(browser: &mut UserAgent, provider: &Provider, auth_url: &str) -> url::Url {
     let res = browser.get(auth_url).await;
     let challenge = redirect_param(&res, "login_challenge").expect("login page");
-    let login = AcceptLoginRequest {
-        subject: "alice".into(),
-        ..Default::default()
-    };
-    let done = provider.accept_login(&challenge, login).await.unwrap();
+    let done = provider
+        .accept_login(&challenge, login_as("alice"))
+        .await
+        .unwrap();
     let res = browser.get(&done.redirect_to).await;
     let challenge = redirect_param(&res, "consent_challenge").expect("consent page");
-    let consent = AcceptConsentRequest {
-        grant_scope: vec!["openid".into(), "offline".into()],
-        ..Default::default()
-    };
-    let done = provider.accept_consent(&challenge, consent).await.unwrap();
+    let done = provider
+        .accept_consent(&challenge, consent_to(&["openid", "offline"]))
+        .await
+        .unwrap();
     let res = browser.get(&done.redirect_to).await;
     assert_eq!(res.status(), StatusCode::FOUND);
     let location = res.headers()[http::header::LOCATION].to_str().unwrap();
     url::Url::parse(location).unwrap()
-}
-
-fn query_param(url: &url::Url, name: &str) -> Option<String> {
-    url.query_pairs()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.into_owned())
 }
 
 /// The whole flow for a client whose ID tokens are signed with `alg`.
@@ -156,11 +148,14 @@ async fn relying_party_completes_the_flow(alg: &str, expected: CoreJwsSigningAlg
         "{callback}"
     );
     assert_eq!(
-        query_param(&callback, "state").as_deref(),
+        query_param(callback.as_str(), "state").as_deref(),
         Some(state.secret().as_str())
     );
-    assert_eq!(query_param(&callback, "iss").as_deref(), Some(ISSUER));
-    let code = query_param(&callback, "code").expect("code in the callback");
+    assert_eq!(
+        query_param(callback.as_str(), "iss").as_deref(),
+        Some(ISSUER)
+    );
+    let code = query_param(callback.as_str(), "code").expect("code in the callback");
 
     // Code exchange: client_secret_basic, PKCE verifier; the crate verifies the ID token's
     // signature against the JWKS, its alg, iss, aud, exp, iat and nonce.

@@ -29,9 +29,7 @@ async fn revoke(
     client_id: &str,
     pairs: &[(&str, &str)],
 ) -> http::Response<bytes::Bytes> {
-    p.public()
-        .handle(seed::revoke_request(client_id, pairs))
-        .await
+    p.public().handle(revoke_request(client_id, pairs)).await
 }
 
 fn assert_ok(res: &http::Response<bytes::Bytes>) {
@@ -92,14 +90,14 @@ async fn revoking_a_rotated_refresh_token_revokes_the_family() {
         .await
         .unwrap()
         .grant;
-    let (access, access_record) = seed::record(
+    let (access, access_record) = seed::token_record(
         TokenKind::AccessToken,
         &grant,
         clock.now(),
         Some(Duration::hours(1)),
     );
     let (refresh, refresh_record) =
-        seed::record(TokenKind::RefreshToken, &grant, clock.now(), None);
+        seed::token_record(TokenKind::RefreshToken, &grant, clock.now(), None);
     p.store()
         .rotate_refresh_token(
             &seed::signature(&mine.refresh),
@@ -223,7 +221,7 @@ async fn revocation_is_public_only_and_post_only() {
     let (p, _clock, mine, _) = seeded().await;
     let res = p
         .admin()
-        .handle(seed::revoke_request("app", &[("token", &mine.access)]))
+        .handle(revoke_request("app", &[("token", &mine.access)]))
         .await;
     assert_eq!(res.status(), StatusCode::NOT_FOUND);
     let res = p

@@ -1,10 +1,12 @@
 //! The store conformance kit against every store the crate ships: memory (always), SQLite
 //! (feature `sqlite`, a temporary file) and PostgreSQL (feature `postgres`, a fresh scratch
 //! database on the server `TEST_DATABASE_URL` / `DATABASE_URL` names, see
-//! `support/postgres.rs`). Without a reachable PostgreSQL the test prints
+//! `common/postgres.rs`). Without a reachable PostgreSQL the test prints
 //! "skipping PostgreSQL conformance: <reason>" and passes — unless `CI` is set, where it fails.
 #![cfg(feature = "testing")]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
 
 use oauth2_provider::MemoryStore;
 use oauth2_provider::testing::conformance;
@@ -16,41 +18,20 @@ async fn memory_store_conforms() {
 
 #[cfg(feature = "sqlite")]
 mod sqlite {
-    use std::path::PathBuf;
-
     use oauth2_provider::StoreError;
     use oauth2_provider::model::client::ClientRecord;
     use oauth2_provider::store::ClientStore;
     use oauth2_provider::store::sql::{self, SqliteStore};
     use oauth2_provider::testing::conformance;
 
-    /// A database file under the temp dir, removed (with its WAL files) on drop.
-    struct TempDb(PathBuf);
-
-    impl TempDb {
-        fn new(name: &str) -> Self {
-            let nanos = time::OffsetDateTime::now_utc().unix_timestamp_nanos();
-            let dir =
-                std::env::temp_dir().join(format!("oauth2-{name}-{}-{nanos}", std::process::id()));
-            std::fs::create_dir_all(&dir).unwrap();
-            Self(dir)
-        }
-
-        fn url(&self) -> String {
-            format!("sqlite://{}", self.0.join("store.db").display())
-        }
-    }
-
-    impl Drop for TempDb {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_dir_all(&self.0);
-        }
-    }
+    use super::common::TempDir;
 
     #[tokio::test(flavor = "multi_thread")]
     async fn sqlite_file_store_conforms() {
-        let db = TempDb::new("conformance");
-        let store = SqliteStore::connect(&db.url()).await.unwrap();
+        let db = TempDir::new("conformance");
+        let store = SqliteStore::connect(&db.sqlite_url("store.db"))
+            .await
+            .unwrap();
         conformance::run_all(&store).await;
     }
 
@@ -62,8 +43,9 @@ mod sqlite {
 
     #[tokio::test(flavor = "multi_thread")]
     async fn migrations_run_once_survive_restarts_and_refuse_newer_schemas() {
-        let db = TempDb::new("migrations");
-        let first = SqliteStore::connect(&db.url()).await.unwrap();
+        let db = TempDir::new("migrations");
+        let url = db.sqlite_url("store.db");
+        let first = SqliteStore::connect(&url).await.unwrap();
         let client = ClientRecord {
             client: oauth2_provider::Client {
                 client_id: "kept".into(),
@@ -75,7 +57,7 @@ mod sqlite {
         first.pool().close().await;
 
         // A second start is a no-op and the data is still there.
-        let second = SqliteStore::connect(&db.url()).await.unwrap();
+        let second = SqliteStore::connect(&url).await.unwrap();
         assert_eq!(second.client("kept").await.unwrap(), client);
         let versions: Vec<i64> =
             sqlx::query_scalar("SELECT version FROM oauth2_provider_schema_version")
@@ -92,7 +74,7 @@ mod sqlite {
         .await
         .unwrap();
         second.pool().close().await;
-        let error = SqliteStore::connect(&db.url()).await.unwrap_err();
+        let error = SqliteStore::connect(&url).await.unwrap_err();
         let message = error.to_string();
         assert!(matches!(error, StoreError::Backend(_)));
         assert!(
@@ -103,8 +85,9 @@ mod sqlite {
 
     #[tokio::test(flavor = "multi_thread")]
     async fn connect_chooses_the_store_by_url_scheme() {
-        let db = TempDb::new("connect");
-        for url in ["memory", "sqlite::memory:", db.url().as_str()] {
+        let db = TempDir::new("connect");
+        let file = db.sqlite_url("store.db");
+        for url in ["memory", "sqlite::memory:", file.as_str()] {
             let store = sql::connect(url).await.unwrap();
             let record = ClientRecord {
                 client: oauth2_provider::Client::default(),
@@ -120,8 +103,8 @@ mod sqlite {
             error.contains("`mysql`") && !error.contains("secret"),
             "{error}"
         );
-        let missing = TempDb::new("missing");
-        let nested = format!("sqlite://{}/no/such/dir/db", missing.0.display());
+        let missing = TempDir::new("missing");
+        let nested = format!("sqlite://{}/no/such/dir/db", missing.path().display());
         assert!(
             sql::connect(&nested).await.is_err(),
             "an unopenable path is an error"
@@ -130,15 +113,11 @@ mod sqlite {
 }
 
 #[cfg(feature = "postgres")]
-#[path = "support/postgres.rs"]
-mod scratch;
-
-#[cfg(feature = "postgres")]
 #[tokio::test(flavor = "multi_thread")]
 async fn postgres_store_conforms() {
     use oauth2_provider::store::sql::PostgresStore;
 
-    let Some(db) = scratch::ScratchDb::create("conformance").await else {
+    let Some(db) = common::postgres::ScratchDb::create("conformance").await else {
         return;
     };
     let store = PostgresStore::connect(&db.url).await.unwrap();

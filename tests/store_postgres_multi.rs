@@ -2,22 +2,19 @@
 //! key set and publish the same JWKS, and every single-use step holds across instances —
 //! the whole conformance kit passes with consecutive calls spread over two separate
 //! connection pools. Skips with a printed reason when no PostgreSQL is reachable, except in
-//! CI (see `support/postgres.rs`).
+//! CI (see `common/postgres.rs`).
 #![cfg(all(feature = "postgres", feature = "testing"))]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
-mod flow_support;
-#[path = "support/postgres.rs"]
-mod scratch;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use base64::Engine as _;
-use bytes::Bytes;
-use flow_support::{client, code_query, grant, q, remembered_login};
-use http::{Method, Request, StatusCode};
+use common::flow::{self, CB, app_token, code_query, consent_to, flow_client, remembered_login};
+use common::postgres::ScratchDb;
+use common::seed;
+use http::{Method, StatusCode};
 use oauth2_provider::jose::Algorithm;
 use oauth2_provider::model::client::{ClientRecord, SecretHash};
 use oauth2_provider::store::sql::PostgresStore;
@@ -25,7 +22,6 @@ use oauth2_provider::store::*;
 use oauth2_provider::testing::conformance;
 use oauth2_provider::testing::{UserAgent, redirect_param};
 use oauth2_provider::{Config, Provider, StoreError};
-use serde_json::Value;
 use std::time::Duration;
 use time::OffsetDateTime;
 
@@ -40,7 +36,7 @@ async fn jwks(provider: &Provider) -> serde_json::Value {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn instances_starting_together_share_one_key_set_and_jwks() {
-    let Some(db) = scratch::ScratchDb::create("multi_keys").await else {
+    let Some(db) = ScratchDb::create("multi_keys").await else {
         return;
     };
     let (a, b) = tokio::join!(
@@ -99,25 +95,13 @@ async fn instances_starting_together_share_one_key_set_and_jwks() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn parallel_redemptions_over_two_instances_have_one_winner() {
-    let Some(db) = scratch::ScratchDb::create("multi_redeem").await else {
+    let Some(db) = ScratchDb::create("multi_redeem").await else {
         return;
     };
     let a = PostgresStore::connect(&db.url).await.unwrap();
     let b = PostgresStore::connect(&db.url).await.unwrap();
     let now = OffsetDateTime::now_utc();
-    let grant = GrantData {
-        grant_id: "grant".into(),
-        client_id: "client".into(),
-        subject: "alice".into(),
-        subject_identifier: "alice".into(),
-        granted_scope: vec!["openid".into()],
-        access_token_extra: JsonObject::new(),
-        id_token_extra: JsonObject::new(),
-        auth_time: Some(now),
-        acr: String::new(),
-        session_id: None,
-        requested_at: now,
-    };
+    let grant = seed::grant("client", "alice", &["openid"], now);
     let code = CodeRecord {
         signature: "code-signature".into(),
         grant: grant.clone(),
@@ -180,8 +164,8 @@ async fn parallel_redemptions_over_two_instances_have_one_winner() {
 
 /// Two providers on one fresh database with the same configuration (and so the same
 /// cookie key), and the confidential client `app` (secret `secret`).
-async fn two_providers(db: &scratch::ScratchDb) -> (Provider, Provider) {
-    let config = flow_support::config();
+async fn two_providers(db: &ScratchDb) -> (Provider, Provider) {
+    let config = flow::config();
     let mut providers = Vec::new();
     for _ in 0..2 {
         let store = PostgresStore::connect(&db.url).await.unwrap();
@@ -193,8 +177,8 @@ async fn two_providers(db: &scratch::ScratchDb) -> (Provider, Provider) {
         providers.push(provider);
     }
     let record = ClientRecord {
-        client: client("app"),
-        secret_hash: Some(SecretHash::of_generated("secret")),
+        client: flow_client("app"),
+        secret_hash: Some(SecretHash::of_generated(flow::APP_SECRET)),
     };
     providers[0].store().create_client(record).await.unwrap();
     let b = providers.pop().unwrap();
@@ -210,26 +194,13 @@ fn move_browser(from: &UserAgent, to: &Provider) -> UserAgent {
     moved
 }
 
-async fn token_request(provider: &Provider, pairs: &[(&str, &str)]) -> (StatusCode, Value) {
-    let basic = base64::engine::general_purpose::STANDARD.encode("app:secret");
-    let req = Request::builder()
-        .method("POST")
-        .uri("/oauth2/token")
-        .header("content-type", "application/x-www-form-urlencoded")
-        .header("authorization", format!("Basic {basic}"))
-        .body(Bytes::from(q(pairs)))
-        .unwrap();
-    let res = provider.public().handle(req).await;
-    (res.status(), serde_json::from_slice(res.body()).unwrap())
-}
-
 async fn active(provider: &Provider, token: &str) -> bool {
     provider.introspect(token, None).await.unwrap().active
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_flow_hops_between_instances_and_reuse_on_one_revokes_the_family_of_the_other() {
-    let Some(db) = scratch::ScratchDb::create("multi_flow").await else {
+    let Some(db) = ScratchDb::create("multi_flow").await else {
         return;
     };
     let (a, b) = two_providers(&db).await;
@@ -248,7 +219,7 @@ async fn a_flow_hops_between_instances_and_reuse_on_one_revokes_the_family_of_th
 
     // Consent accepted on A, the browser returns through A and gets the code.
     let consent = a
-        .accept_consent(&consent_challenge, grant(&["openid", "offline"]))
+        .accept_consent(&consent_challenge, consent_to(&["openid", "offline"]))
         .await
         .unwrap();
     let mut browser = move_browser(&browser, &a);
@@ -256,12 +227,12 @@ async fn a_flow_hops_between_instances_and_reuse_on_one_revokes_the_family_of_th
     let code = redirect_param(&res, "code").expect("code at the client");
 
     // Code exchanged on A; B sees the tokens.
-    let (status, issued) = token_request(
+    let (status, issued) = app_token(
         &a,
         &[
             ("grant_type", "authorization_code"),
             ("code", &code),
-            ("redirect_uri", flow_support::CB),
+            ("redirect_uri", CB),
         ],
     )
     .await;
@@ -272,12 +243,12 @@ async fn a_flow_hops_between_instances_and_reuse_on_one_revokes_the_family_of_th
         active(&b, access).await,
         "B introspects A's token as active"
     );
-    let (status, replay) = token_request(
+    let (status, replay) = app_token(
         &b,
         &[
             ("grant_type", "authorization_code"),
             ("code", &code),
-            ("redirect_uri", flow_support::CB),
+            ("redirect_uri", CB),
         ],
     )
     .await;
@@ -299,16 +270,16 @@ async fn a_flow_hops_between_instances_and_reuse_on_one_revokes_the_family_of_th
         .code(
             &code_query(&[]),
             remembered_login("alice"),
-            grant(&["openid", "offline"]),
+            consent_to(&["openid", "offline"]),
         )
         .await
         .unwrap();
-    let (_, issued) = token_request(
+    let (_, issued) = app_token(
         &b,
         &[
             ("grant_type", "authorization_code"),
             ("code", &code),
-            ("redirect_uri", flow_support::CB),
+            ("redirect_uri", CB),
         ],
     )
     .await;
@@ -318,7 +289,7 @@ async fn a_flow_hops_between_instances_and_reuse_on_one_revokes_the_family_of_th
         .to_owned();
 
     // Refresh on A; the old refresh token presented again on B is reuse: the family dies.
-    let (status, rotated) = token_request(
+    let (status, rotated) = app_token(
         &a,
         &[("grant_type", "refresh_token"), ("refresh_token", &refresh)],
     )
@@ -327,7 +298,7 @@ async fn a_flow_hops_between_instances_and_reuse_on_one_revokes_the_family_of_th
     let new_access = rotated["access_token"].as_str().unwrap();
     let new_refresh = rotated["refresh_token"].as_str().unwrap();
     assert!(active(&b, new_access).await);
-    let (status, reuse) = token_request(
+    let (status, reuse) = app_token(
         &b,
         &[("grant_type", "refresh_token"), ("refresh_token", &refresh)],
     )
@@ -342,7 +313,7 @@ async fn a_flow_hops_between_instances_and_reuse_on_one_revokes_the_family_of_th
         !active(&a, new_refresh).await,
         "reuse on B revokes the refresh token issued on A"
     );
-    let (status, _) = token_request(
+    let (status, _) = app_token(
         &a,
         &[
             ("grant_type", "refresh_token"),
@@ -357,7 +328,7 @@ async fn a_flow_hops_between_instances_and_reuse_on_one_revokes_the_family_of_th
 
 #[tokio::test(flavor = "multi_thread")]
 async fn conformance_kit_passes_across_two_instances() {
-    let Some(db) = scratch::ScratchDb::create("multi_kit").await else {
+    let Some(db) = ScratchDb::create("multi_kit").await else {
         return;
     };
     // The kit expects every write to be visible to the next call at once, which across
@@ -383,7 +354,7 @@ async fn conformance_kit_passes_across_two_instances() {
 /// its client-cache TTL by instance B, which had it cached.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_client_changed_on_one_instance_reaches_the_other_within_the_cache_ttl() {
-    let Some(db) = scratch::ScratchDb::create("multi_client_cache").await else {
+    let Some(db) = ScratchDb::create("multi_client_cache").await else {
         return;
     };
     let ttl = Duration::from_millis(300);
@@ -393,7 +364,7 @@ async fn a_client_changed_on_one_instance_reaches_the_other_within_the_cache_ttl
         .unwrap()
         .with_client_cache_ttl(ttl);
     let mut record = ClientRecord {
-        client: client("cached"),
+        client: flow_client("cached"),
         secret_hash: None,
     };
     a.create_client(record.clone()).await.unwrap();

@@ -4,8 +4,8 @@
 
 mod common;
 
-use common::tokens::*;
-use common::{assert_error, body_json, form_request, raw_request};
+use common::seed::*;
+use common::*;
 use http::{Method, StatusCode};
 use oauth2_provider::Clock;
 use oauth2_provider::jose::Algorithm;
@@ -55,7 +55,7 @@ async fn code_exchange_returns_tokens_and_a_verifiable_id_token() {
 #[tokio::test]
 async fn eddsa_clients_get_eddsa_id_tokens() {
     let (p, clock) = common::provider().await;
-    let mut c = client("ed", &["authorization_code"], "openid");
+    let mut c = client_model("ed", &["authorization_code"], "openid");
     c.id_token_signed_response_alg = Some(Algorithm::EdDSA);
     create_confidential(&p, c).await;
     let body = tokens_for(&p, &clock, "ed", &["openid"]).await;
@@ -81,7 +81,7 @@ async fn no_refresh_token_for_a_client_without_the_refresh_grant() {
     let (p, clock) = common::provider().await;
     create_confidential(
         &p,
-        client("norefresh", &["authorization_code"], "openid offline"),
+        client_model("norefresh", &["authorization_code"], "openid offline"),
     )
     .await;
     let body = tokens_for(&p, &clock, "norefresh", &["openid", "offline"]).await;
@@ -139,7 +139,7 @@ async fn unknown_malformed_and_foreign_codes_are_invalid_grant() {
     let (code, _) = issue_code(&p, &clock, "app", &["openid"]).await;
     let res = public(&p, code_exchange("other", &code)).await;
     assert_error(&res, StatusCode::BAD_REQUEST, "invalid_grant");
-    assert!(!p.store().code(&sig(&code)).await.unwrap().used);
+    assert!(!p.store().code(&signature(&code)).await.unwrap().used);
     assert_eq!(public(&p, code_exchange("app", &code)).await.status(), 200);
 }
 
@@ -151,7 +151,7 @@ async fn expired_code_is_invalid_grant_and_unused() {
     clock.advance(Duration::minutes(10));
     let res = public(&p, code_exchange("app", &code)).await;
     assert_error(&res, StatusCode::BAD_REQUEST, "invalid_grant");
-    assert!(!p.store().code(&sig(&code)).await.unwrap().used);
+    assert!(!p.store().code(&signature(&code)).await.unwrap().used);
 }
 
 async fn exchange_with(
@@ -184,7 +184,7 @@ async fn redirect_uri_must_repeat_the_authorization_request() {
         assert_error(&res, StatusCode::BAD_REQUEST, "invalid_grant");
     }
     assert!(
-        !p.store().code(&sig(&code)).await.unwrap().used,
+        !p.store().code(&signature(&code)).await.unwrap().used,
         "nothing persisted"
     );
 
@@ -196,7 +196,7 @@ async fn redirect_uri_must_repeat_the_authorization_request() {
         (Some("https://client.example.com/other"), false),
     ] {
         let code = mint_code();
-        let mut record = code_record(&code, grant("app", &["openid"], now), now);
+        let mut record = code_record(&code, consented_grant("app", &["openid"], now), now);
         record.redirect_uri = None;
         insert_code(&p, record).await;
         let res = exchange_with(&p, &code, sent, Some(VERIFIER)).await;
@@ -229,7 +229,7 @@ async fn pkce_is_enforced_and_cannot_be_downgraded() {
     // No challenge stored: a verifier is a downgrade attempt.
     let now = clock.now();
     let code = mint_code();
-    let mut record = code_record(&code, grant("app", &["openid"], now), now);
+    let mut record = code_record(&code, consented_grant("app", &["openid"], now), now);
     record.code_challenge = None;
     insert_code(&p, record).await;
     let res = exchange_with(&p, &code, Some(REDIRECT), Some(VERIFIER)).await;
@@ -245,7 +245,7 @@ async fn pkce_is_enforced_and_cannot_be_downgraded() {
 #[tokio::test]
 async fn public_clients_redeem_with_pkce_and_client_id_only() {
     let (p, clock) = common::provider().await;
-    create_public(&p, client("spa", &["authorization_code"], "openid")).await;
+    create_public(&p, client_model("spa", &["authorization_code"], "openid")).await;
     let (code, _) = issue_code(&p, &clock, "spa", &["openid"]).await;
     let req = form_request(
         "/oauth2/token",
@@ -263,7 +263,7 @@ async fn public_clients_redeem_with_pkce_and_client_id_only() {
     // A public client's code without a challenge is never redeemable.
     let now = clock.now();
     let code = mint_code();
-    let mut record = code_record(&code, grant("spa", &["openid"], now), now);
+    let mut record = code_record(&code, consented_grant("spa", &["openid"], now), now);
     record.code_challenge = None;
     insert_code(&p, record).await;
     let req = form_request(
@@ -326,7 +326,7 @@ async fn malformed_requests_are_invalid_request_with_no_store() {
         StatusCode::BAD_REQUEST,
         "invalid_request",
     );
-    assert!(!p.store().code(&sig(&code)).await.unwrap().used);
+    assert!(!p.store().code(&signature(&code)).await.unwrap().used);
 }
 
 #[tokio::test]
@@ -355,7 +355,7 @@ async fn client_authentication_failures_are_401_invalid_client() {
         assert!(res.headers().contains_key("www-authenticate"));
         assert_no_store(&res);
     }
-    assert!(!p.store().code(&sig(&code)).await.unwrap().used);
+    assert!(!p.store().code(&signature(&code)).await.unwrap().used);
 }
 
 #[tokio::test]
@@ -372,12 +372,16 @@ async fn unknown_and_unregistered_grant_types() {
         assert_no_store(&res);
     }
     // Registered only for client_credentials: may not redeem codes.
-    create_confidential(&p, client("machine", &["client_credentials"], "openid")).await;
+    create_confidential(
+        &p,
+        client_model("machine", &["client_credentials"], "openid"),
+    )
+    .await;
     let (code, _) = issue_code(&p, &clock, "machine", &["openid"]).await;
     let res = public(&p, code_exchange("machine", &code)).await;
     assert_error(&res, StatusCode::BAD_REQUEST, "unauthorized_client");
     assert_no_store(&res);
-    assert!(!p.store().code(&sig(&code)).await.unwrap().used);
+    assert!(!p.store().code(&signature(&code)).await.unwrap().used);
 }
 
 #[tokio::test]

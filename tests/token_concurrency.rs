@@ -5,8 +5,8 @@
 mod common;
 
 use bytes::Bytes;
-use common::body_json;
-use common::tokens::*;
+use common::seed::*;
+use common::*;
 use http::Response;
 use oauth2_provider::Provider;
 
@@ -93,7 +93,7 @@ async fn parallel_refreshes_yield_one_pair_and_end_with_the_family_revoked() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn parallel_client_credentials_each_get_their_own_token() {
     let (p, clock) = common::provider().await;
-    create_confidential(&p, client("machine", &["client_credentials"], "read")).await;
+    create_confidential(&p, client_model("machine", &["client_credentials"], "read")).await;
     let responses = race(&p, || {
         token_request(
             "machine",
@@ -128,7 +128,7 @@ async fn revocation_racing_with_refresh_leaves_nothing_active() {
         let rt = first["refresh_token"].as_str().unwrap().to_owned();
         let grant_id = p
             .store()
-            .refresh_token(&sig(&rt))
+            .refresh_token(&signature(&rt))
             .await
             .unwrap()
             .grant

@@ -4,10 +4,11 @@
 
 mod common;
 
-use common::tokens::*;
-use common::{assert_error, body_json};
+use common::seed::*;
+use common::*;
 use http::StatusCode;
 use oauth2_provider::config::Lifespans;
+use oauth2_provider::store::TokenKind;
 use oauth2_provider::{Clock, Config};
 use serde_json::Value;
 use time::Duration;
@@ -47,12 +48,12 @@ async fn refresh_rotates_and_the_old_pair_dies() {
     // Same grant: revoking it kills the new pair.
     let old = p
         .store()
-        .access_token(&sig(token(&first, "access_token")))
+        .access_token(&signature(token(&first, "access_token")))
         .await
         .unwrap();
     let new = p
         .store()
-        .access_token(&sig(token(&second, "access_token")))
+        .access_token(&signature(token(&second, "access_token")))
         .await
         .unwrap();
     assert_eq!(old.grant.grant_id, new.grant.grant_id);
@@ -147,14 +148,14 @@ async fn scope_may_narrow_but_not_widen() {
     );
     let at = p
         .store()
-        .access_token(&sig(token(&narrowed, "access_token")))
+        .access_token(&signature(token(&narrowed, "access_token")))
         .await
         .unwrap();
     assert_eq!(at.grant.granted_scope, vec!["foo.bar", "offline"]);
     // RFC 6749 §6: the new refresh token keeps the original scope, so the full scope
     // can be asked for again.
     let new_rt = token(&narrowed, "refresh_token");
-    let rt_record = p.store().refresh_token(&sig(new_rt)).await.unwrap();
+    let rt_record = p.store().refresh_token(&signature(new_rt)).await.unwrap();
     assert_eq!(
         rt_record.grant.granted_scope,
         vec!["openid", "offline", "foo.bar"]
@@ -185,18 +186,15 @@ async fn unknown_revoked_expired_and_wrong_kind_tokens_are_invalid_grant() {
     let (p, clock) = common::provider_with(config).await;
     code_client(&p, "app").await;
     let first = tokens_for(&p, &clock, "app", &["openid", "offline"]).await;
-    for bogus in [
-        "op_rt_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
-        "garbage",
-        token(&first, "access_token"),
-    ] {
+    let unknown = mint_token(TokenKind::RefreshToken);
+    for bogus in [unknown.as_str(), "garbage", token(&first, "access_token")] {
         let res = public(&p, refresh_request("app", bogus)).await;
         assert_error(&res, StatusCode::BAD_REQUEST, "invalid_grant");
     }
     // Expiry from the configured refresh lifespan.
     let rt = p
         .store()
-        .refresh_token(&sig(token(&first, "refresh_token")))
+        .refresh_token(&signature(token(&first, "refresh_token")))
         .await
         .unwrap();
     assert_eq!(rt.expires_at, Some(clock.now() + Duration::hours(2)));
@@ -208,7 +206,7 @@ async fn unknown_revoked_expired_and_wrong_kind_tokens_are_invalid_grant() {
     let second = tokens_for(&p, &clock, "app", &["openid", "offline"]).await;
     let grant_id = p
         .store()
-        .refresh_token(&sig(token(&second, "refresh_token")))
+        .refresh_token(&signature(token(&second, "refresh_token")))
         .await
         .unwrap()
         .grant

@@ -5,9 +5,10 @@
 mod common;
 
 use bytes::Bytes;
-use common::tokens::*;
-use common::{assert_error, body_json, empty_request, form_request};
+use common::seed::*;
+use common::*;
 use http::{Method, Request, StatusCode};
+use oauth2_provider::store::TokenKind;
 use serde_json::json;
 use time::Duration;
 
@@ -87,13 +88,8 @@ async fn other_credentials_are_invalid_token() {
     let rt = tokens["refresh_token"].as_str().unwrap();
     let id_token = tokens["id_token"].as_str().unwrap();
     let code = mint_code();
-    for bogus in [
-        rt,
-        id_token,
-        code.as_str(),
-        "op_at_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
-        "garbage",
-    ] {
+    let unknown = mint_token(TokenKind::AccessToken);
+    for bogus in [rt, id_token, code.as_str(), unknown.as_str(), "garbage"] {
         assert_invalid_token(&public(&p, get_with(&format!("Bearer {bogus}"))).await);
     }
     // No token at all, a Basic header, a query-string token.
@@ -128,7 +124,7 @@ async fn expired_revoked_rotated_and_orphaned_tokens_are_invalid_token() {
     let at3 = tokens["access_token"].as_str().unwrap();
     let grant_id = p
         .store()
-        .access_token(&sig(at3))
+        .access_token(&signature(at3))
         .await
         .unwrap()
         .grant
@@ -152,7 +148,7 @@ async fn expired_revoked_rotated_and_orphaned_tokens_are_invalid_token() {
 #[tokio::test]
 async fn tokens_without_openid_are_insufficient_scope() {
     let (p, _clock) = common::provider().await;
-    create_confidential(&p, client("machine", &["client_credentials"], "read")).await;
+    create_confidential(&p, client_model("machine", &["client_credentials"], "read")).await;
     let res = public(
         &p,
         token_request(

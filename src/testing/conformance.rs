@@ -133,16 +133,8 @@ fn client_record(client_id: &str, created_at: OffsetDateTime) -> ClientRecord {
 pub(crate) fn grant(grant_id: &str, client_id: &str) -> GrantData {
     GrantData {
         grant_id: grant_id.to_owned(),
-        client_id: client_id.to_owned(),
-        subject: "alice".to_owned(),
-        subject_identifier: "alice".to_owned(),
-        granted_scope: vec!["openid".to_owned(), "offline".to_owned()],
         access_token_extra: serde_json::Map::from_iter([("k".to_owned(), "v".into())]),
-        id_token_extra: serde_json::Map::new(),
-        auth_time: Some(now()),
-        acr: String::new(),
-        session_id: None,
-        requested_at: now(),
+        ..super::fixtures::grant(client_id, "alice", &["openid", "offline"], now())
     }
 }
 

@@ -1,5 +1,5 @@
-//! Test support for hosts (feature `testing`): an in-process harness for driving flows and
-//! the store conformance kit.
+//! Test support for hosts (feature `testing`): an in-process harness for driving flows, the
+//! store conformance kit, and [`fixtures`] for seeding a store in the provider's own formats.
 //!
 //! [`Harness`] builds a provider on a [`MemoryStore`] and a [`ManualClock`]; [`UserAgent`] is
 //! a tiny browser: it keeps cookies, follows redirects that stay on the provider (through
@@ -69,6 +69,7 @@ use crate::{
 
 pub mod conformance;
 mod faulty;
+pub mod fixtures;
 
 pub use faulty::FaultyStore;
 

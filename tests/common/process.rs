@@ -2,7 +2,6 @@
 //! on ports the OS chooses (or given ones), and speaks HTTP/1.1 to it over loopback with
 //! `Connection: close`. The child is killed when the [`Server`] is dropped, so a failing
 //! test leaves no server behind.
-#![allow(dead_code)] // each test file uses its own subset
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;

@@ -1,28 +1,32 @@
-//! Shared setup of the authorization-flow tests: a harness with external login/consent
-//! pages, a client factory, and small accessors.
-#![allow(
-    dead_code,
-    unreachable_pub,
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic
-)]
+//! Driving the authorization flow through the harness's browser: a provider with external
+//! login, consent and error pages, a client allowed every response type, accept bodies,
+//! redirect accessors, and the steps of a flow taken by hand.
 
 use bytes::Bytes;
-use http::Response;
+use http::{Response, StatusCode};
 use oauth2_provider::model::client::Client;
 use oauth2_provider::testing::{Harness, UserAgent, location, redirect_param};
-use oauth2_provider::{AcceptConsentRequest, AcceptLoginRequest, Config};
+use oauth2_provider::{AcceptConsentRequest, AcceptLoginRequest, Config, Provider};
 use serde_json::Value;
-use sha2::Digest;
 
-pub(crate) const ISSUER: &str = "https://auth.example.com/";
-pub(crate) const CB: &str = "https://app.example.com/cb";
-pub(crate) const LOGIN: &str = "https://login.example.com/login";
-pub(crate) const CONSENT: &str = "https://login.example.com/consent";
-pub(crate) const ERROR: &str = "https://login.example.com/error";
+use super::{ISSUER, basic_form_request, body_json, q};
 
-pub(crate) fn config() -> Config {
+/// The redirect URI of [`flow_client`].
+pub const CB: &str = "https://app.example.com/cb";
+/// The host's login page.
+pub const LOGIN: &str = "https://login.example.com/login";
+/// The host's consent page.
+pub const CONSENT: &str = "https://login.example.com/consent";
+/// The host's error page.
+pub const ERROR: &str = "https://login.example.com/error";
+/// The secret of the client `app` that [`harness`] registers.
+pub const APP_SECRET: &str = "secret";
+
+/// A response of the provider.
+pub type Res = Response<Bytes>;
+
+/// The configuration with the host's login, consent and error pages.
+pub fn config() -> Config {
     let mut config = Config::new(ISSUER).unwrap();
     config.login_url = LOGIN.into();
     config.consent_url = CONSENT.into();
@@ -31,18 +35,21 @@ pub(crate) fn config() -> Config {
 }
 
 /// A harness with the standard config and the client `app` (every response type).
-pub(crate) async fn harness() -> Harness {
+pub async fn harness() -> Harness {
     harness_with(config()).await
 }
 
-pub(crate) async fn harness_with(config: Config) -> Harness {
+/// A harness with `config` and the client `app` (every response type).
+pub async fn harness_with(config: Config) -> Harness {
     let h = Harness::new(config).await.unwrap();
-    h.register(client("app"), Some("secret")).await.unwrap();
+    h.register(flow_client("app"), Some(APP_SECRET))
+        .await
+        .unwrap();
     h
 }
 
-/// A confidential client allowed every response type and grant.
-pub(crate) fn client(id: &str) -> Client {
+/// A confidential client allowed every response type and grant, redirecting to [`CB`].
+pub fn flow_client(id: &str) -> Client {
     Client {
         client_id: id.into(),
         redirect_uris: vec![CB.into()],
@@ -67,15 +74,8 @@ pub(crate) fn client(id: &str) -> Client {
     }
 }
 
-/// An urlencoded query.
-pub(crate) fn q(pairs: &[(&str, &str)]) -> String {
-    url::form_urlencoded::Serializer::new(String::new())
-        .extend_pairs(pairs)
-        .finish()
-}
-
 /// The basic code-flow query for `app`, with `extra` added or replacing a default.
-pub(crate) fn code_query(extra: &[(&str, &str)]) -> String {
+pub fn code_query(extra: &[(&str, &str)]) -> String {
     let mut pairs = vec![
         ("client_id", "app"),
         ("response_type", "code"),
@@ -91,14 +91,18 @@ pub(crate) fn code_query(extra: &[(&str, &str)]) -> String {
     q(&pairs)
 }
 
-pub(crate) fn login_as(subject: &str) -> AcceptLoginRequest {
+// Accept bodies.
+
+/// Accepts the login as `subject`.
+pub fn login_as(subject: &str) -> AcceptLoginRequest {
     AcceptLoginRequest {
         subject: subject.into(),
         ..Default::default()
     }
 }
 
-pub(crate) fn remembered_login(subject: &str) -> AcceptLoginRequest {
+/// Accepts the login as `subject` and remembers it.
+pub fn remembered_login(subject: &str) -> AcceptLoginRequest {
     AcceptLoginRequest {
         subject: subject.into(),
         remember: true,
@@ -106,22 +110,26 @@ pub(crate) fn remembered_login(subject: &str) -> AcceptLoginRequest {
     }
 }
 
-pub(crate) fn grant(scopes: &[&str]) -> AcceptConsentRequest {
+/// Accepts the consent, granting `scopes`.
+pub fn consent_to(scopes: &[&str]) -> AcceptConsentRequest {
     AcceptConsentRequest {
         grant_scope: scopes.iter().map(|s| s.to_string()).collect(),
         ..Default::default()
     }
 }
 
-pub(crate) fn remembered_grant(scopes: &[&str]) -> AcceptConsentRequest {
+/// Accepts the consent, granting `scopes`, and remembers it.
+pub fn remembered_consent_to(scopes: &[&str]) -> AcceptConsentRequest {
     AcceptConsentRequest {
         remember: true,
-        ..grant(scopes)
+        ..consent_to(scopes)
     }
 }
 
+// Redirects.
+
 /// The location, which must exist.
-pub(crate) fn loc(res: &Response<Bytes>) -> String {
+pub fn loc(res: &Res) -> String {
     location(res)
         .unwrap_or_else(|| {
             panic!(
@@ -134,12 +142,12 @@ pub(crate) fn loc(res: &Response<Bytes>) -> String {
 }
 
 /// The parameter, which must exist.
-pub(crate) fn param(res: &Response<Bytes>, name: &str) -> String {
+pub fn param(res: &Res, name: &str) -> String {
     redirect_param(res, name).unwrap_or_else(|| panic!("no {name} in {:?}", location(res)))
 }
 
 /// Asserts a redirect to the client carrying `error`, the state and `iss`.
-pub(crate) fn assert_client_error(res: &Response<Bytes>, error: &str) {
+pub fn assert_client_error(res: &Res, error: &str) {
     let l = loc(res);
     assert!(l.starts_with(CB), "expected the client, got {l}");
     assert_eq!(param(res, "error"), error, "location {l}");
@@ -148,54 +156,24 @@ pub(crate) fn assert_client_error(res: &Response<Bytes>, error: &str) {
 }
 
 /// Asserts a redirect to the error URL with `error`.
-pub(crate) fn assert_error_page(res: &Response<Bytes>, error: &str) {
+pub fn assert_error_page(res: &Res, error: &str) {
     let l = loc(res);
     assert!(l.starts_with(ERROR), "expected the error URL, got {l}");
     assert!(!l.contains("app.example.com"));
     assert_eq!(param(res, "error"), error, "location {l}");
 }
 
-/// The store key of a code or token.
-pub(crate) fn signature(token: &str) -> String {
-    sha2::Sha256::digest(token.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
-/// The (unverified) claims of a JWT.
-pub(crate) fn jwt_claims(jwt: &str) -> Value {
-    use base64::Engine as _;
-    let payload = jwt.split('.').nth(1).unwrap();
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(payload)
-        .unwrap();
-    serde_json::from_slice(&bytes).unwrap()
-}
-
-/// The (unverified) header of a JWT.
-pub(crate) fn jwt_header(jwt: &str) -> Value {
-    use base64::Engine as _;
-    let header = jwt.split('.').next().unwrap();
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(header)
-        .unwrap();
-    serde_json::from_slice(&bytes).unwrap()
-}
-
 // Stepping through a flow by hand.
 
-pub(crate) type Res = http::Response<Bytes>;
-
 /// Starts a flow and returns the login challenge.
-pub(crate) async fn login_challenge(ua: &mut UserAgent, query: &str) -> String {
+pub async fn login_challenge(ua: &mut UserAgent, query: &str) -> String {
     let res = ua.authorize(query).await;
     assert!(loc(&res).starts_with(LOGIN), "{}", loc(&res));
     param(&res, "login_challenge")
 }
 
 /// Accepts the login and follows the browser; returns where it stopped.
-pub(crate) async fn accept_login(
+pub async fn accept_login(
     h: &Harness,
     ua: &mut UserAgent,
     challenge: &str,
@@ -205,7 +183,8 @@ pub(crate) async fn accept_login(
     ua.get(&done.redirect_to).await
 }
 
-pub(crate) async fn accept_consent(
+/// Accepts the consent and follows the browser; returns where it stopped.
+pub async fn accept_consent(
     h: &Harness,
     ua: &mut UserAgent,
     challenge: &str,
@@ -215,13 +194,14 @@ pub(crate) async fn accept_consent(
     ua.get(&done.redirect_to).await
 }
 
-pub(crate) fn consent_challenge(res: &Res) -> String {
+/// The consent challenge of a redirect to the consent page.
+pub fn consent_challenge(res: &Res) -> String {
     assert!(loc(res).starts_with(CONSENT), "{}", loc(res));
     param(res, "consent_challenge")
 }
 
 /// An ID token for `subject` from an implicit flow in a fresh browser.
-pub(crate) async fn id_token_for(h: &Harness, subject: &str) -> String {
+pub async fn id_token_for(h: &Harness, subject: &str) -> String {
     let mut ua = h.user_agent();
     let res = ua
         .authorize_and_consent(
@@ -232,7 +212,7 @@ pub(crate) async fn id_token_for(h: &Harness, subject: &str) -> String {
                 ("nonce", "nonce-12345678"),
             ]),
             login_as(subject),
-            grant(&["openid"]),
+            consent_to(&["openid"]),
         )
         .await
         .unwrap();
@@ -241,13 +221,13 @@ pub(crate) async fn id_token_for(h: &Harness, subject: &str) -> String {
 
 /// A browser that has a remembered login of `subject` and a remembered consent for
 /// `openid offline`.
-pub(crate) async fn remembered_browser(h: &Harness, subject: &str) -> UserAgent {
+pub async fn remembered_browser(h: &Harness, subject: &str) -> UserAgent {
     let mut ua = h.user_agent();
     let code = ua
         .code(
             &code_query(&[]),
             remembered_login(subject),
-            remembered_grant(&["openid", "offline"]),
+            remembered_consent_to(&["openid", "offline"]),
         )
         .await
         .unwrap();
@@ -255,10 +235,10 @@ pub(crate) async fn remembered_browser(h: &Harness, subject: &str) -> UserAgent 
     ua
 }
 
-pub(crate) fn redirect_url_param(url: &str, name: &str) -> String {
-    let url = url::Url::parse(url).unwrap();
-    url.query_pairs()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.into_owned())
-        .unwrap()
+/// `POST /oauth2/token` on `provider` by the client `app` ([`APP_SECRET`], Basic); the
+/// status and the JSON body.
+pub async fn app_token(provider: &Provider, pairs: &[(&str, &str)]) -> (StatusCode, Value) {
+    let req = basic_form_request("/oauth2/token", "app", APP_SECRET, pairs);
+    let res = provider.public().handle(req).await;
+    (res.status(), body_json(&res))
 }
