@@ -1,6 +1,7 @@
 //! HTTP plumbing shared by the endpoints: parameter and JSON decoding with limits, signed
 //! cookies and response builders. No business rules: nothing here reads the store.
 
+pub(crate) mod bearer;
 pub(crate) mod cookies;
 pub(crate) mod params;
 pub(crate) mod response;

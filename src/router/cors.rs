@@ -3,7 +3,8 @@
 //! * `/oauth2/token`, `/oauth2/revoke`, `/userinfo`: an origin is allowed when the request's
 //!   client lists it in `allowed_cors_origins` (exact match). The client is the one the request
 //!   names — the Basic user or the `client_id` form parameter for token and revoke, the owner
-//!   of the access token for userinfo. Naming a client is enough: the CORS headers only let the
+//!   of the access token for userinfo (read as the endpoint reads it: header or POST form,
+//!   never the query). Naming a client is enough: the CORS headers only let the
 //!   browser *read* the answer, and the endpoint still authenticates the request.
 //! * `/.well-known/*` (discovery and JWKS): `Config::discovery_cors_origins` (exact match).
 //!
@@ -18,6 +19,7 @@ use http::{HeaderMap, StatusCode};
 
 use crate::context::Context;
 use crate::grant::client_auth;
+use crate::http::bearer;
 use crate::http::params::Params;
 use crate::http::{Request, Response, response};
 use crate::token::lookup;
@@ -168,23 +170,11 @@ fn named_client(req: &Request) -> Principal {
     }
 }
 
-/// The access token of a userinfo request: `Authorization: Bearer`, else `access_token` in
-/// the query or the form body.
+/// The access token of a userinfo request, read by the endpoint's own rules.
 fn bearer_token(req: &Request) -> Principal {
-    let header = req
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split_once(' '))
-        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-        .map(|(_, token)| token.trim().to_owned());
-    let param = || {
-        let from = |params: Params| Some(params.get("access_token").ok()??.to_owned());
-        from(Params::from_query(req)).or_else(|| from(Params::from_form(req).ok()?))
-    };
-    match header.or_else(param) {
-        Some(token) => Principal::AccessToken(token),
-        None => Principal::None,
+    match bearer::token(req) {
+        Ok(token) => Principal::AccessToken(token),
+        Err(_) => Principal::None,
     }
 }
 
