@@ -14,7 +14,7 @@ use crate::crypto::sealing::KeySealer;
 use crate::error::{Error, OAuthError, StoreError};
 use crate::http::Response;
 use crate::http::cookies::CookieKey;
-use crate::jose::{JwkSet, SigningKey, VerifyingKeys};
+use crate::jose::{SigningKey, VerifyingKeys, public_key_set};
 use crate::model::Algorithm;
 use crate::store::{KeyRecord, Store};
 
@@ -59,10 +59,7 @@ impl KeyRing {
                 SigningKey::from_pkcs8_der(r.alg, r.kid.clone(), &der).map_err(|e| unreadable(&e))
             })
             .collect::<Result<Vec<_>, _>>()?;
-        let set = JwkSet {
-            keys: keys.iter().map(SigningKey::public_jwk).collect(),
-        };
-        let jwks = serde_json::to_vec(&set)
+        let jwks = serde_json::to_vec(&public_key_set(&keys))
             .map_err(|e| Error::Internal(format!("JWKS encoding failed: {e}").into()))?;
         Ok(Self {
             verifier: VerifyingKeys::from_signing_keys(&keys),
