@@ -5,7 +5,6 @@ pub(crate) mod bearer;
 pub(crate) mod cookies;
 pub(crate) mod params;
 pub(crate) mod response;
-pub(crate) mod secret_check;
 
 use bytes::Bytes;
 
