@@ -3,6 +3,7 @@
 //! the state they share is the [`Context`] below.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use time::OffsetDateTime;
 
@@ -10,6 +11,7 @@ use crate::admin::{self, Introspection};
 use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
 use crate::context::Context;
+use crate::context::secret_check::{SecretCheckExecutor, SecretCheckOptions, SecretChecks};
 use crate::error::Error;
 use crate::flow::{
     self, AcceptConsentRequest, AcceptLoginRequest, CompletedRequest, ConsentRequest, LoginRequest,
@@ -33,6 +35,7 @@ pub struct ProviderBuilder {
     config: Config,
     store: Option<Arc<dyn Store>>,
     clock: Option<Arc<dyn Clock>>,
+    secret_checks: SecretCheckOptions,
 }
 
 impl ProviderBuilder {
@@ -48,12 +51,47 @@ impl ProviderBuilder {
         self
     }
 
+    /// Threads that check client secrets a person chose (PBKDF2, about 0.1 s of CPU each),
+    /// so that no request waits for a hash on the async executor (default: half the cores,
+    /// at least one; must be at least one). The provider starts them on the first such check.
+    pub fn secret_check_workers(mut self, workers: usize) -> Self {
+        self.secret_checks.workers = workers;
+        self
+    }
+
+    /// Such checks that may wait for a thread; a request beyond fails at once with 503
+    /// `temporarily_unavailable` (default: 32).
+    pub fn secret_check_queue(mut self, queue: usize) -> Self {
+        self.secret_checks.queue = queue;
+        self
+    }
+
+    /// How long a successful check of a chosen secret is remembered, so that the client does
+    /// not pay for the hash on every request (default: 10 minutes; zero: never remembered).
+    pub fn secret_check_remember_for(mut self, remember_for: Duration) -> Self {
+        self.secret_checks.remember_for = remember_for;
+        self
+    }
+
+    /// Runs the checks of chosen secrets on the host's executor (for example
+    /// `tokio::task::spawn_blocking`) instead of the provider's own threads; the worker and
+    /// queue settings then do not apply.
+    pub fn secret_check_executor(mut self, executor: Arc<dyn SecretCheckExecutor>) -> Self {
+        self.secret_checks.executor = Some(executor);
+        self
+    }
+
     /// Validates the configuration and loads the signing keys from the store, generating an
     /// ES256 and an EdDSA key on first start.
     pub async fn build(self) -> Result<Provider, Error> {
         self.config
             .validate()
             .map_err(|e| Error::BadRequest(e.to_string().into()))?;
+        if self.secret_checks.workers == 0 && self.secret_checks.executor.is_none() {
+            return Err(Error::BadRequest(
+                "secret_check_workers must be at least 1".into(),
+            ));
+        }
         let store = self
             .store
             .unwrap_or_else(|| Arc::new(MemoryStore::new()) as Arc<dyn Store>);
@@ -61,7 +99,8 @@ impl ProviderBuilder {
             .clock
             .unwrap_or_else(|| Arc::new(SystemClock) as Arc<dyn Clock>);
         let discovery = endpoint::discovery::document(&self.config)?;
-        let cx = Context::load(self.config, store, clock, discovery).await?;
+        let secret_checks = SecretChecks::new(self.secret_checks);
+        let cx = Context::load(self.config, store, clock, discovery, secret_checks).await?;
         Ok(Provider { cx: Arc::new(cx) })
     }
 }
@@ -74,6 +113,7 @@ impl Provider {
             config,
             store: None,
             clock: None,
+            secret_checks: SecretCheckOptions::default(),
         }
     }
 

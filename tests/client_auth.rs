@@ -337,3 +337,51 @@ async fn chosen_secret_checks_leave_the_executor_free() {
         assert_invalid_client(wrong);
     }
 }
+
+/// A host executor that hands every slow check to tokio's blocking pool, and counts them.
+#[derive(Debug, Default)]
+struct SpawnBlocking(std::sync::atomic::AtomicUsize);
+
+impl oauth2_provider::SecretCheckExecutor for SpawnBlocking {
+    fn execute(&self, job: oauth2_provider::SecretCheckJob) {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        tokio::task::spawn_blocking(job);
+    }
+}
+
+/// A host can run the slow checks on its own executor; each provider has its own checks:
+/// what one provider remembers, another checks afresh on its own executor.
+#[tokio::test]
+async fn chosen_secrets_run_on_the_hosts_executor_per_provider() {
+    let chosen = "a secret somebody chose, 2026";
+    let mut providers = Vec::new();
+    for _ in 0..2 {
+        let host = Arc::new(SpawnBlocking::default());
+        let p = Provider::builder(Config::new(ISSUER).unwrap())
+            .secret_check_executor(host.clone())
+            .build()
+            .await
+            .unwrap();
+        register(&p, "chosen-app", "client_secret_basic", Some(chosen)).await;
+        providers.push((p, host));
+    }
+    let checked = |host: &SpawnBlocking| host.0.load(std::sync::atomic::Ordering::SeqCst);
+    for (p, host) in &providers {
+        for _ in 0..2 {
+            let outcome = p
+                .authenticate_client(&request(Some(&basic("chosen-app", chosen)), &[GRANT]))
+                .await;
+            assert_eq!(outcome.unwrap().client_id, "chosen-app");
+        }
+        assert_eq!(checked(host), 1, "checked once, then remembered");
+    }
+}
+
+#[tokio::test]
+async fn zero_secret_check_workers_are_refused() {
+    let built = Provider::builder(Config::new(ISSUER).unwrap())
+        .secret_check_workers(0)
+        .build()
+        .await;
+    assert!(matches!(built, Err(Error::BadRequest(_))));
+}

@@ -9,16 +9,27 @@ use crate::http::params::Params;
 use crate::http::response::{escape_html, html};
 use crate::http::{Request, Response};
 
-/// Renders the fallback page `page` (`error`, `consent` or `logout`).
-pub(crate) fn page(_p: &Context, req: Request, page: &str) -> Response {
+/// A page under `/oauth2/fallbacks/`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Page {
+    /// `error`: where authorization errors go while the client is not trusted.
+    Error,
+    /// `consent`: the placeholder for unconfigured login and consent pages.
+    Consent,
+    /// `logout`: where logout lands by default.
+    Logout,
+}
+
+/// Renders the fallback page `page`.
+pub(crate) fn page(_p: &Context, req: Request, page: Page) -> Response {
     match page {
-        "error" => error_page(&req),
-        "consent" => simple_page(
+        Page::Error => error_page(&req),
+        Page::Consent => simple_page(
             "Login and consent are not configured",
             "The authorization server has no login or consent page configured. Set \
              Config::login_url and Config::consent_url to the pages of your application.",
         ),
-        _ => simple_page("Logged out", "You have been logged out."),
+        Page::Logout => simple_page("Logged out", "You have been logged out."),
     }
 }
 

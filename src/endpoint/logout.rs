@@ -10,10 +10,8 @@ use http::header::SET_COOKIE;
 
 use crate::context::Context;
 use crate::error::StoreError;
+use crate::flow::SESSION_COOKIE;
 use crate::http::{Request, Response, cookies, response};
-
-/// The signed cookie holding the login session id.
-pub(crate) const SESSION_COOKIE: &str = "oauth2_authentication_session";
 
 /// Ends the browser's login session.
 pub(crate) async fn logout(p: &Context, req: Request) -> Response {

@@ -51,7 +51,7 @@ pub(crate) async fn revoke(p: &Context, req: Request) -> Response {
     let outcome = async {
         let params = Params::from_form(&req)?;
         params.reject_repeated()?;
-        let client = client_auth::authenticate(p.store.as_ref(), &req, &params).await?;
+        let client = client_auth::authenticate(p, &req, &params).await?;
         let token = params.require("token")?;
         match params.get("token_type_hint")? {
             None | Some("access_token" | "refresh_token") => {}

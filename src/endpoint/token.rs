@@ -57,7 +57,7 @@ async fn exchange(p: &Context, req: &Request) -> Result<TokenResponse, OAuthErro
     }
     params.reject_repeated()?;
     let grant_type = params.require("grant_type")?;
-    let record = authenticate(p.store.as_ref(), req, &params).await?;
+    let record = authenticate(p, req, &params).await?;
     let client = &record.client;
     let grant_type = GrantType::parse(grant_type).ok_or_else(|| {
         OAuthError::unsupported_grant_type(format!(

@@ -1,18 +1,17 @@
 //! `GET|POST /userinfo` (OIDC Core §5.3, RFC 6750): the claims about the end-user that the
 //! consent app attached to the grant (`session.id_token`), with `sub` as the client sees it.
 //!
-//! The bearer comes from `Authorization: Bearer …` (scheme case-insensitive) or, on a POST,
-//! from an `access_token` form field — never both, and never from the query string (RFC 9700
-//! §4.3.2: URLs leak). Only an active access token of an existing client whose grant
+//! The bearer comes from `Authorization: Bearer …` or a POST form, never the query
+//! ([`crate::http::bearer`]). Only an active access token of an existing client whose grant
 //! includes `openid` is accepted; refresh tokens, codes and ID tokens are refused as
 //! `invalid_token`. Every response is `no-store`.
 
-use http::header::{AUTHORIZATION, CONTENT_TYPE, HeaderValue, WWW_AUTHENTICATE};
-use http::{Method, StatusCode};
+use http::StatusCode;
+use http::header::{HeaderValue, WWW_AUTHENTICATE};
 
 use crate::context::Context;
 use crate::error::{OAuthError, StoreError};
-use crate::http::params::Params;
+use crate::http::bearer;
 use crate::http::response::{json, no_store};
 use crate::http::{Request, Response};
 use crate::store::JsonObject;
@@ -45,7 +44,7 @@ fn invalid_token(hint: &'static str) -> OAuthError {
 }
 
 async fn claims(p: &Context, req: &Request) -> Result<JsonObject, OAuthError> {
-    let token = bearer(req)?;
+    let token = bearer::token(req)?;
     if Kind::of(&token) != Some(Kind::AccessToken) {
         return Err(invalid_token("The bearer token is not an access token."));
     }
@@ -80,55 +79,4 @@ async fn claims(p: &Context, req: &Request) -> Result<JsonObject, OAuthError> {
         serde_json::Value::String(grant.subject_identifier),
     );
     Ok(claims)
-}
-
-/// The presented bearer token: from the Authorization header or the POST form, not both.
-fn bearer(req: &Request) -> Result<String, OAuthError> {
-    let from_header = match req.headers().get(AUTHORIZATION) {
-        None => None,
-        Some(value) => {
-            let value = value.to_str().map_err(|_| {
-                OAuthError::invalid_request("The Authorization header is not valid text.")
-            })?;
-            match value.split_once(' ') {
-                Some((scheme, token))
-                    if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() =>
-                {
-                    Some(token.trim().to_owned())
-                }
-                _ => {
-                    return Err(invalid_token(
-                        "The Authorization header must use the Bearer scheme.",
-                    ));
-                }
-            }
-        }
-    };
-    let from_form = if req.method() == Method::POST && is_form(req) {
-        Params::from_form(req)?
-            .get("access_token")?
-            .map(str::to_owned)
-    } else {
-        None
-    };
-    match (from_header, from_form) {
-        (Some(_), Some(_)) => Err(OAuthError::invalid_request(
-            "The access token was sent both in the Authorization header and in the body; use one method.",
-        )),
-        (Some(token), None) | (None, Some(token)) => Ok(token),
-        (None, None) => Err(invalid_token(
-            "No bearer token was sent (Authorization: Bearer or an access_token form field).",
-        )),
-    }
-}
-
-fn is_form(req: &Request) -> bool {
-    req.headers()
-        .get(CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .is_some_and(|mime| {
-            mime.trim()
-                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
-        })
 }

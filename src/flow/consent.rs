@@ -7,6 +7,7 @@ use time::{Duration, OffsetDateTime};
 use super::request::AuthorizeRequest;
 use super::{
     AcceptConsentRequest, CompletedRequest, ConsentRequest, RejectRequest, SetCookies, Stage,
+    UrlPart,
 };
 use crate::context::Context;
 use crate::error::{Error, OAuthError};
@@ -69,10 +70,10 @@ pub(crate) async fn start(
         now,
         login.expires_at,
     ));
-    Ok(redirect(&super::with_param(
+    Ok(redirect(&super::with_params(
         &p.config.consent_url,
-        "consent_challenge",
-        &challenge,
+        UrlPart::Query,
+        &[("consent_challenge", &challenge)],
     )))
 }
 
@@ -256,10 +257,13 @@ async fn complete_consent(
         .await
         .map_err(|e| super::request_store_error(Stage::Consent, e))?;
     Ok(CompletedRequest {
-        redirect_to: super::with_param(
+        redirect_to: super::with_params(
             &record.request_url,
-            Stage::Consent.verifier_param(),
-            &super::verifier(p, Stage::Consent, &record.challenge),
+            UrlPart::Query,
+            &[(
+                Stage::Consent.verifier_param(),
+                super::verifier(p, Stage::Consent, &record.challenge),
+            )],
         ),
     })
 }

@@ -6,7 +6,7 @@ use time::{Duration, OffsetDateTime};
 use super::request::{AuthorizeRequest, Prompt};
 use super::{
     AcceptLoginRequest, CompletedRequest, LoginRequest, RejectRequest, SESSION_COOKIE, SetCookies,
-    Stage,
+    Stage, UrlPart,
 };
 use crate::context::Context;
 use crate::error::{Error, OAuthError, StoreError};
@@ -85,10 +85,10 @@ pub(crate) async fn start(
         now,
         expires_at,
     ));
-    Ok(redirect(&super::with_param(
+    Ok(redirect(&super::with_params(
         &p.config.login_url,
-        "login_challenge",
-        &challenge,
+        UrlPart::Query,
+        &[("login_challenge", &challenge)],
     )))
 }
 
@@ -382,10 +382,13 @@ async fn complete_login(
         .await
         .map_err(|e| super::request_store_error(Stage::Login, e))?;
     Ok(CompletedRequest {
-        redirect_to: super::with_param(
+        redirect_to: super::with_params(
             &record.request_url,
-            Stage::Login.verifier_param(),
-            &super::verifier(p, Stage::Login, &record.challenge),
+            UrlPart::Query,
+            &[(
+                Stage::Login.verifier_param(),
+                super::verifier(p, Stage::Login, &record.challenge),
+            )],
         ),
     })
 }

@@ -96,26 +96,40 @@ pub(crate) fn verifier(p: &Context, stage: Stage, challenge: &str) -> String {
     token
 }
 
-/// `url` with `name=value` appended to its query, keeping the query it already has.
-pub(crate) fn with_param(url: &str, name: &str, value: &str) -> String {
-    let (base, fragment) = match url.split_once('#') {
-        Some((b, f)) => (b, Some(f)),
-        None => (url, None),
+/// Where [`with_params`] puts its parameters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum UrlPart {
+    /// After the query `url` already has, before its fragment.
+    Query,
+    /// As the fragment (registered redirect URIs never have one of their own).
+    Fragment,
+}
+
+/// `url` with `params` urlencoded into its query or its fragment.
+pub(crate) fn with_params<K, V>(url: &str, part: UrlPart, params: &[(K, V)]) -> String
+where
+    K: AsRef<str>,
+    V: AsRef<str>,
+{
+    let encoded = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(params)
+        .finish();
+    let (base, fragment) = match (part, url.split_once('#')) {
+        (UrlPart::Query, Some((base, fragment))) => (base, Some(fragment)),
+        _ => (url, None),
     };
-    let mut out = String::from(base);
-    if !base.contains('?') {
-        out.push('?');
-    } else if !base.ends_with('?') && !base.ends_with('&') {
-        out.push('&');
+    let mut out = String::with_capacity(url.len() + 2 + encoded.len());
+    out.push_str(base);
+    match part {
+        UrlPart::Fragment => out.push('#'),
+        UrlPart::Query if !base.contains('?') => out.push('?'),
+        UrlPart::Query if !base.ends_with('?') && !base.ends_with('&') => out.push('&'),
+        UrlPart::Query => {}
     }
-    out.push_str(
-        &url::form_urlencoded::Serializer::new(String::new())
-            .append_pair(name, value)
-            .finish(),
-    );
-    if let Some(f) = fragment {
+    out.push_str(&encoded);
+    if let Some(fragment) = fragment {
         out.push('#');
-        out.push_str(f);
+        out.push_str(fragment);
     }
     out
 }
@@ -356,18 +370,32 @@ mod tests {
     use super::*;
 
     #[test]
-    fn with_param_keeps_existing_query_and_encodes() {
+    fn with_params_keeps_existing_query_and_encodes() {
+        let one = |url, value| with_params(url, UrlPart::Query, &[("c", value)]);
         assert_eq!(
-            with_param("https://a.example/login", "c", "x y"),
+            one("https://a.example/login", "x y"),
             "https://a.example/login?c=x+y"
         );
         assert_eq!(
-            with_param("https://a.example/login?lang=de", "c", "1&2"),
+            one("https://a.example/login?lang=de", "1&2"),
             "https://a.example/login?lang=de&c=1%262"
         );
         assert_eq!(
-            with_param("https://a.example/login?", "c", "1"),
+            one("https://a.example/login?", "1"),
             "https://a.example/login?c=1"
+        );
+        assert_eq!(
+            one("https://a.example/error#top", "1"),
+            "https://a.example/error?c=1#top"
+        );
+        let params = [("code", "a b+c"), ("state", "s")];
+        assert_eq!(
+            with_params("https://c.example/cb?x=1", UrlPart::Query, &params),
+            "https://c.example/cb?x=1&code=a+b%2Bc&state=s"
+        );
+        assert_eq!(
+            with_params("https://c.example/cb", UrlPart::Fragment, &params),
+            "https://c.example/cb#code=a+b%2Bc&state=s"
         );
     }
 

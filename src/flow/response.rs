@@ -7,6 +7,7 @@
 
 use http::StatusCode;
 
+use super::{UrlPart, with_params};
 use crate::context::Context;
 use crate::error::OAuthError;
 use crate::http::Response;
@@ -56,8 +57,10 @@ pub(crate) fn deliver(p: &Context, dest: &Destination, params: Vec<(&str, String
     }
     all.push(("iss", p.config.issuer.clone()));
     match dest.mode {
-        ResponseMode::Query => redirect(&append(&dest.redirect_uri, '?', &all)),
-        ResponseMode::Fragment => redirect(&append(&dest.redirect_uri, '#', &all)),
+        ResponseMode::Query => redirect(&with_params(&dest.redirect_uri, UrlPart::Query, &all)),
+        ResponseMode::Fragment => {
+            redirect(&with_params(&dest.redirect_uri, UrlPart::Fragment, &all))
+        }
         ResponseMode::FormPost => form_post(&dest.redirect_uri, &all),
     }
 }
@@ -71,11 +74,7 @@ pub(crate) fn deliver_error(p: &Context, dest: &Destination, err: &OAuthError) -
 /// or redirect URI is not validated (no open redirect).
 pub(crate) fn to_error_url(p: &Context, err: &OAuthError) -> Response {
     let params = error_params(p, err);
-    let mut url = p.config.error_url.clone();
-    for (name, value) in &params {
-        url = super::with_param(&url, name, value);
-    }
-    redirect(&url)
+    redirect(&with_params(&p.config.error_url, UrlPart::Query, &params))
 }
 
 /// `error`, `error_description`, `error_hint` and (when shared) `error_debug`, restricted to
@@ -106,25 +105,6 @@ pub(crate) fn safe_error_text(text: &str) -> String {
         .collect()
 }
 
-/// `base` + `separator` + the urlencoded `params`. A query is appended to any query the
-/// redirect URI already has; registered redirect URIs never have a fragment.
-fn append(base: &str, separator: char, params: &[(&str, String)]) -> String {
-    let encoded = url::form_urlencoded::Serializer::new(String::new())
-        .extend_pairs(params.iter().map(|(k, v)| (*k, v.as_str())))
-        .finish();
-    let mut out = String::with_capacity(base.len() + 1 + encoded.len());
-    out.push_str(base);
-    if separator == '?' && base.contains('?') {
-        if !base.ends_with('?') && !base.ends_with('&') {
-            out.push('&');
-        }
-    } else {
-        out.push(separator);
-    }
-    out.push_str(&encoded);
-    out
-}
-
 /// The `form_post` page: every value and the action escaped; submits itself on load.
 fn form_post(action: &str, params: &[(&str, String)]) -> Response {
     let mut inputs = String::new();
@@ -148,19 +128,6 @@ fn form_post(action: &str, params: &[(&str, String)]) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn query_keeps_existing_parameters() {
-        let params = [("code", "a b+c".to_owned())];
-        assert_eq!(
-            append("https://c.example/cb?x=1", '?', &params),
-            "https://c.example/cb?x=1&code=a+b%2Bc"
-        );
-        assert_eq!(
-            append("https://c.example/cb", '#', &params),
-            "https://c.example/cb#code=a+b%2Bc"
-        );
-    }
 
     #[test]
     fn error_text_is_restricted() {

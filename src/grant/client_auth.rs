@@ -12,7 +12,6 @@ use crate::error::{Error, OAuthError, StoreError};
 use crate::http::Request;
 use crate::http::params::Params;
 use crate::model::client::{Client, ClientRecord};
-use crate::store::Store;
 
 /// Standard base64 as RFC 7617 uses it; padding is accepted but not required, because some
 /// client libraries strip it.
@@ -172,12 +171,12 @@ fn presented(req: &Request, params: &Params) -> Result<Presented, OAuthError> {
 /// `invalid_client` (401); two methods at once → `invalid_request`; a store failure →
 /// `server_error`, never a success.
 pub(crate) async fn authenticate(
-    store: &dyn Store,
+    p: &Context,
     req: &Request,
     params: &Params,
 ) -> Result<ClientRecord, OAuthError> {
     let presented = presented(req, params)?;
-    let record = match store.client(&presented.client_id).await {
+    let record = match p.store.client(&presented.client_id).await {
         Ok(record) => record,
         Err(StoreError::NotFound) => {
             return Err(invalid_client(
@@ -198,7 +197,7 @@ pub(crate) async fn authenticate(
     }
     if presented.method != Method::None {
         let ok = match &record.secret_hash {
-            Some(hash) => crate::http::secret_check::verify(hash, &presented.secret).await?,
+            Some(hash) => p.secret_checks.verify(hash, &presented.secret).await?,
             None => false,
         };
         if !ok {
@@ -213,7 +212,7 @@ pub(crate) async fn authenticate(
 /// See [`Provider::authenticate_client`](crate::Provider::authenticate_client).
 pub(crate) async fn authenticate_client(p: &Context, req: &Request) -> Result<Client, Error> {
     let params = Params::from_form(req)?;
-    let record = authenticate(p.store.as_ref(), req, &params).await?;
+    let record = authenticate(p, req, &params).await?;
     Ok(record.client)
 }
 

@@ -1,10 +1,10 @@
 //! HTTP plumbing shared by the endpoints: parameter and JSON decoding with limits, signed
 //! cookies and response builders. No business rules: nothing here reads the store.
 
+pub(crate) mod bearer;
 pub(crate) mod cookies;
 pub(crate) mod params;
 pub(crate) mod response;
-pub(crate) mod secret_check;
 
 use bytes::Bytes;
 

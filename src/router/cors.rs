@@ -3,7 +3,8 @@
 //! * `/oauth2/token`, `/oauth2/revoke`, `/userinfo`: an origin is allowed when the request's
 //!   client lists it in `allowed_cors_origins` (exact match). The client is the one the request
 //!   names — the Basic user or the `client_id` form parameter for token and revoke, the owner
-//!   of the access token for userinfo. Naming a client is enough: the CORS headers only let the
+//!   of the access token for userinfo (read as the endpoint reads it: header or POST form,
+//!   never the query). Naming a client is enough: the CORS headers only let the
 //!   browser *read* the answer, and the endpoint still authenticates the request.
 //! * `/.well-known/*` (discovery and JWKS): `Config::discovery_cors_origins` (exact match).
 //!
@@ -11,13 +12,14 @@
 //! origin ([`ClientStore::origin_allowed`](crate::store::ClientStore::origin_allowed)); the
 //! actual request is then checked against its own client. Credentials (cookies) are never
 //! allowed cross-origin, and neither `/oauth2/auth` nor the admin API ever answers with CORS
-//! headers: the router only calls this module for the routes above.
+//! headers: the router's route table gives a [`Policy`] to the routes above only.
 
 use http::header::{self, HeaderValue};
 use http::{HeaderMap, StatusCode};
 
 use crate::context::Context;
 use crate::grant::client_auth;
+use crate::http::bearer;
 use crate::http::params::Params;
 use crate::http::{Request, Response, response};
 use crate::token::lookup;
@@ -25,56 +27,39 @@ use crate::token::lookup;
 /// How long a browser may cache a preflight answer, in seconds.
 const PREFLIGHT_MAX_AGE: &str = "600";
 
-/// A route that answers cross-origin requests, and whose origin list applies to it.
+/// Whose origins may read a route's answers cross-origin; the router knows which route has
+/// which policy.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Route {
+pub(crate) enum Policy {
     /// Discovery and JWKS: the configured origin list.
-    Metadata,
+    Configured,
     /// Token and revocation: the origins of the client the request names.
-    ClientAuthenticated,
+    NamedClient,
     /// Userinfo: the origins of the access token's client.
-    Userinfo,
+    TokenClient,
 }
 
-impl Route {
-    /// The CORS route of a public path, if it is one.
-    pub(crate) fn of(segments: &[&str]) -> Option<Self> {
-        match segments {
-            [".well-known", "openid-configuration" | "jwks.json"] => Some(Self::Metadata),
-            ["oauth2", "token" | "revoke"] => Some(Self::ClientAuthenticated),
-            ["userinfo"] => Some(Self::Userinfo),
-            _ => None,
-        }
-    }
-
-    fn methods(self) -> HeaderValue {
-        HeaderValue::from_static(match self {
-            Self::Metadata => "GET",
-            Self::ClientAuthenticated => "POST",
-            Self::Userinfo => "GET, POST",
-        })
-    }
-
+impl Policy {
     /// Captures what the CORS decision for an actual request needs, before the endpoint
     /// consumes the request.
     pub(crate) fn actual(self, req: &Request) -> Actual {
         let origin = origin(req.headers());
-        let credential = match (&origin, self) {
-            (None, _) | (_, Self::Metadata) => Credential::None,
-            (Some(_), Self::ClientAuthenticated) => named_client(req),
-            (Some(_), Self::Userinfo) => bearer_token(req),
+        let principal = match (&origin, self) {
+            (None, _) | (_, Self::Configured) => Principal::None,
+            (Some(_), Self::NamedClient) => named_client(req),
+            (Some(_), Self::TokenClient) => bearer_token(req),
         };
         Actual {
-            route: self,
+            policy: self,
             origin,
-            credential,
+            principal,
         }
     }
 }
 
 /// Who an actual request claims to act for.
 #[derive(Debug)]
-enum Credential {
+enum Principal {
     None,
     ClientId(String),
     AccessToken(String),
@@ -83,9 +68,9 @@ enum Credential {
 /// The CORS state of an actual (non-preflight) request.
 #[derive(Debug)]
 pub(crate) struct Actual {
-    route: Route,
+    policy: Policy,
     origin: Option<String>,
-    credential: Credential,
+    principal: Principal,
 }
 
 impl Actual {
@@ -96,16 +81,16 @@ impl Actual {
         let Some(origin) = self.origin else {
             return res;
         };
-        let allowed = match (self.route, self.credential) {
-            (Route::Metadata, _) => metadata_allows(p, &origin),
-            (_, Credential::ClientId(id)) => client_allows(p, &id, &origin).await,
-            (_, Credential::AccessToken(token)) => {
+        let allowed = match (self.policy, self.principal) {
+            (Policy::Configured, _) => configured_allows(p, &origin),
+            (_, Principal::ClientId(id)) => client_allows(p, &id, &origin).await,
+            (_, Principal::AccessToken(token)) => {
                 match lookup::access_or_refresh(p.store.as_ref(), &token).await {
                     Ok(Some(record)) => client_allows(p, &record.grant.client_id, &origin).await,
                     _ => false,
                 }
             }
-            (_, Credential::None) => false,
+            (_, Principal::None) => false,
         };
         if allowed {
             allow_origin(res.headers_mut(), &origin);
@@ -114,27 +99,32 @@ impl Actual {
     }
 }
 
-/// Answers a preflight `OPTIONS` request with 204, with the CORS headers when allowed.
-/// A store failure is a 5xx without them.
-pub(crate) async fn preflight(p: &Context, req: &Request, route: Route) -> Response {
+/// Answers a preflight `OPTIONS` request with 204, with the CORS headers when allowed;
+/// `methods` is the route's list (`GET, POST`). A store failure is a 5xx without them.
+pub(crate) async fn preflight(
+    p: &Context,
+    req: &Request,
+    policy: Policy,
+    methods: &str,
+) -> Response {
     let mut res = response::empty(StatusCode::NO_CONTENT);
     vary_on_origin(res.headers_mut());
     let Some(origin) = origin(req.headers()) else {
         return res;
     };
-    let allowed = match route {
-        Route::Metadata => metadata_allows(p, &origin),
-        Route::ClientAuthenticated | Route::Userinfo => {
-            match p.store.origin_allowed(&origin).await {
-                Ok(allowed) => allowed,
-                Err(e) => return p.error_response(&e.into()),
-            }
-        }
+    let allowed = match policy {
+        Policy::Configured => configured_allows(p, &origin),
+        Policy::NamedClient | Policy::TokenClient => match p.store.origin_allowed(&origin).await {
+            Ok(allowed) => allowed,
+            Err(e) => return p.error_response(&e.into()),
+        },
     };
     if allowed {
         let headers = res.headers_mut();
         allow_origin(headers, &origin);
-        headers.insert(header::ACCESS_CONTROL_ALLOW_METHODS, route.methods());
+        if let Ok(methods) = HeaderValue::from_str(methods) {
+            headers.insert(header::ACCESS_CONTROL_ALLOW_METHODS, methods);
+        }
         headers.insert(
             header::ACCESS_CONTROL_ALLOW_HEADERS,
             HeaderValue::from_static("Authorization, Content-Type"),
@@ -155,7 +145,7 @@ fn origin(headers: &HeaderMap) -> Option<String> {
         .map(str::to_owned)
 }
 
-fn metadata_allows(p: &Context, origin: &str) -> bool {
+fn configured_allows(p: &Context, origin: &str) -> bool {
     p.config.discovery_cors_origins.iter().any(|o| o == origin)
 }
 
@@ -167,36 +157,24 @@ async fn client_allows(p: &Context, client_id: &str, origin: &str) -> bool {
 }
 
 /// The client a token or revocation request names: the Basic user, else `client_id`.
-fn named_client(req: &Request) -> Credential {
+fn named_client(req: &Request) -> Principal {
     if let Ok(Some((id, _))) = client_auth::basic_credentials(req) {
-        return Credential::ClientId(id);
+        return Principal::ClientId(id);
     }
     match Params::from_form(req)
         .ok()
         .and_then(|p| Some(p.get("client_id").ok()??.to_owned()))
     {
-        Some(id) => Credential::ClientId(id),
-        None => Credential::None,
+        Some(id) => Principal::ClientId(id),
+        None => Principal::None,
     }
 }
 
-/// The access token of a userinfo request: `Authorization: Bearer`, else `access_token` in
-/// the query or the form body.
-fn bearer_token(req: &Request) -> Credential {
-    let header = req
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split_once(' '))
-        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-        .map(|(_, token)| token.trim().to_owned());
-    let param = || {
-        let from = |params: Params| Some(params.get("access_token").ok()??.to_owned());
-        from(Params::from_query(req)).or_else(|| from(Params::from_form(req).ok()?))
-    };
-    match header.or_else(param) {
-        Some(token) => Credential::AccessToken(token),
-        None => Credential::None,
+/// The access token of a userinfo request, read by the endpoint's own rules.
+fn bearer_token(req: &Request) -> Principal {
+    match bearer::token(req) {
+        Ok(token) => Principal::AccessToken(token),
+        Err(_) => Principal::None,
     }
 }
 

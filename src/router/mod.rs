@@ -1,5 +1,7 @@
-//! Routing: the seed's paths, method by method. Admin paths are unreachable through the public
-//! handler and vice versa; an unknown path is a 404 and a wrong method a 405 with `Allow`.
+//! Routing: the seed's paths, parsed once into a [`PublicRoute`] or an [`AdminRoute`]. The
+//! methods a route allows, whether it answers CORS, and the handler it reaches all come from
+//! that one value. Admin paths are unreachable through the public handler and vice versa; an
+//! unknown path is a 404 and a wrong method a 405 with `Allow`.
 
 use http::header::{ALLOW, HeaderValue};
 use http::{Method, StatusCode};
@@ -7,16 +9,244 @@ use http::{Method, StatusCode};
 use crate::admin;
 use crate::context::Context;
 use crate::endpoint;
+use crate::endpoint::fallbacks::Page;
 use crate::error::OAuthError;
 use crate::http::{Request, Response};
 
 mod cors;
 
-/// Splits the path into percent-decoded segments; `None` if a segment is not UTF-8.
-fn segments(req: &Request) -> Option<Vec<String>> {
+const GET: &[Method] = &[Method::GET];
+const POST: &[Method] = &[Method::POST];
+const PUT: &[Method] = &[Method::PUT];
+const DELETE: &[Method] = &[Method::DELETE];
+const GET_POST: &[Method] = &[Method::GET, Method::POST];
+
+/// A path of the public API.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum PublicRoute {
+    /// `/.well-known/openid-configuration`
+    Discovery,
+    /// `/.well-known/jwks.json`
+    Jwks,
+    /// `/oauth2/auth`
+    Authorize,
+    /// `/oauth2/token`
+    Token,
+    /// `/oauth2/revoke`
+    Revoke,
+    /// `/userinfo`
+    Userinfo,
+    /// `/oauth2/auth/sessions/login/revoke`
+    Logout,
+    /// `/oauth2/fallbacks/{error,consent,logout}`
+    Fallback(Page),
+}
+
+impl PublicRoute {
+    /// The route of a path's decoded segments; `None` is a 404.
+    fn parse(segments: &[&str]) -> Option<Self> {
+        Some(match segments {
+            [".well-known", "openid-configuration"] => Self::Discovery,
+            [".well-known", "jwks.json"] => Self::Jwks,
+            ["oauth2", "auth"] => Self::Authorize,
+            ["oauth2", "token"] => Self::Token,
+            ["oauth2", "revoke"] => Self::Revoke,
+            ["userinfo"] => Self::Userinfo,
+            ["oauth2", "auth", "sessions", "login", "revoke"] => Self::Logout,
+            ["oauth2", "fallbacks", "error"] => Self::Fallback(Page::Error),
+            ["oauth2", "fallbacks", "consent"] => Self::Fallback(Page::Consent),
+            ["oauth2", "fallbacks", "logout"] => Self::Fallback(Page::Logout),
+            _ => return None,
+        })
+    }
+
+    /// The methods the route answers (in the order of the `Allow` header).
+    fn methods(&self) -> &'static [Method] {
+        match self {
+            Self::Discovery | Self::Jwks | Self::Logout | Self::Fallback(_) => GET,
+            Self::Authorize | Self::Userinfo => GET_POST,
+            Self::Token | Self::Revoke => POST,
+        }
+    }
+
+    /// Whose origins may read the route's answers cross-origin; `None`: never (no CORS
+    /// headers, and `OPTIONS` is a 405 like any other method the route does not answer).
+    fn cors(&self) -> Option<cors::Policy> {
+        match self {
+            Self::Discovery | Self::Jwks => Some(cors::Policy::Configured),
+            Self::Token | Self::Revoke => Some(cors::Policy::NamedClient),
+            Self::Userinfo => Some(cors::Policy::TokenClient),
+            Self::Authorize | Self::Logout | Self::Fallback(_) => None,
+        }
+    }
+
+    async fn dispatch(self, p: &Context, req: Request) -> Response {
+        match self {
+            Self::Discovery => endpoint::discovery::openid_configuration(p, req),
+            Self::Jwks => endpoint::jwks::jwks(p, req),
+            Self::Authorize => endpoint::authorize::authorize(p, req).await,
+            Self::Token => endpoint::token::token(p, req).await,
+            Self::Revoke => endpoint::revoke::revoke(p, req).await,
+            Self::Userinfo => endpoint::userinfo::userinfo(p, req).await,
+            Self::Logout => endpoint::logout::logout(p, req).await,
+            Self::Fallback(page) => endpoint::fallbacks::page(p, req, page),
+        }
+    }
+}
+
+/// A path of the admin API, with its path parameters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum AdminRoute {
+    /// `/clients`
+    Clients,
+    /// `/clients/{id}`
+    Client(String),
+    /// `/oauth2/auth/requests/login/{challenge}`
+    LoginRequest(String),
+    /// `/oauth2/auth/requests/login/{challenge}/accept`
+    AcceptLogin(String),
+    /// `/oauth2/auth/requests/login/{challenge}/reject`
+    RejectLogin(String),
+    /// `/oauth2/auth/requests/consent/{challenge}`
+    ConsentRequest(String),
+    /// `/oauth2/auth/requests/consent/{challenge}/accept`
+    AcceptConsent(String),
+    /// `/oauth2/auth/requests/consent/{challenge}/reject`
+    RejectConsent(String),
+    /// `/oauth2/auth/sessions/consent/{subject}`
+    ConsentSessions(String),
+    /// `/oauth2/auth/sessions/consent/{subject}/{client}`
+    ClientConsentSessions(String, String),
+    /// `/oauth2/auth/sessions/login/{subject}`
+    LoginSessions(String),
+    /// `/oauth2/introspect`
+    Introspect,
+    /// `/oauth2/flush`
+    Flush,
+    /// `/health/alive` and `/health/ready`
+    Health,
+}
+
+impl AdminRoute {
+    /// The route of a path's decoded segments; `None` is a 404.
+    fn parse(segments: &[&str]) -> Option<Self> {
+        let owned = |s: &str| s.to_owned();
+        Some(match segments {
+            ["clients"] => Self::Clients,
+            ["clients", id] => Self::Client(owned(id)),
+            ["oauth2", "auth", "requests", "login", c] => Self::LoginRequest(owned(c)),
+            ["oauth2", "auth", "requests", "login", c, "accept"] => Self::AcceptLogin(owned(c)),
+            ["oauth2", "auth", "requests", "login", c, "reject"] => Self::RejectLogin(owned(c)),
+            ["oauth2", "auth", "requests", "consent", c] => Self::ConsentRequest(owned(c)),
+            ["oauth2", "auth", "requests", "consent", c, "accept"] => Self::AcceptConsent(owned(c)),
+            ["oauth2", "auth", "requests", "consent", c, "reject"] => Self::RejectConsent(owned(c)),
+            ["oauth2", "auth", "sessions", "consent", user] => Self::ConsentSessions(owned(user)),
+            ["oauth2", "auth", "sessions", "consent", user, client] => {
+                Self::ClientConsentSessions(owned(user), owned(client))
+            }
+            ["oauth2", "auth", "sessions", "login", user] => Self::LoginSessions(owned(user)),
+            ["oauth2", "introspect"] => Self::Introspect,
+            ["oauth2", "flush"] => Self::Flush,
+            ["health", "alive" | "ready"] => Self::Health,
+            _ => return None,
+        })
+    }
+
+    /// The methods the route answers (in the order of the `Allow` header).
+    fn methods(&self) -> &'static [Method] {
+        match self {
+            Self::Clients => GET_POST,
+            Self::Client(_) => &[Method::GET, Method::PUT, Method::DELETE],
+            Self::LoginRequest(_) | Self::ConsentRequest(_) | Self::Health => GET,
+            Self::AcceptLogin(_)
+            | Self::RejectLogin(_)
+            | Self::AcceptConsent(_)
+            | Self::RejectConsent(_) => PUT,
+            Self::ConsentSessions(_) => &[Method::GET, Method::DELETE],
+            Self::ClientConsentSessions(..) | Self::LoginSessions(_) => DELETE,
+            Self::Introspect | Self::Flush => POST,
+        }
+    }
+
+    /// Calls the handler; `req`'s method is one of [`methods`](Self::methods).
+    async fn dispatch(self, p: &Context, req: Request) -> Response {
+        let get = req.method() == Method::GET;
+        match self {
+            Self::Clients if get => admin::clients::list(p, req).await,
+            Self::Clients => admin::clients::create(p, req).await,
+            Self::Client(id) if get => admin::clients::get(p, &id).await,
+            Self::Client(id) if req.method() == Method::PUT => {
+                admin::clients::update(p, req, &id).await
+            }
+            Self::Client(id) => admin::clients::delete(p, &id).await,
+            Self::LoginRequest(c) => admin::requests::get_login(p, &c).await,
+            Self::AcceptLogin(c) => admin::requests::accept_login(p, req, &c).await,
+            Self::RejectLogin(c) => admin::requests::reject_login(p, req, &c).await,
+            Self::ConsentRequest(c) => admin::requests::get_consent(p, &c).await,
+            Self::AcceptConsent(c) => admin::requests::accept_consent(p, req, &c).await,
+            Self::RejectConsent(c) => admin::requests::reject_consent(p, req, &c).await,
+            Self::ConsentSessions(user) if get => {
+                admin::sessions::get_consent_sessions(p, req, &user).await
+            }
+            Self::ConsentSessions(user) => {
+                admin::sessions::delete_consent_sessions(p, &user, None).await
+            }
+            Self::ClientConsentSessions(user, client) => {
+                admin::sessions::delete_consent_sessions(p, &user, Some(&client)).await
+            }
+            Self::LoginSessions(user) => admin::sessions::delete_login_sessions(p, &user).await,
+            Self::Introspect => admin::introspect::post(p, req).await,
+            Self::Flush => admin::flush::post(p, req).await,
+            Self::Health => {
+                crate::http::response::json(StatusCode::OK, &serde_json::json!({"status": "ok"}))
+            }
+        }
+    }
+}
+
+/// The public API.
+pub(crate) async fn public(p: &Context, req: Request) -> Response {
+    if let Some(res) = too_large(p, &req) {
+        return res;
+    }
+    let Some(route) = route(&req, PublicRoute::parse) else {
+        return not_found(p);
+    };
+    let cors = route.cors();
+    if let (Some(policy), &Method::OPTIONS) = (cors, req.method()) {
+        return cors::preflight(p, &req, policy, &method_list(route.methods())).await;
+    }
+    if let Some(res) = disallowed(p, &req, route.methods()) {
+        return res;
+    }
+    let cors = cors.map(|policy| policy.actual(&req));
+    let res = route.dispatch(p, req).await;
+    match cors {
+        Some(cors) => cors.apply(p, res).await,
+        None => res,
+    }
+}
+
+/// The admin API.
+pub(crate) async fn admin(p: &Context, req: Request) -> Response {
+    if let Some(res) = too_large(p, &req) {
+        return res;
+    }
+    let Some(route) = route(&req, AdminRoute::parse) else {
+        return not_found(p);
+    };
+    if let Some(res) = disallowed(p, &req, route.methods()) {
+        return res;
+    }
+    route.dispatch(p, req).await
+}
+
+/// Parses the request's path with `parse` after splitting it into percent-decoded segments;
+/// `None` if a segment is not UTF-8 or `parse` knows no such path.
+fn route<R>(req: &Request, parse: fn(&[&str]) -> Option<R>) -> Option<R> {
     let path = req.uri().path();
     let trimmed = path.strip_prefix('/').unwrap_or(path);
-    trimmed
+    let segments = trimmed
         .split('/')
         .map(|s| {
             percent_encoding::percent_decode_str(s)
@@ -24,26 +254,15 @@ fn segments(req: &Request) -> Option<Vec<String>> {
                 .ok()
                 .map(|c| c.into_owned())
         })
-        .collect()
+        .collect::<Option<Vec<String>>>()?;
+    let segments: Vec<&str> = segments.iter().map(String::as_str).collect();
+    parse(&segments)
 }
 
 fn not_found(p: &Context) -> Response {
     p.error_response(&OAuthError::not_found(
         "No endpoint is served at this path.",
     ))
-}
-
-fn method_not_allowed(p: &Context, allowed: &[Method]) -> Response {
-    let mut res = p.error_response(&OAuthError::method_not_allowed(""));
-    let allow = allowed
-        .iter()
-        .map(Method::as_str)
-        .collect::<Vec<_>>()
-        .join(", ");
-    if let Ok(value) = HeaderValue::from_str(&allow) {
-        res.headers_mut().insert(ALLOW, value);
-    }
-    res
 }
 
 /// Rejects oversized bodies before any endpoint sees them.
@@ -56,130 +275,84 @@ fn too_large(p: &Context, req: &Request) -> Option<Response> {
     })
 }
 
-/// The 405 response when the method is not among the route's methods.
+/// The 405 response, with `Allow`, when the method is not among the route's methods.
 fn disallowed(p: &Context, req: &Request, allowed: &[Method]) -> Option<Response> {
-    (!allowed.contains(req.method())).then(|| method_not_allowed(p, allowed))
+    if allowed.contains(req.method()) {
+        return None;
+    }
+    let mut res = p.error_response(&OAuthError::method_not_allowed(""));
+    if let Ok(value) = HeaderValue::from_str(&method_list(allowed)) {
+        res.headers_mut().insert(ALLOW, value);
+    }
+    Some(res)
 }
 
-const GET: &[Method] = &[Method::GET];
-const POST: &[Method] = &[Method::POST];
-const GET_POST: &[Method] = &[Method::GET, Method::POST];
-
-/// The public API.
-pub(crate) async fn public(p: &Context, req: Request) -> Response {
-    if let Some(res) = too_large(p, &req) {
-        return res;
-    }
-    let Some(segs) = segments(&req) else {
-        return not_found(p);
-    };
-    let segs: Vec<&str> = segs.iter().map(String::as_str).collect();
-    let allowed = match segs.as_slice() {
-        [".well-known", "openid-configuration"] | [".well-known", "jwks.json"] => GET,
-        ["oauth2", "auth"] | ["userinfo"] => GET_POST,
-        ["oauth2", "token"] | ["oauth2", "revoke"] => POST,
-        ["oauth2", "auth", "sessions", "login", "revoke"] => GET,
-        ["oauth2", "fallbacks", "consent" | "error" | "logout"] => GET,
-        _ => return not_found(p),
-    };
-    let cors_route = cors::Route::of(&segs);
-    if let (Some(route), &Method::OPTIONS) = (cors_route, req.method()) {
-        return cors::preflight(p, &req, route).await;
-    }
-    if let Some(res) = disallowed(p, &req, allowed) {
-        return res;
-    }
-    let cors = cors_route.map(|route| route.actual(&req));
-    let res = match segs.as_slice() {
-        [".well-known", "openid-configuration"] => {
-            endpoint::discovery::openid_configuration(p, req)
-        }
-        [".well-known", "jwks.json"] => endpoint::jwks::jwks(p, req),
-        ["oauth2", "auth"] => endpoint::authorize::authorize(p, req).await,
-        ["oauth2", "token"] => endpoint::token::token(p, req).await,
-        ["oauth2", "revoke"] => endpoint::revoke::revoke(p, req).await,
-        ["userinfo"] => endpoint::userinfo::userinfo(p, req).await,
-        ["oauth2", "auth", "sessions", "login", "revoke"] => endpoint::logout::logout(p, req).await,
-        ["oauth2", "fallbacks", page] => endpoint::fallbacks::page(p, req, page),
-        _ => not_found(p),
-    };
-    match cors {
-        Some(cors) => cors.apply(p, res).await,
-        None => res,
-    }
+/// `GET, POST`: the value of `Allow` and `Access-Control-Allow-Methods`.
+fn method_list(methods: &[Method]) -> String {
+    methods
+        .iter()
+        .map(Method::as_str)
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
-/// The admin API.
-pub(crate) async fn admin(p: &Context, req: Request) -> Response {
-    if let Some(res) = too_large(p, &req) {
-        return res;
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_public_path_parses_to_its_route() {
+        let cases: &[(&[&str], PublicRoute)] = &[
+            (
+                &[".well-known", "openid-configuration"],
+                PublicRoute::Discovery,
+            ),
+            (&[".well-known", "jwks.json"], PublicRoute::Jwks),
+            (&["oauth2", "auth"], PublicRoute::Authorize),
+            (&["oauth2", "token"], PublicRoute::Token),
+            (&["oauth2", "revoke"], PublicRoute::Revoke),
+            (&["userinfo"], PublicRoute::Userinfo),
+            (
+                &["oauth2", "auth", "sessions", "login", "revoke"],
+                PublicRoute::Logout,
+            ),
+            (
+                &["oauth2", "fallbacks", "error"],
+                PublicRoute::Fallback(Page::Error),
+            ),
+        ];
+        for (segments, route) in cases {
+            assert_eq!(PublicRoute::parse(segments).as_ref(), Some(route));
+        }
+        assert_eq!(PublicRoute::parse(&["oauth2", "fallbacks", "other"]), None);
+        assert_eq!(PublicRoute::parse(&["clients"]), None);
     }
-    let Some(segs) = segments(&req) else {
-        return not_found(p);
-    };
-    let segs: Vec<&str> = segs.iter().map(String::as_str).collect();
-    let allowed: &[Method] = match segs.as_slice() {
-        ["clients"] => &[Method::GET, Method::POST],
-        ["clients", _] => &[Method::GET, Method::PUT, Method::DELETE],
-        ["oauth2", "auth", "requests", "login" | "consent", _] => GET,
-        [
-            "oauth2",
-            "auth",
-            "requests",
-            "login" | "consent",
-            _,
-            "accept" | "reject",
-        ] => &[Method::PUT],
-        ["oauth2", "auth", "sessions", "consent", _] => &[Method::GET, Method::DELETE],
-        ["oauth2", "auth", "sessions", "consent", _, _] => &[Method::DELETE],
-        ["oauth2", "auth", "sessions", "login", _] => &[Method::DELETE],
-        ["oauth2", "introspect"] | ["oauth2", "flush"] => POST,
-        ["health", "alive" | "ready"] => GET,
-        _ => return not_found(p),
-    };
-    if let Some(res) = disallowed(p, &req, allowed) {
-        return res;
+
+    #[test]
+    fn admin_routes_carry_their_path_parameters() {
+        assert_eq!(
+            AdminRoute::parse(&["oauth2", "auth", "requests", "login", "c1", "accept"]),
+            Some(AdminRoute::AcceptLogin("c1".into()))
+        );
+        assert_eq!(
+            AdminRoute::parse(&["oauth2", "auth", "sessions", "consent", "alice", "app"]),
+            Some(AdminRoute::ClientConsentSessions(
+                "alice".into(),
+                "app".into()
+            ))
+        );
+        assert_eq!(
+            AdminRoute::parse(&["oauth2", "auth", "requests", "login", "c1", "other"]),
+            None
+        );
+        assert_eq!(AdminRoute::parse(&["clients", "a", "b"]), None);
+        assert_eq!(AdminRoute::parse(&["userinfo"]), None);
     }
-    let method = req.method().clone();
-    match (segs.as_slice(), method) {
-        (["clients"], Method::GET) => admin::clients::list(p, req).await,
-        (["clients"], _) => admin::clients::create(p, req).await,
-        (["clients", id], Method::GET) => admin::clients::get(p, id).await,
-        (["clients", id], Method::PUT) => admin::clients::update(p, req, id).await,
-        (["clients", id], _) => admin::clients::delete(p, id).await,
-        (["oauth2", "auth", "requests", "login", c], _) => admin::requests::get_login(p, c).await,
-        (["oauth2", "auth", "requests", "login", c, "accept"], _) => {
-            admin::requests::accept_login(p, req, c).await
-        }
-        (["oauth2", "auth", "requests", "login", c, _], _) => {
-            admin::requests::reject_login(p, req, c).await
-        }
-        (["oauth2", "auth", "requests", "consent", c], _) => {
-            admin::requests::get_consent(p, c).await
-        }
-        (["oauth2", "auth", "requests", "consent", c, "accept"], _) => {
-            admin::requests::accept_consent(p, req, c).await
-        }
-        (["oauth2", "auth", "requests", "consent", c, _], _) => {
-            admin::requests::reject_consent(p, req, c).await
-        }
-        (["oauth2", "auth", "sessions", "consent", user], Method::GET) => {
-            admin::sessions::get_consent_sessions(p, req, user).await
-        }
-        (["oauth2", "auth", "sessions", "consent", user], _) => {
-            admin::sessions::delete_consent_sessions(p, user, None).await
-        }
-        (["oauth2", "auth", "sessions", "consent", user, client], _) => {
-            admin::sessions::delete_consent_sessions(p, user, Some(client)).await
-        }
-        (["oauth2", "auth", "sessions", "login", user], _) => {
-            admin::sessions::delete_login_sessions(p, user).await
-        }
-        (["oauth2", "introspect"], _) => admin::introspect::post(p, req).await,
-        (["oauth2", "flush"], _) => admin::flush::post(p, req).await,
-        (["health", _], _) => {
-            crate::http::response::json(StatusCode::OK, &serde_json::json!({"status": "ok"}))
-        }
-        _ => not_found(p),
+
+    #[test]
+    fn cors_routes_preflight_with_their_allowed_methods() {
+        assert_eq!(method_list(PublicRoute::Userinfo.methods()), "GET, POST");
+        assert_eq!(PublicRoute::Authorize.cors(), None);
+        assert_eq!(PublicRoute::Jwks.cors(), Some(cors::Policy::Configured));
     }
 }

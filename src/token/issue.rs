@@ -12,7 +12,7 @@ use crate::store::{GrantData, IssuedTokens, TokenKind, TokenRecord, TokenStatus}
 
 /// Tokens minted for one grant step: the bearer strings and the records to store.
 #[derive(Debug)]
-pub(crate) struct Minted {
+pub(crate) struct MintedTokens {
     /// The access token handed to the client.
     pub(crate) access_token: String,
     /// The refresh token handed to the client, if one was minted.
@@ -34,7 +34,7 @@ pub(crate) struct Bearer {
     pub(crate) expires_in: i64,
 }
 
-impl Minted {
+impl MintedTokens {
     /// Splits the bearer strings (for the response) from the records (for the store), so
     /// neither has to be cloned.
     pub(crate) fn split(self) -> (Bearer, IssuedTokens) {
@@ -61,7 +61,7 @@ pub(crate) fn access_and_refresh(
     grant: &GrantData,
     now: OffsetDateTime,
     with_refresh: bool,
-) -> Minted {
+) -> MintedTokens {
     let lifespans = &p.config.lifespans;
     let access = mint(Kind::AccessToken);
     let access_record = TokenRecord {
@@ -86,7 +86,7 @@ pub(crate) fn access_and_refresh(
     } else {
         (None, None)
     };
-    Minted {
+    MintedTokens {
         access_token: access.token,
         refresh_token,
         expires_in: lifespans.access_token.whole_seconds(),

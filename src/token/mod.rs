@@ -37,21 +37,21 @@ impl Kind {
     }
 }
 
-/// A freshly minted credential and the digest a store keeps.
+/// A freshly minted opaque credential and the digest a store keeps.
 #[derive(Debug)]
-pub(crate) struct Minted {
+pub(crate) struct Credential {
     pub(crate) token: String,
     pub(crate) signature: String,
 }
 
 /// Mints a credential of `kind`: prefix + base64url of 32 random bytes.
-pub(crate) fn mint(kind: Kind) -> Minted {
+pub(crate) fn mint(kind: Kind) -> Credential {
     let random = crate::crypto::random_bytes::<32>();
     let mut token = String::with_capacity(6 + 43);
     token.push_str(kind.prefix());
     URL_SAFE_NO_PAD.encode_string(random, &mut token);
     let signature = signature(&token);
-    Minted { token, signature }
+    Credential { token, signature }
 }
 
 /// The store key of a presented credential: lowercase hex SHA-256.

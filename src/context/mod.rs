@@ -1,5 +1,5 @@
-//! The shared state of a provider — configuration, store, clock, signing keys, the cookie key
-//! and the key sealer — as one struct every layer above takes by reference. The
+//! The shared state of a provider — configuration, store, clock, signing keys, the cookie key,
+//! the key sealer and the slow secret checks — as one struct every layer above takes by reference. The
 //! [`Provider`](crate::Provider) is an `Arc` of it; nothing below the provider ever sees the
 //! provider itself.
 
@@ -14,9 +14,13 @@ use crate::crypto::sealing::KeySealer;
 use crate::error::{Error, OAuthError, StoreError};
 use crate::http::Response;
 use crate::http::cookies::CookieKey;
-use crate::jose::{JwkSet, SigningKey, VerifyingKeys};
+use crate::jose::{SigningKey, VerifyingKeys, public_key_set};
 use crate::model::Algorithm;
 use crate::store::{KeyRecord, Store};
+
+pub(crate) mod secret_check;
+
+use secret_check::SecretChecks;
 
 /// The shared state of a provider.
 #[derive(Debug)]
@@ -30,6 +34,8 @@ pub(crate) struct Context {
     keys: RwLock<Arc<KeyRing>>,
     /// The discovery document, rendered once.
     pub(crate) discovery: Bytes,
+    /// Where slow client-secret checks run, and which successes are remembered.
+    pub(crate) secret_checks: SecretChecks,
 }
 
 /// The signing keys in force, with their JWKS rendered once.
@@ -59,10 +65,7 @@ impl KeyRing {
                 SigningKey::from_pkcs8_der(r.alg, r.kid.clone(), &der).map_err(|e| unreadable(&e))
             })
             .collect::<Result<Vec<_>, _>>()?;
-        let set = JwkSet {
-            keys: keys.iter().map(SigningKey::public_jwk).collect(),
-        };
-        let jwks = serde_json::to_vec(&set)
+        let jwks = serde_json::to_vec(&public_key_set(&keys))
             .map_err(|e| Error::Internal(format!("JWKS encoding failed: {e}").into()))?;
         Ok(Self {
             verifier: VerifyingKeys::from_signing_keys(&keys),
@@ -112,6 +115,7 @@ impl Context {
         store: Arc<dyn Store>,
         clock: Arc<dyn Clock>,
         discovery: Bytes,
+        secret_checks: SecretChecks,
     ) -> Result<Self, Error> {
         let key_sealer = KeySealer::new(config.system_secret.expose());
         let mut records = store.keys().await?;
@@ -132,6 +136,7 @@ impl Context {
             clock,
             keys: RwLock::new(Arc::new(ring)),
             discovery,
+            secret_checks,
         })
     }
 
