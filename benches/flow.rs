@@ -14,7 +14,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use bytes::Bytes;
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
-use oauth2_provider::jose::Algorithm;
+use oauth2_provider::Algorithm;
 use oauth2_provider::model::client::Client;
 use oauth2_provider::testing::Harness;
 use oauth2_provider::{AcceptConsentRequest, AcceptLoginRequest, Config};

@@ -5,7 +5,8 @@
 use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use oauth2_provider::jose::{Algorithm, SigningKey, VerifyingKeys};
+use oauth2_provider::Algorithm;
+use oauth2_provider::internals::{SigningKey, VerifyingKeys};
 use serde_json::json;
 
 /// Claims shaped like a typical OIDC ID token (~600 bytes of JSON).

@@ -10,7 +10,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use bytes::Bytes;
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
-use oauth2_provider::jose::Algorithm;
+use oauth2_provider::Algorithm;
 use oauth2_provider::model::client::{Client, ClientRecord, SecretHash};
 use oauth2_provider::store::{CodeRecord, GrantData, JsonObject};
 use oauth2_provider::{Clock, Config, ManualClock, MemoryStore, Provider};

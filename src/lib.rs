@@ -22,7 +22,7 @@ pub mod error;
 mod flow;
 pub(crate) mod grant;
 pub(crate) mod http;
-pub mod jose;
+mod jose;
 pub mod model;
 mod provider;
 pub(crate) mod router;
@@ -45,6 +45,14 @@ pub use flow::{
     AcceptConsentRequest, AcceptLoginRequest, CompletedRequest, ConsentRequest,
     ConsentRequestSession, LoginRequest, RejectRequest,
 };
+pub use model::Algorithm;
 pub use model::client::Client;
 pub use provider::{AdminApi, Provider, ProviderBuilder, PublicApi};
 pub use store::{MemoryStore, Store};
+
+/// JOSE internals that the crate's own benchmarks and tests use directly (signing and
+/// verifying JWTs, reading a JWK set). Not part of the API: hidden, and exempt from semver.
+#[doc(hidden)]
+pub mod internals {
+    pub use crate::jose::{JoseError, Jwk, JwkSet, SigningKey, VerifyingKeys};
+}

@@ -11,7 +11,7 @@ use base64::engine::general_purpose::STANDARD;
 use bytes::Bytes;
 use common::*;
 use http::{Method, Request, StatusCode};
-use oauth2_provider::{Client, Error, Provider};
+use oauth2_provider::{Client, Config, Error, Provider};
 
 /// A token request with an optional `Authorization` header and a form body.
 fn request(authorization: Option<&str>, form: &[(&str, &str)]) -> Request<Bytes> {

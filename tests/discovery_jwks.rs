@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use common::*;
 use http::{Method, StatusCode};
-use oauth2_provider::jose::Algorithm;
+use oauth2_provider::Algorithm;
 use oauth2_provider::model::secret::Secret;
 use oauth2_provider::{Config, MemoryStore, Provider};
 use serde_json::{Value, json};

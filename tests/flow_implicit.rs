@@ -9,8 +9,8 @@ use common::flow::*;
 use common::seed::signature;
 use common::*;
 use http::StatusCode;
+use oauth2_provider::Algorithm;
 use oauth2_provider::Clock;
-use oauth2_provider::jose::Algorithm;
 use oauth2_provider::testing::{Harness, location, redirect_param};
 use sha2::Digest;
 

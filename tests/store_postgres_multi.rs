@@ -15,7 +15,7 @@ use common::flow::{self, CB, app_token, code_query, consent_to, flow_client, rem
 use common::postgres::ScratchDb;
 use common::seed;
 use http::{Method, StatusCode};
-use oauth2_provider::jose::Algorithm;
+use oauth2_provider::Algorithm;
 use oauth2_provider::model::client::{ClientRecord, SecretHash};
 use oauth2_provider::store::sql::PostgresStore;
 use oauth2_provider::store::*;

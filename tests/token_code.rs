@@ -7,8 +7,8 @@ mod common;
 use common::seed::*;
 use common::*;
 use http::{Method, StatusCode};
+use oauth2_provider::Algorithm;
 use oauth2_provider::Clock;
-use oauth2_provider::jose::Algorithm;
 use time::Duration;
 
 #[tokio::test]

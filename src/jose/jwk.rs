@@ -37,7 +37,7 @@ pub struct JwkSet {
 }
 
 /// Builds the public JWK set for `keys`, so private material is never published.
-pub fn public_key_set(keys: &[SigningKey]) -> JwkSet {
+pub(crate) fn public_key_set(keys: &[SigningKey]) -> JwkSet {
     JwkSet {
         keys: keys.iter().map(SigningKey::public_jwk).collect(),
     }

@@ -15,7 +15,7 @@ use super::{Algorithm, JoseError, b64url_decode};
 /// Largest compact JWS accepted by [`VerifyingKeys::verify_jwt`], in bytes.
 ///
 /// Checked before any decoding so oversized input costs nothing to reject.
-pub const MAX_TOKEN_LEN: usize = 64 * 1024;
+pub(crate) const MAX_TOKEN_LEN: usize = 64 * 1024;
 
 /// The header fields verification looks at. Anything else — in particular
 /// `jwk`, `jku`, `x5u` and `x5c` — is ignored: keys come only from our set.

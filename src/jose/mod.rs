@@ -19,11 +19,12 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use sha2::Digest as _;
 
-pub use jwk::{Jwk, JwkSet, public_key_set};
-pub use jws::{MAX_TOKEN_LEN, VerifyingKeys};
+pub(crate) use jwk::public_key_set;
+pub use jwk::{Jwk, JwkSet};
+pub use jws::VerifyingKeys;
 pub use keys::SigningKey;
 
-pub use crate::model::Algorithm;
+pub(crate) use crate::model::Algorithm;
 
 /// Errors from key handling, signing and verification.
 ///
@@ -34,7 +35,7 @@ pub use crate::model::Algorithm;
 pub enum JoseError {
     /// The token or one of its parts is not well-formed (the reason is static text).
     Malformed(&'static str),
-    /// The token exceeds [`MAX_TOKEN_LEN`]; it was rejected before decoding.
+    /// The token exceeds 64 KiB; it was rejected before decoding.
     TooLarge,
     /// The token names no `kid`, or a `kid` that is not in the key set.
     UnknownKey,

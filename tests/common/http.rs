@@ -6,8 +6,9 @@ use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use bytes::Bytes;
 use http::{Method, Request, Response, StatusCode};
+use oauth2_provider::Algorithm;
 use oauth2_provider::Provider;
-use oauth2_provider::jose::{Algorithm, JwkSet, VerifyingKeys};
+use oauth2_provider::internals::{JwkSet, VerifyingKeys};
 use serde_json::{Map, Value};
 
 use super::VERIFIER;
