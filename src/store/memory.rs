@@ -10,9 +10,9 @@ use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 use time::OffsetDateTime;
 
 use super::{
-    ClientStore, CodeRecord, ConsentRequestRecord, FlowStore, HandledConsent, HandledLogin,
-    IssuedTokens, KeyRecord, KeyStore, LoginRequestRecord, LoginSessionRecord, SessionStore,
-    TokenKind, TokenRecord, TokenStatus, TokenStore,
+    ChallengeRecord, ClientStore, CodeRecord, ConsentRequestRecord, FlowStore, HandledConsent,
+    HandledLogin, IssuedTokens, KeyRecord, KeyStore, LoginRequestRecord, LoginSessionRecord,
+    SessionStore, TokenKind, TokenRecord, TokenStatus, TokenStore,
 };
 use crate::error::StoreError;
 use crate::model::client::ClientRecord;
@@ -41,10 +41,8 @@ struct Clients {
 
 #[derive(Debug, Default)]
 struct Flows {
-    login: HashMap<String, LoginRequestRecord>,
-    login_by_verifier: HashMap<String, String>,
-    consent: HashMap<String, ConsentRequestRecord>,
-    consent_by_verifier: HashMap<String, String>,
+    login: Requests<LoginRequestRecord>,
+    consent: Requests<ConsentRequestRecord>,
     /// subject → challenges of its remembered consents: every authorization asks for them,
     /// and scanning all consent requests instead made each flow O(requests stored).
     remembered: HashMap<String, BTreeSet<String>>,
@@ -60,7 +58,7 @@ impl Flows {
             .get(subject)
             .into_iter()
             .flatten()
-            .filter_map(|challenge| self.consent.get(challenge))
+            .filter_map(|challenge| self.consent.by_challenge.get(challenge))
             .filter(|c| is_remembered(c))
     }
 
@@ -68,13 +66,101 @@ impl Flows {
         let Some(record) = self.consent.remove(challenge) else {
             return;
         };
-        self.consent_by_verifier.remove(&record.verifier_digest);
         if let Some(challenges) = self.remembered.get_mut(&record.subject) {
             challenges.remove(challenge);
             if challenges.is_empty() {
                 self.remembered.remove(&record.subject);
             }
         }
+    }
+}
+
+/// Login or consent requests: by challenge, and the challenge by verifier digest.
+#[derive(Debug)]
+struct Requests<R> {
+    by_challenge: HashMap<String, R>,
+    by_verifier: HashMap<String, String>,
+}
+
+impl<R> Default for Requests<R> {
+    fn default() -> Self {
+        Self {
+            by_challenge: HashMap::new(),
+            by_verifier: HashMap::new(),
+        }
+    }
+}
+
+impl<R: ChallengeRecord> Requests<R> {
+    fn create(&mut self, request: R) -> Result<()> {
+        if self.by_challenge.contains_key(request.challenge()) {
+            return Err(StoreError::Conflict);
+        }
+        self.by_verifier.insert(
+            request.verifier_digest().to_owned(),
+            request.challenge().to_owned(),
+        );
+        self.by_challenge
+            .insert(request.challenge().to_owned(), request);
+        Ok(())
+    }
+
+    fn get(&self, challenge: &str) -> Result<R> {
+        self.by_challenge
+            .get(challenge)
+            .cloned()
+            .ok_or(StoreError::NotFound)
+    }
+
+    /// Records the host's answer once; a second answer is a conflict.
+    fn handle(&mut self, challenge: &str, handled: R::Handled) -> Result<&R> {
+        let request = self
+            .by_challenge
+            .get_mut(challenge)
+            .ok_or(StoreError::NotFound)?;
+        if request.is_handled() {
+            return Err(StoreError::Conflict);
+        }
+        request.set_handled(handled);
+        Ok(request)
+    }
+
+    /// Consumes the verifier of an answered request once.
+    fn consume(&mut self, verifier_digest: &str) -> Result<R> {
+        let request = self
+            .by_verifier
+            .get(verifier_digest)
+            .and_then(|challenge| self.by_challenge.get_mut(challenge))
+            .ok_or(StoreError::NotFound)?;
+        if !request.is_handled() {
+            return Err(StoreError::NotFound);
+        }
+        if request.verifier_used() {
+            return Err(StoreError::AlreadyUsed);
+        }
+        request.use_verifier();
+        Ok(request.clone())
+    }
+
+    fn remove(&mut self, challenge: &str) -> Option<R> {
+        let record = self.by_challenge.remove(challenge)?;
+        self.by_verifier.remove(record.verifier_digest());
+        Some(record)
+    }
+
+    /// Challenges of at most `limit` requests expired before `before` that `keep` spares.
+    fn expired(
+        &self,
+        before: OffsetDateTime,
+        limit: usize,
+        keep: impl Fn(&R) -> bool,
+    ) -> Vec<String> {
+        self.by_challenge
+            .values()
+            .filter(|r| r.expires_at() < before && !keep(r))
+            .take(limit)
+            .map(|r| r.challenge().to_owned())
+            .collect()
     }
 }
 
@@ -212,23 +298,11 @@ impl KeyStore for MemoryStore {
 #[async_trait::async_trait]
 impl FlowStore for MemoryStore {
     async fn create_login_request(&self, request: LoginRequestRecord) -> Result<()> {
-        let mut flows = write(&self.flows);
-        if flows.login.contains_key(&request.challenge) {
-            return Err(StoreError::Conflict);
-        }
-        flows
-            .login_by_verifier
-            .insert(request.verifier_digest.clone(), request.challenge.clone());
-        flows.login.insert(request.challenge.clone(), request);
-        Ok(())
+        write(&self.flows).login.create(request)
     }
 
     async fn login_request(&self, challenge: &str) -> Result<LoginRequestRecord> {
-        read(&self.flows)
-            .login
-            .get(challenge)
-            .cloned()
-            .ok_or(StoreError::NotFound)
+        read(&self.flows).login.get(challenge)
     }
 
     async fn handle_login_request(
@@ -236,54 +310,19 @@ impl FlowStore for MemoryStore {
         challenge: &str,
         handled: HandledLogin,
     ) -> Result<LoginRequestRecord> {
-        let mut flows = write(&self.flows);
-        let request = flows.login.get_mut(challenge).ok_or(StoreError::NotFound)?;
-        if request.handled.is_some() {
-            return Err(StoreError::Conflict);
-        }
-        request.handled = Some(handled);
-        Ok(request.clone())
+        write(&self.flows).login.handle(challenge, handled).cloned()
     }
 
     async fn consume_login_verifier(&self, verifier_digest: &str) -> Result<LoginRequestRecord> {
-        let mut flows = write(&self.flows);
-        let challenge = flows
-            .login_by_verifier
-            .get(verifier_digest)
-            .cloned()
-            .ok_or(StoreError::NotFound)?;
-        let request = flows
-            .login
-            .get_mut(&challenge)
-            .ok_or(StoreError::NotFound)?;
-        if request.handled.is_none() {
-            return Err(StoreError::NotFound);
-        }
-        if request.verifier_used {
-            return Err(StoreError::AlreadyUsed);
-        }
-        request.verifier_used = true;
-        Ok(request.clone())
+        write(&self.flows).login.consume(verifier_digest)
     }
 
     async fn create_consent_request(&self, request: ConsentRequestRecord) -> Result<()> {
-        let mut flows = write(&self.flows);
-        if flows.consent.contains_key(&request.challenge) {
-            return Err(StoreError::Conflict);
-        }
-        flows
-            .consent_by_verifier
-            .insert(request.verifier_digest.clone(), request.challenge.clone());
-        flows.consent.insert(request.challenge.clone(), request);
-        Ok(())
+        write(&self.flows).consent.create(request)
     }
 
     async fn consent_request(&self, challenge: &str) -> Result<ConsentRequestRecord> {
-        read(&self.flows)
-            .consent
-            .get(challenge)
-            .cloned()
-            .ok_or(StoreError::NotFound)
+        read(&self.flows).consent.get(challenge)
     }
 
     async fn handle_consent_request(
@@ -291,48 +330,23 @@ impl FlowStore for MemoryStore {
         challenge: &str,
         handled: HandledConsent,
     ) -> Result<ConsentRequestRecord> {
-        let mut guard = write(&self.flows);
-        let flows = &mut *guard;
-        let request = flows
-            .consent
-            .get_mut(challenge)
-            .ok_or(StoreError::NotFound)?;
-        if request.handled.is_some() {
-            return Err(StoreError::Conflict);
-        }
-        request.handled = Some(handled);
-        if is_remembered(request) {
+        let mut flows = write(&self.flows);
+        let request = flows.consent.handle(challenge, handled)?.clone();
+        if is_remembered(&request) {
             flows
                 .remembered
                 .entry(request.subject.clone())
                 .or_default()
                 .insert(request.challenge.clone());
         }
-        Ok(request.clone())
+        Ok(request)
     }
 
     async fn consume_consent_verifier(
         &self,
         verifier_digest: &str,
     ) -> Result<ConsentRequestRecord> {
-        let mut flows = write(&self.flows);
-        let challenge = flows
-            .consent_by_verifier
-            .get(verifier_digest)
-            .cloned()
-            .ok_or(StoreError::NotFound)?;
-        let request = flows
-            .consent
-            .get_mut(&challenge)
-            .ok_or(StoreError::NotFound)?;
-        if request.handled.is_none() {
-            return Err(StoreError::NotFound);
-        }
-        if request.verifier_used {
-            return Err(StoreError::AlreadyUsed);
-        }
-        request.verifier_used = true;
-        Ok(request.clone())
+        write(&self.flows).consent.consume(verifier_digest)
     }
 
     async fn remembered_consents(
@@ -377,6 +391,7 @@ impl FlowStore for MemoryStore {
         let mut flows = write(&self.flows);
         let doomed: Vec<String> = flows
             .consent
+            .by_challenge
             .values()
             .filter(|c| {
                 c.subject == subject
@@ -395,25 +410,15 @@ impl FlowStore for MemoryStore {
 
     async fn flush_requests(&self, before: OffsetDateTime, limit: usize) -> Result<u64> {
         let mut flows = write(&self.flows);
-        let logins: Vec<(String, String)> = flows
-            .login
-            .values()
-            .filter(|r| r.expires_at < before)
-            .take(limit)
-            .map(|r| (r.challenge.clone(), r.verifier_digest.clone()))
-            .collect();
-        for (challenge, verifier) in &logins {
+        let logins = flows.login.expired(before, limit, |_| false);
+        for challenge in &logins {
             flows.login.remove(challenge);
-            flows.login_by_verifier.remove(verifier);
         }
         // A remembered, accepted consent is kept: it is what later requests skip on.
-        let consents: Vec<String> = flows
-            .consent
-            .values()
-            .filter(|r| r.expires_at < before && !is_remembered(r))
-            .take(limit.saturating_sub(logins.len()))
-            .map(|r| r.challenge.clone())
-            .collect();
+        let consents =
+            flows
+                .consent
+                .expired(before, limit.saturating_sub(logins.len()), is_remembered);
         for challenge in &consents {
             flows.remove_consent(challenge);
         }

@@ -287,6 +287,61 @@ pub struct LoginRequestRecord {
     pub verifier_used: bool,
 }
 
+/// What login and consent requests share as stored records: a challenge, the digest of the
+/// verifier returned once the host answered, the answer (given once), and whether the
+/// verifier was consumed (once). Stores and the flow use it to treat both alike.
+pub(crate) trait ChallengeRecord: Clone {
+    /// The host's answer: [`HandledLogin`] or [`HandledConsent`].
+    type Handled;
+    /// The challenge: the record's key.
+    fn challenge(&self) -> &str;
+    /// SHA-256 hex of the verifier: the second key.
+    fn verifier_digest(&self) -> &str;
+    /// Whether the host has answered.
+    fn is_handled(&self) -> bool;
+    /// Records the host's answer.
+    fn set_handled(&mut self, handled: Self::Handled);
+    /// Whether the verifier was consumed.
+    fn verifier_used(&self) -> bool;
+    /// Marks the verifier consumed.
+    fn use_verifier(&mut self);
+    /// After this the request can no longer be completed.
+    fn expires_at(&self) -> OffsetDateTime;
+}
+
+/// Implements [`ChallengeRecord`] for a request record with the shared field names.
+macro_rules! challenge_record {
+    ($record:ty, $handled:ty) => {
+        impl ChallengeRecord for $record {
+            type Handled = $handled;
+            fn challenge(&self) -> &str {
+                &self.challenge
+            }
+            fn verifier_digest(&self) -> &str {
+                &self.verifier_digest
+            }
+            fn is_handled(&self) -> bool {
+                self.handled.is_some()
+            }
+            fn set_handled(&mut self, handled: $handled) {
+                self.handled = Some(handled);
+            }
+            fn verifier_used(&self) -> bool {
+                self.verifier_used
+            }
+            fn use_verifier(&mut self) {
+                self.verifier_used = true;
+            }
+            fn expires_at(&self) -> OffsetDateTime {
+                self.expires_at
+            }
+        }
+    };
+}
+
+challenge_record!(LoginRequestRecord, HandledLogin);
+challenge_record!(ConsentRequestRecord, HandledConsent);
+
 /// The host's answer to a login request.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "outcome", rename_all = "snake_case")]
