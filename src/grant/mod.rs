@@ -70,19 +70,7 @@ mod tests {
     use super::*;
 
     fn grant(scope: &[&str]) -> GrantData {
-        GrantData {
-            grant_id: "g".into(),
-            client_id: "c".into(),
-            subject: "s".into(),
-            subject_identifier: "s".into(),
-            granted_scope: scope.iter().map(|s| (*s).to_owned()).collect(),
-            access_token_extra: Default::default(),
-            id_token_extra: Default::default(),
-            auth_time: None,
-            acr: String::new(),
-            session_id: None,
-            requested_at: time::OffsetDateTime::UNIX_EPOCH,
-        }
+        crate::testing::fixtures::grant("c", "s", scope, time::OffsetDateTime::UNIX_EPOCH)
     }
 
     #[test]

@@ -127,19 +127,8 @@ mod tests {
     use super::*;
 
     fn grant() -> GrantData {
-        GrantData {
-            grant_id: "g".into(),
-            client_id: "c".into(),
-            subject: "s".into(),
-            subject_identifier: "s".into(),
-            granted_scope: vec!["openid".into(), "offline".into(), "foo.*".into()],
-            access_token_extra: Default::default(),
-            id_token_extra: Default::default(),
-            auth_time: None,
-            acr: String::new(),
-            session_id: None,
-            requested_at: time::OffsetDateTime::UNIX_EPOCH,
-        }
+        let scope = ["openid", "offline", "foo.*"];
+        crate::testing::fixtures::grant("c", "s", &scope, time::OffsetDateTime::UNIX_EPOCH)
     }
 
     #[test]
