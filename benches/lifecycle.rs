@@ -14,21 +14,12 @@ use bytes::Bytes;
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use http::{Method, Request};
 use oauth2_provider::model::client::{ClientRecord, SecretHash};
-use oauth2_provider::store::{
-    GrantData, IssuedTokens, JsonObject, TokenKind, TokenRecord, TokenStatus,
-};
+use oauth2_provider::store::{GrantData, IssuedTokens, TokenKind};
+use oauth2_provider::testing::fixtures;
 use oauth2_provider::{Client, Config, MemoryStore, Provider};
-use sha2::Digest;
 use time::{Duration, OffsetDateTime};
 
 const SECRET: &str = "bench-generated-secret-0123456789abcdefghijklmno";
-
-fn signature(token: &str) -> String {
-    sha2::Sha256::digest(token.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
 
 fn form(uri: &str, body: String) -> Request<Bytes> {
     Request::builder()
@@ -66,19 +57,7 @@ impl Fixture {
             .await
             .unwrap();
         let now = OffsetDateTime::now_utc();
-        let grant = GrantData {
-            grant_id: String::new(),
-            client_id: "bench-client".into(),
-            subject: "alice".into(),
-            subject_identifier: "alice".into(),
-            granted_scope: vec!["openid".into(), "offline".into(), "core".into()],
-            access_token_extra: JsonObject::new(),
-            id_token_extra: JsonObject::new(),
-            auth_time: Some(now),
-            acr: String::new(),
-            session_id: None,
-            requested_at: now,
-        };
+        let grant = fixtures::grant("bench-client", "alice", &["openid", "offline", "core"], now);
         let basic = format!(
             "Basic {}",
             base64::engine::general_purpose::STANDARD.encode(format!("bench-client:{SECRET}"))
@@ -93,23 +72,18 @@ impl Fixture {
     /// Inserts a fresh access + refresh token pair of a new grant; returns the access token.
     async fn issue(&self) -> String {
         let now = OffsetDateTime::now_utc();
-        let mut grant = self.grant.clone();
-        grant.grant_id = format!("{:032x}", rand::random::<u128>());
-        let record = |kind, prefix: &str, ttl: Option<Duration>| {
-            let token = format!("{prefix}{:043x}", rand::random::<u128>());
-            let record = TokenRecord {
-                signature: signature(&token),
-                kind,
-                grant: grant.clone(),
-                issued_at: now,
-                expires_at: ttl.map(|t| now + t),
-                status: TokenStatus::Active,
-            };
-            (token, record)
+        let grant = GrantData {
+            grant_id: format!("{:032x}", rand::random::<u128>()),
+            ..self.grant.clone()
         };
-        let (access, access_record) =
-            record(TokenKind::AccessToken, "op_at_", Some(Duration::hours(1)));
-        let (_, refresh_record) = record(TokenKind::RefreshToken, "op_rt_", None);
+        let (access, access_record) = fixtures::token_record(
+            TokenKind::AccessToken,
+            &grant,
+            now,
+            Some(Duration::hours(1)),
+        );
+        let (_, refresh_record) =
+            fixtures::token_record(TokenKind::RefreshToken, &grant, now, None);
         self.provider
             .store()
             .insert_tokens(IssuedTokens {

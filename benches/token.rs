@@ -7,14 +7,14 @@ use std::hint::black_box;
 use std::sync::Arc;
 
 use base64::Engine as _;
-use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::engine::general_purpose::STANDARD;
 use bytes::Bytes;
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use oauth2_provider::Algorithm;
 use oauth2_provider::model::client::{Client, ClientRecord, SecretHash};
 use oauth2_provider::store::{CodeRecord, GrantData, JsonObject};
+use oauth2_provider::testing::fixtures;
 use oauth2_provider::{Clock, Config, ManualClock, MemoryStore, Provider};
-use sha2::{Digest, Sha256};
 use time::Duration;
 
 const SECRET: &str = "bench-secret-0123456789abcdefghijklmnopqrstuvwxyz";
@@ -26,13 +26,6 @@ fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread()
         .build()
         .unwrap()
-}
-
-fn sig(token: &str) -> String {
-    Sha256::digest(token.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
 }
 
 struct Bench {
@@ -80,29 +73,20 @@ impl Bench {
 
     /// Inserts a fresh code like the authorization endpoint would, returning it.
     fn code(&self, client_id: &str) -> String {
-        let code = format!(
-            "op_ac_{}",
-            URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>())
-        );
+        let code = fixtures::mint_code();
         let now = self.clock.now();
         let mut extra = JsonObject::new();
         extra.insert("email".into(), "jane.doe@example.com".into());
         extra.insert("name".into(), "Jane Doe".into());
+        let scope = ["openid", "offline", "profile"];
         let grant = GrantData {
-            grant_id: format!("{:032x}", rand::random::<u128>()),
-            client_id: client_id.into(),
-            subject: "jane".into(),
-            subject_identifier: "jane".into(),
-            granted_scope: vec!["openid".into(), "offline".into(), "profile".into()],
-            access_token_extra: JsonObject::new(),
             id_token_extra: extra,
-            auth_time: Some(now - Duration::minutes(1)),
             acr: "urn:acr:silver".into(),
             session_id: Some("08a5019c-17e1-4977-8f42-65a12843ea02".into()),
-            requested_at: now - Duration::minutes(1),
+            ..fixtures::grant(client_id, "jane", &scope, now - Duration::minutes(1))
         };
         let record = CodeRecord {
-            signature: sig(&code),
+            signature: fixtures::signature(&code),
             grant,
             redirect_uri: Some(REDIRECT.into()),
             effective_redirect_uri: REDIRECT.into(),
