@@ -104,7 +104,7 @@ impl From<OAuthError> for Error {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OAuthError {
     /// The error code (`invalid_request`, `invalid_grant`, …).
-    pub error: Cow<'static, str>,
+    pub error: ErrorCode,
     /// A human-readable description.
     pub description: Cow<'static, str>,
     /// A hint on how to fix the request, if any.
@@ -134,76 +134,175 @@ pub struct ErrorBody {
     pub error_debug: Option<String>,
 }
 
-macro_rules! oauth_errors {
-    ($($(#[$doc:meta])* $name:ident => $status:ident, $desc:literal;)*) => {
+/// Declares the error codes: the [`ErrorCode`] variants, their wire spelling, and one
+/// [`OAuthError`] constructor each, with its default description and HTTP status.
+macro_rules! error_codes {
+    ($($(#[$doc:meta])* $variant:ident $name:ident => $status:ident, $desc:literal;)*) => {
+        /// The `error` code of an OAuth 2.0 / OpenID Connect / Hydra error response.
+        ///
+        /// Every code this crate emits is a variant; [`ErrorCode::Other`] carries any other
+        /// code, such as one a host passes to
+        /// [`Provider::reject_login`](crate::Provider::reject_login). Parse with
+        /// [`ErrorCode::from`], which maps known spellings to their variant; codes compare,
+        /// hash and serialize as their spelling, and compare equal to a `&str` of it.
+        #[derive(Debug, Clone)]
+        #[non_exhaustive]
+        pub enum ErrorCode {
+            $($(#[$doc])* $variant,)*
+            /// Any other code (letters, digits, `_`, `-` and `.` when it comes from a
+            /// reject call).
+            Other(String),
+        }
+
+        impl ErrorCode {
+            /// The code as it appears on the wire.
+            pub fn as_str(&self) -> &str {
+                match self {
+                    $(Self::$variant => stringify!($name),)*
+                    Self::Other(code) => code,
+                }
+            }
+
+            /// The variant of a code this crate emits, if `code` is one.
+            fn known(code: &str) -> Option<Self> {
+                match code {
+                    $(stringify!($name) => Some(Self::$variant),)*
+                    _ => None,
+                }
+            }
+        }
+
         impl OAuthError {
             $(
                 $(#[$doc])*
                 pub fn $name(hint: impl Into<Cow<'static, str>>) -> Self {
-                    Self::new(stringify!($name), $desc, StatusCode::$status).with_hint(hint)
+                    Self::new(ErrorCode::$variant, $desc, StatusCode::$status).with_hint(hint)
                 }
             )*
         }
     };
 }
 
-oauth_errors! {
+error_codes! {
     /// `invalid_request` (400): a parameter is missing, repeated, or malformed.
-    invalid_request => BAD_REQUEST, "The request is missing a required parameter, includes an invalid parameter value, includes a parameter more than once, or is otherwise malformed.";
+    InvalidRequest invalid_request => BAD_REQUEST, "The request is missing a required parameter, includes an invalid parameter value, includes a parameter more than once, or is otherwise malformed.";
     /// `invalid_client` (401): client authentication failed.
-    invalid_client => UNAUTHORIZED, "Client authentication failed (e.g., unknown client, no client authentication included, or unsupported authentication method).";
+    InvalidClient invalid_client => UNAUTHORIZED, "Client authentication failed (e.g., unknown client, no client authentication included, or unsupported authentication method).";
     /// `invalid_grant` (400): the grant is invalid, expired, revoked, or belongs to another client.
-    invalid_grant => BAD_REQUEST, "The provided authorization grant (e.g., authorization code, resource owner credentials) or refresh token is invalid, expired, revoked, does not match the redirection URI used in the authorization request, or was issued to another client.";
+    InvalidGrant invalid_grant => BAD_REQUEST, "The provided authorization grant (e.g., authorization code, resource owner credentials) or refresh token is invalid, expired, revoked, does not match the redirection URI used in the authorization request, or was issued to another client.";
     /// `unauthorized_client` (400): the client may not use this grant or response type.
-    unauthorized_client => BAD_REQUEST, "The client is not authorized to request a token using this method.";
+    UnauthorizedClient unauthorized_client => BAD_REQUEST, "The client is not authorized to request a token using this method.";
     /// `unsupported_grant_type` (400).
-    unsupported_grant_type => BAD_REQUEST, "The authorization grant type is not supported by the authorization server.";
+    UnsupportedGrantType unsupported_grant_type => BAD_REQUEST, "The authorization grant type is not supported by the authorization server.";
     /// `unsupported_response_type` (400).
-    unsupported_response_type => BAD_REQUEST, "The authorization server does not support obtaining a token using this method.";
+    UnsupportedResponseType unsupported_response_type => BAD_REQUEST, "The authorization server does not support obtaining a token using this method.";
     /// `invalid_scope` (400).
-    invalid_scope => BAD_REQUEST, "The requested scope is invalid, unknown, or malformed.";
+    InvalidScope invalid_scope => BAD_REQUEST, "The requested scope is invalid, unknown, or malformed.";
     /// `access_denied` (403).
-    access_denied => FORBIDDEN, "The resource owner or authorization server denied the request.";
+    AccessDenied access_denied => FORBIDDEN, "The resource owner or authorization server denied the request.";
     /// `invalid_token` (401): a bearer token is invalid, expired or revoked (RFC 6750).
-    invalid_token => UNAUTHORIZED, "The access token provided is expired, revoked, malformed, or invalid for other reasons.";
+    InvalidToken invalid_token => UNAUTHORIZED, "The access token provided is expired, revoked, malformed, or invalid for other reasons.";
+    /// `insufficient_scope` (403): the bearer token lacks a scope the resource needs (RFC 6750).
+    InsufficientScope insufficient_scope => FORBIDDEN, "The request requires higher privileges than provided by the access token.";
     /// `request_forbidden` (403): e.g. a CSRF check failed.
-    request_forbidden => FORBIDDEN, "The request is not allowed.";
+    RequestForbidden request_forbidden => FORBIDDEN, "The request is not allowed.";
     /// `request_unauthorized` (401): e.g. an expired login or consent request.
-    request_unauthorized => UNAUTHORIZED, "The request could not be authorized.";
+    RequestUnauthorized request_unauthorized => UNAUTHORIZED, "The request could not be authorized.";
+    /// `request_expired` (410): a login or consent request past its lifespan; the flow must
+    /// restart.
+    RequestExpired request_expired => GONE, "The login or consent request has expired; the authorization flow must be restarted.";
     /// `login_required` (400).
-    login_required => BAD_REQUEST, "The Authorization Server requires End-User authentication.";
+    LoginRequired login_required => BAD_REQUEST, "The Authorization Server requires End-User authentication.";
     /// `consent_required` (400).
-    consent_required => BAD_REQUEST, "The Authorization Server requires End-User consent.";
+    ConsentRequired consent_required => BAD_REQUEST, "The Authorization Server requires End-User consent.";
     /// `interaction_required` (400).
-    interaction_required => BAD_REQUEST, "The Authorization Server requires End-User interaction of some form to proceed.";
+    InteractionRequired interaction_required => BAD_REQUEST, "The Authorization Server requires End-User interaction of some form to proceed.";
     /// `request_not_supported` (400): request objects are not supported.
-    request_not_supported => BAD_REQUEST, "The OP does not support use of the request parameter.";
+    RequestNotSupported request_not_supported => BAD_REQUEST, "The OP does not support use of the request parameter.";
     /// `request_uri_not_supported` (400).
-    request_uri_not_supported => BAD_REQUEST, "The OP does not support use of the request_uri parameter.";
+    RequestUriNotSupported request_uri_not_supported => BAD_REQUEST, "The OP does not support use of the request_uri parameter.";
     /// `registration_not_supported` (400).
-    registration_not_supported => BAD_REQUEST, "The OP does not support use of the registration parameter.";
+    RegistrationNotSupported registration_not_supported => BAD_REQUEST, "The OP does not support use of the registration parameter.";
     /// `unsupported_token_type` (400), RFC 7009.
-    unsupported_token_type => BAD_REQUEST, "The authorization server does not support the revocation of the presented token type.";
+    UnsupportedTokenType unsupported_token_type => BAD_REQUEST, "The authorization server does not support the revocation of the presented token type.";
     /// `not_found` (404).
-    not_found => NOT_FOUND, "The requested resource could not be found.";
+    NotFound not_found => NOT_FOUND, "The requested resource could not be found.";
     /// `method_not_allowed` (405).
-    method_not_allowed => METHOD_NOT_ALLOWED, "The HTTP method is not allowed for this resource.";
+    MethodNotAllowed method_not_allowed => METHOD_NOT_ALLOWED, "The HTTP method is not allowed for this resource.";
     /// `request_entity_too_large` (413).
-    request_entity_too_large => PAYLOAD_TOO_LARGE, "The request body is larger than the server accepts.";
+    RequestEntityTooLarge request_entity_too_large => PAYLOAD_TOO_LARGE, "The request body is larger than the server accepts.";
     /// `unsupported_media_type` (415).
-    unsupported_media_type => UNSUPPORTED_MEDIA_TYPE, "The request body has a content type this endpoint does not accept.";
+    UnsupportedMediaType unsupported_media_type => UNSUPPORTED_MEDIA_TYPE, "The request body has a content type this endpoint does not accept.";
     /// `conflict` (409).
-    conflict => CONFLICT, "The resource exists already or was already handled.";
+    Conflict conflict => CONFLICT, "The resource exists already or was already handled.";
     /// `server_error` (500).
-    server_error => INTERNAL_SERVER_ERROR, "The authorization server encountered an unexpected condition that prevented it from fulfilling the request.";
+    ServerError server_error => INTERNAL_SERVER_ERROR, "The authorization server encountered an unexpected condition that prevented it from fulfilling the request.";
     /// `temporarily_unavailable` (503).
-    temporarily_unavailable => SERVICE_UNAVAILABLE, "The authorization server is currently unable to handle the request due to a temporary overloading or maintenance of the server.";
+    TemporarilyUnavailable temporarily_unavailable => SERVICE_UNAVAILABLE, "The authorization server is currently unable to handle the request due to a temporary overloading or maintenance of the server.";
+}
+
+impl From<&str> for ErrorCode {
+    fn from(code: &str) -> Self {
+        Self::known(code).unwrap_or_else(|| Self::Other(code.to_owned()))
+    }
+}
+
+impl From<String> for ErrorCode {
+    fn from(code: String) -> Self {
+        Self::known(&code).unwrap_or(Self::Other(code))
+    }
+}
+
+impl fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Codes are equal when their spellings are, so `Other("invalid_request")` (built by hand)
+/// still equals `InvalidRequest`.
+impl PartialEq for ErrorCode {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+impl Eq for ErrorCode {}
+
+impl std::hash::Hash for ErrorCode {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.as_str().hash(state);
+    }
+}
+
+impl PartialEq<str> for ErrorCode {
+    fn eq(&self, other: &str) -> bool {
+        self.as_str() == other
+    }
+}
+
+impl PartialEq<&str> for ErrorCode {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+impl Serialize for ErrorCode {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for ErrorCode {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        String::deserialize(deserializer).map(Self::from)
+    }
 }
 
 impl OAuthError {
     /// An error with the given code, description and status and no hint.
     pub fn new(
-        error: impl Into<Cow<'static, str>>,
+        error: impl Into<ErrorCode>,
         description: impl Into<Cow<'static, str>>,
         status: StatusCode,
     ) -> Self {
@@ -237,7 +336,7 @@ impl OAuthError {
     /// The JSON body, with `error_debug` only when `share_debug` is set.
     pub fn body(&self, share_debug: bool) -> ErrorBody {
         ErrorBody {
-            error: self.error.to_string(),
+            error: self.error.as_str().to_owned(),
             error_description: self.description.to_string(),
             error_hint: self.hint.as_ref().map(|h| h.to_string()),
             status_code: self.status.as_u16(),
@@ -288,5 +387,35 @@ impl From<Error> for OAuthError {
             Error::Store(e) => e.into(),
             Error::Internal(why) => OAuthError::server_error("").with_debug(why),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_codes_parse_compare_and_serialize_as_their_spelling() {
+        assert_eq!(ErrorCode::from("access_denied"), ErrorCode::AccessDenied);
+        assert!(matches!(
+            ErrorCode::from("request_expired"),
+            ErrorCode::RequestExpired
+        ));
+        let custom = ErrorCode::from("my_app.denied".to_owned());
+        assert!(matches!(&custom, ErrorCode::Other(code) if code == "my_app.denied"));
+        assert_eq!(
+            ErrorCode::Other("invalid_request".into()),
+            ErrorCode::InvalidRequest
+        );
+        assert_eq!(ErrorCode::InsufficientScope, "insufficient_scope");
+        assert_eq!(
+            serde_json::to_string(&ErrorCode::InvalidGrant).unwrap(),
+            r#""invalid_grant""#
+        );
+        let back: ErrorCode = serde_json::from_str(r#""login_required""#).unwrap();
+        assert!(matches!(back, ErrorCode::LoginRequired));
+        let err = OAuthError::invalid_scope("hint");
+        assert_eq!(err.body(false).error, "invalid_scope");
+        assert_eq!(err.to_string().split(':').next(), Some("invalid_scope"));
     }
 }

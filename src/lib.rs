@@ -40,7 +40,7 @@ pub use async_trait::async_trait;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::{Config, ConfigError, Dangerous, Lifespans};
 pub use context::secret_check::{SecretCheckExecutor, SecretCheckJob};
-pub use error::{Error, OAuthError, StoreError};
+pub use error::{Error, ErrorCode, OAuthError, StoreError};
 pub use flow::{
     AcceptConsentRequest, AcceptLoginRequest, CompletedRequest, ConsentRequest,
     ConsentRequestSession, LoginRequest, RejectRequest,

@@ -10,7 +10,7 @@ use http::StatusCode;
 use http::header::{HeaderValue, WWW_AUTHENTICATE};
 
 use crate::context::Context;
-use crate::error::{OAuthError, StoreError};
+use crate::error::{ErrorCode, OAuthError, StoreError};
 use crate::http::bearer;
 use crate::http::response::{json, no_store};
 use crate::http::{Request, Response};
@@ -29,9 +29,9 @@ pub(crate) async fn userinfo(p: &Context, req: Request) -> Response {
 /// RFC 6750 §3: every refusal names the Bearer scheme and the error. `invalid_token`
 /// already carries its challenge from the shared error renderer.
 fn with_bearer_challenge(mut res: Response, err: &OAuthError) -> Response {
-    let challenge = match &*err.error {
-        "invalid_request" => r#"Bearer error="invalid_request""#,
-        "insufficient_scope" => r#"Bearer error="insufficient_scope", scope="openid""#,
+    let challenge = match err.error {
+        ErrorCode::InvalidRequest => r#"Bearer error="invalid_request""#,
+        ErrorCode::InsufficientScope => r#"Bearer error="insufficient_scope", scope="openid""#,
         _ => return res,
     };
     res.headers_mut()
@@ -66,12 +66,9 @@ async fn claims(p: &Context, req: &Request) -> Result<JsonObject, OAuthError> {
     }
     let grant = record.grant;
     if !crate::model::scope::is_openid(&grant.granted_scope) {
-        return Err(OAuthError::new(
-            "insufficient_scope",
-            "The request requires higher privileges than provided by the access token.",
-            StatusCode::FORBIDDEN,
-        )
-        .with_hint("The userinfo endpoint needs an access token with the 'openid' scope."));
+        return Err(OAuthError::insufficient_scope(
+            "The userinfo endpoint needs an access token with the 'openid' scope.",
+        ));
     }
     let mut claims = claims::consented(grant.id_token_extra);
     claims.insert(

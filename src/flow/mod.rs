@@ -20,7 +20,7 @@ use http::StatusCode;
 use time::OffsetDateTime;
 
 use crate::context::Context;
-use crate::error::{Error, OAuthError, StoreError};
+use crate::error::{Error, ErrorCode, OAuthError, StoreError};
 use crate::flow::request::AuthorizeRequest;
 use crate::http::Request;
 use crate::store::RejectedRequest;
@@ -137,14 +137,14 @@ where
 /// The typed-API error for a login or consent request past its lifespan: 410 Gone, because
 /// the request existed but can never be completed; the flow must restart.
 pub(crate) fn expired_error(stage: Stage) -> Error {
-    Error::OAuth(OAuthError::new(
-        "request_expired",
-        format!(
+    Error::OAuth(OAuthError {
+        description: format!(
             "The {} has expired; the authorization flow must be restarted.",
             stage.noun()
-        ),
-        StatusCode::GONE,
-    ))
+        )
+        .into(),
+        ..OAuthError::request_expired("")
+    })
 }
 
 /// `Set-Cookie` values gathered while handling one request; attached to whatever response
@@ -211,12 +211,8 @@ pub(crate) fn request_store_error(stage: Stage, e: StoreError) -> Error {
 /// `access_denied` (the user refused: what FAPI and the conformance suite expect; Hydra
 /// beta.8 defaulted to `invalid_request`).
 pub(crate) fn rejected_request(body: RejectRequest) -> Result<RejectedRequest, Error> {
-    let error = if body.error.is_empty() {
-        "access_denied".to_owned()
-    } else {
-        body.error
-    };
-    if !error
+    if !body
+        .error
         .bytes()
         .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
     {
@@ -229,6 +225,11 @@ pub(crate) fn rejected_request(body: RejectRequest) -> Result<RejectedRequest, E
             "status_code must be an HTTP error status (400-599).".into(),
         ));
     }
+    let error = if body.error.is_empty() {
+        ErrorCode::AccessDenied
+    } else {
+        ErrorCode::from(body.error)
+    };
     Ok(RejectedRequest {
         error,
         error_description: body.error_description,
@@ -240,7 +241,7 @@ pub(crate) fn rejected_request(body: RejectRequest) -> Result<RejectedRequest, E
 
 /// The OAuth error a rejection delivers to the client.
 pub(crate) fn rejection_error(r: &RejectedRequest) -> OAuthError {
-    let denied = r.error == "access_denied";
+    let denied = r.error == ErrorCode::AccessDenied;
     let status = StatusCode::from_u16(r.status_code)
         .ok()
         .filter(|s| s.is_client_error() || s.is_server_error())

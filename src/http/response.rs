@@ -6,7 +6,7 @@ use http::header::{self, HeaderName, HeaderValue};
 use serde::Serialize;
 
 use super::Response;
-use crate::error::OAuthError;
+use crate::error::{ErrorCode, OAuthError};
 
 const JSON: HeaderValue = HeaderValue::from_static("application/json");
 
@@ -36,9 +36,11 @@ pub(crate) fn error(err: &OAuthError, share_debug: bool) -> Response {
     });
     let mut res = json_bytes(err.status, Bytes::from(body));
     // RFC 6749 §5.2 and RFC 6750 §3: tell the client which scheme failed.
-    let challenge = match &*err.error {
-        "invalid_client" => Some(HeaderValue::from_static(r#"Basic realm="oauth2-provider""#)),
-        "invalid_token" => Some(HeaderValue::from_static(
+    let challenge = match err.error {
+        ErrorCode::InvalidClient => {
+            Some(HeaderValue::from_static(r#"Basic realm="oauth2-provider""#))
+        }
+        ErrorCode::InvalidToken => Some(HeaderValue::from_static(
             r#"Bearer error="invalid_token", error_description="The access token is invalid, expired or revoked.""#,
         )),
         _ => None,

@@ -14,7 +14,7 @@ use std::fmt::Debug;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use crate::error::StoreError;
+use crate::error::{ErrorCode, StoreError};
 use crate::model::Algorithm;
 use crate::model::client::ClientRecord;
 
@@ -371,10 +371,10 @@ pub struct AcceptedLogin {
 }
 
 /// A refused login or consent, delivered to the client as an OAuth error.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RejectedRequest {
     /// The error code (default `access_denied`).
-    pub error: String,
+    pub error: ErrorCode,
     /// A description for the client.
     pub error_description: String,
     /// A hint.
@@ -383,6 +383,19 @@ pub struct RejectedRequest {
     pub error_debug: String,
     /// HTTP status semantics of the error.
     pub status_code: u16,
+}
+
+impl Default for RejectedRequest {
+    /// An `access_denied` with no description, hint or debug detail and the default status.
+    fn default() -> Self {
+        Self {
+            error: ErrorCode::AccessDenied,
+            error_description: String::new(),
+            error_hint: String::new(),
+            error_debug: String::new(),
+            status_code: 0,
+        }
+    }
 }
 
 /// A consent request: the browser is at the host's consent page.

@@ -38,7 +38,7 @@ use time::{Duration, OffsetDateTime};
 
 use crate::Client;
 use crate::crypto::random_id;
-use crate::error::StoreError;
+use crate::error::{ErrorCode, StoreError};
 use crate::model::Algorithm;
 use crate::model::client::ClientRecord;
 use crate::store::{
@@ -241,7 +241,7 @@ pub(crate) fn accepted_consent(remember: bool) -> HandledConsent {
 
 fn rejected() -> RejectedRequest {
     RejectedRequest {
-        error: "access_denied".to_owned(),
+        error: ErrorCode::AccessDenied,
         status_code: 403,
         ..RejectedRequest::default()
     }
