@@ -59,7 +59,8 @@ pub enum Error {
     Conflict(Cow<'static, str>),
     /// An OAuth 2.0 / OpenID Connect protocol error with its own code and status.
     OAuth(OAuthError),
-    /// Persistence failed (500).
+    /// Persistence failed (500). What a missing record or a conflict means is decided where
+    /// the store is called; whatever reaches this variant renders as a storage failure.
     Store(StoreError),
     /// A server-side failure that is not the caller's fault (500).
     Internal(Cow<'static, str>),
@@ -87,6 +88,8 @@ impl std::error::Error for Error {
     }
 }
 
+/// For `?` in the typed API: any storage failure becomes [`Error::Store`], which renders as a
+/// 500. A call whose `NotFound` or `Conflict` means something to its caller maps them first.
 impl From<StoreError> for Error {
     fn from(e: StoreError) -> Self {
         Self::Store(e)
@@ -323,6 +326,8 @@ impl OAuthError {
     }
 
     /// A storage failure: a 500 that never pretends success; the cause goes to `debug`.
+    /// There is no `From<StoreError>`: each caller first maps what a missing record or a
+    /// conflict means to it, and sends every other store error here.
     pub(crate) fn store_failure(e: StoreError) -> Self {
         Self::server_error("The storage backend failed.").with_debug(e)
     }
@@ -361,20 +366,9 @@ impl fmt::Display for OAuthError {
 
 impl std::error::Error for OAuthError {}
 
-impl From<StoreError> for OAuthError {
-    fn from(e: StoreError) -> Self {
-        match e {
-            StoreError::NotFound => OAuthError::not_found("Unable to locate the resource."),
-            StoreError::Conflict | StoreError::AlreadyUsed => {
-                OAuthError::conflict("The resource exists already or was already handled.")
-            }
-            StoreError::Backend(_) => {
-                OAuthError::server_error("The storage backend failed.").with_debug(e)
-            }
-        }
-    }
-}
-
+/// The wire form of a typed-API error. [`Error::Store`] is always a 500 `server_error` (the
+/// cause in `error_debug`): there is no implicit path from a store's `NotFound` or
+/// `Conflict` to a 404 or 409.
 impl From<Error> for OAuthError {
     fn from(e: Error) -> Self {
         match e {
@@ -384,7 +378,7 @@ impl From<Error> for OAuthError {
             }
             Error::Conflict(why) => OAuthError::conflict(why),
             Error::OAuth(e) => e,
-            Error::Store(e) => e.into(),
+            Error::Store(e) => OAuthError::store_failure(e),
             Error::Internal(why) => OAuthError::server_error("").with_debug(why),
         }
     }

@@ -18,7 +18,7 @@ pub(crate) async fn logout(p: &Context, req: Request) -> Response {
     if let Some(session_id) = p.cookie_key.read(&req, SESSION_COOKIE, p.now()) {
         match p.store.delete_login_session(&session_id).await {
             Ok(()) | Err(StoreError::NotFound) => {}
-            Err(e) => return p.error_response(&e.into()),
+            Err(e) => return p.error_response(&crate::error::OAuthError::store_failure(e)),
         }
     }
     let mut res = response::redirect(&p.config.logout_redirect_url);

@@ -41,7 +41,7 @@ fn unavailable(e: StoreError) -> OAuthError {
 
 fn to_oauth(e: Error) -> OAuthError {
     match e {
-        Error::Store(e @ StoreError::Backend(_)) => unavailable(e),
+        Error::Store(e) => unavailable(e),
         other => other.into(),
     }
 }

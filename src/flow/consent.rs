@@ -61,7 +61,10 @@ pub(crate) async fn start(
         verifier_used: false,
         challenge: challenge.clone(),
     };
-    p.store.create_consent_request(record).await?;
+    p.store
+        .create_consent_request(record)
+        .await
+        .map_err(OAuthError::store_failure)?;
     cookies.push(super::csrf_cookie(
         p,
         Stage::Consent,
@@ -95,7 +98,8 @@ async fn remembered_covers(
     let previous = p
         .store
         .remembered_consents(subject, &login.client_id)
-        .await?;
+        .await
+        .map_err(OAuthError::store_failure)?;
     Ok(previous.iter().any(|c| match &c.handled {
         Some(HandledConsent::Accepted(a)) => {
             let unexpired =

@@ -41,7 +41,8 @@ pub(crate) async fn authorization_response(
                 expires_at: now + p.config.lifespans.auth_code,
                 used: false,
             })
-            .await?;
+            .await
+            .map_err(OAuthError::store_failure)?;
         params.push(("code", minted.token.clone()));
         Some(minted.token)
     } else {
@@ -49,7 +50,10 @@ pub(crate) async fn authorization_response(
     };
     let access_token = if rt.token {
         let minted = access_and_refresh(p, grant, now, false);
-        p.store.insert_tokens(minted.records).await?;
+        p.store
+            .insert_tokens(minted.records)
+            .await
+            .map_err(OAuthError::store_failure)?;
         params.push(("access_token", minted.access_token.clone()));
         params.push(("token_type", "bearer".to_owned()));
         params.push(("expires_in", minted.expires_in.to_string()));
@@ -86,12 +90,15 @@ async fn consent_still_given(p: &Context, grant: &GrantData) -> Result<(), OAuth
     match p.store.consent_request(&grant.grant_id).await {
         Ok(_) => Ok(()),
         Err(StoreError::NotFound) => {
-            p.store.revoke_grant(&grant.grant_id).await?;
+            p.store
+                .revoke_grant(&grant.grant_id)
+                .await
+                .map_err(OAuthError::store_failure)?;
             Err(OAuthError::access_denied(
                 "The consent was revoked while this authorization was being answered.",
             ))
         }
-        Err(e) => Err(e.into()),
+        Err(e) => Err(OAuthError::store_failure(e)),
     }
 }
 

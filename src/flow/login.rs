@@ -26,7 +26,7 @@ pub(crate) async fn current_session(
     match p.store.login_session(&sid).await {
         Ok(session) if session.expires_at > now => Ok(Some(session)),
         Ok(_) | Err(StoreError::NotFound) => Ok(None),
-        Err(e) => Err(e.into()),
+        Err(e) => Err(OAuthError::store_failure(e)),
     }
 }
 
@@ -76,7 +76,10 @@ pub(crate) async fn start(
         verifier_used: false,
         challenge: challenge.clone(),
     };
-    p.store.create_login_request(record).await?;
+    p.store
+        .create_login_request(record)
+        .await
+        .map_err(OAuthError::store_failure)?;
     cookies.push(super::csrf_cookie(
         p,
         Stage::Login,
@@ -176,7 +179,8 @@ pub(crate) async fn finish(
                 &accepted.subject,
                 &accepted.force_subject_identifier,
             )
-            .await?;
+            .await
+            .map_err(OAuthError::store_failure)?;
     }
     let session_id = if record.skip {
         record.session_id.clone()
@@ -220,7 +224,10 @@ async fn remember(
         accepted.remember_for > 0,
         p.config.secure_cookies(),
     ));
-    p.store.create_login_session(session).await?;
+    p.store
+        .create_login_session(session)
+        .await
+        .map_err(OAuthError::store_failure)?;
     Ok(id)
 }
 
@@ -235,7 +242,7 @@ async fn end_session(
     };
     match p.store.delete_login_session(sid).await {
         Ok(()) | Err(StoreError::NotFound) => {}
-        Err(e) => return Err(e.into()),
+        Err(e) => return Err(OAuthError::store_failure(e)),
     }
     cookies.push(crate::http::cookies::clear(
         SESSION_COOKIE,

@@ -274,7 +274,7 @@ pub(crate) fn verifier_error(stage: Stage, e: StoreError) -> OAuthError {
             "The {} has already been used.",
             stage.verifier_param()
         )),
-        other => other.into(),
+        other => OAuthError::store_failure(other),
     }
 }
 

@@ -225,7 +225,7 @@ async fn trusted_client(
                 "The requested OAuth 2.0 client does not exist.",
             )));
         }
-        Err(e) => return Err(Rejection::Untrusted(e.into())),
+        Err(e) => return Err(Rejection::Untrusted(OAuthError::store_failure(e))),
     };
     let sent = params
         .get("redirect_uri")

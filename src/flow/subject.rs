@@ -20,7 +20,12 @@ pub(crate) async fn identifier(
     if !forced.is_empty() {
         return Ok(forced.to_owned());
     }
-    if let Some(remembered) = p.store.forced_subject(&client.client_id, subject).await? {
+    let remembered = p
+        .store
+        .forced_subject(&client.client_id, subject)
+        .await
+        .map_err(OAuthError::store_failure)?;
+    if let Some(remembered) = remembered {
         return Ok(remembered);
     }
     computed(p, client, subject)

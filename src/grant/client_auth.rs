@@ -183,7 +183,7 @@ pub(crate) async fn authenticate(
                 "The client is unknown or the credentials are wrong.",
             ));
         }
-        Err(e) => return Err(e.into()),
+        Err(e) => return Err(OAuthError::store_failure(e)),
     };
     let registered = match record.client.token_endpoint_auth_method.as_str() {
         "" => "client_secret_basic",

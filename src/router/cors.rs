@@ -116,7 +116,7 @@ pub(crate) async fn preflight(
         Policy::Configured => configured_allows(p, &origin),
         Policy::NamedClient | Policy::TokenClient => match p.store.origin_allowed(&origin).await {
             Ok(allowed) => allowed,
-            Err(e) => return p.error_response(&e.into()),
+            Err(e) => return p.error_response(&crate::error::OAuthError::store_failure(e)),
         },
     };
     if allowed {
