@@ -9,6 +9,7 @@ use crate::config::Config;
 use crate::context::Context;
 use crate::error::Error;
 use crate::http::{Request, Response, response};
+use crate::model::{AuthMethod, GrantType, SubjectType};
 
 /// The discovery document (OIDC Discovery 1.0 §3, RFC 8414).
 #[derive(Debug, Serialize)]
@@ -19,15 +20,15 @@ struct WellKnown<'a> {
     jwks_uri: String,
     registration_endpoint: String,
     revocation_endpoint: String,
-    subject_types_supported: Vec<&'static str>,
+    subject_types_supported: &'static [SubjectType],
     response_types_supported: [&'static str; 7],
     claims_supported: Vec<&'a str>,
     scopes_supported: Vec<&'a str>,
     userinfo_endpoint: String,
-    token_endpoint_auth_methods_supported: [&'static str; 3],
-    revocation_endpoint_auth_methods_supported: [&'static str; 3],
+    token_endpoint_auth_methods_supported: &'static [AuthMethod],
+    revocation_endpoint_auth_methods_supported: &'static [AuthMethod],
     id_token_signing_alg_values_supported: [&'static str; 2],
-    grant_types_supported: [&'static str; 4],
+    grant_types_supported: &'static [GrantType],
     response_modes_supported: [&'static str; 3],
     userinfo_signing_alg_values_supported: [&'static str; 1],
     request_parameter_supported: bool,
@@ -43,15 +44,15 @@ struct WellKnown<'a> {
 /// Renders the document once, at provider build time.
 pub(crate) fn document(config: &Config) -> Result<Bytes, Error> {
     let base = config.base_url();
-    let mut subject_types = vec!["public"];
-    if config.pairwise_enabled() {
-        subject_types.push("pairwise");
-    }
+    let subject_types = if config.pairwise_enabled() {
+        SubjectType::ALL
+    } else {
+        &[SubjectType::Public]
+    };
     let mut scopes = vec!["offline_access", "offline", "openid"];
     scopes.extend(config.scopes_supported.iter().map(String::as_str));
     let mut claims = vec!["sub"];
     claims.extend(config.claims_supported.iter().map(String::as_str));
-    let auth_methods = ["client_secret_post", "client_secret_basic", "none"];
     let doc = WellKnown {
         issuer: &config.issuer,
         authorization_endpoint: format!("{base}/oauth2/auth"),
@@ -60,6 +61,8 @@ pub(crate) fn document(config: &Config) -> Result<Bytes, Error> {
         registration_endpoint: format!("{base}/clients"),
         revocation_endpoint: format!("{base}/oauth2/revoke"),
         subject_types_supported: subject_types,
+        // Hydra's spellings, kept for byte-compatible discovery (a set of parts has any
+        // order; `ResponseType::as_str` is the registered spelling).
         response_types_supported: [
             "code",
             "code id_token",
@@ -75,15 +78,10 @@ pub(crate) fn document(config: &Config) -> Result<Bytes, Error> {
             .userinfo_endpoint
             .clone()
             .unwrap_or_else(|| format!("{base}/userinfo")),
-        token_endpoint_auth_methods_supported: auth_methods,
-        revocation_endpoint_auth_methods_supported: auth_methods,
+        token_endpoint_auth_methods_supported: AuthMethod::ALL,
+        revocation_endpoint_auth_methods_supported: AuthMethod::ALL,
         id_token_signing_alg_values_supported: ["ES256", "EdDSA"],
-        grant_types_supported: [
-            "authorization_code",
-            "implicit",
-            "client_credentials",
-            "refresh_token",
-        ],
+        grant_types_supported: GrantType::ALL,
         response_modes_supported: ["query", "fragment", "form_post"],
         userinfo_signing_alg_values_supported: ["none"],
         request_parameter_supported: false,

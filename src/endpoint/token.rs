@@ -13,33 +13,7 @@ use crate::grant::{self, TokenResponse};
 use crate::http::params::Params;
 use crate::http::response::{json, no_store};
 use crate::http::{Request, Response};
-
-/// The grant types this server implements.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum GrantType {
-    AuthorizationCode,
-    RefreshToken,
-    ClientCredentials,
-}
-
-impl GrantType {
-    fn parse(name: &str) -> Option<Self> {
-        match name {
-            "authorization_code" => Some(Self::AuthorizationCode),
-            "refresh_token" => Some(Self::RefreshToken),
-            "client_credentials" => Some(Self::ClientCredentials),
-            _ => None,
-        }
-    }
-
-    fn name(self) -> &'static str {
-        match self {
-            Self::AuthorizationCode => "authorization_code",
-            Self::RefreshToken => "refresh_token",
-            Self::ClientCredentials => "client_credentials",
-        }
-    }
-}
+use crate::model::GrantType;
 
 /// Handles a token request.
 pub(crate) async fn token(p: &Context, req: Request) -> Response {
@@ -59,15 +33,13 @@ async fn exchange(p: &Context, req: &Request) -> Result<TokenResponse, OAuthErro
     let grant_type = params.require("grant_type")?;
     let record = authenticate(p, req, &params).await?;
     let client = &record.client;
-    let grant_type = GrantType::parse(grant_type).ok_or_else(|| {
-        OAuthError::unsupported_grant_type(format!(
-            "The grant type '{grant_type}' is not supported; use authorization_code, refresh_token or client_credentials."
-        ))
-    })?;
-    if !client.allows_grant(grant_type.name()) {
+    let grant_type = match grant_type.parse::<GrantType>() {
+        Ok(grant) if grant.at_token_endpoint() => grant,
+        _ => return Err(unsupported(grant_type)),
+    };
+    if !client.allows_grant(grant_type) {
         return Err(OAuthError::unauthorized_client(format!(
-            "The client is not registered for the '{}' grant type.",
-            grant_type.name()
+            "The client is not registered for the '{grant_type}' grant type."
         )));
     }
     match grant_type {
@@ -78,5 +50,12 @@ async fn exchange(p: &Context, req: &Request) -> Result<TokenResponse, OAuthErro
         GrantType::ClientCredentials => {
             grant::client_credentials::exchange(p, client, &params).await
         }
+        GrantType::Implicit => Err(unsupported(grant_type.as_str())),
     }
+}
+
+fn unsupported(grant_type: &str) -> OAuthError {
+    OAuthError::unsupported_grant_type(format!(
+        "The grant type '{grant_type}' is not supported; use authorization_code, refresh_token or client_credentials."
+    ))
 }

@@ -21,13 +21,13 @@ pub(crate) async fn authorization_response(
     now: OffsetDateTime,
 ) -> Result<Vec<(&'static str, String)>, OAuthError> {
     let rt = areq.response_type;
-    if rt.id_token && !crate::model::scope::is_openid(&grant.granted_scope) {
+    if rt.has_id_token() && !crate::model::scope::is_openid(&grant.granted_scope) {
         return Err(OAuthError::access_denied(
             "An ID token was requested, but the openid scope was not granted.",
         ));
     }
     let mut params = Vec::new();
-    let code = if rt.code {
+    let code = if rt.has_code() {
         let minted = mint(Kind::AuthorizationCode);
         p.store
             .insert_code(CodeRecord {
@@ -48,7 +48,7 @@ pub(crate) async fn authorization_response(
     } else {
         None
     };
-    let access_token = if rt.token {
+    let access_token = if rt.has_token() {
         let minted = access_and_refresh(p, grant, now, false);
         p.store
             .insert_tokens(minted.records)
@@ -61,10 +61,10 @@ pub(crate) async fn authorization_response(
     } else {
         None
     };
-    if rt.code || rt.token {
+    if rt.has_code() || rt.has_token() {
         consent_still_given(p, grant).await?;
     }
-    if rt.id_token {
+    if rt.has_id_token() {
         let token = id_token(
             p,
             IdTokenInput {

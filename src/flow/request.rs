@@ -9,48 +9,13 @@ use crate::flow::response::{Destination, ResponseMode};
 use crate::http::Request;
 use crate::http::params::Params;
 use crate::model::client::Client;
-use crate::model::{redirect_uri, scope};
+use crate::model::{GrantType, ResponseType, redirect_uri, scope};
 use crate::store::OidcContext;
 
 /// The longest `state` echoed; longer ones are refused rather than truncated.
 const MAX_STATE_LEN: usize = 2048;
 /// The longest `nonce` accepted; longer ones are refused rather than truncated.
 pub(crate) const MAX_NONCE_LEN: usize = 512;
-
-/// The parts of a `response_type`, compared as a set.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub(crate) struct ResponseType {
-    pub(crate) code: bool,
-    pub(crate) token: bool,
-    pub(crate) id_token: bool,
-}
-
-impl ResponseType {
-    /// Parses a space-separated response type; `None` for unknown or repeated values.
-    pub(crate) fn parse(text: &str) -> Option<Self> {
-        let mut rt = Self::default();
-        let mut any = false;
-        for part in text.split(' ').filter(|s| !s.is_empty()) {
-            let slot = match part {
-                "code" => &mut rt.code,
-                "token" => &mut rt.token,
-                "id_token" => &mut rt.id_token,
-                _ => return None,
-            };
-            if *slot {
-                return None;
-            }
-            *slot = true;
-            any = true;
-        }
-        any.then_some(rt)
-    }
-
-    /// Whether tokens leave through the front channel (never in a query).
-    pub(crate) fn returns_tokens(self) -> bool {
-        self.token || self.id_token
-    }
-}
 
 /// The `prompt` values.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -128,7 +93,7 @@ pub(crate) async fn parse(p: &Context, req: &Request) -> Result<AuthorizeRequest
 
     let mut state = params.get("state").ok().flatten().map(str::to_owned);
     let response_type_text = params.get("response_type").ok().flatten();
-    let response_type = response_type_text.and_then(ResponseType::parse);
+    let response_type = response_type_text.and_then(ResponseType::parse_request);
     let default_mode = if response_type.is_some_and(ResponseType::returns_tokens) {
         ResponseMode::Fragment
     } else {
@@ -307,7 +272,7 @@ fn validate_rest(
             "The client is not allowed to request the scope '{bad}'."
         )));
     }
-    if response_type.id_token && !crate::model::scope::is_openid(&scope) {
+    if response_type.has_id_token() && !crate::model::scope::is_openid(&scope) {
         return Err(OAuthError::invalid_scope(
             "The id_token response type requires the openid scope.",
         ));
@@ -318,7 +283,7 @@ fn validate_rest(
             "The nonce must not be longer than {MAX_NONCE_LEN} characters."
         )));
     }
-    if response_type.id_token && nonce.is_none() {
+    if response_type.has_id_token() && nonce.is_none() {
         return Err(OAuthError::invalid_request(
             "The nonce parameter is required when an ID token is returned from the authorization endpoint.",
         ));
@@ -373,21 +338,17 @@ fn check_response_type(
             "The response_type '{text}' is not supported."
         ))
     })?;
-    if !client
-        .effective_response_types()
-        .iter()
-        .any(|registered| ResponseType::parse(registered) == Some(rt))
-    {
+    if !client.allows_response_type(rt) {
         return Err(OAuthError::unauthorized_client(format!(
             "The client is not allowed to use the response_type '{text}'."
         )));
     }
-    if rt.code && !client.allows_grant("authorization_code") {
+    if rt.has_code() && !client.allows_grant(GrantType::AuthorizationCode) {
         return Err(OAuthError::unauthorized_client(
             "The client is not allowed to use the authorization_code grant.",
         ));
     }
-    if rt.returns_tokens() && !client.allows_grant("implicit") {
+    if rt.returns_tokens() && !client.allows_grant(GrantType::Implicit) {
         return Err(OAuthError::unauthorized_client(
             "The client is not allowed to use the implicit grant.",
         ));
@@ -405,7 +366,7 @@ fn check_pkce(
     let method = params.get("code_challenge_method")?;
     match (challenge, method) {
         (None, None) => {
-            if rt.code && client.is_public() {
+            if rt.has_code() && client.is_public() {
                 return Err(OAuthError::invalid_request(
                     "Public clients must use PKCE: send code_challenge with code_challenge_method=S256.",
                 ));
@@ -491,12 +452,12 @@ mod tests {
     #[test]
     fn response_types_compare_as_sets() {
         assert_eq!(
-            ResponseType::parse("id_token code"),
-            ResponseType::parse("code id_token")
+            ResponseType::parse_request("id_token code"),
+            ResponseType::parse_request("code id_token")
         );
-        assert_eq!(ResponseType::parse("code code"), None);
-        assert_eq!(ResponseType::parse("none"), None);
-        assert_eq!(ResponseType::parse(""), None);
+        assert_eq!(ResponseType::parse_request("code code"), None);
+        assert_eq!(ResponseType::parse_request("none"), None);
+        assert_eq!(ResponseType::parse_request(""), None);
     }
 
     #[test]

@@ -7,6 +7,7 @@ use sha2::{Digest, Sha256};
 
 use crate::context::Context;
 use crate::error::OAuthError;
+use crate::model::SubjectType;
 use crate::model::client::Client;
 
 /// The identifier `client` sees for `subject`: `forced` if non-empty, else the forced one
@@ -33,7 +34,7 @@ pub(crate) async fn identifier(
 
 /// The public or pairwise identifier, without forced overrides.
 pub(crate) fn computed(p: &Context, client: &Client, subject: &str) -> Result<String, OAuthError> {
-    if client.subject_type != "pairwise" {
+    if client.effective_subject_type() != SubjectType::Pairwise {
         return Ok(subject.to_owned());
     }
     let Some(salt) = &p.config.pairwise_salt else {

@@ -11,6 +11,7 @@ use crate::context::Context;
 use crate::error::{Error, OAuthError, StoreError};
 use crate::http::Request;
 use crate::http::params::Params;
+use crate::model::AuthMethod;
 use crate::model::client::{Client, ClientRecord};
 
 /// Standard base64 as RFC 7617 uses it; padding is accepted but not required, because some
@@ -20,28 +21,10 @@ const BASIC_BASE64: GeneralPurpose = GeneralPurpose::new(
     GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
 );
 
-/// How the request authenticated.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Method {
-    Basic,
-    Post,
-    None,
-}
-
-impl Method {
-    fn name(self) -> &'static str {
-        match self {
-            Method::Basic => "client_secret_basic",
-            Method::Post => "client_secret_post",
-            Method::None => "none",
-        }
-    }
-}
-
-/// The credentials a request presents, before any lookup.
+/// The credentials a request presents, before any lookup, and how it presents them.
 #[derive(Debug)]
 struct Presented {
-    method: Method,
+    method: AuthMethod,
     client_id: String,
     secret: String,
 }
@@ -135,9 +118,9 @@ fn presented(req: &Request, params: &Params) -> Result<Presented, OAuthError> {
             }
             // `id:` with an empty password is how some libraries spell a public client.
             let method = if secret.is_empty() {
-                Method::None
+                AuthMethod::None
             } else {
-                Method::Basic
+                AuthMethod::ClientSecretBasic
             };
             Ok(Presented {
                 method,
@@ -151,12 +134,12 @@ fn presented(req: &Request, params: &Params) -> Result<Presented, OAuthError> {
                 .to_owned();
             Ok(match body_secret {
                 Some(secret) => Presented {
-                    method: Method::Post,
+                    method: AuthMethod::ClientSecretPost,
                     client_id,
                     secret: secret.to_owned(),
                 },
                 None => Presented {
-                    method: Method::None,
+                    method: AuthMethod::None,
                     client_id,
                     secret: String::new(),
                 },
@@ -185,17 +168,16 @@ pub(crate) async fn authenticate(
         }
         Err(e) => return Err(OAuthError::store_failure(e)),
     };
-    let registered = match record.client.token_endpoint_auth_method.as_str() {
-        "" => "client_secret_basic",
-        m => m,
-    };
-    if registered != presented.method.name() {
+    let registered = record.client.effective_auth_method();
+    if registered != Some(presented.method) {
+        let registered =
+            registered.map_or(&*record.client.token_endpoint_auth_method, |m| m.as_str());
         return Err(OAuthError::invalid_client(format!(
             "The client is registered for '{registered}' authentication but used '{}'.",
-            presented.method.name()
+            presented.method
         )));
     }
-    if presented.method != Method::None {
+    if presented.method != AuthMethod::None {
         let ok = match &record.secret_hash {
             Some(hash) => p.secret_checks.verify(hash, &presented.secret).await?,
             None => false,

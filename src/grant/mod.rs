@@ -15,6 +15,7 @@ use serde::Serialize;
 
 use crate::context::Context;
 use crate::error::OAuthError;
+use crate::model::GrantType;
 use crate::model::client::Client;
 use crate::store::GrantData;
 use crate::token::issue::{Bearer, wants_refresh};
@@ -51,7 +52,7 @@ impl TokenResponse {
 /// was granted **and** the client is registered for the `refresh_token` grant — a refresh
 /// token the client may never redeem would only be a liability if it leaked.
 pub(crate) fn issues_refresh(grant: &GrantData, client: &Client) -> bool {
-    wants_refresh(grant) && client.allows_grant("refresh_token")
+    wants_refresh(grant) && client.allows_grant(GrantType::RefreshToken)
 }
 
 /// The answer to a replayed single-use credential (a redeemed code, a rotated refresh

@@ -41,7 +41,9 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use crate::error::Error;
-use crate::model::Algorithm;
+use crate::model::{
+    Algorithm, AuthMethod, GrantType, InvalidResponseType, ResponseType, SubjectType,
+};
 
 /// An OAuth 2.0 client, as Hydra's `OAuth2Client` JSON (beta.8, plus `allowed_cors_origins`,
 /// `id_token_signed_response_alg`, `created_at` and `updated_at`).
@@ -190,33 +192,75 @@ pub struct ClientRecord {
     pub secret_hash: Option<SecretHash>,
 }
 
+/// The typed view of the protocol values. Registration has parsed every one of them, so for
+/// a registered client these accessors see exactly what was registered; a value written
+/// into a store past registration that does not parse is ignored (an unknown grant or
+/// response type allows nothing, an unknown authentication method authenticates nothing,
+/// an unknown subject type is public), and an empty one means the default.
 impl Client {
     /// The grant types in force: the registered ones, or `authorization_code` when empty.
-    pub fn effective_grant_types(&self) -> Vec<&str> {
+    pub fn effective_grant_types(&self) -> Vec<GrantType> {
         if self.grant_types.is_empty() {
-            vec!["authorization_code"]
+            vec![GrantType::default()]
         } else {
-            self.grant_types.iter().map(String::as_str).collect()
+            self.grant_types
+                .iter()
+                .filter_map(|g| g.parse().ok())
+                .collect()
         }
     }
 
-    /// Whether the client may use `grant_type`.
-    pub fn allows_grant(&self, grant_type: &str) -> bool {
-        self.effective_grant_types().contains(&grant_type)
+    /// Whether the client may use `grant`.
+    pub fn allows_grant(&self, grant: GrantType) -> bool {
+        if self.grant_types.is_empty() {
+            grant == GrantType::default()
+        } else {
+            self.grant_types.iter().any(|g| g == grant.as_str())
+        }
     }
 
     /// The response types in force: the registered ones, or `code` when empty.
-    pub fn effective_response_types(&self) -> Vec<&str> {
+    pub fn effective_response_types(&self) -> Vec<ResponseType> {
         if self.response_types.is_empty() {
-            vec!["code"]
+            vec![ResponseType::default()]
         } else {
-            self.response_types.iter().map(String::as_str).collect()
+            self.response_types
+                .iter()
+                .filter_map(|r| r.parse().ok())
+                .collect()
+        }
+    }
+
+    /// Whether the client may use `response_type` (whatever order it registered the parts
+    /// in).
+    pub fn allows_response_type(&self, response_type: ResponseType) -> bool {
+        if self.response_types.is_empty() {
+            response_type == ResponseType::default()
+        } else {
+            self.response_types
+                .iter()
+                .any(|r| r.parse() == Ok(response_type))
+        }
+    }
+
+    /// How the client authenticates: the registered method, `client_secret_basic` when
+    /// empty, `None` when the stored value is not a method.
+    pub fn effective_auth_method(&self) -> Option<AuthMethod> {
+        if self.token_endpoint_auth_method.is_empty() {
+            Some(AuthMethod::default())
+        } else {
+            self.token_endpoint_auth_method.parse().ok()
         }
     }
 
     /// Whether the client authenticates with no secret (`token_endpoint_auth_method = none`).
     pub fn is_public(&self) -> bool {
-        self.token_endpoint_auth_method == "none"
+        self.effective_auth_method() == Some(AuthMethod::None)
+    }
+
+    /// The kind of `sub` the client sees: `pairwise` only when registered so.
+    pub fn effective_subject_type(&self) -> SubjectType {
+        self.subject_type.parse().unwrap_or_default()
     }
 
     /// The algorithm of this client's ID tokens.
@@ -240,20 +284,6 @@ pub const MAX_CLIENT_ID_LEN: usize = 255;
 /// Shortest secret a caller may choose (in characters). Generated secrets are 43 characters
 /// (256 bits, base64url); a chosen one must at least resist online guessing.
 pub const MIN_CHOSEN_SECRET_LEN: usize = 16;
-
-/// Grant types a client may register.
-const GRANT_TYPES: &[&str] = &[
-    "authorization_code",
-    "refresh_token",
-    "client_credentials",
-    "implicit",
-];
-
-/// The parts a registered response type combines (space-separated, any order).
-const RESPONSE_TYPE_PARTS: &[&str] = &["code", "token", "id_token"];
-
-/// Token endpoint authentication methods a client may register.
-const AUTH_METHODS: &[&str] = &["client_secret_basic", "client_secret_post", "none"];
 
 /// What registration (create or update) made of a submitted client.
 #[derive(Debug)]
@@ -353,22 +383,31 @@ fn check_cors_origin(index: usize, origin: &str) -> Result<(), Error> {
 }
 
 /// Checks one entry of `response_types`: a space-separated set of `code`, `token` and
-/// `id_token`, in any order, without repeats or extra spaces.
+/// `id_token`, in any order, without repeats or extra spaces (a [`ResponseType`]).
 fn check_response_type(index: usize, entry: &str) -> Result<(), Error> {
-    let parts: Vec<&str> = entry.split(' ').collect();
-    for (i, part) in parts.iter().enumerate() {
-        if !RESPONSE_TYPE_PARTS.contains(part) {
-            return Err(bad(format!(
-                "response_types[{index}] must be a space-separated combination of 'code', 'token' and 'id_token'."
-            )));
-        }
-        if parts[..i].contains(part) {
-            return Err(bad(format!(
-                "response_types[{index}] names '{part}' more than once."
-            )));
-        }
+    match entry.parse::<ResponseType>() {
+        Ok(_) => Ok(()),
+        Err(InvalidResponseType::Unknown) => Err(bad(format!(
+            "response_types[{index}] must be a space-separated combination of 'code', 'token' and 'id_token'."
+        ))),
+        Err(InvalidResponseType::Repeated(part)) => Err(bad(format!(
+            "response_types[{index}] names '{part}' more than once."
+        ))),
     }
-    Ok(())
+}
+
+/// Checks `token_endpoint_auth_method`: an [`AuthMethod`]; the JWT methods get their own
+/// message, since a client may reasonably expect them.
+fn check_auth_method(method: &str) -> Result<(), Error> {
+    match method.parse::<AuthMethod>() {
+        Ok(_) => Ok(()),
+        Err(_) if matches!(method, "private_key_jwt" | "client_secret_jwt") => Err(bad(format!(
+            "The token_endpoint_auth_method '{method}' is not supported; use client_secret_basic, client_secret_post or none."
+        ))),
+        Err(_) => Err(bad(
+            "The token_endpoint_auth_method must be client_secret_basic, client_secret_post or none.",
+        )),
+    }
 }
 
 /// Checks `scope`: space-separated scope tokens of RFC 6749 §3.3 (`%x21 / %x23-5B / %x5D-7E`).
@@ -453,10 +492,10 @@ impl Client {
         empty_is_none(&mut self.jwks_uri);
         empty_is_none(&mut self.request_object_signing_alg);
         if self.token_endpoint_auth_method.is_empty() {
-            self.token_endpoint_auth_method = "client_secret_basic".into();
+            self.token_endpoint_auth_method = AuthMethod::default().as_str().into();
         }
         if self.subject_type.is_empty() {
-            self.subject_type = "public".into();
+            self.subject_type = SubjectType::default().as_str().into();
         }
         if self.userinfo_signed_response_alg.is_empty() {
             self.userinfo_signed_response_alg = "none".into();
@@ -473,7 +512,7 @@ impl Client {
                 .map_err(|why| bad(format!("redirect_uris[{i}] is invalid: {why}.")))?;
         }
         for grant in &self.grant_types {
-            if !GRANT_TYPES.contains(&grant.as_str()) {
+            if grant.parse::<GrantType>().is_err() {
                 return Err(bad(
                     "grant_types may only contain 'authorization_code', 'refresh_token', 'client_credentials' and 'implicit'.",
                 ));
@@ -482,21 +521,8 @@ impl Client {
         for (i, entry) in self.response_types.iter().enumerate() {
             check_response_type(i, entry)?;
         }
-        match self.token_endpoint_auth_method.as_str() {
-            m if AUTH_METHODS.contains(&m) => {}
-            "private_key_jwt" | "client_secret_jwt" => {
-                return Err(bad(format!(
-                    "The token_endpoint_auth_method '{}' is not supported; use client_secret_basic, client_secret_post or none.",
-                    self.token_endpoint_auth_method
-                )));
-            }
-            _ => {
-                return Err(bad(
-                    "The token_endpoint_auth_method must be client_secret_basic, client_secret_post or none.",
-                ));
-            }
-        }
-        if self.is_public() && self.allows_grant("client_credentials") {
+        check_auth_method(&self.token_endpoint_auth_method)?;
+        if self.is_public() && self.allows_grant(GrantType::ClientCredentials) {
             return Err(bad(
                 "The client_credentials grant needs a confidential client; a public client (token_endpoint_auth_method 'none') cannot use it.",
             ));
@@ -543,18 +569,20 @@ impl Client {
                 ));
             }
         }
-        match self.subject_type.as_str() {
-            "public" => Ok(()),
-            "pairwise" if !pairwise_enabled => Err(bad(
+        match self.subject_type.parse::<SubjectType>() {
+            Ok(SubjectType::Public) => Ok(()),
+            Ok(SubjectType::Pairwise) if !pairwise_enabled => Err(bad(
                 "The subject_type 'pairwise' is not enabled on this server (no pairwise salt is configured).",
             )),
-            "pairwise" if self.redirect_uris.len() > 1 && self.sector_identifier_uri.is_none() => {
+            Ok(SubjectType::Pairwise)
+                if self.redirect_uris.len() > 1 && self.sector_identifier_uri.is_none() =>
+            {
                 Err(bad(
                     "A pairwise client with more than one redirect URI needs a sector_identifier_uri.",
                 ))
             }
-            "pairwise" => Ok(()),
-            _ => Err(bad("The subject_type must be 'public' or 'pairwise'.")),
+            Ok(SubjectType::Pairwise) => Ok(()),
+            Err(_) => Err(bad("The subject_type must be 'public' or 'pairwise'.")),
         }
     }
 }

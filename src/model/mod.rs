@@ -5,5 +5,9 @@ pub mod client;
 pub(crate) mod redirect_uri;
 pub mod scope;
 pub mod secret;
+mod vocabulary;
 
 pub use algorithm::{Algorithm, UnsupportedAlgorithm};
+pub use vocabulary::{
+    AuthMethod, GrantType, InvalidResponseType, ResponseType, SubjectType, UnknownValue,
+};
