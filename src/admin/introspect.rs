@@ -22,7 +22,7 @@ use crate::error::Error;
 use crate::http::params::Params;
 use crate::http::{Request, Response, response};
 use crate::model::scope;
-use crate::store::{JsonObject, TokenKind, TokenRecord, found};
+use crate::store::{JsonObject, TokenRecord, found};
 
 /// An RFC 7662 introspection response with Hydra's field names (`OAuth2TokenIntrospection`).
 /// Every field but `active` is left out when empty.
@@ -91,11 +91,7 @@ impl Introspection {
             nbf: Some(iat),
             aud: Vec::new(),
             iss: issuer.to_owned(),
-            token_type: match record.kind {
-                TokenKind::AccessToken => "access_token",
-                TokenKind::RefreshToken => "refresh_token",
-            }
-            .to_owned(),
+            token_type: record.kind.as_str().to_owned(),
             ext: grant.access_token_extra,
         }
     }

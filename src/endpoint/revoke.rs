@@ -20,6 +20,7 @@ use crate::error::{Error, OAuthError, StoreError};
 use crate::grant::client_auth;
 use crate::http::params::Params;
 use crate::http::{Request, Response, response};
+use crate::store::TokenKind;
 use crate::token::lookup;
 
 /// See [`Provider::revoke_token`](crate::Provider::revoke_token).
@@ -53,9 +54,8 @@ pub(crate) async fn revoke(p: &Context, req: Request) -> Response {
         params.reject_repeated()?;
         let client = client_auth::authenticate(p, &req, &params).await?;
         let token = params.require("token")?;
-        match params.get("token_type_hint")? {
-            None | Some("access_token" | "refresh_token") => {}
-            Some(_) => {
+        if let Some(hint) = params.get("token_type_hint")? {
+            if TokenKind::from_name(hint).is_none() {
                 return Err(OAuthError::unsupported_token_type(
                     "Only access and refresh tokens can be revoked.",
                 ));

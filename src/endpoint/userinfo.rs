@@ -15,7 +15,8 @@ use crate::http::bearer;
 use crate::http::response::{json, no_store};
 use crate::http::{Request, Response};
 use crate::store::JsonObject;
-use crate::token::{Kind, claims, lookup};
+use crate::store::TokenKind;
+use crate::token::{CredentialKind, claims, lookup};
 
 /// Handles a userinfo request.
 pub(crate) async fn userinfo(p: &Context, req: Request) -> Response {
@@ -45,10 +46,10 @@ fn invalid_token(hint: &'static str) -> OAuthError {
 
 async fn claims(p: &Context, req: &Request) -> Result<JsonObject, OAuthError> {
     let token = bearer::token(req)?;
-    if Kind::of(&token) != Some(Kind::AccessToken) {
+    if CredentialKind::of(&token) != Some(CredentialKind::ACCESS_TOKEN) {
         return Err(invalid_token("The bearer token is not an access token."));
     }
-    let record = lookup::access_token(p.store.as_ref(), &token)
+    let record = lookup::token(p.store.as_ref(), TokenKind::AccessToken, &token)
         .await
         .map_err(OAuthError::store_failure)?
         .ok_or_else(|| invalid_token("The access token is unknown."))?;

@@ -10,7 +10,7 @@ use crate::context::Context;
 use crate::error::{OAuthError, StoreError};
 use crate::store::{CodeRecord, GrantData};
 use crate::token::issue::{IdTokenInput, access_and_refresh, id_token};
-use crate::token::{Kind, mint};
+use crate::token::{CredentialKind, mint};
 
 /// Mints and stores the credentials of the requested response type and returns the
 /// response parameters (without `state` and `iss`, which delivery adds).
@@ -28,7 +28,7 @@ pub(crate) async fn authorization_response(
     }
     let mut params = Vec::new();
     let code = if rt.has_code() {
-        let minted = mint(Kind::AuthorizationCode);
+        let minted = mint(CredentialKind::AuthorizationCode);
         p.store
             .insert_code(CodeRecord {
                 signature: minted.signature,

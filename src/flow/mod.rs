@@ -91,7 +91,7 @@ pub(crate) fn verifier(p: &Context, stage: Stage, challenge: &str) -> String {
         b"oauth2-provider flow verifier v1",
     );
     let mac = crate::crypto::hmac_sha256(&key, &[stage.label(), &[0], challenge.as_bytes()]);
-    let mut token = String::from("op_vf_");
+    let mut token = String::from(crate::token::CredentialKind::Verifier.prefix());
     URL_SAFE_NO_PAD.encode_string(mac, &mut token);
     token
 }

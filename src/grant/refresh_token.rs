@@ -22,7 +22,7 @@ use crate::error::{OAuthError, StoreError};
 use crate::http::params::Params;
 use crate::model::client::Client;
 use crate::model::scope;
-use crate::store::{GrantData, TokenRecord, TokenStatus};
+use crate::store::{GrantData, TokenKind, TokenRecord, TokenStatus};
 use crate::token::issue::{IdTokenInput, access_and_refresh, id_token};
 use crate::token::lookup;
 
@@ -94,7 +94,7 @@ pub(crate) async fn exchange(
 /// The stored refresh token for a presented one; anything that is not one of our refresh
 /// tokens (an access token, a code, garbage) is `invalid_grant` without a lookup.
 async fn find(p: &Context, token: &str) -> Result<TokenRecord, OAuthError> {
-    lookup::refresh_token(p.store.as_ref(), token)
+    lookup::token(p.store.as_ref(), TokenKind::RefreshToken, token)
         .await
         .map_err(OAuthError::store_failure)?
         .ok_or_else(inactive)

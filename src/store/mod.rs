@@ -541,7 +541,9 @@ pub struct CodeRecord {
     pub used: bool,
 }
 
-/// Whether an access or refresh token is an access or a refresh token.
+/// Whether a token is an access or a refresh token. Its spelling (in JSON, in SQL rows, and
+/// from [`TokenKind::as_str`]) is the RFC 7009 / RFC 7662 token type: `access_token`,
+/// `refresh_token`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum TokenKind {
@@ -549,6 +551,35 @@ pub enum TokenKind {
     AccessToken,
     /// A refresh token.
     RefreshToken,
+}
+
+impl TokenKind {
+    /// The token type name: `access_token` or `refresh_token`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::AccessToken => "access_token",
+            Self::RefreshToken => "refresh_token",
+        }
+    }
+
+    /// The kind a token type name (a `token_type_hint`) names, if any.
+    pub fn from_name(name: &str) -> Option<Self> {
+        [Self::AccessToken, Self::RefreshToken]
+            .into_iter()
+            .find(|kind| kind.as_str() == name)
+    }
+}
+
+/// The token of `kind` with this signature, from the store method for that kind.
+pub(crate) async fn token_of_kind(
+    store: &(impl TokenStore + ?Sized),
+    kind: TokenKind,
+    signature: &str,
+) -> Result<TokenRecord> {
+    match kind {
+        TokenKind::AccessToken => store.access_token(signature).await,
+        TokenKind::RefreshToken => store.refresh_token(signature).await,
+    }
 }
 
 /// The life state of a token.
@@ -561,6 +592,17 @@ pub enum TokenStatus {
     Rotated,
     /// Revoked; never usable again.
     Revoked,
+}
+
+impl TokenStatus {
+    /// The status as JSON and SQL rows spell it: `active`, `rotated`, `revoked`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Active => "active",
+            Self::Rotated => "rotated",
+            Self::Revoked => "revoked",
+        }
+    }
 }
 
 /// An access or refresh token.

@@ -29,7 +29,7 @@
 use time::{Duration, OffsetDateTime};
 
 use crate::store::{GrantData, JsonObject, TokenKind, TokenRecord, TokenStatus};
-use crate::token::{self, Kind};
+use crate::token::{self, CredentialKind};
 
 /// The digest a store keys a presented credential by — the `signature` of a
 /// [`CodeRecord`](crate::store::CodeRecord) or [`TokenRecord`], the `verifier_digest` of a
@@ -41,16 +41,12 @@ pub fn signature(credential: &str) -> String {
 /// A fresh authorization code, minted as the authorization endpoint mints them (the right
 /// prefix and length, random); store it with a record keyed by [`signature`].
 pub fn mint_code() -> String {
-    token::mint(Kind::AuthorizationCode).token
+    token::mint(CredentialKind::AuthorizationCode).token
 }
 
 /// A fresh access or refresh token of `kind`, minted as the token endpoint mints them.
 pub fn mint_token(kind: TokenKind) -> String {
-    let kind = match kind {
-        TokenKind::AccessToken => Kind::AccessToken,
-        TokenKind::RefreshToken => Kind::RefreshToken,
-    };
-    token::mint(kind).token
+    token::mint(CredentialKind::Token(kind)).token
 }
 
 /// A grant of `subject` to `client_id` of `scopes`, authenticated and requested at `at`,

@@ -4,7 +4,7 @@
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
-use super::{Kind, mint};
+use super::{CredentialKind, mint};
 use crate::context::Context;
 use crate::error::OAuthError;
 use crate::model::client::Client;
@@ -63,7 +63,7 @@ pub(crate) fn access_and_refresh(
     with_refresh: bool,
 ) -> MintedTokens {
     let lifespans = &p.config.lifespans;
-    let access = mint(Kind::AccessToken);
+    let access = mint(CredentialKind::ACCESS_TOKEN);
     let access_record = TokenRecord {
         signature: access.signature,
         kind: TokenKind::AccessToken,
@@ -73,7 +73,7 @@ pub(crate) fn access_and_refresh(
         status: TokenStatus::Active,
     };
     let (refresh_token, refresh_record) = if with_refresh {
-        let refresh = mint(Kind::RefreshToken);
+        let refresh = mint(CredentialKind::REFRESH_TOKEN);
         let record = TokenRecord {
             signature: refresh.signature,
             kind: TokenKind::RefreshToken,

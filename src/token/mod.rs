@@ -3,34 +3,41 @@
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
-/// What an opaque credential is; the prefix makes the type visible (and secret scanners
-/// able to spot leaked tokens) and lets one kind never be mistaken for another.
+use crate::store::TokenKind;
+
+/// What an opaque credential is: a token of one of the store's [`TokenKind`]s, or one of the
+/// two credentials that are not tokens. The prefix makes the type visible (and secret
+/// scanners able to spot leaked tokens) and lets one kind never be mistaken for another.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Kind {
+pub(crate) enum CredentialKind {
+    /// An access or refresh token.
+    Token(TokenKind),
     AuthorizationCode,
-    AccessToken,
-    RefreshToken,
     /// Login and consent verifiers.
     Verifier,
 }
 
-impl Kind {
-    fn prefix(self) -> &'static str {
+impl CredentialKind {
+    pub(crate) const ACCESS_TOKEN: Self = Self::Token(TokenKind::AccessToken);
+    pub(crate) const REFRESH_TOKEN: Self = Self::Token(TokenKind::RefreshToken);
+
+    /// The prefix of every credential of this kind.
+    pub(crate) const fn prefix(self) -> &'static str {
         match self {
-            Kind::AuthorizationCode => "op_ac_",
-            Kind::AccessToken => "op_at_",
-            Kind::RefreshToken => "op_rt_",
-            Kind::Verifier => "op_vf_",
+            Self::AuthorizationCode => "op_ac_",
+            Self::Token(TokenKind::AccessToken) => "op_at_",
+            Self::Token(TokenKind::RefreshToken) => "op_rt_",
+            Self::Verifier => "op_vf_",
         }
     }
 
-    /// The kind a presented token claims by its prefix.
-    pub(crate) fn of(token: &str) -> Option<Kind> {
+    /// The kind a presented credential claims by its prefix.
+    pub(crate) fn of(token: &str) -> Option<Self> {
         [
-            Kind::AuthorizationCode,
-            Kind::AccessToken,
-            Kind::RefreshToken,
-            Kind::Verifier,
+            Self::AuthorizationCode,
+            Self::ACCESS_TOKEN,
+            Self::REFRESH_TOKEN,
+            Self::Verifier,
         ]
         .into_iter()
         .find(|k| token.starts_with(k.prefix()))
@@ -45,7 +52,7 @@ pub(crate) struct Credential {
 }
 
 /// Mints a credential of `kind`: prefix + base64url of 32 random bytes.
-pub(crate) fn mint(kind: Kind) -> Credential {
+pub(crate) fn mint(kind: CredentialKind) -> Credential {
     let random = crate::crypto::random_bytes::<32>();
     let mut token = String::with_capacity(6 + 43);
     token.push_str(kind.prefix());
@@ -65,20 +72,45 @@ mod tests {
 
     #[test]
     fn minted_tokens_are_prefixed_random_and_hashed() {
-        let a = mint(Kind::AccessToken);
-        let b = mint(Kind::AccessToken);
+        let a = mint(CredentialKind::ACCESS_TOKEN);
+        let b = mint(CredentialKind::ACCESS_TOKEN);
         assert_ne!(a.token, b.token);
         assert!(a.token.starts_with("op_at_"));
         assert_eq!(a.token.len(), 6 + 43);
         assert_eq!(a.signature, signature(&a.token));
         assert_eq!(a.signature.len(), 64);
         assert!(!a.signature.contains(&a.token[6..]));
-        assert_eq!(Kind::of(&a.token), Some(Kind::AccessToken));
         assert_eq!(
-            Kind::of(&mint(Kind::RefreshToken).token),
-            Some(Kind::RefreshToken)
+            CredentialKind::of(&a.token),
+            Some(CredentialKind::ACCESS_TOKEN)
         );
-        assert_eq!(Kind::of("garbage"), None);
+        assert_eq!(
+            CredentialKind::of(&mint(CredentialKind::REFRESH_TOKEN).token),
+            Some(CredentialKind::REFRESH_TOKEN)
+        );
+        assert_eq!(CredentialKind::of("garbage"), None);
+    }
+
+    #[test]
+    fn credentials_are_one_vocabulary_with_the_store_token_kinds() {
+        for kind in [TokenKind::AccessToken, TokenKind::RefreshToken] {
+            let minted = mint(CredentialKind::Token(kind));
+            assert_eq!(
+                CredentialKind::of(&minted.token),
+                Some(CredentialKind::Token(kind))
+            );
+            assert_eq!(TokenKind::from_name(kind.as_str()), Some(kind));
+            assert_eq!(
+                serde_json::to_value(kind).unwrap(),
+                serde_json::Value::from(kind.as_str())
+            );
+        }
+        assert_eq!(TokenKind::from_name("id_token"), None);
+        let verifier = mint(CredentialKind::Verifier).token;
+        assert_eq!(
+            CredentialKind::of(&verifier),
+            Some(CredentialKind::Verifier)
+        );
     }
 }
 

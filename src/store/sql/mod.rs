@@ -31,7 +31,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use time::OffsetDateTime;
 
-use super::{MemoryStore, Store, TokenKind, TokenStatus};
+use super::{MemoryStore, Store};
 use crate::error::StoreError;
 
 mod client_cache;
@@ -247,20 +247,5 @@ impl RequestRow {
         } else {
             StoreError::NotFound
         }
-    }
-}
-
-fn token_kind_name(kind: TokenKind) -> &'static str {
-    match kind {
-        TokenKind::AccessToken => "access_token",
-        TokenKind::RefreshToken => "refresh_token",
-    }
-}
-
-fn token_status_name(status: TokenStatus) -> &'static str {
-    match status {
-        TokenStatus::Active => "active",
-        TokenStatus::Rotated => "rotated",
-        TokenStatus::Revoked => "revoked",
     }
 }

@@ -17,12 +17,12 @@ macro_rules! impl_sql_store {
         use $crate::store::sql::queries::{self as q, RequestQueries};
         use $crate::store::sql::{
             RequestRow, count, db_error, from_json, micros, pending_migrations, retry_on_conflict,
-            rows, to_json, token_kind_name, token_status_name,
+            rows, to_json,
         };
         use $crate::store::{
             ClientStore, CodeRecord, ConsentRequestRecord, FlowStore, HandledConsent,
             HandledLogin, IssuedTokens, KeyRecord, KeyStore, LoginRequestRecord,
-            LoginSessionRecord, SessionStore, TokenKind, TokenRecord, TokenStore,
+            LoginSessionRecord, SessionStore, TokenKind, TokenRecord, TokenStatus, TokenStore,
         };
         use serde::de::DeserializeOwned;
         use sqlx::Row as _;
@@ -56,12 +56,12 @@ macro_rules! impl_sql_store {
             let mut insert = sqlx::query(sql);
             for token in std::iter::once(&tokens.access).chain(&tokens.refresh) {
                 insert = insert
-                    .bind(token_kind_name(token.kind))
+                    .bind(token.kind.as_str())
                     .bind(token.signature.as_str())
                     .bind(token.grant.grant_id.as_str())
                     .bind(token.grant.client_id.as_str())
                     .bind(token.expires_at.map(micros))
-                    .bind(token_status_name(token.status))
+                    .bind(token.status.as_str())
                     .bind(to_json(token)?);
             }
             Ok(insert)
@@ -191,7 +191,7 @@ macro_rules! impl_sql_store {
 
             async fn token(&self, kind: TokenKind, signature: &str) -> Result<TokenRecord> {
                 let row = sqlx::query(q::SELECT_TOKEN)
-                    .bind(token_kind_name(kind))
+                    .bind(kind.as_str())
                     .bind(signature)
                     .fetch_optional(&self.pool)
                     .await
@@ -612,7 +612,7 @@ macro_rules! impl_sql_store {
                         .map_err(db_error)?;
                     let Some(grant_id) = grant_id else {
                         let existing = sqlx::query(q::SELECT_TOKEN)
-                            .bind(token_kind_name(TokenKind::RefreshToken))
+                            .bind(TokenKind::RefreshToken.as_str())
                             .bind(signature)
                             .fetch_optional(&mut *tx)
                             .await
@@ -620,7 +620,7 @@ macro_rules! impl_sql_store {
                         let status: Option<String> =
                             existing.map(|row| row.try_get(1)).transpose().map_err(db_error)?;
                         return Err(match status.as_deref() {
-                            Some("rotated") => StoreError::AlreadyUsed,
+                            Some(s) if s == TokenStatus::Rotated.as_str() => StoreError::AlreadyUsed,
                             _ => StoreError::NotFound,
                         });
                     };

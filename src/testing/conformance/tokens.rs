@@ -2,14 +2,11 @@
 #![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used)]
 
 use super::*;
+use crate::store::token_of_kind;
 
 /// Whether the token of this signature exists (as its kind).
 async fn token_exists(store: &dyn Store, token: &TokenRecord) -> bool {
-    let found = match token.kind {
-        TokenKind::AccessToken => store.access_token(&token.signature).await,
-        TokenKind::RefreshToken => store.refresh_token(&token.signature).await,
-    };
-    match found {
+    match token_of_kind(store, token.kind, &token.signature).await {
         Ok(_) => true,
         Err(StoreError::NotFound) => false,
         Err(e) => panic!("store conformance: reading a token failed: {e:?}"),
@@ -17,10 +14,7 @@ async fn token_exists(store: &dyn Store, token: &TokenRecord) -> bool {
 }
 
 async fn status(store: &dyn Store, token: &TokenRecord) -> TokenStatus {
-    let found = match token.kind {
-        TokenKind::AccessToken => store.access_token(&token.signature).await,
-        TokenKind::RefreshToken => store.refresh_token(&token.signature).await,
-    };
+    let found = token_of_kind(store, token.kind, &token.signature).await;
     ok(found, "reading a token").status
 }
 
