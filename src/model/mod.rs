@@ -3,6 +3,7 @@
 mod algorithm;
 pub mod client;
 pub(crate) mod redirect_uri;
+mod registration;
 pub mod scope;
 pub mod secret;
 mod vocabulary;
