@@ -65,6 +65,12 @@ pub(crate) enum Rejection {
     ToClient(Box<Destination>, OAuthError),
 }
 
+impl Rejection {
+    fn to_client(destination: &Destination, err: OAuthError) -> Self {
+        Self::ToClient(Box::new(destination.clone()), err)
+    }
+}
+
 /// The parameters of a request without verifiers: sorted non-empty pairs.
 pub(crate) fn fingerprint(params: &Params) -> Vec<(String, String)> {
     let mut pairs: Vec<(String, String)> = params
@@ -86,79 +92,17 @@ fn read_params(req: &Request) -> Result<Params, OAuthError> {
     Ok(params)
 }
 
-/// Validates an authorization request.
+/// Validates an authorization request: the client and its redirect URI first (until both
+/// are trusted, errors go to the error URL), then where responses go, then the rest (whose
+/// errors go to the client).
 pub(crate) async fn parse(p: &Context, req: &Request) -> Result<AuthorizeRequest, Rejection> {
     let params = read_params(req).map_err(Rejection::Untrusted)?;
     let (client, redirect_uri, redirect_uri_sent) = trusted_client(p, &params).await?;
-
-    let mut state = params.get("state").ok().flatten().map(str::to_owned);
     let response_type_text = params.get("response_type").ok().flatten();
     let response_type = response_type_text.and_then(ResponseType::parse_request);
-    let default_mode = if response_type.is_some_and(ResponseType::returns_tokens) {
-        ResponseMode::Fragment
-    } else {
-        ResponseMode::Query
-    };
-    let mut destination = Destination {
-        redirect_uri,
-        mode: default_mode,
-        state: None,
-    };
-    let reject =
-        |dest: &Destination, err: OAuthError| Rejection::ToClient(Box::new(dest.clone()), err);
-    if state.as_ref().is_some_and(|s| s.len() > MAX_STATE_LEN) {
-        return Err(reject(
-            &destination,
-            OAuthError::invalid_request(format!(
-                "The state parameter must not be longer than {MAX_STATE_LEN} characters."
-            )),
-        ));
-    }
-    destination.state = state.take();
-    let mode = params
-        .get("response_mode")
-        .map_err(|e| reject(&destination, e))?;
-    if let Some(mode) = mode {
-        let mode = ResponseMode::parse(mode).ok_or_else(|| {
-            reject(
-                &destination,
-                OAuthError::invalid_request(
-                    "The response_mode must be query, fragment or form_post.",
-                ),
-            )
-        })?;
-        if mode == ResponseMode::Query && default_mode == ResponseMode::Fragment {
-            return Err(reject(
-                &destination,
-                OAuthError::invalid_request(
-                    "Tokens must not be returned in the query; use response_mode fragment or form_post.",
-                ),
-            ));
-        }
-        destination.mode = mode;
-    }
+    let destination = destination(&params, redirect_uri, response_type)?;
     let rest = validate_rest(p, &params, &client, response_type_text, response_type)
-        .map_err(|e| reject(&destination, e))?;
-    let request_url = if req.method() == http::Method::GET {
-        format!(
-            "{}/oauth2/auth?{}",
-            p.config.base_url(),
-            req.uri().query().unwrap_or("")
-        )
-    } else {
-        let query = url::form_urlencoded::Serializer::new(String::new())
-            .extend_pairs(params.pairs().iter().filter(|(_, v)| !v.is_empty()))
-            .finish();
-        format!("{}/oauth2/auth?{query}", p.config.base_url())
-    };
-    let verifier = match (
-        params.get("login_verifier").ok().flatten(),
-        params.get("consent_verifier").ok().flatten(),
-    ) {
-        (Some(v), _) => Some((Stage::Login, v.to_owned())),
-        (None, Some(v)) => Some((Stage::Consent, v.to_owned())),
-        (None, None) => None,
-    };
+        .map_err(|e| Rejection::to_client(&destination, e))?;
     Ok(AuthorizeRequest {
         client,
         redirect_uri_sent,
@@ -171,10 +115,89 @@ pub(crate) async fn parse(p: &Context, req: &Request) -> Result<AuthorizeRequest
         max_age: rest.max_age,
         hint_subject: rest.hint_subject,
         oidc_context: rest.oidc_context,
-        request_url,
-        verifier,
+        request_url: request_url(p, req, &params),
+        verifier: returning_verifier(&params),
         fingerprint: fingerprint(&params),
     })
+}
+
+/// Where responses go: the trusted redirect URI, the `state` to echo, and the response mode.
+/// A refusal here already goes to the client (without the state when the state itself is
+/// refused).
+fn destination(
+    params: &Params,
+    redirect_uri: String,
+    response_type: Option<ResponseType>,
+) -> Result<Destination, Rejection> {
+    let default_mode = if response_type.is_some_and(ResponseType::returns_tokens) {
+        ResponseMode::Fragment
+    } else {
+        ResponseMode::Query
+    };
+    let mut destination = Destination {
+        redirect_uri,
+        mode: default_mode,
+        state: None,
+    };
+    let state = params.get("state").ok().flatten();
+    if state.is_some_and(|s| s.len() > MAX_STATE_LEN) {
+        return Err(Rejection::to_client(
+            &destination,
+            OAuthError::invalid_request(format!(
+                "The state parameter must not be longer than {MAX_STATE_LEN} characters."
+            )),
+        ));
+    }
+    destination.state = state.map(str::to_owned);
+    destination.mode =
+        response_mode(params, default_mode).map_err(|e| Rejection::to_client(&destination, e))?;
+    Ok(destination)
+}
+
+/// The `response_mode` (query, fragment or form_post), else `default_mode`; tokens are
+/// never returned in the query.
+fn response_mode(params: &Params, default_mode: ResponseMode) -> Result<ResponseMode, OAuthError> {
+    let Some(mode) = params.get("response_mode")? else {
+        return Ok(default_mode);
+    };
+    let mode = ResponseMode::parse(mode).ok_or_else(|| {
+        OAuthError::invalid_request("The response_mode must be query, fragment or form_post.")
+    })?;
+    if mode == ResponseMode::Query && default_mode == ResponseMode::Fragment {
+        return Err(OAuthError::invalid_request(
+            "Tokens must not be returned in the query; use response_mode fragment or form_post.",
+        ));
+    }
+    Ok(mode)
+}
+
+/// The original authorization URL shown to the login and consent apps: the query of a GET
+/// as sent, the non-empty parameters of a POST.
+fn request_url(p: &Context, req: &Request, params: &Params) -> String {
+    if req.method() == http::Method::GET {
+        format!(
+            "{}/oauth2/auth?{}",
+            p.config.base_url(),
+            req.uri().query().unwrap_or("")
+        )
+    } else {
+        let query = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(params.pairs().iter().filter(|(_, v)| !v.is_empty()))
+            .finish();
+        format!("{}/oauth2/auth?{query}", p.config.base_url())
+    }
+}
+
+/// A returning verifier; the login verifier wins when both are present.
+fn returning_verifier(params: &Params) -> Option<(Stage, String)> {
+    match (
+        params.get("login_verifier").ok().flatten(),
+        params.get("consent_verifier").ok().flatten(),
+    ) {
+        (Some(v), _) => Some((Stage::Login, v.to_owned())),
+        (None, Some(v)) => Some((Stage::Consent, v.to_owned())),
+        (None, None) => None,
+    }
 }
 
 /// The client and the effective redirect URI (and the one sent, if any).
@@ -238,6 +261,9 @@ struct Rest {
     oidc_context: OidcContext,
 }
 
+/// Everything after the destination, in order: repeated and unsupported parameters, the
+/// response type, scopes, nonce, PKCE, prompt, `max_age`, `id_token_hint` and the OIDC
+/// context.
 fn validate_rest(
     p: &Context,
     params: &Params,
@@ -246,6 +272,35 @@ fn validate_rest(
     response_type: Option<ResponseType>,
 ) -> Result<Rest, OAuthError> {
     params.reject_repeated()?;
+    reject_request_objects(params)?;
+    let response_type = check_response_type(client, response_type_text, response_type)?;
+    let scope = requested_scope(params, client, response_type)?;
+    let nonce = nonce(params, response_type)?;
+    let code_challenge = check_pkce(params, client, response_type)?;
+    let prompt = parse_prompt(params.get("prompt")?)?;
+    let max_age = max_age(params)?;
+    let (hint_subject, hint_claims) = match params.get("id_token_hint")? {
+        None => (None, None),
+        Some(hint) => {
+            let (sub, claims) = check_id_token_hint(p, hint)?;
+            (Some(sub), Some(claims))
+        }
+    };
+    Ok(Rest {
+        response_type,
+        scope,
+        nonce,
+        code_challenge,
+        prompt,
+        max_age,
+        hint_subject,
+        oidc_context: oidc_context(params, hint_claims)?,
+    })
+}
+
+/// Request objects (by value or by reference) and the `registration` parameter are not
+/// supported, each with its own error code.
+fn reject_request_objects(params: &Params) -> Result<(), OAuthError> {
     if params.get("request")?.is_some() {
         return Err(OAuthError::request_not_supported(
             "Request objects are not supported.",
@@ -261,7 +316,16 @@ fn validate_rest(
             "The registration parameter is not supported.",
         ));
     }
-    let response_type = check_response_type(client, response_type_text, response_type)?;
+    Ok(())
+}
+
+/// The requested scopes, in request order: each allowed to the client, and `openid` among
+/// them when an ID token is returned.
+fn requested_scope(
+    params: &Params,
+    client: &Client,
+    response_type: ResponseType,
+) -> Result<Vec<String>, OAuthError> {
     let scope = scope::split(params.get("scope")?.unwrap_or(""));
     let allowed = scope::split(&client.scope);
     if let Some(bad) = scope
@@ -272,11 +336,16 @@ fn validate_rest(
             "The client is not allowed to request the scope '{bad}'."
         )));
     }
-    if response_type.has_id_token() && !crate::model::scope::is_openid(&scope) {
+    if response_type.has_id_token() && !scope::is_openid(&scope) {
         return Err(OAuthError::invalid_scope(
             "The id_token response type requires the openid scope.",
         ));
     }
+    Ok(scope)
+}
+
+/// The `nonce`: bounded, and required when an ID token is returned from this endpoint.
+fn nonce(params: &Params, response_type: ResponseType) -> Result<Option<String>, OAuthError> {
     let nonce = params.get("nonce")?.map(str::to_owned);
     if nonce.as_ref().is_some_and(|n| n.len() > MAX_NONCE_LEN) {
         return Err(OAuthError::invalid_request(format!(
@@ -288,38 +357,32 @@ fn validate_rest(
             "The nonce parameter is required when an ID token is returned from the authorization endpoint.",
         ));
     }
-    let code_challenge = check_pkce(params, client, response_type)?;
-    let prompt = parse_prompt(params.get("prompt")?)?;
-    let max_age =
-        match params.get("max_age")? {
-            None => None,
-            Some(text) => Some(text.parse::<u32>().map(i64::from).map_err(|_| {
-                OAuthError::invalid_request("max_age must be a non-negative integer.")
-            })?),
-        };
-    let (hint_subject, hint_claims) = match params.get("id_token_hint")? {
-        None => (None, None),
-        Some(hint) => {
-            let (sub, claims) = check_id_token_hint(p, hint)?;
-            (Some(sub), Some(claims))
-        }
-    };
-    let oidc_context = OidcContext {
+    Ok(nonce)
+}
+
+/// `max_age` in seconds: a non-negative integer.
+fn max_age(params: &Params) -> Result<Option<i64>, OAuthError> {
+    params
+        .get("max_age")?
+        .map(|text| {
+            text.parse::<u32>()
+                .map(i64::from)
+                .map_err(|_| OAuthError::invalid_request("max_age must be a non-negative integer."))
+        })
+        .transpose()
+}
+
+/// The OIDC parameters shown to the login and consent apps.
+fn oidc_context(
+    params: &Params,
+    id_token_hint_claims: Option<crate::store::JsonObject>,
+) -> Result<OidcContext, OAuthError> {
+    Ok(OidcContext {
         acr_values: scope::split(params.get("acr_values")?.unwrap_or("")),
         ui_locales: scope::split(params.get("ui_locales")?.unwrap_or("")),
         display: params.get("display")?.unwrap_or("").to_owned(),
-        id_token_hint_claims: hint_claims,
+        id_token_hint_claims,
         login_hint: params.get("login_hint")?.unwrap_or("").to_owned(),
-    };
-    Ok(Rest {
-        response_type,
-        scope,
-        nonce,
-        code_challenge,
-        prompt,
-        max_age,
-        hint_subject,
-        oidc_context,
     })
 }
 
