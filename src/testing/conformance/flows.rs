@@ -58,7 +58,25 @@ pub async fn clients(store: &dyn Store) {
         "update_client of unknown id",
     );
 
-    // Page through everything with a small page size: no duplicates, no gaps, sorted.
+    list_in_order(store, &prefix).await;
+
+    ok(store.delete_client(first).await, "delete_client");
+    expect_err(
+        store.client(first).await,
+        &StoreError::NotFound,
+        "client after delete_client",
+    );
+    expect_err(
+        store.delete_client(first).await,
+        &StoreError::NotFound,
+        "delete_client twice",
+    );
+}
+
+/// Pages through every client with a small page size: no duplicates, no gaps, strictly
+/// ordered by (`created_at`, `client_id`), and the clients of [`clients`] (ids starting with
+/// `prefix`) in their expected order.
+async fn list_in_order(store: &dyn Store, prefix: &str) {
     let mut listed: Vec<ClientRecord> = Vec::new();
     loop {
         let page = ok(store.list_clients(2, listed.len()).await, "list_clients");
@@ -88,24 +106,12 @@ pub async fn clients(store: &dyn Store) {
     let mine: Vec<&str> = keys
         .iter()
         .map(|(_, id)| id.as_str())
-        .filter(|id| id.starts_with(&prefix))
+        .filter(|id| id.starts_with(prefix))
         .collect();
     let want = ["b", "a", "d", "c", "e"].map(|s| format!("{prefix}-{s}"));
     assert_eq!(
         mine, want,
         "store conformance: list_clients order of this case's clients"
-    );
-
-    ok(store.delete_client(first).await, "delete_client");
-    expect_err(
-        store.client(first).await,
-        &StoreError::NotFound,
-        "client after delete_client",
-    );
-    expect_err(
-        store.delete_client(first).await,
-        &StoreError::NotFound,
-        "delete_client twice",
     );
 }
 
@@ -219,6 +225,12 @@ pub async fn login_requests(store: &dyn Store) {
         &StoreError::NotFound,
         "consume_login_verifier before the request was handled",
     );
+    answer_and_consume_login(store, &request).await;
+    login_request_race(store).await;
+}
+
+/// A login request is answered once and its verifier consumed once.
+async fn answer_and_consume_login(store: &dyn Store, request: &LoginRequestRecord) {
     let answer = accepted_login("alice");
     let handled = ok(
         store
@@ -276,7 +288,11 @@ pub async fn login_requests(store: &dyn Store) {
         &StoreError::NotFound,
         "consume_login_verifier of unknown digest",
     );
+}
 
+/// One winner among concurrent answers to a login request, and among concurrent
+/// consumptions of its verifier.
+async fn login_request_race(store: &dyn Store) {
     let raced = login_request(later());
     ok(
         store.create_login_request(raced.clone()).await,
@@ -335,6 +351,12 @@ pub async fn consent_requests(store: &dyn Store) {
         &StoreError::NotFound,
         "consume_consent_verifier before the request was handled",
     );
+    answer_and_consume_consent(store, &request).await;
+    consent_request_race(store).await;
+}
+
+/// A consent request is answered once and its verifier consumed once.
+async fn answer_and_consume_consent(store: &dyn Store, request: &ConsentRequestRecord) {
     let answer = accepted_consent(true);
     let handled = ok(
         store
@@ -383,7 +405,11 @@ pub async fn consent_requests(store: &dyn Store) {
         &StoreError::NotFound,
         "consume_consent_verifier of unknown digest",
     );
+}
 
+/// One winner among concurrent answers to a consent request, and among concurrent
+/// consumptions of its verifier.
+async fn consent_request_race(store: &dyn Store) {
     let raced = consent_request("alice", "client", now(), later());
     ok(
         store.create_consent_request(raced.clone()).await,
@@ -486,9 +512,21 @@ pub async fn remembered_consents(store: &dyn Store) {
         .is_empty()
     );
 
+    revoke_seeded_consents(store, &subject, &client, &other_client, &records).await;
+}
+
+/// `revoke_consents` of the consents [`remembered_consents`] seeded: for one client, then
+/// for all; unanswered consents stay.
+async fn revoke_seeded_consents(
+    store: &dyn Store,
+    subject: &str,
+    client: &str,
+    other_client: &str,
+    records: &[ConsentRequestRecord],
+) {
     assert_eq!(
         ok(
-            store.revoke_consents(&subject, Some(&other_client)).await,
+            store.revoke_consents(subject, Some(other_client)).await,
             "revoke_consents"
         ),
         1,
@@ -500,7 +538,7 @@ pub async fn remembered_consents(store: &dyn Store) {
     );
     assert_eq!(
         ok(
-            store.revoke_consents(&subject, None).await,
+            store.revoke_consents(subject, None).await,
             "revoke_consents"
         ),
         5,
@@ -517,10 +555,46 @@ pub async fn remembered_consents(store: &dyn Store) {
     );
     assert!(
         ok(
-            store.remembered_consents(&subject, &client).await,
+            store.remembered_consents(subject, client).await,
             "remembered_consents"
         )
         .is_empty()
+    );
+}
+
+/// After [`flush_requests`]: the expired requests are gone; remembered and unexpired
+/// consents and the unexpired login stay.
+async fn expect_flushed(
+    store: &dyn Store,
+    doomed: &[String],
+    consent: &ConsentRequestRecord,
+    kept_consents: [&ConsentRequestRecord; 2],
+    fresh_login: &LoginRequestRecord,
+) {
+    let [remembered, fresh_consent] = kept_consents;
+    for challenge in doomed {
+        expect_err(
+            store.login_request(challenge).await,
+            &StoreError::NotFound,
+            "expired login after flush_requests",
+        );
+    }
+    expect_err(
+        store.consent_request(&consent.challenge).await,
+        &StoreError::NotFound,
+        "expired consent after flush_requests",
+    );
+    ok(
+        store.consent_request(&remembered.challenge).await,
+        "flush_requests must keep remembered consents",
+    );
+    ok(
+        store.login_request(&fresh_login.challenge).await,
+        "flush_requests must keep unexpired logins",
+    );
+    ok(
+        store.consent_request(&fresh_consent.challenge).await,
+        "flush_requests must keep unexpired consents",
     );
 }
 
@@ -581,30 +655,14 @@ pub async fn flush_requests(store: &dyn Store) {
         rest, 2,
         "store conformance: flush_requests must delete the remaining expired requests"
     );
-    for challenge in &doomed {
-        expect_err(
-            store.login_request(challenge).await,
-            &StoreError::NotFound,
-            "expired login after flush_requests",
-        );
-    }
-    expect_err(
-        store.consent_request(&consent.challenge).await,
-        &StoreError::NotFound,
-        "expired consent after flush_requests",
-    );
-    ok(
-        store.consent_request(&remembered.challenge).await,
-        "flush_requests must keep remembered consents",
-    );
-    ok(
-        store.login_request(&fresh_login.challenge).await,
-        "flush_requests must keep unexpired logins",
-    );
-    ok(
-        store.consent_request(&fresh_consent.challenge).await,
-        "flush_requests must keep unexpired consents",
-    );
+    expect_flushed(
+        store,
+        &doomed,
+        &consent,
+        [&remembered, &fresh_consent],
+        &fresh_login,
+    )
+    .await;
     assert_eq!(
         ok(store.flush_requests(cutoff, 0).await, "flush_requests"),
         0
@@ -630,10 +688,9 @@ fn session(subject: &str, expires_at: OffsetDateTime) -> LoginSessionRecord {
     }
 }
 
-/// Login sessions: round trip, conflicts, deletion by id and by subject, and flush.
-pub async fn login_sessions(store: &dyn Store) {
-    let subject = unique("subject");
-    let one = session(&subject, later());
+/// A login session round trip: create, read, conflict, not-found, delete.
+async fn session_round_trip(store: &dyn Store, subject: &str) {
+    let one = session(subject, later());
     ok(
         store.create_login_session(one.clone()).await,
         "create_login_session",
@@ -667,7 +724,11 @@ pub async fn login_sessions(store: &dyn Store) {
         &StoreError::NotFound,
         "delete_login_session twice",
     );
+}
 
+/// `delete_login_sessions_of` deletes exactly that subject's sessions; returns the session of
+/// another subject it kept.
+async fn delete_sessions_of_subject(store: &dyn Store, subject: &str) -> LoginSessionRecord {
     let other = session(&unique("subject"), later());
     ok(
         store.create_login_session(other.clone()).await,
@@ -675,13 +736,13 @@ pub async fn login_sessions(store: &dyn Store) {
     );
     for _ in 0..3 {
         ok(
-            store.create_login_session(session(&subject, later())).await,
+            store.create_login_session(session(subject, later())).await,
             "create_login_session",
         );
     }
     assert_eq!(
         ok(
-            store.delete_login_sessions_of(&subject).await,
+            store.delete_login_sessions_of(subject).await,
             "delete_login_sessions_of"
         ),
         3,
@@ -691,6 +752,14 @@ pub async fn login_sessions(store: &dyn Store) {
         store.login_session(&other.id).await,
         "delete_login_sessions_of must keep other subjects' sessions",
     );
+    other
+}
+
+/// Login sessions: round trip, conflicts, deletion by id and by subject, and flush.
+pub async fn login_sessions(store: &dyn Store) {
+    let subject = unique("subject");
+    session_round_trip(store, &subject).await;
+    let other = delete_sessions_of_subject(store, &subject).await;
 
     let expired_at = ancient();
     let cutoff = expired_at + Duration::seconds(1);

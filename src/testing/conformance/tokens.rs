@@ -88,9 +88,14 @@ pub async fn codes(store: &dyn Store) {
         "store conformance: redeem_code of an unknown code must insert nothing"
     );
 
-    let raced = self::code(&grant, later());
+    redeem_race(store, &grant).await;
+}
+
+/// One winner among concurrent redemptions of a code, and only its tokens exist.
+async fn redeem_race(store: &dyn Store, grant: &GrantData) {
+    let raced = code(grant, later());
     ok(store.insert_code(raced.clone()).await, "insert_code");
-    let sets: Vec<IssuedTokens> = (0..CONCURRENCY).map(|_| issued(&grant)).collect();
+    let sets: Vec<IssuedTokens> = (0..CONCURRENCY).map(|_| issued(grant)).collect();
     let results = join_all(
         sets.iter()
             .map(|set| store.redeem_code(&raced.signature, set.clone())),
@@ -234,7 +239,12 @@ pub async fn refresh_rotation(store: &dyn Store) {
         "rotate_refresh_token of a revoked token",
     );
 
-    let raced_grant = self::grant(&unique("grant"), &unique("client"));
+    rotation_race(store).await;
+}
+
+/// One winner among concurrent rotations of a refresh token, and only its tokens exist.
+async fn rotation_race(store: &dyn Store) {
+    let raced_grant = grant(&unique("grant"), &unique("client"));
     let start = issued(&raced_grant);
     ok(store.insert_tokens(start.clone()).await, "insert_tokens");
     let raced = start.refresh.expect("refresh");
