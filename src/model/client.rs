@@ -33,6 +33,8 @@
 //! * `client_secret_expires_at` is always 0; `created_at` is set on create and kept on
 //!   update, `updated_at` is set on both.
 
+use std::str::FromStr;
+
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
@@ -173,47 +175,23 @@ pub struct ClientRecord {
 impl Client {
     /// The grant types in force: the registered ones, or `authorization_code` when empty.
     pub fn effective_grant_types(&self) -> Vec<GrantType> {
-        if self.grant_types.is_empty() {
-            vec![GrantType::default()]
-        } else {
-            self.grant_types
-                .iter()
-                .filter_map(|g| g.parse().ok())
-                .collect()
-        }
+        in_force(&self.grant_types)
     }
 
     /// Whether the client may use `grant`.
     pub fn allows_grant(&self, grant: GrantType) -> bool {
-        if self.grant_types.is_empty() {
-            grant == GrantType::default()
-        } else {
-            self.grant_types.iter().any(|g| g == grant.as_str())
-        }
+        allows(&self.grant_types, grant)
     }
 
     /// The response types in force: the registered ones, or `code` when empty.
     pub fn effective_response_types(&self) -> Vec<ResponseType> {
-        if self.response_types.is_empty() {
-            vec![ResponseType::default()]
-        } else {
-            self.response_types
-                .iter()
-                .filter_map(|r| r.parse().ok())
-                .collect()
-        }
+        in_force(&self.response_types)
     }
 
     /// Whether the client may use `response_type` (whatever order it registered the parts
     /// in).
     pub fn allows_response_type(&self, response_type: ResponseType) -> bool {
-        if self.response_types.is_empty() {
-            response_type == ResponseType::default()
-        } else {
-            self.response_types
-                .iter()
-                .any(|r| r.parse() == Ok(response_type))
-        }
+        allows(&self.response_types, response_type)
     }
 
     /// How the client authenticates: the registered method, `client_secret_basic` when
@@ -248,6 +226,24 @@ impl Client {
             client_secret: None,
             ..self.clone()
         }
+    }
+}
+
+/// The values of a registered list that parse, or the type's default when the list is empty.
+fn in_force<T: FromStr + Default>(registered: &[String]) -> Vec<T> {
+    if registered.is_empty() {
+        vec![T::default()]
+    } else {
+        registered.iter().filter_map(|v| v.parse().ok()).collect()
+    }
+}
+
+/// Whether `value` is in force for a registered list (see [`in_force`]), without collecting.
+fn allows<T: FromStr + Default + PartialEq + Copy>(registered: &[String], value: T) -> bool {
+    if registered.is_empty() {
+        value == T::default()
+    } else {
+        registered.iter().any(|v| v.parse().ok() == Some(value))
     }
 }
 
