@@ -56,9 +56,10 @@ pub struct Client {
     pub client_secret: Option<String>,
     /// Registered redirect URIs, matched exactly.
     pub redirect_uris: Vec<String>,
-    /// Allowed grant types; empty means `authorization_code`.
+    /// Allowed grant types ([`GrantType`] spellings); empty means `authorization_code`.
     pub grant_types: Vec<String>,
-    /// Allowed response types; empty means `code`.
+    /// Allowed response types ([`ResponseType`]s, each spelled as registered: the parts in
+    /// any order); empty means `code`.
     pub response_types: Vec<String>,
     /// Space-separated scopes the client may request (wildcards allowed).
     pub scope: String,
@@ -76,7 +77,7 @@ pub struct Client {
     pub contacts: Vec<String>,
     /// Always 0: secrets do not expire.
     pub client_secret_expires_at: i64,
-    /// `public` (default) or `pairwise`.
+    /// A [`SubjectType`]: `public` (default) or `pairwise`.
     pub subject_type: String,
     /// The sector identifier for pairwise subjects (not fetched; used as the sector).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -87,7 +88,7 @@ pub struct Client {
     /// URL of the client's JWK Set, if any.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub jwks_uri: Option<String>,
-    /// `client_secret_basic` (default), `client_secret_post` or `none`.
+    /// An [`AuthMethod`]: `client_secret_basic` (default), `client_secret_post` or `none`.
     pub token_endpoint_auth_method: String,
     /// Pre-registered request URIs (request objects are not supported).
     #[serde(skip_serializing_if = "Vec::is_empty")]
