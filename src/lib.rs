@@ -12,25 +12,25 @@
     )
 )]
 
-pub(crate) mod admin;
+mod admin;
 pub mod clock;
 pub mod config;
 mod context;
 mod crypto;
-pub(crate) mod endpoint;
+mod endpoint;
 pub mod error;
 mod flow;
-pub(crate) mod grant;
-pub(crate) mod http;
+mod grant;
+mod http;
 mod jose;
 pub mod model;
 mod provider;
-pub(crate) mod router;
+mod router;
 pub mod store;
 #[cfg(feature = "testing")]
 #[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
 pub mod testing;
-pub(crate) mod token;
+mod token;
 #[cfg(feature = "tower")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tower")))]
 pub mod tower;

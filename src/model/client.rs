@@ -249,11 +249,11 @@ fn allows<T: FromStr + Default + PartialEq + Copy>(registered: &[String], value:
 }
 
 /// Longest accepted `client_id`.
-pub const MAX_CLIENT_ID_LEN: usize = 255;
+pub(crate) const MAX_CLIENT_ID_LEN: usize = 255;
 
 /// Shortest secret a caller may choose (in characters). Generated secrets are 43 characters
 /// (256 bits, base64url); a chosen one must at least resist online guessing.
-pub const MIN_CHOSEN_SECRET_LEN: usize = 16;
+pub(crate) const MIN_CHOSEN_SECRET_LEN: usize = 16;
 
 #[cfg(test)]
 mod tests {
