@@ -4,6 +4,7 @@
 
 use time::{Duration, OffsetDateTime};
 
+use super::half::{self, complete, open, take_back};
 use super::request::AuthorizeRequest;
 use super::{
     AcceptConsentRequest, CompletedRequest, ConsentRequest, RejectRequest, SetCookies, Stage,
@@ -118,33 +119,9 @@ pub(crate) async fn finish(
     verifier: &str,
     cookies: &mut SetCookies,
 ) -> Result<Response, OAuthError> {
-    let record = p
-        .store
-        .consume_consent_verifier(&crate::token::signature(verifier))
-        .await
-        .map_err(|e| super::verifier_error(Stage::Consent, e))?;
+    let record: ConsentRequestRecord = take_back(p, req, areq, verifier, cookies).await?;
+    let accepted = half::accepted(&record)?;
     let now = p.now();
-    super::check_return(
-        p,
-        req,
-        areq,
-        Stage::Consent,
-        super::Pending {
-            client_id: &record.client_id,
-            request_url: &record.request_url,
-            challenge: &record.challenge,
-            csrf: &record.csrf,
-            expires_at: record.expires_at,
-        },
-        cookies,
-    )?;
-    let accepted = match &record.handled {
-        Some(HandledConsent::Accepted(a)) => a,
-        Some(HandledConsent::Rejected(r)) => return Err(super::rejection_error(r)),
-        None => {
-            return Err(OAuthError::server_error("").with_debug("unhandled consent request"));
-        }
-    };
     let subject_identifier = super::subject::identifier(
         p,
         &areq.client,
@@ -169,24 +146,9 @@ pub(crate) async fn finish(
     Ok(super::response::deliver(p, &areq.destination, params))
 }
 
-async fn open_consent_request(p: &Context, challenge: &str) -> Result<ConsentRequestRecord, Error> {
-    let record = p
-        .store
-        .consent_request(challenge)
-        .await
-        .map_err(|e| super::request_store_error(Stage::Consent, e))?;
-    super::check_open(
-        Stage::Consent,
-        record.expires_at,
-        record.handled.is_some(),
-        p.now(),
-    )?;
-    Ok(record)
-}
-
 /// See [`Provider::consent_request`](crate::Provider::consent_request).
 pub(crate) async fn consent_request(p: &Context, challenge: &str) -> Result<ConsentRequest, Error> {
-    let record = open_consent_request(p, challenge).await?;
+    let record: ConsentRequestRecord = open(p, challenge).await?;
     let client = super::client_for_page(p, &record.client_id).await?;
     Ok(ConsentRequest {
         challenge: record.challenge,
@@ -208,7 +170,7 @@ pub(crate) async fn accept_consent(
     challenge: &str,
     body: AcceptConsentRequest,
 ) -> Result<CompletedRequest, Error> {
-    let record = open_consent_request(p, challenge).await?;
+    let record: ConsentRequestRecord = open(p, challenge).await?;
     if let Some(extra) = body
         .grant_scope
         .iter()
@@ -237,7 +199,7 @@ pub(crate) async fn accept_consent(
         id_token_extra: body.session.id_token,
         handled_at: p.now(),
     };
-    complete_consent(p, record, HandledConsent::Accepted(accepted)).await
+    complete(p, record, HandledConsent::Accepted(accepted)).await
 }
 
 /// See [`Provider::reject_consent`](crate::Provider::reject_consent).
@@ -246,28 +208,5 @@ pub(crate) async fn reject_consent(
     challenge: &str,
     body: RejectRequest,
 ) -> Result<CompletedRequest, Error> {
-    let record = open_consent_request(p, challenge).await?;
-    let rejected = super::rejected_request(body)?;
-    complete_consent(p, record, HandledConsent::Rejected(rejected)).await
-}
-
-async fn complete_consent(
-    p: &Context,
-    record: ConsentRequestRecord,
-    handled: HandledConsent,
-) -> Result<CompletedRequest, Error> {
-    p.store
-        .handle_consent_request(&record.challenge, handled)
-        .await
-        .map_err(|e| super::request_store_error(Stage::Consent, e))?;
-    Ok(CompletedRequest {
-        redirect_to: super::with_params(
-            &record.request_url,
-            UrlPart::Query,
-            &[(
-                Stage::Consent.verifier_param(),
-                super::verifier(p, Stage::Consent, &record.challenge),
-            )],
-        ),
-    })
+    half::reject::<ConsentRequestRecord>(p, challenge, body).await
 }

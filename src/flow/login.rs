@@ -3,6 +3,7 @@
 
 use time::{Duration, OffsetDateTime};
 
+use super::half::{self, complete, open, take_back};
 use super::request::{AuthorizeRequest, Prompt};
 use super::{
     AcceptLoginRequest, CompletedRequest, LoginRequest, RejectRequest, SESSION_COOKIE, SetCookies,
@@ -126,33 +127,9 @@ pub(crate) async fn finish(
     verifier: &str,
     cookies: &mut SetCookies,
 ) -> Result<Response, OAuthError> {
-    let record = p
-        .store
-        .consume_login_verifier(&crate::token::signature(verifier))
-        .await
-        .map_err(|e| super::verifier_error(Stage::Login, e))?;
+    let record: LoginRequestRecord = take_back(p, req, areq, verifier, cookies).await?;
+    let accepted = half::accepted(&record)?.clone();
     let now = p.now();
-    super::check_return(
-        p,
-        req,
-        areq,
-        Stage::Login,
-        super::Pending {
-            client_id: &record.client_id,
-            request_url: &record.request_url,
-            challenge: &record.challenge,
-            csrf: &record.csrf,
-            expires_at: record.expires_at,
-        },
-        cookies,
-    )?;
-    let accepted = match &record.handled {
-        Some(HandledLogin::Accepted(a)) => a.clone(),
-        Some(HandledLogin::Rejected(r)) => return Err(super::rejection_error(r)),
-        None => {
-            return Err(OAuthError::server_error("").with_debug("unhandled login request"));
-        }
-    };
     let subject_identifier = super::subject::identifier(
         p,
         &areq.client,
@@ -287,24 +264,9 @@ pub(crate) fn validate_prompt(
     Ok(())
 }
 
-async fn open_login_request(p: &Context, challenge: &str) -> Result<LoginRequestRecord, Error> {
-    let record = p
-        .store
-        .login_request(challenge)
-        .await
-        .map_err(|e| super::request_store_error(Stage::Login, e))?;
-    super::check_open(
-        Stage::Login,
-        record.expires_at,
-        record.handled.is_some(),
-        p.now(),
-    )?;
-    Ok(record)
-}
-
 /// See [`Provider::login_request`](crate::Provider::login_request).
 pub(crate) async fn login_request(p: &Context, challenge: &str) -> Result<LoginRequest, Error> {
-    let record = open_login_request(p, challenge).await?;
+    let record: LoginRequestRecord = open(p, challenge).await?;
     let client = super::client_for_page(p, &record.client_id).await?;
     Ok(LoginRequest {
         challenge: record.challenge,
@@ -324,7 +286,7 @@ pub(crate) async fn accept_login(
     challenge: &str,
     body: AcceptLoginRequest,
 ) -> Result<CompletedRequest, Error> {
-    let record = open_login_request(p, challenge).await?;
+    let record: LoginRequestRecord = open(p, challenge).await?;
     if body.subject.is_empty() {
         return Err(Error::BadRequest("subject must not be empty.".into()));
     }
@@ -365,7 +327,7 @@ pub(crate) async fn accept_login(
         force_subject_identifier: body.force_subject_identifier,
         authenticated_at,
     };
-    complete_login(p, record, HandledLogin::Accepted(accepted)).await
+    complete(p, record, HandledLogin::Accepted(accepted)).await
 }
 
 /// See [`Provider::reject_login`](crate::Provider::reject_login).
@@ -374,30 +336,7 @@ pub(crate) async fn reject_login(
     challenge: &str,
     body: RejectRequest,
 ) -> Result<CompletedRequest, Error> {
-    let record = open_login_request(p, challenge).await?;
-    let rejected = super::rejected_request(body)?;
-    complete_login(p, record, HandledLogin::Rejected(rejected)).await
-}
-
-async fn complete_login(
-    p: &Context,
-    record: LoginRequestRecord,
-    handled: HandledLogin,
-) -> Result<CompletedRequest, Error> {
-    p.store
-        .handle_login_request(&record.challenge, handled)
-        .await
-        .map_err(|e| super::request_store_error(Stage::Login, e))?;
-    Ok(CompletedRequest {
-        redirect_to: super::with_params(
-            &record.request_url,
-            UrlPart::Query,
-            &[(
-                Stage::Login.verifier_param(),
-                super::verifier(p, Stage::Login, &record.challenge),
-            )],
-        ),
-    })
+    half::reject::<LoginRequestRecord>(p, challenge, body).await
 }
 
 #[cfg(test)]

@@ -26,6 +26,7 @@ use crate::http::Request;
 use crate::store::RejectedRequest;
 
 pub(crate) mod consent;
+mod half;
 pub(crate) mod issue;
 pub(crate) mod login;
 mod models;

@@ -288,43 +288,98 @@ pub struct LoginRequestRecord {
 }
 
 /// What login and consent requests share as stored records: a challenge, the digest of the
-/// verifier returned once the host answered, the answer (given once), and whether the
-/// verifier was consumed (once). Stores and the flow use it to treat both alike.
-pub(crate) trait ChallengeRecord: Clone {
+/// verifier returned once the host answered, the answer (given once), whether the verifier
+/// was consumed (once), and the [`FlowStore`] calls of their kind. Stores and the flow use it
+/// to treat both alike.
+pub(crate) trait ChallengeRecord: Clone + Send + Sync {
     /// The host's answer: [`HandledLogin`] or [`HandledConsent`].
     type Handled;
+    /// What the host's acceptance stored: [`AcceptedLogin`] or [`AcceptedConsent`].
+    type Accepted;
+
     /// The challenge: the record's key.
     fn challenge(&self) -> &str;
     /// SHA-256 hex of the verifier: the second key.
     fn verifier_digest(&self) -> &str;
+    /// The client that started the flow.
+    fn client_id(&self) -> &str;
+    /// The original authorization URL.
+    fn request_url(&self) -> &str;
+    /// The CSRF value bound to the browser.
+    fn csrf(&self) -> &str;
+    /// After this the request can no longer be completed.
+    fn expires_at(&self) -> OffsetDateTime;
     /// Whether the host has answered.
     fn is_handled(&self) -> bool;
+    /// The host's answer: accepted, rejected, or none yet.
+    fn outcome(&self) -> Option<std::result::Result<&Self::Accepted, &RejectedRequest>>;
     /// Records the host's answer.
     fn set_handled(&mut self, handled: Self::Handled);
+    /// A rejection as this kind stores it.
+    fn rejected(rejection: RejectedRequest) -> Self::Handled;
     /// Whether the verifier was consumed.
     fn verifier_used(&self) -> bool;
     /// Marks the verifier consumed.
     fn use_verifier(&mut self);
-    /// After this the request can no longer be completed.
-    fn expires_at(&self) -> OffsetDateTime;
+
+    /// [`FlowStore::login_request`] or [`FlowStore::consent_request`].
+    fn load(
+        store: &dyn FlowStore,
+        challenge: &str,
+    ) -> impl std::future::Future<Output = Result<Self>> + Send;
+    /// [`FlowStore::handle_login_request`] or [`FlowStore::handle_consent_request`].
+    fn answer(
+        store: &dyn FlowStore,
+        challenge: &str,
+        handled: Self::Handled,
+    ) -> impl std::future::Future<Output = Result<Self>> + Send;
+    /// [`FlowStore::consume_login_verifier`] or [`FlowStore::consume_consent_verifier`].
+    fn consume(
+        store: &dyn FlowStore,
+        verifier_digest: &str,
+    ) -> impl std::future::Future<Output = Result<Self>> + Send;
 }
 
-/// Implements [`ChallengeRecord`] for a request record with the shared field names.
+/// Implements [`ChallengeRecord`] for a request record with the shared field names and the
+/// [`FlowStore`] methods of its kind.
 macro_rules! challenge_record {
-    ($record:ty, $handled:ty) => {
+    ($record:ty, $handled:ident, $accepted:ty, $load:ident, $answer:ident, $consume:ident) => {
         impl ChallengeRecord for $record {
             type Handled = $handled;
+            type Accepted = $accepted;
+
             fn challenge(&self) -> &str {
                 &self.challenge
             }
             fn verifier_digest(&self) -> &str {
                 &self.verifier_digest
             }
+            fn client_id(&self) -> &str {
+                &self.client_id
+            }
+            fn request_url(&self) -> &str {
+                &self.request_url
+            }
+            fn csrf(&self) -> &str {
+                &self.csrf
+            }
+            fn expires_at(&self) -> OffsetDateTime {
+                self.expires_at
+            }
             fn is_handled(&self) -> bool {
                 self.handled.is_some()
             }
+            fn outcome(&self) -> Option<std::result::Result<&$accepted, &RejectedRequest>> {
+                match self.handled.as_ref()? {
+                    $handled::Accepted(accepted) => Some(Ok(accepted)),
+                    $handled::Rejected(rejection) => Some(Err(rejection)),
+                }
+            }
             fn set_handled(&mut self, handled: $handled) {
                 self.handled = Some(handled);
+            }
+            fn rejected(rejection: RejectedRequest) -> $handled {
+                $handled::Rejected(rejection)
             }
             fn verifier_used(&self) -> bool {
                 self.verifier_used
@@ -332,15 +387,39 @@ macro_rules! challenge_record {
             fn use_verifier(&mut self) {
                 self.verifier_used = true;
             }
-            fn expires_at(&self) -> OffsetDateTime {
-                self.expires_at
+            async fn load(store: &dyn FlowStore, challenge: &str) -> Result<Self> {
+                store.$load(challenge).await
+            }
+            async fn answer(
+                store: &dyn FlowStore,
+                challenge: &str,
+                handled: $handled,
+            ) -> Result<Self> {
+                store.$answer(challenge, handled).await
+            }
+            async fn consume(store: &dyn FlowStore, verifier_digest: &str) -> Result<Self> {
+                store.$consume(verifier_digest).await
             }
         }
     };
 }
 
-challenge_record!(LoginRequestRecord, HandledLogin);
-challenge_record!(ConsentRequestRecord, HandledConsent);
+challenge_record!(
+    LoginRequestRecord,
+    HandledLogin,
+    AcceptedLogin,
+    login_request,
+    handle_login_request,
+    consume_login_verifier
+);
+challenge_record!(
+    ConsentRequestRecord,
+    HandledConsent,
+    AcceptedConsent,
+    consent_request,
+    handle_consent_request,
+    consume_consent_verifier
+);
 
 /// The host's answer to a login request.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

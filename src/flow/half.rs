@@ -1,0 +1,105 @@
+//! The steps the login and consent halves share, written once over [`Half`]: loading a
+//! request the host may still answer, storing the host's answer (once), and taking back the
+//! verifier that answer produced (once).
+
+use super::request::AuthorizeRequest;
+use super::{CompletedRequest, Pending, RejectRequest, SetCookies, Stage, UrlPart};
+use crate::context::Context;
+use crate::error::{Error, OAuthError};
+use crate::http::Request;
+use crate::store::{ChallengeRecord, ConsentRequestRecord, LoginRequestRecord};
+
+/// One half of the flow: a stored request kind and the stage it is.
+pub(crate) trait Half: ChallengeRecord {
+    /// Which half this is.
+    const STAGE: Stage;
+}
+
+impl Half for LoginRequestRecord {
+    const STAGE: Stage = Stage::Login;
+}
+
+impl Half for ConsentRequestRecord {
+    const STAGE: Stage = Stage::Consent;
+}
+
+/// What a returning verifier is checked against: the request it was issued for.
+fn pending<R: Half>(record: &R) -> Pending<'_> {
+    Pending {
+        client_id: record.client_id(),
+        request_url: record.request_url(),
+        challenge: record.challenge(),
+        csrf: record.csrf(),
+        expires_at: record.expires_at(),
+    }
+}
+
+/// The request of `challenge` if the host may still answer it: unknown → 404, answered →
+/// 409, expired → 410.
+pub(crate) async fn open<R: Half>(p: &Context, challenge: &str) -> Result<R, Error> {
+    let record = R::load(p.store.as_ref(), challenge)
+        .await
+        .map_err(|e| super::request_store_error(R::STAGE, e))?;
+    super::check_open(R::STAGE, record.expires_at(), record.is_handled(), p.now())?;
+    Ok(record)
+}
+
+/// Stores the host's answer and says where the browser goes next: back to the
+/// authorization endpoint with this half's verifier.
+pub(crate) async fn complete<R: Half>(
+    p: &Context,
+    record: R,
+    handled: R::Handled,
+) -> Result<CompletedRequest, Error> {
+    R::answer(p.store.as_ref(), record.challenge(), handled)
+        .await
+        .map_err(|e| super::request_store_error(R::STAGE, e))?;
+    Ok(CompletedRequest {
+        redirect_to: super::with_params(
+            record.request_url(),
+            UrlPart::Query,
+            &[(
+                R::STAGE.verifier_param(),
+                super::verifier(p, R::STAGE, record.challenge()),
+            )],
+        ),
+    })
+}
+
+/// Rejects the request of `challenge`; the client receives `body.error`.
+pub(crate) async fn reject<R: Half>(
+    p: &Context,
+    challenge: &str,
+    body: RejectRequest,
+) -> Result<CompletedRequest, Error> {
+    let record = open::<R>(p, challenge).await?;
+    let rejected = super::rejected_request(body)?;
+    complete(p, record, R::rejected(rejected)).await
+}
+
+/// The verifier came back: consumes it and checks that it belongs to this authorization
+/// request, in time, in this browser. Returns the answered request.
+pub(crate) async fn take_back<R: Half>(
+    p: &Context,
+    req: &Request,
+    areq: &AuthorizeRequest,
+    verifier: &str,
+    cookies: &mut SetCookies,
+) -> Result<R, OAuthError> {
+    let record = R::consume(p.store.as_ref(), &crate::token::signature(verifier))
+        .await
+        .map_err(|e| super::verifier_error(R::STAGE, e))?;
+    super::check_return(p, req, areq, R::STAGE, pending(&record), cookies)?;
+    Ok(record)
+}
+
+/// The host's acceptance, or the error its rejection sends to the client.
+pub(crate) fn accepted<R: Half>(record: &R) -> Result<&R::Accepted, OAuthError> {
+    match record.outcome() {
+        Some(Ok(accepted)) => Ok(accepted),
+        Some(Err(rejection)) => Err(super::rejection_error(rejection)),
+        None => {
+            Err(OAuthError::server_error("").with_debug(format!("unhandled {}", R::STAGE.noun())))
+        }
+    }
+}
