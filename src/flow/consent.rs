@@ -4,15 +4,11 @@
 
 use time::{Duration, OffsetDateTime};
 
-use super::half::{self, complete, open, take_back};
+use super::half::{self, NewKeys, complete, open, take_back};
 use super::request::AuthorizeRequest;
-use super::{
-    AcceptConsentRequest, CompletedRequest, ConsentRequest, RejectRequest, SetCookies, Stage,
-    UrlPart,
-};
+use super::{AcceptConsentRequest, CompletedRequest, ConsentRequest, RejectRequest, SetCookies};
 use crate::context::Context;
 use crate::error::{Error, OAuthError};
-use crate::http::response::redirect;
 use crate::http::{Request, Response};
 use crate::model::scope;
 use crate::store::{
@@ -40,11 +36,10 @@ pub(crate) async fn start(
             "prompt=none was requested, but no remembered consent covers the requested scopes.",
         ));
     }
-    let challenge = crate::crypto::random_id();
-    let csrf = crate::crypto::random_id();
+    let keys = NewKeys::new::<ConsentRequestRecord>(p);
     let record = ConsentRequestRecord {
-        verifier_digest: crate::token::signature(&super::verifier(p, Stage::Consent, &challenge)),
-        csrf: csrf.clone(),
+        verifier_digest: keys.verifier_digest,
+        csrf: keys.csrf,
         client_id: login.client_id.clone(),
         requested_scope: login.requested_scope.clone(),
         skip,
@@ -60,25 +55,9 @@ pub(crate) async fn start(
         expires_at: login.expires_at,
         handled: None,
         verifier_used: false,
-        challenge: challenge.clone(),
+        challenge: keys.challenge,
     };
-    p.store
-        .create_consent_request(record)
-        .await
-        .map_err(OAuthError::store_failure)?;
-    cookies.push(super::csrf_cookie(
-        p,
-        Stage::Consent,
-        &challenge,
-        &csrf,
-        now,
-        login.expires_at,
-    ));
-    Ok(redirect(&super::with_params(
-        &p.config.consent_url,
-        UrlPart::Query,
-        &[("consent_challenge", &challenge)],
-    )))
+    half::start(p, record, now, cookies).await
 }
 
 /// A public client whose redirect URI is not https (a native app's custom scheme or

@@ -6,7 +6,10 @@ use super::request::AuthorizeRequest;
 use super::{CompletedRequest, Pending, RejectRequest, SetCookies, Stage, UrlPart};
 use crate::context::Context;
 use crate::error::{Error, OAuthError};
-use crate::http::Request;
+use time::OffsetDateTime;
+
+use crate::http::response::redirect;
+use crate::http::{Request, Response};
 use crate::store::{ChallengeRecord, ConsentRequestRecord, LoginRequestRecord};
 
 /// One half of the flow: a stored request kind and the stage it is.
@@ -32,6 +35,61 @@ fn pending<R: Half>(record: &R) -> Pending<'_> {
         csrf: record.csrf(),
         expires_at: record.expires_at(),
     }
+}
+
+/// The keys of a new request: its challenge, the digest of its verifier (which only the
+/// system secret can compute from the challenge) and the CSRF value its cookie carries.
+#[derive(Debug)]
+pub(crate) struct NewKeys {
+    pub(crate) challenge: String,
+    pub(crate) verifier_digest: String,
+    pub(crate) csrf: String,
+}
+
+impl NewKeys {
+    /// Fresh random keys for a request of half `R`.
+    pub(crate) fn new<R: Half>(p: &Context) -> Self {
+        let challenge = crate::crypto::random_id();
+        Self {
+            verifier_digest: crate::token::signature(&super::verifier(p, R::STAGE, &challenge)),
+            csrf: crate::crypto::random_id(),
+            challenge,
+        }
+    }
+}
+
+/// Stores a new request and sends the browser to the host's page for it with the
+/// challenge, binding the flow to this browser with a CSRF cookie that lives as long as the
+/// request.
+pub(crate) async fn start<R: Half>(
+    p: &Context,
+    record: R,
+    now: OffsetDateTime,
+    cookies: &mut SetCookies,
+) -> Result<Response, OAuthError> {
+    let (challenge, csrf, expires_at) = (
+        record.challenge().to_owned(),
+        record.csrf().to_owned(),
+        record.expires_at(),
+    );
+    record
+        .create(p.store.as_ref())
+        .await
+        .map_err(OAuthError::store_failure)?;
+    cookies.push(super::csrf_cookie(
+        p,
+        R::STAGE,
+        &challenge,
+        &csrf,
+        now,
+        expires_at,
+    ));
+    let (page, param) = R::STAGE.page(&p.config);
+    Ok(redirect(&super::with_params(
+        page,
+        UrlPart::Query,
+        &[(param, &challenge)],
+    )))
 }
 
 /// The request of `challenge` if the host may still answer it: unknown → 404, answered →

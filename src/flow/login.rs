@@ -3,15 +3,13 @@
 
 use time::{Duration, OffsetDateTime};
 
-use super::half::{self, complete, open, take_back};
+use super::half::{self, NewKeys, complete, open, take_back};
 use super::request::{AuthorizeRequest, Prompt};
 use super::{
     AcceptLoginRequest, CompletedRequest, LoginRequest, RejectRequest, SESSION_COOKIE, SetCookies,
-    Stage, UrlPart,
 };
 use crate::context::Context;
 use crate::error::{Error, OAuthError, StoreError};
-use crate::http::response::redirect;
 use crate::http::{Request, Response};
 use crate::store::{AcceptedLogin, HandledLogin, LoginRequestRecord, LoginSessionRecord};
 
@@ -55,12 +53,10 @@ pub(crate) async fn start(
             "prompt=none was requested, but no usable login session exists.",
         ));
     }
-    let challenge = crate::crypto::random_id();
-    let csrf = crate::crypto::random_id();
-    let expires_at = now + p.config.lifespans.login_consent_request;
+    let keys = NewKeys::new::<LoginRequestRecord>(p);
     let record = LoginRequestRecord {
-        verifier_digest: crate::token::signature(&super::verifier(p, Stage::Login, &challenge)),
-        csrf: csrf.clone(),
+        verifier_digest: keys.verifier_digest,
+        csrf: keys.csrf,
         client_id: areq.client.client_id.clone(),
         requested_scope: areq.scope.clone(),
         skip: session.is_some(),
@@ -72,28 +68,12 @@ pub(crate) async fn start(
         request_url: areq.request_url.clone(),
         session_id: session.map(|s| s.id),
         requested_at: now,
-        expires_at,
+        expires_at: now + p.config.lifespans.login_consent_request,
         handled: None,
         verifier_used: false,
-        challenge: challenge.clone(),
+        challenge: keys.challenge,
     };
-    p.store
-        .create_login_request(record)
-        .await
-        .map_err(OAuthError::store_failure)?;
-    cookies.push(super::csrf_cookie(
-        p,
-        Stage::Login,
-        &challenge,
-        &csrf,
-        now,
-        expires_at,
-    ));
-    Ok(redirect(&super::with_params(
-        &p.config.login_url,
-        UrlPart::Query,
-        &[("login_challenge", &challenge)],
-    )))
+    half::start(p, record, now, cookies).await
 }
 
 /// Whether a session may skip the login page: not older than `max_age` (0 forces a login)

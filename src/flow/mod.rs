@@ -67,6 +67,15 @@ impl Stage {
         format!("{prefix}{}", &digest[..16])
     }
 
+    /// The host's page for this stage, and the query parameter that carries the challenge
+    /// there.
+    fn page(self, config: &crate::config::Config) -> (&str, &'static str) {
+        match self {
+            Stage::Login => (&config.login_url, "login_challenge"),
+            Stage::Consent => (&config.consent_url, "consent_challenge"),
+        }
+    }
+
     /// The query parameter that carries this stage's verifier back to `/oauth2/auth`.
     pub(crate) fn verifier_param(self) -> &'static str {
         match self {

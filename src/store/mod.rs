@@ -322,6 +322,8 @@ pub(crate) trait ChallengeRecord: Clone + Send + Sync {
     /// Marks the verifier consumed.
     fn use_verifier(&mut self);
 
+    /// [`FlowStore::create_login_request`] or [`FlowStore::create_consent_request`].
+    fn create(self, store: &dyn FlowStore) -> impl std::future::Future<Output = Result<()>> + Send;
     /// [`FlowStore::login_request`] or [`FlowStore::consent_request`].
     fn load(
         store: &dyn FlowStore,
@@ -343,7 +345,15 @@ pub(crate) trait ChallengeRecord: Clone + Send + Sync {
 /// Implements [`ChallengeRecord`] for a request record with the shared field names and the
 /// [`FlowStore`] methods of its kind.
 macro_rules! challenge_record {
-    ($record:ty, $handled:ident, $accepted:ty, $load:ident, $answer:ident, $consume:ident) => {
+    (
+        $record:ty,
+        $handled:ident,
+        $accepted:ty,
+        $create:ident,
+        $load:ident,
+        $answer:ident,
+        $consume:ident
+    ) => {
         impl ChallengeRecord for $record {
             type Handled = $handled;
             type Accepted = $accepted;
@@ -387,6 +397,9 @@ macro_rules! challenge_record {
             fn use_verifier(&mut self) {
                 self.verifier_used = true;
             }
+            async fn create(self, store: &dyn FlowStore) -> Result<()> {
+                store.$create(self).await
+            }
             async fn load(store: &dyn FlowStore, challenge: &str) -> Result<Self> {
                 store.$load(challenge).await
             }
@@ -408,6 +421,7 @@ challenge_record!(
     LoginRequestRecord,
     HandledLogin,
     AcceptedLogin,
+    create_login_request,
     login_request,
     handle_login_request,
     consume_login_verifier
@@ -416,6 +430,7 @@ challenge_record!(
     ConsentRequestRecord,
     HandledConsent,
     AcceptedConsent,
+    create_consent_request,
     consent_request,
     handle_consent_request,
     consume_consent_verifier
