@@ -34,7 +34,8 @@ pub(crate) fn page(_p: &Context, req: Request, page: Page) -> Response {
 }
 
 fn error_page(req: &Request) -> Response {
-    let params = Params::from_query(req);
+    // A query past the parameter cap shows an empty page rather than nothing at all.
+    let params = Params::from_query(req).unwrap_or_default();
     let field = |name: &str| {
         params
             .pairs()

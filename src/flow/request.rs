@@ -85,7 +85,7 @@ pub(crate) fn fingerprint(params: &Params) -> Vec<(String, String)> {
 
 /// Reads the request's parameters: the query, plus the form body of a POST.
 fn read_params(req: &Request) -> Result<Params, OAuthError> {
-    let mut params = Params::from_query(req);
+    let mut params = Params::from_query(req)?;
     if req.method() == http::Method::POST {
         params.extend(Params::from_form(req)?);
     }

@@ -8,6 +8,11 @@ use serde::de::DeserializeOwned;
 use super::Request;
 use crate::error::OAuthError;
 
+/// Most parameters one query string or form body may carry. OAuth requests carry a few
+/// dozen at most; the cap bounds what reading an unauthenticated request can cost, since
+/// parsing decodes every pair before anything checks who sent it.
+pub(crate) const MAX_PARAMS: usize = 100;
+
 /// Decoded `application/x-www-form-urlencoded` parameters, in order.
 #[derive(Debug, Default, Clone)]
 pub(crate) struct Params {
@@ -15,19 +20,35 @@ pub(crate) struct Params {
 }
 
 impl Params {
-    /// Parses an urlencoded string (query or form body).
+    /// Parses an urlencoded string (query or form body) the provider wrote itself.
     pub(crate) fn parse(raw: &[u8]) -> Self {
         Self {
             pairs: url::form_urlencoded::parse(raw).into_owned().collect(),
         }
     }
 
-    /// The query parameters of a request.
-    pub(crate) fn from_query(req: &Request) -> Self {
-        Self::parse(req.uri().query().unwrap_or("").as_bytes())
+    /// Parses an urlencoded string from a request: more than [`MAX_PARAMS`] pairs is an
+    /// `invalid_request`, found by counting separators before anything is decoded.
+    fn parse_untrusted(raw: &[u8]) -> Result<Self, OAuthError> {
+        let pairs = raw
+            .split(|b| *b == b'&')
+            .filter(|pair| !pair.is_empty())
+            .count();
+        if pairs > MAX_PARAMS {
+            return Err(OAuthError::invalid_request(format!(
+                "A request may carry at most {MAX_PARAMS} parameters."
+            )));
+        }
+        Ok(Self::parse(raw))
     }
 
-    /// The form body of a POST request; an `invalid_request` error if the body is not
+    /// The query parameters of a request (at most [`MAX_PARAMS`]).
+    pub(crate) fn from_query(req: &Request) -> Result<Self, OAuthError> {
+        Self::parse_untrusted(req.uri().query().unwrap_or("").as_bytes())
+    }
+
+    /// The form body of a POST request (at most [`MAX_PARAMS`] parameters); an
+    /// `invalid_request` error if the body is not
     /// `application/x-www-form-urlencoded` (a missing content type is accepted when the
     /// body is empty).
     pub(crate) fn from_form(req: &Request) -> Result<Self, OAuthError> {
@@ -45,7 +66,7 @@ impl Params {
                 "The request body must be application/x-www-form-urlencoded.",
             ));
         }
-        Ok(Self::parse(req.body()))
+        Self::parse_untrusted(req.body())
     }
 
     /// Whether no parameter has a value.
@@ -76,16 +97,13 @@ impl Params {
         })
     }
 
-    /// Checks every parameter for repetition at once (for endpoints that read many).
+    /// Checks every parameter for repetition at once (for endpoints that read many). Linear
+    /// in the number of parameters: it runs before client authentication, so a body of
+    /// thousands of distinct keys must cost no more than reading it.
     pub(crate) fn reject_repeated(&self) -> Result<(), OAuthError> {
-        for (i, (k, v)) in self.pairs.iter().enumerate() {
-            if v.is_empty() {
-                continue;
-            }
-            if self.pairs[i + 1..]
-                .iter()
-                .any(|(k2, v2)| k2 == k && !v2.is_empty())
-            {
+        let mut seen = std::collections::HashSet::with_capacity(self.pairs.len());
+        for (k, v) in &self.pairs {
+            if !v.is_empty() && !seen.insert(k.as_str()) {
                 return Err(OAuthError::invalid_request(format!(
                     "The parameter '{k}' must not be included more than once."
                 )));
@@ -139,7 +157,7 @@ pub(crate) const MAX_PAGE_SIZE: usize = 500;
 /// A `limit`/`offset` page from the query: limit defaults to 100 and is clamped to 1..=500;
 /// offset defaults to 0. Non-numeric or negative values are `invalid_request` errors.
 pub(crate) fn pagination(req: &Request) -> Result<(usize, usize), OAuthError> {
-    let params = Params::from_query(req);
+    let params = Params::from_query(req)?;
     let number = |name: &str, default: usize| -> Result<usize, OAuthError> {
         match params.get(name)? {
             None => Ok(default),
@@ -169,6 +187,41 @@ mod tests {
         assert!(p.require("d").is_err());
         assert!(p.reject_repeated().is_err());
         assert!(Params::parse(b"a=1&b=&b=2").reject_repeated().is_ok());
+    }
+
+    #[test]
+    fn parameters_past_the_cap_are_refused_before_decoding() {
+        let form = |count: usize| {
+            let body = (0..count).map(|i| format!("k{i}=v")).collect::<Vec<_>>();
+            http::Request::builder()
+                .method("POST")
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(bytes::Bytes::from(body.join("&")))
+                .unwrap()
+        };
+        assert!(Params::from_form(&form(MAX_PARAMS)).is_ok());
+        let err = Params::from_form(&form(MAX_PARAMS + 1)).unwrap_err();
+        assert_eq!(err.error, "invalid_request");
+        let query = format!("/oauth2/auth?{}", "a=1&".repeat(MAX_PARAMS + 1));
+        let req = http::Request::builder()
+            .uri(query)
+            .body(bytes::Bytes::new())
+            .unwrap();
+        assert!(Params::from_query(&req).is_err());
+    }
+
+    #[test]
+    fn repeats_are_found_among_many_distinct_keys() {
+        let mut body = (0..MAX_PARAMS - 1)
+            .map(|i| format!("k{i}=v"))
+            .collect::<Vec<_>>()
+            .join("&");
+        assert!(Params::parse(body.as_bytes()).reject_repeated().is_ok());
+        body.push_str("&k7=again");
+        let err = Params::parse(body.as_bytes())
+            .reject_repeated()
+            .unwrap_err();
+        assert!(err.to_string().contains("'k7'"), "{err}");
     }
 
     #[test]
