@@ -68,3 +68,9 @@ impl Clock for ManualClock {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
+/// `start` plus `seconds`, or `None` past the last instant `time` represents. Durations that
+/// come from requests (`max_age`, `remember_for`) can be any `i64`: where they are added to an
+/// instant they saturate to "never" through this instead of overflowing, which panics.
+pub(crate) fn after(start: OffsetDateTime, seconds: i64) -> Option<OffsetDateTime> {
+    start.checked_add(Duration::seconds(seconds))
+}

@@ -578,3 +578,50 @@ async fn slow_login_and_consent_within_max_age_still_succeed() {
     let res = accept_consent(&h, &mut ua, &cc, consent_to(&["openid"])).await;
     assert!(redirect_param(&res, "code").is_some(), "{}", loc(&res));
 }
+
+/// `max_age` is read as a `u32` of seconds: the largest one means "any authentication is
+/// recent enough" (and stays far inside what instants can hold); anything larger is a clean
+/// `invalid_request` to the client, never an overflow.
+#[tokio::test]
+async fn max_age_at_its_bounds() {
+    let h = harness().await;
+    let mut ua = h.user_agent();
+    let code = ua
+        .code(
+            &code_query(&[("max_age", &u32::MAX.to_string())]),
+            login_as("user"),
+            consent_to(&["openid", "offline"]),
+        )
+        .await
+        .unwrap();
+    assert!(code.starts_with("op_ac_"));
+    let res = ua
+        .authorize(&code_query(&[("max_age", &i64::MAX.to_string())]))
+        .await;
+    assert_client_error(&res, "invalid_request");
+}
+
+/// A `remember_for` far past the last representable instant must not overflow where the
+/// remembered consent is checked (it panicked on every later authorization of the subject
+/// and client, and in the consent-session list): it means "remembered for good".
+#[tokio::test]
+async fn a_huge_remember_for_remembers_for_good_without_a_panic() {
+    let h = harness().await;
+    let mut ua = h.user_agent();
+    ua.code(
+        &code_query(&[]),
+        remembered_login("user"),
+        AcceptConsentRequest {
+            remember_for: 1_000_000_000_000,
+            ..remembered_consent_to(&["openid", "offline"])
+        },
+    )
+    .await
+    .unwrap();
+    let lc = login_challenge(&mut ua, &code_query(&[])).await;
+    let cc = consent_challenge(&accept_login(&h, &mut ua, &lc, login_as("user")).await);
+    assert!(h.provider.consent_request(&cc).await.unwrap().skip);
+    let listed = h.provider.consent_sessions("user", 10, 0).await.unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].remember_for(), 1_000_000_000_000);
+}

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 
 use http::StatusCode;
 use serde::Serialize;
-use time::{Duration, OffsetDateTime};
+use time::OffsetDateTime;
 
 use crate::context::Context;
 use crate::error::Error;
@@ -113,7 +113,8 @@ fn in_force(record: &ConsentRequestRecord, now: OffsetDateTime) -> Option<Accept
             if accepted.remember
                 && !record.skip
                 && (accepted.remember_for <= 0
-                    || record.requested_at + Duration::seconds(accepted.remember_for) > now) =>
+                    || crate::clock::after(record.requested_at, accepted.remember_for)
+                        .is_none_or(|end| end > now)) =>
         {
             Some(accepted.clone())
         }

@@ -2,7 +2,7 @@
 //! covers the request, the host's accept/reject, and the consent verifier's return, which
 //! issues the authorization response.
 
-use time::{Duration, OffsetDateTime};
+use time::OffsetDateTime;
 
 use super::half::{self, NewKeys, complete, open, take_back};
 use super::request::AuthorizeRequest;
@@ -82,8 +82,8 @@ async fn remembered_covers(
         .map_err(OAuthError::store_failure)?;
     Ok(previous.iter().any(|c| match &c.handled {
         Some(HandledConsent::Accepted(a)) => {
-            let unexpired =
-                a.remember_for == 0 || a.handled_at + Duration::seconds(a.remember_for) > now;
+            let unexpired = a.remember_for == 0
+                || crate::clock::after(a.handled_at, a.remember_for).is_none_or(|end| end > now);
             unexpired && scope::all_covered(&a.grant_scope, &login.requested_scope)
         }
         _ => false,

@@ -220,7 +220,7 @@ pub(crate) fn validate_prompt(
     subject_identifier: &str,
 ) -> Result<(), OAuthError> {
     if let Some(max_age) = max_age.filter(|m| *m > 0) {
-        if auth_time + Duration::seconds(max_age) < requested_at {
+        if crate::clock::after(auth_time, max_age).is_some_and(|fresh| fresh < requested_at) {
             return Err(OAuthError::login_required(
                 "The authentication is older than max_age.",
             ));
