@@ -18,7 +18,6 @@ struct WellKnown<'a> {
     authorization_endpoint: String,
     token_endpoint: String,
     jwks_uri: String,
-    registration_endpoint: String,
     revocation_endpoint: String,
     subject_types_supported: &'static [SubjectType],
     response_types_supported: [&'static str; 7],
@@ -58,7 +57,6 @@ pub(crate) fn document(config: &Config) -> Result<Bytes, Error> {
         authorization_endpoint: format!("{base}/oauth2/auth"),
         token_endpoint: format!("{base}/oauth2/token"),
         jwks_uri: format!("{base}/.well-known/jwks.json"),
-        registration_endpoint: format!("{base}/clients"),
         revocation_endpoint: format!("{base}/oauth2/revoke"),
         subject_types_supported: subject_types,
         // Hydra's spellings, kept for byte-compatible discovery (a set of parts has any
