@@ -685,3 +685,20 @@ async fn default_fallback_login_url_receives_the_challenge() {
         loc(&res).starts_with("https://auth.example.com/oauth2/fallbacks/consent?login_challenge=")
     );
 }
+
+/// A subject with a control character is refused before anything is stored.
+#[tokio::test]
+async fn a_subject_with_a_control_character_is_refused() {
+    let h = harness().await;
+    let mut ua = h.user_agent();
+    let lc = login_challenge(&mut ua, &code_query(&[])).await;
+    let refused = h.provider.accept_login(&lc, login_as("al\0ice")).await;
+    assert!(matches!(refused, Err(Error::BadRequest(_))), "{refused:?}");
+    // Nothing was stored: the request can still be accepted.
+    assert!(
+        h.provider
+            .accept_login(&lc, login_as("alice"))
+            .await
+            .is_ok()
+    );
+}

@@ -94,3 +94,34 @@ async fn health_endpoints_answer_ok() {
         assert_eq!(body_json(&res)["status"], "ok");
     }
 }
+
+/// Control characters never reach a store (PostgreSQL refuses NUL in text, which was a 500):
+/// in a path segment, a form or query parameter, or a subject, they are a 400.
+#[tokio::test]
+async fn control_characters_are_refused_at_the_edge() {
+    let (p, _) = provider().await;
+    for path in [
+        "/clients/app%00x",
+        "/oauth2/auth/requests/login/ch%00",
+        "/oauth2/auth/sessions/login/al%07ice",
+    ] {
+        let res = p.admin().handle(empty_request(Method::GET, path)).await;
+        assert_error(&res, StatusCode::BAD_REQUEST, "invalid_request");
+    }
+    let res = p
+        .public()
+        .handle(form_request(
+            "/oauth2/token",
+            &[("grant_type", "client_credentials"), ("client_id", "a\0b")],
+        ))
+        .await;
+    assert_error(&res, StatusCode::BAD_REQUEST, "invalid_request");
+    let res = p
+        .admin()
+        .handle(form_request(
+            "/oauth2/introspect",
+            &[("token", "op_at_\u{7f}")],
+        ))
+        .await;
+    assert_error(&res, StatusCode::BAD_REQUEST, "invalid_request");
+}

@@ -10,6 +10,7 @@ use super::{
 };
 use crate::context::Context;
 use crate::error::{Error, OAuthError, StoreError};
+use crate::http::params::has_control;
 use crate::http::{Request, Response};
 use crate::store::{AcceptedLogin, HandledLogin, LoginRequestRecord, LoginSessionRecord};
 
@@ -269,6 +270,14 @@ pub(crate) async fn accept_login(
     let record: LoginRequestRecord = open(p, challenge).await?;
     if body.subject.is_empty() {
         return Err(Error::BadRequest("subject must not be empty.".into()));
+    }
+    if [&body.subject, &body.force_subject_identifier, &body.acr]
+        .iter()
+        .any(|text| has_control(text))
+    {
+        return Err(Error::BadRequest(
+            "subject, force_subject_identifier and acr must not contain control characters.".into(),
+        ));
     }
     if record.skip && body.subject != record.subject {
         return Err(Error::BadRequest(

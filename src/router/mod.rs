@@ -209,8 +209,10 @@ pub(crate) async fn public(p: &Context, req: Request) -> Response {
     if let Some(res) = too_large(p, &req) {
         return res;
     }
-    let Some(route) = route(&req, PublicRoute::parse) else {
-        return not_found(p);
+    let route = match route(&req, PublicRoute::parse) {
+        Ok(Some(route)) => route,
+        Ok(None) => return not_found(p),
+        Err(e) => return p.error_response(&e),
     };
     let cors = route.cors();
     if let (Some(policy), &Method::OPTIONS) = (cors, req.method()) {
@@ -232,8 +234,10 @@ pub(crate) async fn admin(p: &Context, req: Request) -> Response {
     if let Some(res) = too_large(p, &req) {
         return res;
     }
-    let Some(route) = route(&req, AdminRoute::parse) else {
-        return not_found(p);
+    let route = match route(&req, AdminRoute::parse) {
+        Ok(Some(route)) => route,
+        Ok(None) => return not_found(p),
+        Err(e) => return p.error_response(&e),
     };
     if let Some(res) = disallowed(p, &req, route.methods()) {
         return res;
@@ -242,8 +246,9 @@ pub(crate) async fn admin(p: &Context, req: Request) -> Response {
 }
 
 /// Parses the request's path with `parse` after splitting it into percent-decoded segments;
-/// `None` if a segment is not UTF-8 or `parse` knows no such path.
-fn route<R>(req: &Request, parse: fn(&[&str]) -> Option<R>) -> Option<R> {
+/// `None` if a segment is not UTF-8 or `parse` knows no such path. A segment with a control
+/// character is an `invalid_request`: ids, challenges and subjects never hold one.
+fn route<R>(req: &Request, parse: fn(&[&str]) -> Option<R>) -> Result<Option<R>, OAuthError> {
     let path = req.uri().path();
     let trimmed = path.strip_prefix('/').unwrap_or(path);
     let segments = trimmed
@@ -254,9 +259,17 @@ fn route<R>(req: &Request, parse: fn(&[&str]) -> Option<R>) -> Option<R> {
                 .ok()
                 .map(|c| c.into_owned())
         })
-        .collect::<Option<Vec<String>>>()?;
+        .collect::<Option<Vec<String>>>();
+    let Some(segments) = segments else {
+        return Ok(None);
+    };
+    if segments.iter().any(|s| crate::http::params::has_control(s)) {
+        return Err(OAuthError::invalid_request(
+            "A path segment contains a control character.",
+        ));
+    }
     let segments: Vec<&str> = segments.iter().map(String::as_str).collect();
-    parse(&segments)
+    Ok(parse(&segments))
 }
 
 fn not_found(p: &Context) -> Response {
