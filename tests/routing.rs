@@ -117,6 +117,12 @@ async fn control_characters_are_refused_at_the_edge() {
         ))
         .await;
     assert_error(&res, StatusCode::BAD_REQUEST, "invalid_request");
+    let mut basic = form_request("/oauth2/token", &[("grant_type", "client_credentials")]);
+    basic
+        .headers_mut()
+        .insert("authorization", basic_raw("a%00b:secret").parse().unwrap());
+    let res = p.public().handle(basic).await;
+    assert_error(&res, StatusCode::BAD_REQUEST, "invalid_request");
     let res = p
         .public()
         .handle(empty_request(

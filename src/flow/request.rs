@@ -205,12 +205,10 @@ async fn trusted_client(
     p: &Context,
     params: &Params,
 ) -> Result<(Client, String, Option<String>), Rejection> {
-    let client_id = params.require("client_id").map_err(Rejection::Untrusted)?;
-    if crate::http::params::has_control(client_id) {
-        return Err(Rejection::Untrusted(OAuthError::invalid_request(
-            "The client_id contains a control character.",
-        )));
-    }
+    let client_id = params
+        .require("client_id")
+        .and_then(|id| crate::http::params::identifier("client_id", id))
+        .map_err(Rejection::Untrusted)?;
     let client = match p.store.client(client_id).await {
         Ok(record) => record.client,
         Err(StoreError::NotFound) => {

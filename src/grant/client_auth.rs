@@ -10,7 +10,7 @@ use http::header::AUTHORIZATION;
 use crate::context::Context;
 use crate::error::{Error, OAuthError, StoreError};
 use crate::http::Request;
-use crate::http::params::{Params, has_control};
+use crate::http::params::{Params, identifier};
 use crate::model::AuthMethod;
 use crate::model::client::{Client, ClientRecord};
 
@@ -100,11 +100,6 @@ fn presented(req: &Request, params: &Params) -> Result<Presented, OAuthError> {
         ));
     }
     let body_id = params.get("client_id")?;
-    if body_id.is_some_and(has_control) {
-        return Err(OAuthError::invalid_request(
-            "The client_id contains a control character.",
-        ));
-    }
     let body_secret = params.get("client_secret")?;
     match basic_credentials(req)? {
         Some((id, secret)) => {
@@ -120,11 +115,6 @@ fn presented(req: &Request, params: &Params) -> Result<Presented, OAuthError> {
             }
             if id.is_empty() {
                 return Err(invalid_client("The Basic credentials have no client id."));
-            }
-            if has_control(&id) {
-                return Err(OAuthError::invalid_request(
-                    "The client_id contains a control character.",
-                ));
             }
             // `id:` with an empty password is how some libraries spell a public client.
             let method = if secret.is_empty() {
@@ -169,6 +159,7 @@ pub(crate) async fn authenticate(
     params: &Params,
 ) -> Result<ClientRecord, OAuthError> {
     let presented = presented(req, params)?;
+    identifier("client_id", &presented.client_id)?;
     let record = match p.store.client(&presented.client_id).await {
         Ok(record) => record,
         Err(StoreError::NotFound) => {

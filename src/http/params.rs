@@ -20,6 +20,17 @@ pub(crate) fn has_control(text: &str) -> bool {
     text.chars().any(char::is_control)
 }
 
+/// `value` of the identifier `name` (a client id, …) if it can key a store: a control
+/// character in it is an `invalid_request`.
+pub(crate) fn identifier<'a>(name: &str, value: &'a str) -> Result<&'a str, OAuthError> {
+    if has_control(value) {
+        return Err(OAuthError::invalid_request(format!(
+            "The {name} contains a control character."
+        )));
+    }
+    Ok(value)
+}
+
 /// Decoded `application/x-www-form-urlencoded` parameters, in order.
 #[derive(Debug, Default, Clone)]
 pub(crate) struct Params {
