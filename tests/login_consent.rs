@@ -677,6 +677,62 @@ async fn admin_http_endpoints_mirror_the_typed_api() {
 }
 
 #[tokio::test]
+async fn admin_answers_about_challenges_are_never_cached() {
+    // Issue 10, item 10: accept and reject answers carry a redirect with a single-use
+    // verifier; no shared cache may keep them (nor the requests, nor the errors).
+    let h = harness().await;
+    let mut ua = h.user_agent();
+    let lc = login_challenge(&mut ua, &code_query(&[])).await;
+    let login = format!("/oauth2/auth/requests/login/{lc}");
+    let res = admin(&h, Method::GET, &login, None).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_no_store(&res);
+    let res = admin(
+        &h,
+        Method::PUT,
+        &format!("{login}/accept"),
+        Some(json!("x")),
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    assert_no_store(&res);
+    let body = json!({"subject": "u"});
+    let res = admin(&h, Method::PUT, &format!("{login}/accept"), Some(body)).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_no_store(&res);
+    let redirect_to = body_json(&res)["redirect_to"].as_str().unwrap().to_owned();
+
+    let cc = consent_challenge(&ua.get(&redirect_to).await);
+    let consent = format!("/oauth2/auth/requests/consent/{cc}");
+    let res = admin(&h, Method::GET, &consent, None).await;
+    assert_no_store(&res);
+    let res = admin(
+        &h,
+        Method::PUT,
+        &format!("{consent}/reject"),
+        Some(json!({})),
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_no_store(&res);
+    let res = admin(
+        &h,
+        Method::PUT,
+        &format!("{consent}/accept"),
+        Some(json!({})),
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::CONFLICT);
+    assert_no_store(&res);
+
+    let lc = login_challenge(&mut ua, &code_query(&[])).await;
+    let path = format!("/oauth2/auth/requests/login/{lc}/reject");
+    let res = admin(&h, Method::PUT, &path, Some(json!({}))).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_no_store(&res);
+}
+
+#[tokio::test]
 async fn default_fallback_login_url_receives_the_challenge() {
     let h = harness_with(oauth2_provider::Config::new(ISSUER).unwrap()).await;
     let mut ua = h.user_agent();

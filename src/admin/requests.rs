@@ -1,5 +1,7 @@
 //! `/oauth2/auth/requests/{login,consent}/{challenge}[/accept|/reject]`: the Hydra JSON layer
-//! over the typed login and consent methods of [`Provider`].
+//! over the typed login and consent methods of [`Provider`](crate::Provider). Every answer is
+//! `no-store`: accept and reject answers carry a redirect with a single-use verifier, and the
+//! requests describe a user's pending authorization.
 
 use http::StatusCode;
 use serde::Serialize;
@@ -8,14 +10,14 @@ use crate::context::Context;
 use crate::error::{Error, OAuthError};
 use crate::flow::{consent, login};
 use crate::http::params::json_body;
-use crate::http::response::json;
+use crate::http::response::{json, no_store};
 use crate::http::{Request, Response};
 
 fn render<T: Serialize>(p: &Context, result: Result<T, Error>) -> Response {
-    match result {
+    no_store(match result {
         Ok(value) => json(StatusCode::OK, &value),
         Err(e) => p.error_response(&OAuthError::from(e)),
-    }
+    })
 }
 
 /// `GET …/login/{challenge}`.
@@ -25,18 +27,20 @@ pub(crate) async fn get_login(p: &Context, challenge: &str) -> Response {
 
 /// `PUT …/login/{challenge}/accept`.
 pub(crate) async fn accept_login(p: &Context, req: Request, challenge: &str) -> Response {
-    match json_body(&req) {
-        Ok(body) => render(p, login::accept_login(p, challenge, body).await),
-        Err(e) => p.error_response(&e),
-    }
+    let result = match json_body(&req) {
+        Ok(body) => login::accept_login(p, challenge, body).await,
+        Err(e) => Err(e.into()),
+    };
+    render(p, result)
 }
 
 /// `PUT …/login/{challenge}/reject`.
 pub(crate) async fn reject_login(p: &Context, req: Request, challenge: &str) -> Response {
-    match json_body(&req) {
-        Ok(body) => render(p, login::reject_login(p, challenge, body).await),
-        Err(e) => p.error_response(&e),
-    }
+    let result = match json_body(&req) {
+        Ok(body) => login::reject_login(p, challenge, body).await,
+        Err(e) => Err(e.into()),
+    };
+    render(p, result)
 }
 
 /// `GET …/consent/{challenge}`.
@@ -46,16 +50,18 @@ pub(crate) async fn get_consent(p: &Context, challenge: &str) -> Response {
 
 /// `PUT …/consent/{challenge}/accept`.
 pub(crate) async fn accept_consent(p: &Context, req: Request, challenge: &str) -> Response {
-    match json_body(&req) {
-        Ok(body) => render(p, consent::accept_consent(p, challenge, body).await),
-        Err(e) => p.error_response(&e),
-    }
+    let result = match json_body(&req) {
+        Ok(body) => consent::accept_consent(p, challenge, body).await,
+        Err(e) => Err(e.into()),
+    };
+    render(p, result)
 }
 
 /// `PUT …/consent/{challenge}/reject`.
 pub(crate) async fn reject_consent(p: &Context, req: Request, challenge: &str) -> Response {
-    match json_body(&req) {
-        Ok(body) => render(p, consent::reject_consent(p, challenge, body).await),
-        Err(e) => p.error_response(&e),
-    }
+    let result = match json_body(&req) {
+        Ok(body) => consent::reject_consent(p, challenge, body).await,
+        Err(e) => Err(e.into()),
+    };
+    render(p, result)
 }
