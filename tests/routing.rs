@@ -19,6 +19,32 @@ async fn unknown_path_is_404_json() {
 }
 
 #[tokio::test]
+async fn routes_match_the_path_as_sent_and_decode_only_parameters() {
+    // Issue 10, item 5: a proxy that filters the raw path must see what the router sees.
+    let (p, _) = provider().await;
+    for path in ["/%63lients", "/oauth2/%66lush", "/health/%61live"] {
+        let res = p.admin().handle(empty_request(Method::GET, path)).await;
+        assert_error(&res, StatusCode::NOT_FOUND, "not_found");
+    }
+    for path in [
+        "/oauth2/%74oken",
+        "/%2Ewell-known/jwks.json",
+        "/oauth2%2Ftoken",
+    ] {
+        let res = p.public().handle(empty_request(Method::POST, path)).await;
+        assert_error(&res, StatusCode::NOT_FOUND, "not_found");
+    }
+    // An id segment is still decoded: `%61pp` is the client `app`.
+    seed::code_client(&p, "app").await;
+    let res = p
+        .admin()
+        .handle(empty_request(Method::GET, "/clients/%61pp"))
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(body_json(&res)["client_id"], "app");
+}
+
+#[tokio::test]
 async fn wrong_method_is_405_with_allow() {
     let (p, _) = provider().await;
     let res = p

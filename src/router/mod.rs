@@ -43,9 +43,9 @@ pub(crate) enum PublicRoute {
 }
 
 impl PublicRoute {
-    /// The route of a path's decoded segments; `None` is a 404.
-    fn parse(segments: &[&str]) -> Option<Self> {
-        Some(match segments {
+    /// The route of a path's raw segments; `None` is a 404.
+    fn parse(segments: &[&str]) -> Result<Option<Self>, OAuthError> {
+        Ok(Some(match segments {
             [".well-known", "openid-configuration"] => Self::Discovery,
             [".well-known", "jwks.json"] => Self::Jwks,
             ["oauth2", "auth"] => Self::Authorize,
@@ -56,8 +56,8 @@ impl PublicRoute {
             ["oauth2", "fallbacks", "error"] => Self::Fallback(Page::Error),
             ["oauth2", "fallbacks", "consent"] => Self::Fallback(Page::Consent),
             ["oauth2", "fallbacks", "logout"] => Self::Fallback(Page::Logout),
-            _ => return None,
-        })
+            _ => return Ok(None),
+        }))
     }
 
     /// The methods the route answers (in the order of the `Allow` header).
@@ -128,28 +128,29 @@ pub(crate) enum AdminRoute {
 }
 
 impl AdminRoute {
-    /// The route of a path's decoded segments; `None` is a 404.
-    fn parse(segments: &[&str]) -> Option<Self> {
-        let owned = |s: &str| s.to_owned();
-        Some(match segments {
+    /// The route of a path's raw segments; `None` is a 404. Only the parameters are
+    /// percent-decoded ([`parameter`]).
+    fn parse(segments: &[&str]) -> Result<Option<Self>, OAuthError> {
+        let p = parameter;
+        Ok(Some(match segments {
             ["clients"] => Self::Clients,
-            ["clients", id] => Self::Client(owned(id)),
-            ["oauth2", "auth", "requests", "login", c] => Self::LoginRequest(owned(c)),
-            ["oauth2", "auth", "requests", "login", c, "accept"] => Self::AcceptLogin(owned(c)),
-            ["oauth2", "auth", "requests", "login", c, "reject"] => Self::RejectLogin(owned(c)),
-            ["oauth2", "auth", "requests", "consent", c] => Self::ConsentRequest(owned(c)),
-            ["oauth2", "auth", "requests", "consent", c, "accept"] => Self::AcceptConsent(owned(c)),
-            ["oauth2", "auth", "requests", "consent", c, "reject"] => Self::RejectConsent(owned(c)),
-            ["oauth2", "auth", "sessions", "consent", user] => Self::ConsentSessions(owned(user)),
+            ["clients", id] => Self::Client(p(id)?),
+            ["oauth2", "auth", "requests", "login", c] => Self::LoginRequest(p(c)?),
+            ["oauth2", "auth", "requests", "login", c, "accept"] => Self::AcceptLogin(p(c)?),
+            ["oauth2", "auth", "requests", "login", c, "reject"] => Self::RejectLogin(p(c)?),
+            ["oauth2", "auth", "requests", "consent", c] => Self::ConsentRequest(p(c)?),
+            ["oauth2", "auth", "requests", "consent", c, "accept"] => Self::AcceptConsent(p(c)?),
+            ["oauth2", "auth", "requests", "consent", c, "reject"] => Self::RejectConsent(p(c)?),
+            ["oauth2", "auth", "sessions", "consent", user] => Self::ConsentSessions(p(user)?),
             ["oauth2", "auth", "sessions", "consent", user, client] => {
-                Self::ClientConsentSessions(owned(user), owned(client))
+                Self::ClientConsentSessions(p(user)?, p(client)?)
             }
-            ["oauth2", "auth", "sessions", "login", user] => Self::LoginSessions(owned(user)),
+            ["oauth2", "auth", "sessions", "login", user] => Self::LoginSessions(p(user)?),
             ["oauth2", "introspect"] => Self::Introspect,
             ["oauth2", "flush"] => Self::Flush,
             ["health", "alive" | "ready"] => Self::Health,
-            _ => return None,
-        })
+            _ => return Ok(None),
+        }))
     }
 
     /// The methods the route answers (in the order of the `Allow` header).
@@ -245,31 +246,32 @@ pub(crate) async fn admin(p: &Context, req: Request) -> Response {
     route.dispatch(p, req).await
 }
 
-/// Parses the request's path with `parse` after splitting it into percent-decoded segments;
-/// `None` if a segment is not UTF-8 or `parse` knows no such path. A segment with a control
-/// character is an `invalid_request`: ids, challenges and subjects never hold one.
-fn route<R>(req: &Request, parse: fn(&[&str]) -> Option<R>) -> Result<Option<R>, OAuthError> {
+/// Parses the request's path with `parse`, segment by segment as sent: the fixed segments
+/// must match byte for byte, so `/%63lients` is not `/clients` and a proxy that filters raw
+/// paths sees what the router sees. Only path parameters are decoded ([`parameter`]).
+fn route<R>(
+    req: &Request,
+    parse: fn(&[&str]) -> Result<Option<R>, OAuthError>,
+) -> Result<Option<R>, OAuthError> {
     let path = req.uri().path();
     let trimmed = path.strip_prefix('/').unwrap_or(path);
-    let segments = trimmed
-        .split('/')
-        .map(|s| {
-            percent_encoding::percent_decode_str(s)
-                .decode_utf8()
-                .ok()
-                .map(|c| c.into_owned())
-        })
-        .collect::<Option<Vec<String>>>();
-    let Some(segments) = segments else {
-        return Ok(None);
-    };
-    if segments.iter().any(|s| crate::http::params::has_control(s)) {
+    let segments: Vec<&str> = trimmed.split('/').collect();
+    parse(&segments)
+}
+
+/// A path parameter (a client id, a challenge, a subject), percent-decoded. One that is not
+/// UTF-8 or holds a control character is an `invalid_request`: ids, challenges and subjects
+/// never do.
+fn parameter(raw: &str) -> Result<String, OAuthError> {
+    let decoded = percent_encoding::percent_decode_str(raw)
+        .decode_utf8()
+        .map_err(|_| OAuthError::invalid_request("A path parameter is not UTF-8."))?;
+    if crate::http::params::has_control(&decoded) {
         return Err(OAuthError::invalid_request(
-            "A path segment contains a control character.",
+            "A path parameter contains a control character.",
         ));
     }
-    let segments: Vec<&str> = segments.iter().map(String::as_str).collect();
-    Ok(parse(&segments))
+    Ok(decoded.into_owned())
 }
 
 fn not_found(p: &Context) -> Response {
@@ -335,31 +337,56 @@ mod tests {
             ),
         ];
         for (segments, route) in cases {
-            assert_eq!(PublicRoute::parse(segments).as_ref(), Some(route));
+            assert_eq!(PublicRoute::parse(segments).unwrap().as_ref(), Some(route));
         }
-        assert_eq!(PublicRoute::parse(&["oauth2", "fallbacks", "other"]), None);
-        assert_eq!(PublicRoute::parse(&["clients"]), None);
+        assert_eq!(
+            PublicRoute::parse(&["oauth2", "fallbacks", "other"]).unwrap(),
+            None
+        );
+        assert_eq!(PublicRoute::parse(&["clients"]).unwrap(), None);
+        assert_eq!(PublicRoute::parse(&["oauth2", "%74oken"]).unwrap(), None);
     }
 
     #[test]
-    fn admin_routes_carry_their_path_parameters() {
+    fn admin_routes_carry_their_decoded_path_parameters() {
+        let parse = |segments: &[&str]| AdminRoute::parse(segments).unwrap();
         assert_eq!(
-            AdminRoute::parse(&["oauth2", "auth", "requests", "login", "c1", "accept"]),
+            parse(&["oauth2", "auth", "requests", "login", "c1", "accept"]),
             Some(AdminRoute::AcceptLogin("c1".into()))
         );
         assert_eq!(
-            AdminRoute::parse(&["oauth2", "auth", "sessions", "consent", "alice", "app"]),
+            parse(&["oauth2", "auth", "sessions", "consent", "al%69ce", "a%2Fb"]),
             Some(AdminRoute::ClientConsentSessions(
                 "alice".into(),
-                "app".into()
+                "a/b".into()
             ))
         );
         assert_eq!(
-            AdminRoute::parse(&["oauth2", "auth", "requests", "login", "c1", "other"]),
+            parse(&["oauth2", "auth", "requests", "login", "c1", "other"]),
             None
         );
-        assert_eq!(AdminRoute::parse(&["clients", "a", "b"]), None);
-        assert_eq!(AdminRoute::parse(&["userinfo"]), None);
+        assert_eq!(parse(&["clients", "a", "b"]), None);
+        assert_eq!(parse(&["userinfo"]), None);
+    }
+
+    #[test]
+    fn fixed_segments_match_only_as_sent() {
+        // Issue 10, item 5: `/%63lients` is not `/clients`.
+        let parse = |segments: &[&str]| AdminRoute::parse(segments).unwrap();
+        assert_eq!(parse(&["%63lients"]), None);
+        assert_eq!(parse(&["oauth2", "%66lush"]), None);
+        assert_eq!(
+            parse(&["clients", "%63"]),
+            Some(AdminRoute::Client("c".into()))
+        );
+    }
+
+    #[test]
+    fn parameters_that_are_not_text_are_invalid_requests() {
+        for raw in ["%FF", "a%00b", "%0A"] {
+            let e = AdminRoute::parse(&["clients", raw]).unwrap_err();
+            assert_eq!(e.error, crate::error::ErrorCode::InvalidRequest);
+        }
     }
 
     #[test]
