@@ -13,7 +13,13 @@
 //! * a successful slow check is remembered for a while (10 minutes by default) under a keyed
 //!   digest of (stored hash, presented secret), so a legitimate client pays for PBKDF2 once,
 //!   not per request. The key is random per provider and the digest is useless without it; a
-//!   changed secret changes the stored hash, so a remembered check never outlives the secret.
+//!   changed secret changes the stored hash, so a remembered check never outlives the secret;
+//! * one client cannot starve the others: it may have at most [`IN_FLIGHT_PER_CLIENT`] slow
+//!   checks running or queued, and after [`FREE_FAILURES`] wrong secrets in a row its next
+//!   checks back off (1 s, doubling, at most [`MAX_BACKOFF`]) and are refused with 503 without
+//!   hashing. An attacker who knows a client id can slow down that client's chosen-secret
+//!   authentications (a remembered success still passes), never anyone else's. Generated
+//!   secrets, checked with one SHA-256, need none of this and are the recommended kind.
 //!
 //! Nothing here is process-wide: two providers in one process share neither threads nor
 //! remembered checks.
@@ -35,6 +41,16 @@ const QUEUE: usize = 32;
 const REMEMBER_FOR: Duration = Duration::from_secs(600);
 /// Remembered checks at most; when full, expired ones are dropped, then all if none expired.
 const REMEMBERED_MAX: usize = 10_000;
+/// Slow checks one client may have running or waiting at once.
+const IN_FLIGHT_PER_CLIENT: u32 = 2;
+/// Wrong secrets in a row a client may present before its slow checks back off.
+const FREE_FAILURES: u32 = 3;
+/// The longest back-off after wrong secrets.
+const MAX_BACKOFF: Duration = Duration::from_secs(60);
+/// Failures older than this are forgotten.
+const FAILURES_FORGOTTEN_AFTER: Duration = Duration::from_secs(600);
+/// Clients tracked at most; when full, those with nothing running and no back-off are dropped.
+const CLIENTS_MAX: usize = 10_000;
 
 /// One slow secret check, ready to run. It blocks its thread for about 0.1 s of CPU.
 pub type SecretCheckJob = Box<dyn FnOnce() + Send + 'static>;
@@ -101,6 +117,48 @@ pub(crate) struct SecretChecks {
     remember_for: Duration,
     remember_key: [u8; 32],
     remembered: Mutex<HashMap<[u8; 32], Instant>>,
+    clients: Mutex<HashMap<String, ClientChecks>>,
+}
+
+/// The slow checks of one client: how many are under way, and its recent failures.
+#[derive(Debug, Default)]
+struct ClientChecks {
+    in_flight: u32,
+    failures: u32,
+    last_failure: Option<Instant>,
+}
+
+impl ClientChecks {
+    /// Until when its checks are refused after `failures` wrong secrets in a row.
+    fn blocked_until(&self) -> Option<Instant> {
+        let last = self.last_failure?;
+        let over = self.failures.checked_sub(FREE_FAILURES)?;
+        let backoff = Duration::from_secs(1u64 << over.min(16)).min(MAX_BACKOFF);
+        last.checked_add(backoff)
+    }
+
+    fn is_idle(&self, now: Instant) -> bool {
+        self.in_flight == 0 && self.blocked_until().is_none_or(|until| until <= now)
+    }
+}
+
+/// A slow check admitted for a client; dropping it (also when the request is dropped)
+/// ends it.
+struct Admitted<'a> {
+    checks: &'a SecretChecks,
+    client_id: &'a str,
+}
+
+impl Drop for Admitted<'_> {
+    fn drop(&mut self) {
+        let mut clients = self.checks.clients();
+        if let Some(client) = clients.get_mut(self.client_id) {
+            client.in_flight = client.in_flight.saturating_sub(1);
+            if client.in_flight == 0 && client.failures == 0 {
+                clients.remove(self.client_id);
+            }
+        }
+    }
 }
 
 impl SecretChecks {
@@ -114,12 +172,14 @@ impl SecretChecks {
             remember_for: options.remember_for,
             remember_key: crate::crypto::random_bytes::<32>(),
             remembered: Mutex::new(HashMap::new()),
+            clients: Mutex::new(HashMap::new()),
         }
     }
 
-    /// Whether `presented` is the secret `hash` stands for.
+    /// Whether `presented` is the secret `hash` of client `client_id` stands for.
     pub(crate) async fn verify(
         &self,
+        client_id: &str,
         hash: &SecretHash,
         presented: &str,
     ) -> Result<bool, OAuthError> {
@@ -130,6 +190,7 @@ impl SecretChecks {
         if self.is_remembered(&key) {
             return Ok(true);
         }
+        let admitted = self.admit(client_id, Instant::now())?;
         let (hash, secret) = (hash.clone(), presented.to_owned());
         let verified = self
             .run(move || hash.verify(&secret))
@@ -139,10 +200,64 @@ impl SecretChecks {
                     "Too many client authentications with chosen secrets are in progress; retry shortly.",
                 )
             })?;
+        self.record(client_id, verified, Instant::now());
+        drop(admitted);
         if verified {
             self.remember(key);
         }
         Ok(verified)
+    }
+
+    fn clients(&self) -> std::sync::MutexGuard<'_, HashMap<String, ClientChecks>> {
+        self.clients.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Admits one more slow check of `client_id`, unless the client backs off after wrong
+    /// secrets or has [`IN_FLIGHT_PER_CLIENT`] checks under way: then a 503.
+    fn admit<'a>(&'a self, client_id: &'a str, now: Instant) -> Result<Admitted<'a>, OAuthError> {
+        let mut clients = self.clients();
+        if clients.len() >= CLIENTS_MAX && !clients.contains_key(client_id) {
+            clients.retain(|_, c| !c.is_idle(now));
+        }
+        let client = clients.entry(client_id.to_owned()).or_default();
+        if client
+            .last_failure
+            .is_some_and(|at| now.saturating_duration_since(at) > FAILURES_FORGOTTEN_AFTER)
+        {
+            client.failures = 0;
+            client.last_failure = None;
+        }
+        if let Some(until) = client.blocked_until().filter(|until| *until > now) {
+            let wait = until.saturating_duration_since(now).as_secs().max(1);
+            return Err(OAuthError::temporarily_unavailable(format!(
+                "Too many wrong secrets for this client; retry in {wait} s."
+            )));
+        }
+        if client.in_flight >= IN_FLIGHT_PER_CLIENT {
+            return Err(OAuthError::temporarily_unavailable(
+                "Too many authentications of this client are in progress; retry shortly.",
+            ));
+        }
+        client.in_flight += 1;
+        Ok(Admitted {
+            checks: self,
+            client_id,
+        })
+    }
+
+    /// Counts a finished check of `client_id`: a success forgets its failures.
+    fn record(&self, client_id: &str, verified: bool, now: Instant) {
+        let mut clients = self.clients();
+        let Some(client) = clients.get_mut(client_id) else {
+            return;
+        };
+        if verified {
+            client.failures = 0;
+            client.last_failure = None;
+        } else {
+            client.failures = client.failures.saturating_add(1);
+            client.last_failure = Some(now);
+        }
     }
 
     /// Runs `f` on the executor; `None` if the job was refused, dropped or panicked.
@@ -269,13 +384,13 @@ mod tests {
     async fn chosen_secrets_are_checked_off_thread_and_remembered_only_when_right() {
         let checks = checks();
         let hash = SecretHash::of_chosen(CHOSEN);
-        assert!(!checks.verify(&hash, WRONG).await.unwrap());
+        assert!(!checks.verify("client", &hash, WRONG).await.unwrap());
         let wrong = checks.remembered_key(&hash, WRONG);
         assert!(
             !checks.is_remembered(&wrong),
             "failures are never remembered"
         );
-        assert!(checks.verify(&hash, CHOSEN).await.unwrap());
+        assert!(checks.verify("client", &hash, CHOSEN).await.unwrap());
         assert!(checks.is_remembered(&checks.remembered_key(&hash, CHOSEN)));
         // Another hash of the same secret (a new salt: the secret was set again) is checked
         // afresh.
@@ -287,7 +402,7 @@ mod tests {
     async fn two_providers_remember_apart() {
         let (one, other) = (checks(), checks());
         let hash = SecretHash::of_chosen(CHOSEN);
-        assert!(one.verify(&hash, CHOSEN).await.unwrap());
+        assert!(one.verify("client", &hash, CHOSEN).await.unwrap());
         assert!(one.is_remembered(&one.remembered_key(&hash, CHOSEN)));
         assert!(!other.is_remembered(&other.remembered_key(&hash, CHOSEN)));
         assert_ne!(
@@ -303,7 +418,7 @@ mod tests {
             ..SecretCheckOptions::default()
         });
         let hash = SecretHash::of_chosen(CHOSEN);
-        assert!(checks.verify(&hash, CHOSEN).await.unwrap());
+        assert!(checks.verify("client", &hash, CHOSEN).await.unwrap());
         assert!(!checks.is_remembered(&checks.remembered_key(&hash, CHOSEN)));
     }
 
@@ -325,17 +440,21 @@ mod tests {
         let fast = SecretHash::of_generated("a generated secret of enough length, 0123456789");
         assert!(
             checks
-                .verify(&fast, "a generated secret of enough length, 0123456789")
+                .verify(
+                    "client",
+                    &fast,
+                    "a generated secret of enough length, 0123456789"
+                )
                 .await
                 .unwrap()
         );
         assert_eq!(host.0.load(Ordering::SeqCst), 0, "fast checks run inline");
         let hash = SecretHash::of_chosen(CHOSEN);
-        assert!(checks.verify(&hash, CHOSEN).await.unwrap());
+        assert!(checks.verify("client", &hash, CHOSEN).await.unwrap());
         assert_eq!(host.0.load(Ordering::SeqCst), 1);
-        assert!(checks.verify(&hash, CHOSEN).await.unwrap());
+        assert!(checks.verify("client", &hash, CHOSEN).await.unwrap());
         assert_eq!(host.0.load(Ordering::SeqCst), 1, "remembered");
-        assert!(!checks.verify(&hash, WRONG).await.unwrap());
+        assert!(!checks.verify("client", &hash, WRONG).await.unwrap());
         assert_eq!(host.0.load(Ordering::SeqCst), 2);
     }
 
@@ -353,7 +472,7 @@ mod tests {
     async fn a_refused_check_is_temporarily_unavailable_never_a_success() {
         let checks = checks_on(Arc::new(Refusing));
         let err = checks
-            .verify(&SecretHash::of_chosen(CHOSEN), CHOSEN)
+            .verify("client", &SecretHash::of_chosen(CHOSEN), CHOSEN)
             .await
             .unwrap_err();
         assert_eq!(err.error, "temporarily_unavailable");
@@ -414,5 +533,97 @@ mod tests {
             Poll::Pending => Poll::Ready(None),
         })
         .await
+    }
+
+    #[test]
+    fn wrong_secrets_back_off_doubling_and_a_success_forgets_them() {
+        let checks = SecretChecks::new(SecretCheckOptions::default());
+        let t0 = Instant::now();
+        let fail = |at: Instant| {
+            let admitted = checks.admit("a", at).unwrap();
+            checks.record("a", false, at);
+            drop(admitted);
+        };
+        for _ in 0..FREE_FAILURES {
+            fail(t0);
+        }
+        // Backing off for 1 s: refused without hashing, other clients unaffected.
+        let err = checks.admit("a", t0).err().unwrap();
+        assert_eq!(err.status, http::StatusCode::SERVICE_UNAVAILABLE);
+        assert!(checks.admit("b", t0).is_ok());
+        let t1 = t0 + Duration::from_secs(1);
+        fail(t1);
+        // Two seconds now.
+        assert!(checks.admit("a", t1 + Duration::from_millis(1900)).is_err());
+        let t2 = t1 + Duration::from_secs(2);
+        let admitted = checks.admit("a", t2).unwrap();
+        checks.record("a", true, t2);
+        drop(admitted);
+        assert!(
+            checks.admit("a", t2).is_ok(),
+            "a success forgets the failures"
+        );
+        assert!(
+            checks.clients().get("a").is_none(),
+            "and the client is no longer tracked"
+        );
+    }
+
+    #[test]
+    fn the_back_off_is_capped_and_old_failures_are_forgotten() {
+        let checks = SecretChecks::new(SecretCheckOptions::default());
+        let t0 = Instant::now();
+        for _ in 0..40 {
+            checks.clients().entry("a".into()).or_default();
+            checks.record("a", false, t0);
+        }
+        assert!(
+            checks
+                .admit("a", t0 + MAX_BACKOFF - Duration::from_millis(1))
+                .is_err()
+        );
+        assert!(checks.admit("a", t0 + MAX_BACKOFF).is_ok());
+        let later = t0 + FAILURES_FORGOTTEN_AFTER + Duration::from_secs(1);
+        drop(checks.admit("a", later).unwrap());
+        assert!(
+            checks.clients().get("a").is_none(),
+            "an idle client is not tracked"
+        );
+    }
+
+    #[test]
+    fn a_client_has_at_most_two_checks_under_way() {
+        let checks = SecretChecks::new(SecretCheckOptions::default());
+        let now = Instant::now();
+        let first = checks.admit("a", now).unwrap();
+        let _second = checks.admit("a", now).unwrap();
+        assert!(checks.admit("a", now).is_err());
+        assert!(checks.admit("b", now).is_ok());
+        drop(first);
+        assert!(checks.admit("a", now).is_ok());
+    }
+
+    #[tokio::test]
+    async fn wrong_secrets_for_one_client_do_not_starve_another() {
+        // Issue 10, item 12: one worker and a queue of three. Before, a burst of wrong secrets
+        // for `attacked` filled the queue and every other client got 503.
+        let checks = Arc::new(SecretChecks::new(SecretCheckOptions {
+            workers: 1,
+            queue: 3,
+            ..SecretCheckOptions::default()
+        }));
+        let hash = SecretHash::of_chosen(CHOSEN);
+        let attack: Vec<_> = (0..12)
+            .map(|_| {
+                let (checks, hash) = (Arc::clone(&checks), hash.clone());
+                tokio::spawn(async move { checks.verify("attacked", &hash, WRONG).await })
+            })
+            .collect();
+        tokio::task::yield_now().await;
+        assert!(checks.verify("other", &hash, CHOSEN).await.unwrap());
+        for outcome in attack {
+            // Each attempt is a wrong secret or a 503, never a success.
+            assert!(!matches!(outcome.await.unwrap(), Ok(true)));
+        }
     }
 }

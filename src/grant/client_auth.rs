@@ -180,7 +180,11 @@ pub(crate) async fn authenticate(
     }
     if presented.method != AuthMethod::None {
         let ok = match &record.secret_hash {
-            Some(hash) => p.secret_checks.verify(hash, &presented.secret).await?,
+            Some(hash) => {
+                p.secret_checks
+                    .verify(&presented.client_id, hash, &presented.secret)
+                    .await?
+            }
             None => false,
         };
         if !ok {
