@@ -35,6 +35,10 @@ pub struct Config {
     pub share_error_debug: bool,
     /// The largest request body accepted; larger bodies get 413.
     pub max_body_bytes: usize,
+    /// The largest authorization request accepted at `/oauth2/auth`: its query plus, for a
+    /// POST, its form body (default 16 KiB). Every open flow stores its request, so this
+    /// bounds what one anonymous request can make the store hold.
+    pub max_authorization_request_bytes: usize,
     /// Origins allowed to read discovery and JWKS cross-origin (exact match).
     pub discovery_cors_origins: Vec<String>,
     /// Scopes advertised in discovery besides `openid` and `offline`.
@@ -118,6 +122,7 @@ impl Config {
             pairwise_salt: None,
             share_error_debug: false,
             max_body_bytes: 64 * 1024,
+            max_authorization_request_bytes: 16 * 1024,
             discovery_cors_origins: Vec::new(),
             scopes_supported: Vec::new(),
             claims_supported: Vec::new(),
@@ -195,6 +200,11 @@ impl Config {
         }
         if self.max_body_bytes == 0 {
             return Err(ConfigError("max_body_bytes must be positive".into()));
+        }
+        if self.max_authorization_request_bytes == 0 {
+            return Err(ConfigError(
+                "max_authorization_request_bytes must be positive".into(),
+            ));
         }
         Ok(())
     }

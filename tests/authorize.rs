@@ -600,3 +600,74 @@ async fn untrusted_errors_use_the_configured_error_url_and_the_fallback_page_esc
     let res = ua.get("/oauth2/fallbacks/consent").await;
     assert!(String::from_utf8_lossy(res.body()).contains("not configured"));
 }
+
+#[tokio::test]
+async fn authorization_requests_are_bounded_as_a_whole_and_per_field() {
+    // Issue 10, item 1: every open flow stores its request, so an anonymous caller who
+    // knows a public client id must not be able to make it store much.
+    let h = harness().await;
+    let mut ua = h.user_agent();
+    let base = code_query(&[]);
+    let cap = 16 * 1024;
+    // The whole request: junk past the cap is refused before the client is trusted.
+    let over = format!("{base}&junk={}", "j".repeat(cap));
+    assert_error_page(&ua.authorize(&over).await, "invalid_request");
+    let form = Request::builder()
+        .method(Method::POST)
+        .uri("/oauth2/auth")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(Bytes::from(over.clone()))
+        .unwrap();
+    assert_error_page(&h.provider.public().handle(form).await, "invalid_request");
+    // Each kept field has its own cap; those errors go to the client.
+    for (name, len) in [
+        ("login_hint", 1025),
+        ("acr_values", 1025),
+        ("ui_locales", 257),
+        ("claims_locales", 257),
+        ("display", 17),
+        ("scope", 4097),
+        ("id_token_hint", 8193),
+    ] {
+        let res = ua
+            .authorize(&format!("{base}&{name}={}", "a".repeat(len)))
+            .await;
+        assert_client_error(&res, "invalid_request");
+    }
+    // Lists kept value by value hold at most 16 values.
+    let many: Vec<String> = (0..17).map(|i| format!("v{i}")).collect();
+    for name in ["acr_values", "ui_locales"] {
+        let res = ua
+            .authorize(&format!("{base}&{name}={}", many.join("+")))
+            .await;
+        assert_client_error(&res, "invalid_request");
+        let res = ua
+            .authorize(&format!("{base}&{name}={}", many[..16].join("+")))
+            .await;
+        assert!(loc(&res).starts_with(LOGIN), "{}", loc(&res));
+    }
+    // A request just under the cap completes its flow: the verifiers the provider appends
+    // on the way back do not count against it.
+    let filler = cap - base.len() - "&junk=".len() - 2;
+    let query = format!("{base}&junk={}", "j".repeat(filler));
+    let challenge = login_challenge(&mut ua, &query).await;
+    let res = accept_login(&h, &mut ua, &challenge, login_as("alice")).await;
+    let consent = consent_challenge(&res);
+    let res = accept_consent(&h, &mut ua, &consent, consent_to(&["openid"])).await;
+    assert!(loc(&res).starts_with(CB), "{}", loc(&res));
+    assert!(redirect_param(&res, "code").is_some());
+}
+
+#[tokio::test]
+async fn the_authorization_request_cap_is_configurable() {
+    let mut config = config();
+    config.max_authorization_request_bytes = 512;
+    let h = harness_with(config).await;
+    let mut ua = h.user_agent();
+    let base = code_query(&[]);
+    let res = ua
+        .authorize(&format!("{base}&junk={}", "j".repeat(512)))
+        .await;
+    assert_error_page(&res, "invalid_request");
+    goes_to_login(&ua.authorize(&format!("{base}&junk=j")).await);
+}

@@ -1,5 +1,6 @@
 -- Shared by the wrk scripts of the load benchmark: token.lua and introspect.lua set
--- `form_body` (and `authorization`) and then load this file.
+-- `form_body` (and `authorization`), flows.lua sets `method` to GET, and then they load this
+-- file.
 --
 -- From the environment (set by run.sh):
 --   LOAD_NAME             the label of the result line
@@ -12,9 +13,11 @@
 --   RESULT <name> requests=<n> rps=<n> p50_ms=<x> p90_ms=<x> p99_ms=<x> max_ms=<x> non2xx=<n> errors=<n>
 
 -- One static request, built once by wrk: no Lua runs per request unless a limit is set.
-wrk.method = "POST"
-wrk.body = form_body
-wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
+wrk.method = method or "POST"
+if form_body then
+   wrk.body = form_body
+   wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
+end
 wrk.headers["Accept"] = "application/json"
 if authorization then
    wrk.headers["Authorization"] = authorization

@@ -14,10 +14,14 @@
 # 3. memory: restarts the server with ACCESS_TOKEN_LIFESPAN=5s and reports its RSS before load,
 #    after TOKENS (1,000,000) client_credentials tokens, and after they expired and
 #    POST /oauth2/flush removed them; ROUNDS (2) times, so that reuse of the freed memory shows.
+# 4. memory: open flows nobody finishes. Restarts the server with FLUSH_INTERVAL=0 and
+#    CHALLENGE_TOKEN_LIFESPAN=FLOW_LIFESPAN (30s), sends FLOWS (100,000) authorization requests
+#    padded to the 16 KiB cap for a public client, then — after the lifespan, without any
+#    flush — 2,000 ordinary ones (each new flow evicts expired ones); reports RSS at each step.
 #
 # Environment: DURATION (seconds per measurement, 30), WARMUP (seconds, 2), CONNECTIONS (64),
-# THREADS (2), TOKENS (1000000, 0 skips the memory phase), ROUNDS (2), SERVER_CPUS (0; 0,1
-# for postgres),
+# THREADS (2), RATES (1; 0 skips steps 1–2), TOKENS (1000000, 0 skips step 3), ROUNDS (2),
+# FLOWS (100000, 0 skips step 4), FLOW_LIFESPAN (30s), SERVER_CPUS (0; 0,1 for postgres),
 # LOAD_CPUS (1), WAIT_FOR_QUIET (unset; a number such as 0.7 first waits up to 15 minutes for
 # the 1-minute load average to drop below it). Everything listens on 127.0.0.1 only; the server
 # is stopped and the scratch database dropped on exit.
@@ -30,6 +34,9 @@ CONNECTIONS="${CONNECTIONS:-64}"
 THREADS="${THREADS:-2}"
 TOKENS="${TOKENS:-1000000}"
 ROUNDS="${ROUNDS:-2}"
+RATES="${RATES:-1}"
+FLOWS="${FLOWS:-100000}"
+FLOW_LIFESPAN="${FLOW_LIFESPAN:-30s}"
 if [ "$STORE" = postgres ]; then
     SERVER_CPUS="${SERVER_CPUS:-0,1}"
 else
@@ -201,17 +208,21 @@ measure() {
 say "==> $STORE store; server on CPU(s) $SERVER_CPUS, wrk on CPU(s) $LOAD_CPUS;" \
     "$CONNECTIONS connections, $THREADS threads, ${DURATION}s per run"
 say "    load average: $(cut -d' ' -f1-3 /proc/loadavg); $(nproc) CPUs"
-start_server
-create_client
-TOKEN="$(mint_token)"
-jq -e '.active == true' >/dev/null < <(curl -sf --max-time 10 -X POST "$ADMIN/oauth2/introspect" \
-    -d "token=$TOKEN") || die "the minted token does not introspect as active"
+if [ "$RATES" != 0 ]; then
+    start_server
+    create_client
+    TOKEN="$(mint_token)"
+    jq -e '.active == true' >/dev/null < <(curl -sf --max-time 10 -X POST \
+        "$ADMIN/oauth2/introspect" -d "token=$TOKEN") ||
+        die "the minted token does not introspect as active"
 
-say "==> (a) client_credentials: POST $PUBLIC/oauth2/token"
-measure "$STORE/client_credentials" "$HERE/token.lua" "$PUBLIC/oauth2/token" LOAD_AUTH="$BASIC"
-say "==> (b) introspection: POST $ADMIN/oauth2/introspect"
-measure "$STORE/introspect" "$HERE/introspect.lua" "$ADMIN/oauth2/introspect" LOAD_TOKEN="$TOKEN"
-stop_server
+    say "==> (a) client_credentials: POST $PUBLIC/oauth2/token"
+    measure "$STORE/client_credentials" "$HERE/token.lua" "$PUBLIC/oauth2/token" LOAD_AUTH="$BASIC"
+    say "==> (b) introspection: POST $ADMIN/oauth2/introspect"
+    measure "$STORE/introspect" "$HERE/introspect.lua" "$ADMIN/oauth2/introspect" \
+        LOAD_TOKEN="$TOKEN"
+    stop_server
+fi
 
 if [ "$TOKENS" -gt 0 ]; then
     say "==> (c) memory: $TOKENS tokens with ACCESS_TOKEN_LIFESPAN=5s, then flush; $ROUNDS round(s)"
@@ -239,6 +250,34 @@ if [ "$TOKENS" -gt 0 ]; then
     done
     RSS_LINE+=" peak=$(mib "$(awk '/^VmHWM:/ { print $2 }' "/proc/$SERVER_PID/status")")"
     SUMMARY+=("$RSS_LINE")
+    stop_server
+fi
+
+if [ "$FLOWS" -gt 0 ] && [ "$STORE" = memory ]; then
+    say "==> (d) memory: $FLOWS open flows at the 16 KiB cap, CHALLENGE_TOKEN_LIFESPAN=$FLOW_LIFESPAN, no flush"
+    start_server FLUSH_INTERVAL=0 CHALLENGE_TOKEN_LIFESPAN="$FLOW_LIFESPAN"
+    curl -sf --max-time 10 -X POST "$ADMIN/clients" -H 'Content-Type: application/json' \
+        -d '{"client_id":"flood","redirect_uris":["https://app.example/cb"],"grant_types":["authorization_code"],"response_types":["code"],"scope":"openid","token_endpoint_auth_method":"none"}' \
+        >/dev/null || die "creating the public client failed"
+    query="client_id=flood&response_type=code&scope=openid&state=s&code_challenge_method=S256"
+    query+="&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+    pad=$((16 * 1024 - ${#query} - 8))
+    padded="$query&junk=$(head -c "$pad" /dev/zero | tr '\0' j)"
+    status="$(curl -s -o /dev/null -w '%{http_code}' "$PUBLIC/oauth2/auth?$padded")"
+    [ "$status" = 302 ] || die "an authorization request at the cap answered $status"
+    baseline="$(rss_kib)"
+    per_thread=$(((FLOWS + THREADS - 1) / THREADS))
+    run_wrk "$STORE/open-flows-$FLOWS" "$HERE/flows.lua" "$PUBLIC/oauth2/auth?$padded" \
+        "$TOKENS_TIMEOUT" LOAD_MAX_PER_THREAD="$per_thread"
+    flooded="$(rss_kib)"
+    lifespan_s="$(sed 's/s$//' <<<"$FLOW_LIFESPAN")"
+    sleep $((lifespan_s + 1))
+    run_wrk "$STORE/ordinary-flows" "$HERE/flows.lua" "$PUBLIC/oauth2/auth?$query" 60 \
+        LOAD_MAX_PER_THREAD=1000
+    after="$(rss_kib)"
+    say "    RSS $(mib "$baseline") before, $(mib "$flooded") after $FLOWS open flows," \
+        "$(mib "$after") after the lifespan and 2,000 ordinary requests (no flush)"
+    SUMMARY+=("$STORE/open-flows flows=$FLOWS rss_before=$(mib "$baseline") rss_flooded=$(mib "$flooded") rss_after_lifespan=$(mib "$after") peak=$(mib "$(awk '/^VmHWM:/ { print $2 }' "/proc/$SERVER_PID/status")")")
     stop_server
 fi
 

@@ -74,6 +74,9 @@ pub(crate) struct Settings {
     system_secret_set: bool,
     /// Where the demo pages live, if this server has them.
     demo_path: Option<&'static str>,
+    /// How often expired tokens, requests and sessions are flushed (`FLUSH_INTERVAL`,
+    /// default 1h; `0` turns it off).
+    flush_interval: Option<std::time::Duration>,
 }
 
 /// A provider with its two bound listeners, ready to serve.
@@ -163,6 +166,10 @@ fn config_from_env(public_port: u16, demo_path: Option<&str>) -> Result<Config, 
     if let Some(d) = duration("AUTH_CODE_LIFESPAN")? {
         lifespans.auth_code = d;
     }
+    // Hydra beta.8 documented this name for the login and consent challenges but ignored it.
+    if let Some(d) = duration("CHALLENGE_TOKEN_LIFESPAN")? {
+        lifespans.login_consent_request = d;
+    }
     // `-1` (Hydra's spelling) means refresh tokens never expire.
     match var("REFRESH_TOKEN_LIFESPAN").as_deref() {
         Some("-1") => lifespans.refresh_token = None,
@@ -183,6 +190,13 @@ impl Settings {
         let config = config_from_env(public_addr.port(), demo_path)?;
         let database_url = var("DATABASE_URL").unwrap_or_else(|| "memory".into());
         let system_secret_set = var("SYSTEM_SECRET").is_some();
+        let flush_interval = match var("FLUSH_INTERVAL").as_deref() {
+            Some("0") => None,
+            Some(_) => duration("FLUSH_INTERVAL")?
+                .and_then(|d| std::time::Duration::try_from(d).ok())
+                .filter(|d| !d.is_zero()),
+            None => Some(std::time::Duration::from_secs(3600)),
+        };
         if !system_secret_set && database_url == "memory" {
             say_err!(
                 "warning: SYSTEM_SECRET is not set; using a random one, so login sessions and \
@@ -196,6 +210,7 @@ impl Settings {
             database_url,
             system_secret_set,
             demo_path,
+            flush_interval,
         })
     }
 
@@ -224,6 +239,9 @@ impl Settings {
             .build()
             .await
             .map_err(|e| Failure::Runtime(format!("the provider could not start: {e}")))?;
+        if let Some(interval) = self.flush_interval {
+            tokio::spawn(flush_every(provider.clone(), interval));
+        }
         say!("public API listening on http://{public_addr}");
         say!("admin API listening on http://{admin_addr}");
         say!("issuer {}", provider.config().issuer);
@@ -232,6 +250,27 @@ impl Settings {
             public,
             admin,
         })
+    }
+}
+
+/// Deletes what expired every `interval`: SQL tables would otherwise only grow, and the
+/// memory store cleans up its open flows by itself but not its tokens and sessions.
+async fn flush_every(provider: Provider, interval: std::time::Duration) {
+    let mut ticks = tokio::time::interval(interval);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    ticks.tick().await;
+    loop {
+        ticks.tick().await;
+        match provider.flush(None).await {
+            Ok(flushed) if flushed.tokens + flushed.requests + flushed.login_sessions == 0 => {}
+            Ok(flushed) => say!(
+                "flushed {} tokens, {} login/consent requests, {} login sessions",
+                flushed.tokens,
+                flushed.requests,
+                flushed.login_sessions
+            ),
+            Err(e) => say_err!("flush failed (retried in {interval:?}): {e}"),
+        }
     }
 }
 

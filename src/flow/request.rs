@@ -17,6 +17,28 @@ const MAX_STATE_LEN: usize = 2048;
 /// The longest `nonce` accepted; longer ones are refused rather than truncated.
 pub(crate) const MAX_NONCE_LEN: usize = 512;
 
+/// The longest value (in bytes) of each parameter an open flow keeps apart from its request
+/// URL (the scope list, the OIDC context shown to the login and consent apps) or that names
+/// something short; longer ones are refused rather than truncated. `state` and `nonce` have
+/// their own checks above. Unknown parameters stay only in the request URL, which
+/// [`Config::max_authorization_request_bytes`](crate::Config::max_authorization_request_bytes)
+/// bounds as a whole.
+const MAX_FIELD_LEN: &[(&str, usize)] = &[
+    ("scope", 4096),
+    ("login_hint", 1024),
+    ("acr_values", 1024),
+    ("ui_locales", 256),
+    ("claims_locales", 256),
+    ("display", 16),
+    ("prompt", 64),
+    ("max_age", 20),
+    ("response_type", 64),
+    ("response_mode", 16),
+    ("code_challenge", 128),
+    ("code_challenge_method", 16),
+    ("id_token_hint", 8192),
+];
+
 /// The `prompt` values.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(crate) struct Prompt {
@@ -83,8 +105,22 @@ pub(crate) fn fingerprint(params: &Params) -> Vec<(String, String)> {
     pairs
 }
 
-/// Reads the request's parameters: the query, plus the form body of a POST.
-fn read_params(req: &Request) -> Result<Params, OAuthError> {
+/// Reads the request's parameters: the query, plus the form body of a POST, together at
+/// most `max_authorization_request_bytes` (not counting a returning verifier, which the
+/// provider itself appended to the request).
+fn read_params(p: &Context, req: &Request) -> Result<Params, OAuthError> {
+    let max = p.config.max_authorization_request_bytes;
+    let query = req.uri().query().unwrap_or("").as_bytes();
+    let body: &[u8] = if req.method() == http::Method::POST {
+        req.body()
+    } else {
+        &[]
+    };
+    if request_len(query).saturating_add(request_len(body)) > max {
+        return Err(OAuthError::invalid_request(format!(
+            "The authorization request must not exceed {max} bytes."
+        )));
+    }
     let mut params = Params::from_query(req)?;
     if req.method() == http::Method::POST {
         params.extend(Params::from_form(req)?);
@@ -96,7 +132,7 @@ fn read_params(req: &Request) -> Result<Params, OAuthError> {
 /// are trusted, errors go to the error URL), then where responses go, then the rest (whose
 /// errors go to the client).
 pub(crate) async fn parse(p: &Context, req: &Request) -> Result<AuthorizeRequest, Rejection> {
-    let params = read_params(req).map_err(Rejection::Untrusted)?;
+    let params = read_params(p, req).map_err(Rejection::Untrusted)?;
     let (client, redirect_uri, redirect_uri_sent) = trusted_client(p, &params).await?;
     let response_type_text = params.get("response_type").ok().flatten();
     let response_type = response_type_text.and_then(ResponseType::parse_request);
@@ -188,6 +224,19 @@ fn request_url(p: &Context, req: &Request, params: &Params) -> String {
     }
 }
 
+/// The length of an urlencoded request without the verifier pairs the provider appended
+/// (a verifier is under 100 bytes; a longer pair counts like any other).
+fn request_len(raw: &[u8]) -> usize {
+    let appended = |pair: &[u8]| {
+        pair.len() <= 128
+            && (pair.starts_with(b"login_verifier=") || pair.starts_with(b"consent_verifier="))
+    };
+    raw.split(|b| *b == b'&')
+        .filter(|pair| !appended(pair))
+        .map(|pair| pair.len() + 1)
+        .sum()
+}
+
 /// A returning verifier; the login verifier wins when both are present.
 fn returning_verifier(params: &Params) -> Option<(Stage, String)> {
     match (
@@ -275,6 +324,7 @@ fn validate_rest(
     response_type: Option<ResponseType>,
 ) -> Result<Rest, OAuthError> {
     params.reject_repeated()?;
+    reject_long_fields(params)?;
     reject_request_objects(params)?;
     let response_type = check_response_type(client, response_type_text, response_type)?;
     let scope = requested_scope(params, client, response_type)?;
@@ -299,6 +349,18 @@ fn validate_rest(
         hint_subject,
         oidc_context: oidc_context(params, hint_claims)?,
     })
+}
+
+/// Refuses a parameter longer than its [`MAX_FIELD_LEN`].
+fn reject_long_fields(params: &Params) -> Result<(), OAuthError> {
+    for &(name, max) in MAX_FIELD_LEN {
+        if params.get(name)?.is_some_and(|value| value.len() > max) {
+            return Err(OAuthError::invalid_request(format!(
+                "The {name} parameter must not be longer than {max} bytes."
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// Request objects (by value or by reference) and the `registration` parameter are not
@@ -375,14 +437,29 @@ fn max_age(params: &Params) -> Result<Option<i64>, OAuthError> {
         .transpose()
 }
 
+/// Most values a space-separated OIDC list (`acr_values`, `ui_locales`) may hold: each is
+/// kept as its own string, so many short ones would cost far more than their bytes.
+const MAX_LIST_VALUES: usize = 16;
+
+/// The distinct values of the space-separated list `name`, at most [`MAX_LIST_VALUES`].
+fn few_values(params: &Params, name: &str) -> Result<Vec<String>, OAuthError> {
+    let values = scope::split(params.get(name)?.unwrap_or(""));
+    if values.len() > MAX_LIST_VALUES {
+        return Err(OAuthError::invalid_request(format!(
+            "The {name} parameter may hold at most {MAX_LIST_VALUES} values."
+        )));
+    }
+    Ok(values)
+}
+
 /// The OIDC parameters shown to the login and consent apps.
 fn oidc_context(
     params: &Params,
     id_token_hint_claims: Option<crate::store::JsonObject>,
 ) -> Result<OidcContext, OAuthError> {
     Ok(OidcContext {
-        acr_values: scope::split(params.get("acr_values")?.unwrap_or("")),
-        ui_locales: scope::split(params.get("ui_locales")?.unwrap_or("")),
+        acr_values: few_values(params, "acr_values")?,
+        ui_locales: few_values(params, "ui_locales")?,
         display: params.get("display")?.unwrap_or("").to_owned(),
         id_token_hint_claims,
         login_hint: params.get("login_hint")?.unwrap_or("").to_owned(),

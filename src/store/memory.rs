@@ -23,8 +23,14 @@ mod sharded;
 type Result<T> = std::result::Result<T, StoreError>;
 
 /// An in-memory [`Store`](super::Store). Cheap to create; everything is lost on drop.
-#[derive(Debug, Default)]
+///
+/// Open login and consent requests clean themselves up: each new one evicts requests that
+/// have expired, and at most [`max_open_requests`](Self::max_open_requests) of each kind are
+/// held (the earliest to expire goes first), so anonymous authorization requests cannot
+/// grow memory without bound and no flush is needed for them.
+#[derive(Debug)]
 pub struct MemoryStore {
+    max_open_requests: usize,
     clients: RwLock<Clients>,
     keys: RwLock<Vec<KeyRecord>>,
     flows: RwLock<Flows>,
@@ -75,31 +81,58 @@ impl Flows {
     }
 }
 
-/// Login or consent requests: by challenge, and the challenge by verifier digest.
+/// Login or consent requests: by challenge, the challenge by verifier digest, and the open
+/// ones by expiry.
+///
+/// Every insert evicts what it can with bounded work, so the table cleans itself without a
+/// flush: up to [`EVICT_PER_INSERT`] requests that expired before the new one arrived, then
+/// the earliest to expire while more than `max_open` are open. Remembered consents are
+/// taken out of the expiry order when accepted: they are what later requests skip on.
 #[derive(Debug)]
 struct Requests<R> {
     by_challenge: HashMap<String, R>,
     by_verifier: HashMap<String, String>,
+    /// (expires_at, challenge) of every request that eviction and flush may remove.
+    by_expiry: BTreeSet<(OffsetDateTime, String)>,
 }
+
+/// How many expired requests one insert evicts at most: more than the one it adds, so a
+/// table drains under any steady traffic.
+const EVICT_PER_INSERT: usize = 8;
+
+/// The default of [`MemoryStore::max_open_requests`].
+pub const DEFAULT_MAX_OPEN_REQUESTS: usize = 10_000;
 
 impl<R> Default for Requests<R> {
     fn default() -> Self {
         Self {
             by_challenge: HashMap::new(),
             by_verifier: HashMap::new(),
+            by_expiry: BTreeSet::new(),
         }
     }
 }
 
 impl<R: ChallengeRecord> Requests<R> {
-    fn create(&mut self, request: R) -> Result<()> {
+    /// Inserts a request after evicting expired ones, and the earliest to expire while more
+    /// than `max_open` would be open.
+    fn create(&mut self, request: R, max_open: usize) -> Result<()> {
         if self.by_challenge.contains_key(request.challenge()) {
             return Err(StoreError::Conflict);
+        }
+        self.evict_expired(request.requested_at(), EVICT_PER_INSERT);
+        while self.by_expiry.len() >= max_open.max(1) {
+            let Some((_, challenge)) = self.by_expiry.pop_first() else {
+                break;
+            };
+            self.remove(&challenge);
         }
         self.by_verifier.insert(
             request.verifier_digest().to_owned(),
             request.challenge().to_owned(),
         );
+        self.by_expiry
+            .insert((request.expires_at(), request.challenge().to_owned()));
         self.by_challenge
             .insert(request.challenge().to_owned(), request);
         Ok(())
@@ -145,22 +178,43 @@ impl<R: ChallengeRecord> Requests<R> {
     fn remove(&mut self, challenge: &str) -> Option<R> {
         let record = self.by_challenge.remove(challenge)?;
         self.by_verifier.remove(record.verifier_digest());
+        self.by_expiry
+            .remove(&(record.expires_at(), challenge.to_owned()));
         Some(record)
     }
 
-    /// Challenges of at most `limit` requests expired before `before` that `keep` spares.
-    fn expired(
-        &self,
-        before: OffsetDateTime,
-        limit: usize,
-        keep: impl Fn(&R) -> bool,
-    ) -> Vec<String> {
-        self.by_challenge
-            .values()
-            .filter(|r| r.expires_at() < before && !keep(r))
-            .take(limit)
-            .map(|r| r.challenge().to_owned())
-            .collect()
+    /// Keeps a request for good: neither eviction nor flush will remove it.
+    fn keep(&mut self, challenge: &str) {
+        if let Some(record) = self.by_challenge.get(challenge) {
+            self.by_expiry
+                .remove(&(record.expires_at(), challenge.to_owned()));
+        }
+    }
+
+    /// Removes at most `limit` requests that expired before `before`, earliest first; how
+    /// many it removed.
+    fn evict_expired(&mut self, before: OffsetDateTime, limit: usize) -> usize {
+        let mut removed = 0;
+        while removed < limit && self.by_expiry.first().is_some_and(|(at, _)| *at < before) {
+            if let Some((_, challenge)) = self.by_expiry.pop_first() {
+                self.remove(&challenge);
+            }
+            removed += 1;
+        }
+        if removed > 0 {
+            self.give_back_memory();
+        }
+        removed
+    }
+
+    /// Shrinks the tables once they are mostly empty, so a flood of requests that expired
+    /// does not keep its memory.
+    fn give_back_memory(&mut self) {
+        let len = self.by_challenge.len();
+        if self.by_challenge.capacity() > 64 && len < self.by_challenge.capacity() / 4 {
+            self.by_challenge.shrink_to(len * 2);
+            self.by_verifier.shrink_to(len * 2);
+        }
     }
 }
 
@@ -207,10 +261,33 @@ fn order_key(record: &ClientRecord) -> (i128, String) {
     (created, record.client.client_id.clone())
 }
 
+impl Default for MemoryStore {
+    fn default() -> Self {
+        Self {
+            max_open_requests: DEFAULT_MAX_OPEN_REQUESTS,
+            clients: RwLock::default(),
+            keys: RwLock::default(),
+            flows: RwLock::default(),
+            sessions: RwLock::default(),
+            tokens: RwLock::default(),
+        }
+    }
+}
+
 impl MemoryStore {
     /// An empty store.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Holds at most `max` open login requests and as many open consent requests (default
+    /// [`DEFAULT_MAX_OPEN_REQUESTS`]); beyond it, a new request evicts the one that expires
+    /// first. With requests bounded by
+    /// [`Config::max_authorization_request_bytes`](crate::Config::max_authorization_request_bytes),
+    /// this bounds the memory open flows hold (see the README).
+    pub fn max_open_requests(mut self, max: usize) -> Self {
+        self.max_open_requests = max;
+        self
     }
 }
 
@@ -298,7 +375,9 @@ impl KeyStore for MemoryStore {
 #[async_trait::async_trait]
 impl FlowStore for MemoryStore {
     async fn create_login_request(&self, request: LoginRequestRecord) -> Result<()> {
-        write(&self.flows).login.create(request)
+        write(&self.flows)
+            .login
+            .create(request, self.max_open_requests)
     }
 
     async fn login_request(&self, challenge: &str) -> Result<LoginRequestRecord> {
@@ -318,7 +397,9 @@ impl FlowStore for MemoryStore {
     }
 
     async fn create_consent_request(&self, request: ConsentRequestRecord) -> Result<()> {
-        write(&self.flows).consent.create(request)
+        write(&self.flows)
+            .consent
+            .create(request, self.max_open_requests)
     }
 
     async fn consent_request(&self, challenge: &str) -> Result<ConsentRequestRecord> {
@@ -333,6 +414,7 @@ impl FlowStore for MemoryStore {
         let mut flows = write(&self.flows);
         let request = flows.consent.handle(challenge, handled)?.clone();
         if is_remembered(&request) {
+            flows.consent.keep(challenge);
             flows
                 .remembered
                 .entry(request.subject.clone())
@@ -409,20 +491,14 @@ impl FlowStore for MemoryStore {
     }
 
     async fn flush_requests(&self, before: OffsetDateTime, limit: usize) -> Result<u64> {
+        // Remembered, accepted consents are not in the expiry order: they are what later
+        // requests skip on.
         let mut flows = write(&self.flows);
-        let logins = flows.login.expired(before, limit, |_| false);
-        for challenge in &logins {
-            flows.login.remove(challenge);
-        }
-        // A remembered, accepted consent is kept: it is what later requests skip on.
-        let consents =
-            flows
-                .consent
-                .expired(before, limit.saturating_sub(logins.len()), is_remembered);
-        for challenge in &consents {
-            flows.remove_consent(challenge);
-        }
-        Ok((logins.len() + consents.len()) as u64)
+        let logins = flows.login.evict_expired(before, limit);
+        let consents = flows
+            .consent
+            .evict_expired(before, limit.saturating_sub(logins));
+        Ok((logins + consents) as u64)
     }
 }
 
@@ -778,5 +854,97 @@ mod tests {
         let kept = store.access_token("sig-42").await.unwrap();
         assert_eq!(kept.expires_at, Some(now + Duration::hours(1)));
         assert!(store.access_token("sig-4242").await.is_err());
+    }
+
+    #[cfg(feature = "testing")]
+    mod open_requests {
+        use time::Duration;
+
+        use super::*;
+        use crate::testing::conformance::{accepted_consent, consent_request, now};
+
+        fn open(store: &MemoryStore) -> usize {
+            read(&store.flows).consent.by_challenge.len()
+        }
+
+        async fn insert(store: &MemoryStore, at: OffsetDateTime, lifespan: Duration) -> String {
+            let record = consent_request("alice", "app", at, at + lifespan);
+            let challenge = record.challenge.clone();
+            store.create_consent_request(record).await.unwrap();
+            challenge
+        }
+
+        #[tokio::test]
+        async fn each_insert_evicts_expired_requests_and_remembered_consents_stay() {
+            // Issue 10, item 1: a flood of requests nobody finishes is gone once it expired,
+            // without a flush call, as ordinary traffic goes on.
+            let store = MemoryStore::new();
+            let t0 = now();
+            let mut flood = Vec::new();
+            for _ in 0..1000 {
+                flood.push(insert(&store, t0, Duration::minutes(30)).await);
+            }
+            store
+                .handle_consent_request(&flood[0], accepted_consent(true))
+                .await
+                .unwrap();
+            let full = read(&store.flows).consent.by_challenge.capacity();
+            let later = t0 + Duration::minutes(31);
+            for _ in 0..(1000 / EVICT_PER_INSERT + 1) {
+                insert(&store, later, Duration::minutes(30)).await;
+            }
+            assert_eq!(open(&store), 1000 / EVICT_PER_INSERT + 1 + 1);
+            let remembered = store.remembered_consents("alice", "app").await.unwrap();
+            assert_eq!(remembered.len(), 1, "a remembered consent is never evicted");
+            assert_eq!(remembered[0].challenge, flood[0]);
+            assert!(store.consent_request(&flood[1]).await.is_err());
+            let now_capacity = read(&store.flows).consent.by_challenge.capacity();
+            assert!(now_capacity <= full / 4, "{full} → {now_capacity}");
+        }
+
+        #[tokio::test]
+        async fn at_most_max_open_requests_are_held_and_the_first_to_expire_goes_first() {
+            let store = MemoryStore::new().max_open_requests(10);
+            let t0 = now();
+            let first = insert(&store, t0, Duration::minutes(1)).await;
+            let mut rest = Vec::new();
+            for i in 0..24 {
+                rest.push(insert(&store, t0, Duration::minutes(2 + i)).await);
+            }
+            assert_eq!(open(&store), 10);
+            assert!(store.consent_request(&first).await.is_err());
+            assert!(store.consent_request(&rest[13]).await.is_err());
+            assert!(store.consent_request(&rest[14]).await.is_ok());
+            // Remembered consents are not open requests: they neither count nor go.
+            store
+                .handle_consent_request(&rest[23], accepted_consent(true))
+                .await
+                .unwrap();
+            for _ in 0..10 {
+                insert(&store, t0, Duration::hours(1)).await;
+            }
+            assert!(store.consent_request(&rest[23]).await.is_ok());
+            assert_eq!(open(&store), 11);
+        }
+
+        #[tokio::test]
+        async fn flush_removes_expired_requests_in_expiry_order() {
+            let store = MemoryStore::new();
+            let t0 = now();
+            for i in 0..20 {
+                insert(&store, t0, Duration::seconds(i)).await;
+            }
+            let flushed = store
+                .flush_requests(t0 + Duration::seconds(10), 100)
+                .await
+                .unwrap();
+            assert_eq!(flushed, 10);
+            assert_eq!(open(&store), 10);
+            let flushed = store
+                .flush_requests(t0 + Duration::hours(1), 3)
+                .await
+                .unwrap();
+            assert_eq!(flushed, 3, "the limit holds");
+        }
     }
 }

@@ -307,6 +307,8 @@ pub(crate) trait ChallengeRecord: Clone + Send + Sync {
     fn request_url(&self) -> &str;
     /// The CSRF value bound to the browser.
     fn csrf(&self) -> &str;
+    /// When the authorization request arrived.
+    fn requested_at(&self) -> OffsetDateTime;
     /// After this the request can no longer be completed.
     fn expires_at(&self) -> OffsetDateTime;
     /// Whether the host has answered.
@@ -372,6 +374,9 @@ macro_rules! challenge_record {
             }
             fn csrf(&self) -> &str {
                 &self.csrf
+            }
+            fn requested_at(&self) -> OffsetDateTime {
+                self.requested_at
             }
             fn expires_at(&self) -> OffsetDateTime {
                 self.expires_at
