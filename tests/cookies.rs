@@ -8,7 +8,7 @@ mod common;
 
 use common::flow::*;
 use oauth2_provider::Config;
-use oauth2_provider::testing::UserAgent;
+use oauth2_provider::testing::{Harness, UserAgent};
 use time::Duration;
 
 /// Every `Set-Cookie` of a response as (name, attributes).
@@ -122,13 +122,12 @@ async fn an_http_loopback_issuer_keeps_the_plain_names() {
         names.contains(&"oauth2_authentication_session".to_owned()),
         "{names:?}"
     );
-    let res = accept_consent(
-        &h,
-        &mut ua,
-        &consent_challenge(&res),
-        consent_to(&["openid"]),
-    )
-    .await;
+    assert_consent_gives_a_code(&h, &mut ua, &res).await;
+}
+
+/// Accepts the consent `res` redirected to and checks that the client gets a code.
+async fn assert_consent_gives_a_code(h: &Harness, ua: &mut UserAgent, res: &Res) {
+    let res = accept_consent(h, ua, &consent_challenge(res), consent_to(&["openid"])).await;
     assert!(redirect_param_of(&res, "code").is_some(), "{}", loc(&res));
 }
 
@@ -173,14 +172,7 @@ async fn abandoned_flows_do_not_grow_the_cookie_header_without_bound() {
     // The latest flows still complete, at the login and at the consent step …
     let latest = challenges.last().unwrap();
     let res = accept_login(&h, &mut ua, latest, login_as("alice")).await;
-    let res = accept_consent(
-        &h,
-        &mut ua,
-        &consent_challenge(&res),
-        consent_to(&["openid"]),
-    )
-    .await;
-    assert!(redirect_param_of(&res, "code").is_some(), "{}", loc(&res));
+    assert_consent_gives_a_code(&h, &mut ua, &res).await;
     let oldest_kept = &challenges[FLOWS - 5];
     let res = accept_login(&h, &mut ua, oldest_kept, login_as("alice")).await;
     consent_challenge(&res);

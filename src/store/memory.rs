@@ -113,27 +113,23 @@ impl Flows {
 
     /// Removes every login and consent request of a client, in any state.
     fn remove_client(&mut self, client_id: &str) {
-        let logins: Vec<String> = self
-            .login
-            .by_challenge
-            .values()
-            .filter(|r| r.client_id == client_id)
-            .map(|r| r.challenge.clone())
-            .collect();
-        for challenge in &logins {
-            self.login.remove(challenge);
+        for challenge in challenges_of(&self.login, client_id) {
+            self.login.remove(&challenge);
         }
-        let consents: Vec<String> = self
-            .consent
-            .by_challenge
-            .values()
-            .filter(|r| r.client_id == client_id)
-            .map(|r| r.challenge.clone())
-            .collect();
-        for challenge in &consents {
-            self.remove_consent(challenge);
+        for challenge in challenges_of(&self.consent, client_id) {
+            self.remove_consent(&challenge);
         }
     }
+}
+
+/// The challenges of a client's requests.
+fn challenges_of<R: ChallengeRecord>(requests: &Requests<R>, client_id: &str) -> Vec<String> {
+    requests
+        .by_challenge
+        .values()
+        .filter(|r| r.client_id() == client_id)
+        .map(|r| r.challenge().to_owned())
+        .collect()
 }
 
 /// Login or consent requests: by challenge, and the challenge by verifier digest.

@@ -104,39 +104,57 @@ macro_rules! impl_sql_store {
             Ok(())
         }
 
+        /// Keyset pages of the (key, record JSON) rows a backfill query selects, in key order.
+        struct BackfillPages {
+            sql: &'static str,
+            after: Option<String>,
+            exhausted: bool,
+        }
+
+        impl BackfillPages {
+            const SIZE: usize = 500;
+
+            fn new(sql: &'static str) -> Self {
+                Self { sql, after: None, exhausted: false }
+            }
+
+            /// The next page; `None` after the last.
+            async fn next(
+                &mut self,
+                tx: &mut sqlx::Transaction<'static, $db>,
+            ) -> Result<Option<Vec<(String, String)>>> {
+                if self.exhausted {
+                    return Ok(None);
+                }
+                let rows = sqlx::query(self.sql)
+                    .bind(self.after.as_deref())
+                    .bind(count(Self::SIZE))
+                    .fetch_all(&mut **tx)
+                    .await
+                    .map_err(db_error)?;
+                let page = rows
+                    .iter()
+                    .map(|row| Ok((row.try_get(0).map_err(db_error)?, row.try_get(1).map_err(db_error)?)))
+                    .collect::<Result<Vec<(String, String)>>>()?;
+                self.exhausted = page.len() < Self::SIZE;
+                self.after = page.last().map(|(key, _)| key.clone());
+                Ok(Some(page))
+            }
+        }
+
         /// Fills what migration [`q::BACKFILL_VERSION`] added from the records' JSON, in the
         /// migration's transaction: the CORS origins of every client and the `client_id` of
         /// every login request; then drops the login requests of clients deleted before.
         async fn backfill(tx: &mut sqlx::Transaction<'static, $db>) -> Result<()> {
-            const PAGE: usize = 500;
-            let mut after: Option<String> = None;
-            loop {
-                let page = sqlx::query(q::BACKFILL_CLIENTS_PAGE)
-                    .bind(after.as_deref())
-                    .bind(count(PAGE))
-                    .fetch_all(&mut **tx)
-                    .await
-                    .map_err(db_error)?;
-                for row in &page {
-                    let record: String = row.try_get(1).map_err(db_error)?;
+            let mut clients = BackfillPages::new(q::BACKFILL_CLIENTS_PAGE);
+            while let Some(page) = clients.next(tx).await? {
+                for (_, record) in page {
                     insert_origins(tx, &from_json(&record, &[])?).await?;
-                    after = Some(row.try_get(0).map_err(db_error)?);
-                }
-                if page.len() < PAGE {
-                    break;
                 }
             }
-            after = None;
-            loop {
-                let page = sqlx::query(q::BACKFILL_LOGINS_PAGE)
-                    .bind(after.as_deref())
-                    .bind(count(PAGE))
-                    .fetch_all(&mut **tx)
-                    .await
-                    .map_err(db_error)?;
-                for row in &page {
-                    let challenge: String = row.try_get(0).map_err(db_error)?;
-                    let record: String = row.try_get(1).map_err(db_error)?;
+            let mut logins = BackfillPages::new(q::BACKFILL_LOGINS_PAGE);
+            while let Some(page) = logins.next(tx).await? {
+                for (challenge, record) in page {
                     let record: serde_json::Value = from_json(&record, &[])?;
                     if let Some(client_id) = record.get("client_id").and_then(|v| v.as_str()) {
                         sqlx::query(q::SET_LOGIN_CLIENT)
@@ -146,10 +164,6 @@ macro_rules! impl_sql_store {
                             .await
                             .map_err(db_error)?;
                     }
-                    after = Some(challenge);
-                }
-                if page.len() < PAGE {
-                    break;
                 }
             }
             sqlx::query(q::DELETE_ORPHAN_LOGINS)

@@ -860,7 +860,8 @@ pub async fn forced_subjects(store: &dyn Store) {
 
 /// What one client leaves in the store, for [`client_deletion`].
 struct ClientTraces {
-    remembered: ConsentRequestRecord,
+    /// The challenge of the remembered consent.
+    remembered: String,
     pending_consent: ConsentRequestRecord,
     pending_login: LoginRequestRecord,
     tokens: IssuedTokens,
@@ -870,17 +871,7 @@ struct ClientTraces {
 /// Seeds a remembered consent (with a token pair and an unused code of its grant), a
 /// pending consent, a pending login and a forced subject of `subject` for `client_id`.
 async fn leave_traces(store: &dyn Store, client_id: &str, subject: &str) -> ClientTraces {
-    let remembered = consent_request(subject, client_id, now(), later());
-    ok(
-        store.create_consent_request(remembered.clone()).await,
-        "create_consent_request",
-    );
-    ok(
-        store
-            .handle_consent_request(&remembered.challenge, accepted_consent(true))
-            .await,
-        "handle_consent_request",
-    );
+    let (tokens, code) = super::tokens::consent_with_tokens(store, subject, client_id).await;
     let pending_consent = consent_request(subject, client_id, now(), later());
     ok(
         store.create_consent_request(pending_consent.clone()).await,
@@ -898,13 +889,8 @@ async fn leave_traces(store: &dyn Store, client_id: &str, subject: &str) -> Clie
         store.set_forced_subject(client_id, subject, "forced").await,
         "set_forced_subject",
     );
-    let grant = grant(&remembered.challenge, client_id);
-    let tokens = issued(&grant);
-    ok(store.insert_tokens(tokens.clone()).await, "insert_tokens");
-    let code = code(&grant, later());
-    ok(store.insert_code(code.clone()).await, "insert_code");
     ClientTraces {
-        remembered,
+        remembered: tokens.access.grant.grant_id.clone(),
         pending_consent,
         pending_login,
         tokens,
@@ -928,7 +914,7 @@ pub async fn client_deletion(store: &dyn Store) {
     let stays = leave_traces(store, &kept, &subject).await;
     ok(store.delete_client(&doomed).await, "delete_client");
 
-    for challenge in [&gone.remembered.challenge, &gone.pending_consent.challenge] {
+    for challenge in [&gone.remembered, &gone.pending_consent.challenge] {
         expect_err(
             store.consent_request(challenge).await,
             &StoreError::NotFound,
@@ -965,10 +951,7 @@ pub async fn client_deletion(store: &dyn Store) {
     );
 
     // The other client keeps everything.
-    for challenge in [
-        &stays.remembered.challenge,
-        &stays.pending_consent.challenge,
-    ] {
+    for challenge in [&stays.remembered, &stays.pending_consent.challenge] {
         ok(
             store.consent_request(challenge).await,
             "another client's consent request after delete_client",
@@ -1017,7 +1000,7 @@ pub async fn client_deletion(store: &dyn Store) {
     let listed: Vec<&str> = sessions.iter().map(|c| c.challenge.as_str()).collect();
     assert_eq!(
         listed,
-        [stays.remembered.challenge.as_str()],
+        [stays.remembered.as_str()],
         "store conformance: consent_sessions after delete_client lists only the other client's"
     );
     ok(store.delete_client(&doomed).await, "delete_client");
