@@ -188,11 +188,15 @@ impl Provider {
         admin::clients::update_client(&self.cx, client_id, client).await
     }
 
-    /// Deletes the client and revokes every token and unused code issued to it.
-    /// [`Error::NotFound`] if there is no such client.
+    /// Deletes the client with everything kept under its id, in one atomic store call
+    /// ([`ClientStore::delete_client`](crate::store::ClientStore::delete_client)): every token
+    /// and unused code issued to it is revoked, and its login and consent requests (remembered
+    /// consents included) and forced subject identifiers are deleted, so a client registered
+    /// later under the same id starts with no consent to skip on. [`Error::NotFound`] if there
+    /// is no such client.
     ///
-    /// The tokens are revoked even when the client is already gone, so that retrying a
-    /// delete whose revocation failed (an [`Error::Store`]) finishes the job.
+    /// The leftovers are removed even when the client is already gone, so retrying a delete
+    /// that failed with an [`Error::Store`] is safe.
     pub async fn delete_client(&self, client_id: &str) -> Result<(), Error> {
         admin::clients::delete_client(&self.cx, client_id).await
     }

@@ -19,7 +19,7 @@ async fn remembered_login_and_consent_are_skipped_next_time() {
     let h = harness().await;
     let mut ua = remembered_browser(&h, "user").await;
     let cookie = ua
-        .cookie("oauth2_authentication_session")
+        .cookie("__Host-oauth2_authentication_session")
         .unwrap()
         .to_owned();
     assert!(!cookie.is_empty());
@@ -81,7 +81,7 @@ async fn session_cookie_is_signed_http_only_and_secure() {
         .get_all("set-cookie")
         .iter()
         .map(|v| v.to_str().unwrap().to_owned())
-        .find(|c| c.starts_with("oauth2_authentication_session="))
+        .find(|c| c.starts_with("__Host-oauth2_authentication_session="))
         .unwrap();
     for attr in [
         "HttpOnly",
@@ -544,7 +544,7 @@ async fn login_as_another_user_revokes_the_old_session() {
     let res = accept_login(&h, &mut ua, &lc, login_as("other-user")).await;
     consent_challenge(&res);
     assert!(h.provider.store().login_session(&old_sid).await.is_err());
-    assert!(ua.cookie("oauth2_authentication_session").is_none());
+    assert!(ua.cookie("__Host-oauth2_authentication_session").is_none());
     let lc = login_challenge(&mut ua, &code_query(&[])).await;
     let login = h.provider.login_request(&lc).await.unwrap();
     assert!(!login.skip);

@@ -252,8 +252,8 @@ async fn logout_without_a_valid_cookie_still_clears_and_redirects() {
     let session = seed::login_session(&p, "alice", clock.now()).await;
     for cookie in [
         None,
-        Some(format!("oauth2_authentication_session={session}")),
-        Some("oauth2_authentication_session=forged.123.abc".to_owned()),
+        Some(format!("__Host-oauth2_authentication_session={session}")),
+        Some("__Host-oauth2_authentication_session=forged.123.abc".to_owned()),
     ] {
         let mut req = empty_request(Method::GET, "/oauth2/auth/sessions/login/revoke");
         if let Some(cookie) = cookie {
@@ -263,7 +263,7 @@ async fn logout_without_a_valid_cookie_still_clears_and_redirects() {
         assert_eq!(res.status(), StatusCode::FOUND);
         assert_eq!(res.headers()["location"], "https://app.example/logged-out");
         let set_cookie = res.headers()["set-cookie"].to_str().unwrap();
-        assert!(set_cookie.starts_with("oauth2_authentication_session=;"));
+        assert!(set_cookie.starts_with("__Host-oauth2_authentication_session=;"));
         assert!(set_cookie.contains("Max-Age=0"));
         assert!(set_cookie.contains("Secure"));
     }

@@ -440,6 +440,9 @@ impl ClientStore for Spread {
     async fn list_clients(&self, limit: usize, offset: usize) -> Result<Vec<ClientRecord>> {
         self.pick().list_clients(limit, offset).await
     }
+    async fn origin_allowed(&self, origin: &str) -> Result<bool> {
+        self.pick().origin_allowed(origin).await
+    }
 }
 
 #[async_trait::async_trait]

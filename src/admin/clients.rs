@@ -73,11 +73,11 @@ pub(crate) async fn update_client(
     Ok(shown)
 }
 
-/// See [`Provider::delete_client`](crate::Provider::delete_client).
+/// See [`Provider::delete_client`](crate::Provider::delete_client): one store call removes
+/// the client with its tokens, consents, pending requests and forced subjects, so no
+/// remembered consent survives for a client registered again under the same id.
 pub(crate) async fn delete_client(p: &Context, client_id: &str) -> Result<(), Error> {
-    let deleted = p.store.delete_client(client_id).await;
-    p.store.revoke_client_tokens(client_id).await?;
-    deleted.map_err(not_found)
+    p.store.delete_client(client_id).await.map_err(not_found)
 }
 
 async fn client_record(p: &Context, client_id: &str) -> Result<ClientRecord, Error> {

@@ -10,22 +10,21 @@ use http::header::SET_COOKIE;
 
 use crate::context::Context;
 use crate::error::StoreError;
-use crate::flow::SESSION_COOKIE;
+use crate::flow::session_cookie;
 use crate::http::{Request, Response, cookies, response};
 
 /// Ends the browser's login session.
 pub(crate) async fn logout(p: &Context, req: Request) -> Response {
-    if let Some(session_id) = p.cookie_key.read(&req, SESSION_COOKIE, p.now()) {
+    let name = session_cookie(&p.config);
+    if let Some(session_id) = p.cookie_key.read(&req, &name, p.now()) {
         match p.store.delete_login_session(&session_id).await {
             Ok(()) | Err(StoreError::NotFound) => {}
             Err(e) => return p.error_response(&crate::error::OAuthError::store_failure(e)),
         }
     }
     let mut res = response::redirect(&p.config.logout_redirect_url);
-    res.headers_mut().append(
-        SET_COOKIE,
-        cookies::clear(SESSION_COOKIE, p.config.secure_cookies()),
-    );
+    res.headers_mut()
+        .append(SET_COOKIE, cookies::clear(&name, p.config.secure_cookies()));
     res
 }
 
@@ -58,13 +57,15 @@ mod tests {
             };
             p.cx.store.create_login_session(session).await.unwrap();
         }
+        let name = session_cookie(&p.cx.config);
+        assert_eq!(name, "__Host-oauth2_authentication_session");
         let signed =
             p.cx.cookie_key
-                .sign(SESSION_COOKIE, "mine", now + Duration::hours(1));
+                .sign(&name, "mine", now + Duration::hours(1));
         let req = http::Request::builder()
             .method(Method::GET)
             .uri("/oauth2/auth/sessions/login/revoke")
-            .header("cookie", format!("{SESSION_COOKIE}={signed}"))
+            .header("cookie", format!("{name}={signed}"))
             .body(bytes::Bytes::new())
             .unwrap();
         let res = p.public().handle(req.clone()).await;
@@ -73,12 +74,8 @@ mod tests {
             res.headers()["location"],
             "https://auth.example.com/oauth2/fallbacks/logout"
         );
-        assert!(
-            res.headers()["set-cookie"]
-                .to_str()
-                .unwrap()
-                .contains("Max-Age=0")
-        );
+        let cleared = res.headers()["set-cookie"].to_str().unwrap();
+        assert!(cleared.starts_with(&format!("{name}=;")) && cleared.contains("Max-Age=0"));
         assert!(p.cx.store.login_session("mine").await.is_err());
         assert!(p.cx.store.login_session("other").await.is_ok());
         // Replaying the cookie after the session is gone still logs out cleanly.

@@ -21,6 +21,7 @@ use crate::store::{
 /// consent page, or answers `consent_required` for `prompt=none` without such a consent.
 pub(crate) async fn start(
     p: &Context,
+    req: &Request,
     areq: &AuthorizeRequest,
     login: &LoginRequestRecord,
     accepted: &AcceptedLogin,
@@ -57,7 +58,7 @@ pub(crate) async fn start(
         verifier_used: false,
         challenge: keys.challenge,
     };
-    half::start(p, record, now, cookies).await
+    half::start(p, req, record, now, cookies).await
 }
 
 /// A public client whose redirect URI is not https (a native app's custom scheme or

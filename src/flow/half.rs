@@ -60,9 +60,11 @@ impl NewKeys {
 
 /// Stores a new request and sends the browser to the host's page for it with the
 /// challenge, binding the flow to this browser with a CSRF cookie that lives as long as the
-/// request.
+/// request (and expiring the oldest CSRF cookies of `req`'s browser beyond
+/// [`super::MAX_CSRF_COOKIES`]).
 pub(crate) async fn start<R: Half>(
     p: &Context,
+    req: &Request,
     record: R,
     now: OffsetDateTime,
     cookies: &mut SetCookies,
@@ -76,6 +78,7 @@ pub(crate) async fn start<R: Half>(
         .create(p.store.as_ref())
         .await
         .map_err(OAuthError::store_failure)?;
+    super::evict_csrf_cookies(p, req, cookies);
     cookies.push(super::csrf_cookie(
         p,
         R::STAGE,

@@ -6,7 +6,7 @@ use time::{Duration, OffsetDateTime};
 use super::half::{self, NewKeys, complete, open, take_back};
 use super::request::{AuthorizeRequest, Prompt};
 use super::{
-    AcceptLoginRequest, CompletedRequest, LoginRequest, RejectRequest, SESSION_COOKIE, SetCookies,
+    AcceptLoginRequest, CompletedRequest, LoginRequest, RejectRequest, SetCookies, session_cookie,
 };
 use crate::context::Context;
 use crate::error::{Error, OAuthError, StoreError};
@@ -20,7 +20,7 @@ pub(crate) async fn current_session(
     req: &Request,
     now: OffsetDateTime,
 ) -> Result<Option<LoginSessionRecord>, OAuthError> {
-    let Some(sid) = p.cookie_key.read(req, SESSION_COOKIE, now) else {
+    let Some(sid) = p.cookie_key.read(req, &session_cookie(&p.config), now) else {
         return Ok(None);
     };
     match p.store.login_session(&sid).await {
@@ -74,7 +74,7 @@ pub(crate) async fn start(
         verifier_used: false,
         challenge: keys.challenge,
     };
-    half::start(p, record, now, cookies).await
+    half::start(p, req, record, now, cookies).await
 }
 
 /// Whether a session may skip the login page: not older than `max_age` (0 forces a login)
@@ -118,7 +118,7 @@ pub(crate) async fn finish(
         &accepted.force_subject_identifier,
     )
     .await?;
-    let cookie_sid = p.cookie_key.read(req, SESSION_COOKIE, now);
+    let cookie_sid = p.cookie_key.read(req, &session_cookie(&p.config), now);
     if let Err(e) = validate_prompt(
         areq.prompt,
         areq.max_age,
@@ -151,7 +151,7 @@ pub(crate) async fn finish(
             None
         }
     };
-    super::consent::start(p, areq, &record, &accepted, session_id, cookies).await
+    super::consent::start(p, req, areq, &record, &accepted, session_id, cookies).await
 }
 
 /// Creates a login session for an accepted login with `remember` and sets its cookie.
@@ -175,7 +175,7 @@ async fn remember(
     };
     let id = session.id.clone();
     cookies.push(p.cookie_key.set(
-        SESSION_COOKIE,
+        &session_cookie(&p.config),
         &id,
         now,
         session.expires_at,
@@ -202,10 +202,7 @@ async fn end_session(
         Ok(()) | Err(StoreError::NotFound) => {}
         Err(e) => return Err(OAuthError::store_failure(e)),
     }
-    cookies.push(crate::http::cookies::clear(
-        SESSION_COOKIE,
-        p.config.secure_cookies(),
-    ));
+    cookies.clear(&session_cookie(&p.config), p.config.secure_cookies());
     Ok(())
 }
 

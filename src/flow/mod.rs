@@ -10,7 +10,12 @@
 //! under a key derived from the system secret and a purpose label, so a login verifier is never
 //! a consent verifier and neither can be computed from a challenge; stores keep only their
 //! SHA-256. Each flow binds the browser with its own signed CSRF cookie named after the
-//! challenge, so two flows in one browser never disturb each other.
+//! challenge, so two flows in one browser never disturb each other; a browser keeps at most
+//! [`MAX_CSRF_COOKIES`] of them, so abandoned flows cannot grow its `Cookie` header without
+//! bound. With an https issuer every cookie name carries the `__Host-` prefix
+//! ([`crate::http::cookies::name`]).
+
+use std::collections::{BTreeMap, BTreeSet};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -39,8 +44,22 @@ pub use models::{
     ConsentRequestSession, LoginRequest, RejectRequest,
 };
 
-/// The login-session cookie; its value is the login session id (the logout endpoint reads it).
-pub(crate) const SESSION_COOKIE: &str = "oauth2_authentication_session";
+/// The login-session cookie's name before [`crate::http::cookies::name`] prefixes it; its
+/// value is the login session id (the logout endpoint reads it).
+const SESSION_COOKIE: &str = "oauth2_authentication_session";
+
+/// The name of the login-session cookie of this provider: `__Host-oauth2_authentication_session`
+/// with an https issuer, `oauth2_authentication_session` with an http one.
+pub(crate) fn session_cookie(config: &crate::config::Config) -> String {
+    crate::http::cookies::name(SESSION_COOKIE, config.secure_cookies())
+}
+
+/// The most per-flow CSRF cookies one browser holds. Each is about 140 bytes and lives as
+/// long as its request (`Lifespans::login_consent_request`); without a bound, abandoned flows
+/// would pile up and push the `Cookie` header past what proxies accept (often 4–8 KiB), so
+/// starting a flow expires the oldest beyond this. The flow that loses its cookie fails with
+/// `request_forbidden` if it ever returns: this many flows can run in parallel in one browser.
+pub(crate) const MAX_CSRF_COOKIES: usize = 5;
 
 /// Which half of the flow a challenge, verifier or CSRF cookie belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,14 +76,19 @@ impl Stage {
         }
     }
 
-    /// The name of the per-flow CSRF cookie for `challenge`.
-    pub(crate) fn csrf_cookie(self, challenge: &str) -> String {
-        let prefix = match self {
+    /// How this stage's CSRF cookie names start, before [`crate::http::cookies::name`].
+    fn csrf_prefix(self) -> &'static str {
+        match self {
             Stage::Login => "oauth2_authentication_csrf_",
             Stage::Consent => "oauth2_consent_csrf_",
-        };
+        }
+    }
+
+    /// The name of the per-flow CSRF cookie for `challenge` (`secure`: an https issuer).
+    pub(crate) fn csrf_cookie(self, challenge: &str, secure: bool) -> String {
         let digest = crate::crypto::sha256_hex(challenge.as_bytes());
-        format!("{prefix}{}", &digest[..16])
+        let base = format!("{}{}", self.csrf_prefix(), &digest[..16]);
+        crate::http::cookies::name(&base, secure)
     }
 
     /// The host's page for this stage, and the query parameter that carries the challenge
@@ -160,20 +184,61 @@ pub(crate) fn expired_error(stage: Stage) -> Error {
 /// `Set-Cookie` values gathered while handling one request; attached to whatever response
 /// (success or error) the request ends with.
 #[derive(Debug, Default)]
-pub(crate) struct SetCookies(pub(crate) Vec<HeaderValue>);
+pub(crate) struct SetCookies {
+    values: Vec<HeaderValue>,
+    /// The names this response deletes.
+    cleared: BTreeSet<String>,
+}
 
 impl SetCookies {
     /// Adds a cookie.
     pub(crate) fn push(&mut self, cookie: HeaderValue) {
-        self.0.push(cookie);
+        self.values.push(cookie);
+    }
+
+    /// Deletes the cookie `name` in the browser.
+    pub(crate) fn clear(&mut self, name: &str, secure: bool) {
+        if self.cleared.insert(name.to_owned()) {
+            self.values.push(crate::http::cookies::clear(name, secure));
+        }
     }
 
     /// Attaches the cookies to `res`.
     pub(crate) fn apply(self, mut res: crate::http::Response) -> crate::http::Response {
-        for cookie in self.0 {
+        for cookie in self.values {
             res.headers_mut().append(http::header::SET_COOKIE, cookie);
         }
         res
+    }
+}
+
+/// Before a new flow sets its CSRF cookie: deletes the oldest CSRF cookies this browser sent
+/// (by the expiry their signed values carry; this response's deletions aside), so that with
+/// the new one it holds at most [`MAX_CSRF_COOKIES`].
+pub(crate) fn evict_csrf_cookies(p: &Context, req: &Request, cookies: &mut SetCookies) {
+    let secure = p.config.secure_cookies();
+    let prefixes = [Stage::Login, Stage::Consent]
+        .map(|stage| crate::http::cookies::name(stage.csrf_prefix(), secure));
+    let mut held: BTreeMap<&str, i64> = BTreeMap::new();
+    for (name, value) in crate::http::cookies::request_cookies(req) {
+        if cookies.cleared.contains(name) || !prefixes.iter().any(|p| name.starts_with(p.as_str()))
+        {
+            continue;
+        }
+        let expiry = crate::http::cookies::signed_expiry(value).unwrap_or(i64::MIN);
+        let latest = held.entry(name).or_insert(expiry);
+        *latest = (*latest).max(expiry);
+    }
+    let Some(excess) = (held.len() + 1).checked_sub(MAX_CSRF_COOKIES) else {
+        return;
+    };
+    let mut oldest_first: Vec<(i64, &str)> = held
+        .into_iter()
+        .map(|(name, expiry)| (expiry, name))
+        .collect();
+    oldest_first.sort_unstable();
+    for (_, name) in oldest_first.into_iter().take(excess) {
+        cookies.clear(name, secure);
     }
 }
 
@@ -339,8 +404,9 @@ pub(crate) fn csrf_cookie(
     now: OffsetDateTime,
     expires: OffsetDateTime,
 ) -> HeaderValue {
+    let secure = p.config.secure_cookies();
     p.cookie_key.set(
-        &stage.csrf_cookie(challenge),
+        &stage.csrf_cookie(challenge, secure),
         csrf,
         now,
         expires,
@@ -359,12 +425,10 @@ fn check_csrf(
     expected: &str,
     cookies: &mut SetCookies,
 ) -> Result<(), OAuthError> {
-    let name = stage.csrf_cookie(challenge);
+    let secure = p.config.secure_cookies();
+    let name = stage.csrf_cookie(challenge, secure);
     let presented = p.cookie_key.read(req, &name, p.now());
-    cookies.push(crate::http::cookies::clear(
-        &name,
-        p.config.secure_cookies(),
-    ));
+    cookies.clear(&name, secure);
     match presented {
         Some(value) if crate::crypto::constant_time_eq(value.as_bytes(), expected.as_bytes()) => {
             Ok(())
@@ -412,14 +476,15 @@ mod tests {
 
     #[test]
     fn csrf_cookie_names_differ_per_stage_and_challenge() {
-        let a = Stage::Login.csrf_cookie("abc");
+        let a = Stage::Login.csrf_cookie("abc", false);
         assert!(a.starts_with("oauth2_authentication_csrf_"));
         assert_eq!(a.len(), "oauth2_authentication_csrf_".len() + 16);
-        assert_ne!(a, Stage::Login.csrf_cookie("abd"));
+        assert_ne!(a, Stage::Login.csrf_cookie("abd", false));
         assert!(
             Stage::Consent
-                .csrf_cookie("abc")
+                .csrf_cookie("abc", false)
                 .starts_with("oauth2_consent_csrf_")
         );
+        assert_eq!(Stage::Login.csrf_cookie("abc", true), format!("__Host-{a}"));
     }
 }

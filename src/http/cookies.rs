@@ -1,6 +1,10 @@
-//! HMAC-signed cookies: `HttpOnly`, `SameSite=Lax`, `Path=/`, and `Secure` when the issuer is
-//! https. The signature covers the cookie's name, value and expiry, so a value cannot be moved
-//! to another cookie or kept alive past its expiry.
+//! HMAC-signed cookies: `HttpOnly`, `SameSite=Lax`, `Path=/`, never a `Domain`, and `Secure`
+//! when the issuer is https. The signature covers the cookie's name, value and expiry, so a
+//! value cannot be moved to another cookie or kept alive past its expiry.
+//!
+//! A `Secure` cookie's name carries the [`HOST_PREFIX`] ([`name`]): a browser then accepts it
+//! only from the issuer's own host, so a sibling subdomain cannot plant or overwrite one (the
+//! signature already stops forging a value, not replaying one of the attacker's own).
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -96,6 +100,28 @@ impl CookieKey {
     }
 }
 
+/// The prefix that binds a cookie to the host that set it (RFC 6265bis §4.1.3.2): a browser
+/// accepts a `__Host-` cookie only with `Secure`, `Path=/` and no `Domain`, which is how
+/// [`CookieKey::set`] writes a `Secure` cookie.
+pub(crate) const HOST_PREFIX: &str = "__Host-";
+
+/// The name a cookie called `base` goes by: with the [`HOST_PREFIX`] when cookies are
+/// `Secure` (an https issuer); as is otherwise, since a browser refuses a `__Host-` cookie
+/// without `Secure`, and a plain-http issuer (development, loopback) cannot set that.
+pub(crate) fn name(base: &str, secure: bool) -> String {
+    if secure {
+        format!("{HOST_PREFIX}{base}")
+    } else {
+        base.to_owned()
+    }
+}
+
+/// The expiry (Unix seconds) a signed value carries, **unverified**: only for ordering a
+/// browser's own cookies, never for trusting one (that is [`CookieKey::verify`]).
+pub(crate) fn signed_expiry(signed: &str) -> Option<i64> {
+    signed.split('.').nth(1)?.parse().ok()
+}
+
 /// A `Set-Cookie` value that deletes the cookie `name`.
 pub(crate) fn clear(name: &str, secure: bool) -> HeaderValue {
     let mut cookie = format!(
@@ -165,6 +191,17 @@ mod tests {
         parts[1] = &later;
         assert_eq!(key().verify("session", &parts.join("."), now), None);
         assert_eq!(key().verify("session", "garbage", now), None);
+    }
+
+    #[test]
+    fn secure_names_get_the_host_prefix_and_signed_values_carry_their_expiry() {
+        assert_eq!(name("s", true), "__Host-s");
+        assert_eq!(name("s", false), "s");
+        let expires = OffsetDateTime::from_unix_timestamp(1_700_000_060).unwrap();
+        let signed = key().sign("s", "v.w", expires);
+        assert_eq!(signed_expiry(&signed), Some(1_700_000_060));
+        assert_eq!(signed_expiry("garbage"), None);
+        assert_eq!(signed_expiry("a.b.c"), None);
     }
 
     #[test]

@@ -2,8 +2,11 @@
 //!
 //! Each aggregate sits behind its own `RwLock`; every trait call takes the lock once, does
 //! its work synchronously and releases it, so no lock is ever held across an `.await` and
-//! every multi-step operation (redeem, rotate, handle) is atomic.
+//! every multi-step operation (redeem, rotate, handle) is atomic. The two calls that span
+//! aggregates (`delete_client`, `revoke_consents`) hold their locks together, always taken
+//! in the order clients, flows, sessions, tokens, so they cannot deadlock.
 
+use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 
@@ -43,6 +46,40 @@ struct Clients {
     by_id: HashMap<String, ClientRecord>,
     /// (created_at, client_id) → client_id, for a stable list order.
     order: BTreeMap<(i128, String), ()>,
+    /// origin → how many clients list it in `allowed_cors_origins`: a CORS preflight asks
+    /// whether any client allows an origin, and must not scan every client to find out.
+    origins: HashMap<String, usize>,
+}
+
+impl Clients {
+    /// Counts the origins of a client that was added.
+    fn index_origins(&mut self, record: &ClientRecord) {
+        for origin in distinct_origins(record) {
+            *self.origins.entry(origin.to_owned()).or_default() += 1;
+        }
+    }
+
+    /// Uncounts the origins of a client that was replaced or removed.
+    fn unindex_origins(&mut self, record: &ClientRecord) {
+        for origin in distinct_origins(record) {
+            if let Entry::Occupied(mut count) = self.origins.entry(origin.to_owned()) {
+                *count.get_mut() -= 1;
+                if *count.get() == 0 {
+                    count.remove();
+                }
+            }
+        }
+    }
+}
+
+/// The origins a client lists, each once (a list may repeat one).
+fn distinct_origins(record: &ClientRecord) -> BTreeSet<&str> {
+    record
+        .client
+        .allowed_cors_origins
+        .iter()
+        .map(String::as_str)
+        .collect()
 }
 
 #[derive(Debug, Default)]
@@ -79,6 +116,26 @@ impl Flows {
             }
         }
     }
+
+    /// Removes every login and consent request of a client, in any state.
+    fn remove_client(&mut self, client_id: &str) {
+        for challenge in challenges_of(&self.login, client_id) {
+            self.login.remove(&challenge);
+        }
+        for challenge in challenges_of(&self.consent, client_id) {
+            self.remove_consent(&challenge);
+        }
+    }
+}
+
+/// The challenges of a client's requests.
+fn challenges_of<R: ChallengeRecord>(requests: &Requests<R>, client_id: &str) -> Vec<String> {
+    requests
+        .by_challenge
+        .values()
+        .filter(|r| r.client_id() == client_id)
+        .map(|r| r.challenge().to_owned())
+        .collect()
 }
 
 /// Login or consent requests: by challenge, the challenge by verifier digest, and the open
@@ -299,6 +356,7 @@ impl ClientStore for MemoryStore {
             return Err(StoreError::Conflict);
         }
         clients.order.insert(order_key(&record), ());
+        clients.index_origins(&record);
         clients
             .by_id
             .insert(record.client.client_id.clone(), record);
@@ -315,12 +373,13 @@ impl ClientStore for MemoryStore {
 
     async fn update_client(&self, record: ClientRecord) -> Result<()> {
         let mut clients = write(&self.clients);
-        let Some(old) = clients.by_id.get(&record.client.client_id) else {
+        let Some(old) = clients.by_id.remove(&record.client.client_id) else {
             return Err(StoreError::NotFound);
         };
-        let old_key = order_key(old);
-        clients.order.remove(&old_key);
+        clients.order.remove(&order_key(&old));
+        clients.unindex_origins(&old);
         clients.order.insert(order_key(&record), ());
+        clients.index_origins(&record);
         clients
             .by_id
             .insert(record.client.client_id.clone(), record);
@@ -329,11 +388,24 @@ impl ClientStore for MemoryStore {
 
     async fn delete_client(&self, client_id: &str) -> Result<()> {
         let mut clients = write(&self.clients);
+        let mut flows = write(&self.flows);
+        let mut sessions = write(&self.sessions);
+        let mut tokens = write(&self.tokens);
+        flows.remove_client(client_id);
+        sessions
+            .forced_subjects
+            .retain(|(client, _), _| client != client_id);
+        tokens.revoke_client(client_id);
         let Some(old) = clients.by_id.remove(client_id) else {
             return Err(StoreError::NotFound);
         };
         clients.order.remove(&order_key(&old));
+        clients.unindex_origins(&old);
         Ok(())
+    }
+
+    async fn origin_allowed(&self, origin: &str) -> Result<bool> {
+        Ok(read(&self.clients).origins.contains_key(origin))
     }
 
     async fn list_clients(&self, limit: usize, offset: usize) -> Result<Vec<ClientRecord>> {
@@ -468,8 +540,7 @@ impl FlowStore for MemoryStore {
     }
 
     async fn revoke_consents(&self, subject: &str, client_id: Option<&str>) -> Result<u64> {
-        // The only call holding two locks, always flows before tokens: no other call holds
-        // more than one, so this order cannot deadlock.
+        // Flows before tokens: the lock order of the module docs.
         let mut flows = write(&self.flows);
         let doomed: Vec<String> = flows
             .consent
@@ -623,6 +694,22 @@ impl Tokens {
         changed
     }
 
+    /// Revokes every active token and unused code of every grant of the client.
+    fn revoke_client(&mut self, client_id: &str) -> u64 {
+        let mut grants: Vec<String> = self
+            .access
+            .values()
+            .chain(self.refresh.values())
+            .map(|t| &t.grant)
+            .chain(self.codes.values().map(|c| &c.grant))
+            .filter(|g| g.client_id == client_id)
+            .map(|g| g.grant_id.clone())
+            .collect();
+        grants.sort();
+        grants.dedup();
+        grants.iter().map(|g| self.revoke_grant(g)).sum()
+    }
+
     fn forget(&mut self, grant_id: &str, kind: Option<TokenKind>, signature: &str) {
         if let Some(index) = self.by_grant.get_mut(grant_id) {
             match kind {
@@ -721,19 +808,7 @@ impl TokenStore for MemoryStore {
     }
 
     async fn revoke_client_tokens(&self, client_id: &str) -> Result<u64> {
-        let mut tokens = write(&self.tokens);
-        let mut grants: Vec<String> = tokens
-            .access
-            .values()
-            .chain(tokens.refresh.values())
-            .map(|t| &t.grant)
-            .chain(tokens.codes.values().map(|c| &c.grant))
-            .filter(|g| g.client_id == client_id)
-            .map(|g| g.grant_id.clone())
-            .collect();
-        grants.sort();
-        grants.dedup();
-        Ok(grants.iter().map(|g| tokens.revoke_grant(g)).sum())
+        Ok(write(&self.tokens).revoke_client(client_id))
     }
 
     async fn flush_tokens(&self, not_after: OffsetDateTime, limit: usize) -> Result<u64> {

@@ -3,8 +3,8 @@
 //! Every security-critical step is **one** call, so that a store can make it atomic with one
 //! conditional write or one transaction: handling a login or consent request, consuming a
 //! verifier, redeeming a code while inserting its tokens, rotating a refresh token, revoking a
-//! grant, revoking consent sessions with their tokens. The core never relies on a transaction
-//! spanning several calls.
+//! grant, revoking consent sessions with their tokens, deleting a client with everything kept
+//! under its id. The core never relies on a transaction spanning several calls.
 //!
 //! Secrets never reach a store in plaintext: tokens, codes and verifiers are keyed by a
 //! SHA-256 digest ([`TokenRecord::signature`]), client secrets by a hash.
@@ -38,13 +38,31 @@ pub trait ClientStore: Send + Sync + Debug {
     async fn client(&self, client_id: &str) -> Result<ClientRecord>;
     /// Replaces an existing client; [`StoreError::NotFound`] if none.
     async fn update_client(&self, record: ClientRecord) -> Result<()>;
-    /// Deletes a client; [`StoreError::NotFound`] if none.
+    /// Deletes a client **and everything kept under its id**, in one atomic step: revokes
+    /// every token and unused code issued to it (as [`TokenStore::revoke_client_tokens`]),
+    /// deletes its login and consent requests — pending, handled and remembered consents
+    /// alike — and its forced subject identifiers (see [`SessionStore::set_forced_subject`]),
+    /// and drops its origins from [`ClientStore::origin_allowed`].
+    ///
+    /// A client registered later under the same id must start from nothing: a remembered
+    /// consent that outlived its client would let the new one skip the consent page. Like
+    /// [`FlowStore::revoke_consents`] this call spans several traits, so a store that keeps
+    /// them apart must still make all changes together. The leftovers are removed even when
+    /// the client itself is gone already (a retry, or an earlier partial delete), and then
+    /// [`StoreError::NotFound`] is returned.
     async fn delete_client(&self, client_id: &str) -> Result<()>;
     /// A page of clients ordered by (`created_at`, `client_id`).
     async fn list_clients(&self, limit: usize, offset: usize) -> Result<Vec<ClientRecord>>;
-    /// Whether any client lists `origin` in its `allowed_cors_origins` (CORS preflights,
-    /// which carry no credentials). The default pages through [`ClientStore::list_clients`],
-    /// O(clients) per preflight; a store with an index on origins should override it.
+    /// Whether any client lists `origin` in its `allowed_cors_origins` (exact match). Every
+    /// CORS preflight of the token, revocation and userinfo endpoints asks, before any
+    /// authentication (a preflight carries no credentials), so an anonymous caller decides
+    /// how often this runs.
+    ///
+    /// The default pages through [`ClientStore::list_clients`]: O(clients) per preflight, one
+    /// record decoded per client. It is kept so that a third-party store works unchanged, but
+    /// such a store should override it with an index on origins kept in step with client
+    /// writes, as [`MemoryStore`] (an origin → clients count) and the SQL stores (a table
+    /// keyed by origin, written in the same transaction as the client) do.
     async fn origin_allowed(&self, origin: &str) -> Result<bool> {
         const PAGE: usize = 500;
         let mut offset = 0;

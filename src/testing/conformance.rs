@@ -7,7 +7,8 @@
 //! rotations), revocation of token families and of consent sessions with their tokens,
 //! revocations racing with rotations, expiry and flush (within the limit, never an
 //! unexpired row), pagination order, the remembered-consent filter, login sessions, forced
-//! subjects and the initial-key race.
+//! subjects, the initial-key race, client deletion taking everything kept under the client's
+//! id with it, and the CORS origin index following client writes.
 //!
 //! Like an assertion library, the kit **panics** with a message naming the violated contract;
 //! call it from a test. Every case uses fresh random ids, so cases may share one database and
@@ -51,8 +52,8 @@ mod flows;
 mod tokens;
 
 pub use flows::{
-    clients, consent_requests, flush_requests, forced_subjects, keys, login_requests,
-    login_sessions, remembered_consents,
+    client_deletion, clients, consent_requests, cors_origins, flush_requests, forced_subjects,
+    keys, login_requests, login_sessions, remembered_consents,
 };
 pub use tokens::{
     RACE_ROUNDS, client_revocation, codes, consent_revocation, flush_tokens, grant_revocation,
@@ -80,6 +81,8 @@ pub async fn run_all(store: &dyn Store) {
     consent_revocation(store).await;
     revocation_races(store).await;
     flush_tokens(store).await;
+    client_deletion(store).await;
+    cors_origins(store).await;
 }
 
 fn ok<T, E: Debug>(result: Result<T, E>, what: &str) -> T {

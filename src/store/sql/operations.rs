@@ -86,6 +86,93 @@ macro_rules! impl_sql_store {
             Ok(changed)
         }
 
+        /// Adds the client's origins (each once) to the CORS origin index inside `tx`.
+        async fn insert_origins(
+            tx: &mut sqlx::Transaction<'static, $db>,
+            record: &ClientRecord,
+        ) -> Result<()> {
+            let origins: std::collections::BTreeSet<&str> =
+                record.client.allowed_cors_origins.iter().map(String::as_str).collect();
+            for origin in origins {
+                sqlx::query(q::INSERT_CORS_ORIGIN)
+                    .bind(origin)
+                    .bind(record.client.client_id.as_str())
+                    .execute(&mut **tx)
+                    .await
+                    .map_err(db_error)?;
+            }
+            Ok(())
+        }
+
+        /// Keyset pages of the (key, record JSON) rows a backfill query selects, in key order.
+        struct BackfillPages {
+            sql: &'static str,
+            after: Option<String>,
+            exhausted: bool,
+        }
+
+        impl BackfillPages {
+            const SIZE: usize = 500;
+
+            fn new(sql: &'static str) -> Self {
+                Self { sql, after: None, exhausted: false }
+            }
+
+            /// The next page; `None` after the last.
+            async fn next(
+                &mut self,
+                tx: &mut sqlx::Transaction<'static, $db>,
+            ) -> Result<Option<Vec<(String, String)>>> {
+                if self.exhausted {
+                    return Ok(None);
+                }
+                let rows = sqlx::query(self.sql)
+                    .bind(self.after.as_deref())
+                    .bind(count(Self::SIZE))
+                    .fetch_all(&mut **tx)
+                    .await
+                    .map_err(db_error)?;
+                let page = rows
+                    .iter()
+                    .map(|row| Ok((row.try_get(0).map_err(db_error)?, row.try_get(1).map_err(db_error)?)))
+                    .collect::<Result<Vec<(String, String)>>>()?;
+                self.exhausted = page.len() < Self::SIZE;
+                self.after = page.last().map(|(key, _)| key.clone());
+                Ok(Some(page))
+            }
+        }
+
+        /// Fills what migration [`q::BACKFILL_VERSION`] added from the records' JSON, in the
+        /// migration's transaction: the CORS origins of every client and the `client_id` of
+        /// every login request; then drops the login requests of clients deleted before.
+        async fn backfill(tx: &mut sqlx::Transaction<'static, $db>) -> Result<()> {
+            let mut clients = BackfillPages::new(q::BACKFILL_CLIENTS_PAGE);
+            while let Some(page) = clients.next(tx).await? {
+                for (_, record) in page {
+                    insert_origins(tx, &from_json(&record, &[])?).await?;
+                }
+            }
+            let mut logins = BackfillPages::new(q::BACKFILL_LOGINS_PAGE);
+            while let Some(page) = logins.next(tx).await? {
+                for (challenge, record) in page {
+                    let record: serde_json::Value = from_json(&record, &[])?;
+                    if let Some(client_id) = record.get("client_id").and_then(|v| v.as_str()) {
+                        sqlx::query(q::SET_LOGIN_CLIENT)
+                            .bind(challenge.as_str())
+                            .bind(client_id)
+                            .execute(&mut **tx)
+                            .await
+                            .map_err(db_error)?;
+                    }
+                }
+            }
+            sqlx::query(q::DELETE_ORPHAN_LOGINS)
+                .execute(&mut **tx)
+                .await
+                .map_err(db_error)?;
+            Ok(())
+        }
+
         impl $store {
             /// Sets how long a client read from the database is served from memory
             /// ([`DEFAULT_CLIENT_CACHE_TTL`](crate::store::sql::DEFAULT_CLIENT_CACHE_TTL)
@@ -115,6 +202,9 @@ macro_rules! impl_sql_store {
                         .execute(&mut *tx)
                         .await
                         .map_err(db_error)?;
+                    if *version == q::BACKFILL_VERSION {
+                        backfill(&mut tx).await?;
+                    }
                     sqlx::query(q::RECORD_VERSION)
                         .bind(*version)
                         .bind(micros(OffsetDateTime::now_utc()))
@@ -242,14 +332,16 @@ macro_rules! impl_sql_store {
         #[async_trait::async_trait]
         impl ClientStore for $store {
             async fn create_client(&self, record: ClientRecord) -> Result<()> {
+                let mut tx = self.begin_write().await?;
                 sqlx::query(q::INSERT_CLIENT)
                     .bind(record.client.client_id.as_str())
                     .bind(client_order(&record))
                     .bind(to_json(&record)?)
-                    .execute(&self.pool)
+                    .execute(&mut *tx)
                     .await
                     .map_err(db_error)?;
-                Ok(())
+                insert_origins(&mut tx, &record).await?;
+                tx.commit().await.map_err(db_error)
             }
 
             async fn client(&self, client_id: &str) -> Result<ClientRecord> {
@@ -268,19 +360,71 @@ macro_rules! impl_sql_store {
             }
 
             async fn update_client(&self, record: ClientRecord) -> Result<()> {
-                let update = sqlx::query(q::UPDATE_CLIENT)
-                    .bind(record.client.client_id.as_str())
-                    .bind(client_order(&record))
-                    .bind(to_json(&record)?);
-                let outcome = self.execute_one(update).await;
-                self.clients.forget(&record.client.client_id);
+                let client_id = record.client.client_id.as_str();
+                let outcome = async {
+                    let mut tx = self.begin_write().await?;
+                    let updated = sqlx::query(q::UPDATE_CLIENT)
+                        .bind(client_id)
+                        .bind(client_order(&record))
+                        .bind(to_json(&record)?)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(db_error)?
+                        .rows_affected();
+                    if updated == 0 {
+                        return Err(StoreError::NotFound);
+                    }
+                    sqlx::query(q::DELETE_CORS_ORIGINS)
+                        .bind(client_id)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(db_error)?;
+                    insert_origins(&mut tx, &record).await?;
+                    tx.commit().await.map_err(db_error)
+                }
+                .await;
+                self.clients.forget(client_id);
                 outcome
             }
 
             async fn delete_client(&self, client_id: &str) -> Result<()> {
-                let outcome = self.execute_one(sqlx::query(q::DELETE_CLIENT).bind(client_id)).await;
+                // Revokes tokens like `revoke_client_tokens`, so it runs in a revocation
+                // transaction (and again when that aborts for a concurrent rotation).
+                let outcome = retry_on_conflict(|| async {
+                    let mut tx = self.begin_revocation().await?;
+                    let deleted = sqlx::query(q::DELETE_CLIENT)
+                        .bind(client_id)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(db_error)?
+                        .rows_affected();
+                    for sql in q::DELETE_CLIENT_LEFTOVERS {
+                        sqlx::query(sql)
+                            .bind(client_id)
+                            .execute(&mut *tx)
+                            .await
+                            .map_err(db_error)?;
+                    }
+                    revoke_in(&mut tx, q::REVOKE_CLIENT_TOKENS, q::REVOKE_CLIENT_CODES, client_id)
+                        .await?;
+                    tx.commit().await.map_err(db_error)?;
+                    Ok(deleted)
+                })
+                .await;
                 self.clients.forget(client_id);
-                outcome
+                match outcome? {
+                    0 => Err(StoreError::NotFound),
+                    _ => Ok(()),
+                }
+            }
+
+            async fn origin_allowed(&self, origin: &str) -> Result<bool> {
+                Ok(sqlx::query(q::ORIGIN_ALLOWED)
+                    .bind(origin)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(db_error)?
+                    .is_some())
             }
 
             async fn list_clients(&self, limit: usize, offset: usize) -> Result<Vec<ClientRecord>> {
@@ -353,6 +497,7 @@ macro_rules! impl_sql_store {
                     .bind(handled)
                     .bind(request.verifier_used)
                     .bind(to_json(&request)?)
+                    .bind(request.client_id.as_str())
                     .execute(&self.pool)
                     .await
                     .map_err(db_error)?;

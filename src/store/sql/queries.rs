@@ -4,7 +4,16 @@
 
 /// The versioned migrations, oldest first. A database records each applied version in
 /// `oauth2_provider_schema_version`.
-pub(crate) const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("migrations/0001_initial.sql"))];
+pub(crate) const MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("migrations/0001_initial.sql")),
+    (
+        2,
+        include_str!("migrations/0002_client_cleanup_and_cors_origins.sql"),
+    ),
+];
+/// The version whose new columns and tables the store backfills from the records' JSON
+/// (in the migration's transaction) right after applying it.
+pub(crate) const BACKFILL_VERSION: i64 = 2;
 
 pub(crate) const CREATE_VERSION_TABLE: &str = "CREATE TABLE IF NOT EXISTS \
     oauth2_provider_schema_version (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)";
@@ -19,6 +28,29 @@ pub(crate) const SELECT_CLIENT: &str = "SELECT record FROM oauth2_clients WHERE 
 pub(crate) const UPDATE_CLIENT: &str =
     "UPDATE oauth2_clients SET created_at = $2, record = $3 WHERE client_id = $1";
 pub(crate) const DELETE_CLIENT: &str = "DELETE FROM oauth2_clients WHERE client_id = $1";
+/// What deleting a client deletes besides the client row, in its transaction (`$1` the id).
+pub(crate) const DELETE_CLIENT_LEFTOVERS: [&str; 4] = [
+    "DELETE FROM oauth2_client_cors_origins WHERE client_id = $1",
+    "DELETE FROM oauth2_login_requests WHERE client_id = $1",
+    "DELETE FROM oauth2_consent_requests WHERE client_id = $1",
+    "DELETE FROM oauth2_forced_subjects WHERE client_id = $1",
+];
+pub(crate) const INSERT_CORS_ORIGIN: &str =
+    "INSERT INTO oauth2_client_cors_origins (origin, client_id) VALUES ($1, $2)";
+pub(crate) const DELETE_CORS_ORIGINS: &str =
+    "DELETE FROM oauth2_client_cors_origins WHERE client_id = $1";
+pub(crate) const ORIGIN_ALLOWED: &str =
+    "SELECT 1 FROM oauth2_client_cors_origins WHERE origin = $1 LIMIT 1";
+/// Backfill pages (keyset on the key, `$1` the last key seen, `$2` the page size).
+pub(crate) const BACKFILL_CLIENTS_PAGE: &str = "SELECT client_id, record FROM oauth2_clients \
+    WHERE ($1 IS NULL OR client_id > $1) ORDER BY client_id LIMIT $2";
+pub(crate) const BACKFILL_LOGINS_PAGE: &str = "SELECT challenge, record FROM oauth2_login_requests \
+    WHERE client_id = '' AND ($1 IS NULL OR challenge > $1) ORDER BY challenge LIMIT $2";
+pub(crate) const SET_LOGIN_CLIENT: &str =
+    "UPDATE oauth2_login_requests SET client_id = $2 WHERE challenge = $1";
+/// Login requests of clients deleted before schema version 2, once backfilled.
+pub(crate) const DELETE_ORPHAN_LOGINS: &str = "DELETE FROM oauth2_login_requests \
+    WHERE client_id NOT IN (SELECT client_id FROM oauth2_clients)";
 pub(crate) const LIST_CLIENTS: &str =
     "SELECT record FROM oauth2_clients ORDER BY created_at, client_id LIMIT $1 OFFSET $2";
 
@@ -54,8 +86,8 @@ macro_rules! request_columns {
 }
 
 pub(crate) const INSERT_LOGIN: &str = "INSERT INTO oauth2_login_requests \
-    (challenge, verifier_digest, expires_at, handled, verifier_used, record) \
-    VALUES ($1, $2, $3, $4, $5, $6)";
+    (challenge, verifier_digest, expires_at, handled, verifier_used, record, client_id) \
+    VALUES ($1, $2, $3, $4, $5, $6, $7)";
 pub(crate) const LOGIN: RequestQueries = RequestQueries {
     select: concat!(
         "SELECT ",

@@ -857,3 +857,244 @@ pub async fn forced_subjects(store: &dyn Store) {
         "store conformance: forced subjects are per client"
     );
 }
+
+/// What one client leaves in the store, for [`client_deletion`].
+struct ClientTraces {
+    /// The challenge of the remembered consent.
+    remembered: String,
+    pending_consent: ConsentRequestRecord,
+    pending_login: LoginRequestRecord,
+    tokens: IssuedTokens,
+    code: CodeRecord,
+}
+
+/// Seeds a remembered consent (with a token pair and an unused code of its grant), a
+/// pending consent, a pending login and a forced subject of `subject` for `client_id`.
+async fn leave_traces(store: &dyn Store, client_id: &str, subject: &str) -> ClientTraces {
+    let (tokens, code) = super::tokens::consent_with_tokens(store, subject, client_id).await;
+    let pending_consent = consent_request(subject, client_id, now(), later());
+    ok(
+        store.create_consent_request(pending_consent.clone()).await,
+        "create_consent_request",
+    );
+    let pending_login = LoginRequestRecord {
+        client_id: client_id.to_owned(),
+        ..login_request(later())
+    };
+    ok(
+        store.create_login_request(pending_login.clone()).await,
+        "create_login_request",
+    );
+    ok(
+        store.set_forced_subject(client_id, subject, "forced").await,
+        "set_forced_subject",
+    );
+    ClientTraces {
+        remembered: tokens.access.grant.grant_id.clone(),
+        pending_consent,
+        pending_login,
+        tokens,
+        code,
+    }
+}
+
+/// `delete_client` removes everything kept under the client's id in one call — remembered
+/// and pending consents, pending logins, forced subjects — and revokes its tokens and codes,
+/// leaving other clients alone; a client registered again under the id remembers nothing.
+/// Leftovers of a client that is already gone are removed too (with `NotFound`).
+pub async fn client_deletion(store: &dyn Store) {
+    let (doomed, kept, subject) = (unique("client"), unique("client"), unique("subject"));
+    for id in [&doomed, &kept] {
+        ok(
+            store.create_client(client_record(id, now())).await,
+            "create_client",
+        );
+    }
+    let gone = leave_traces(store, &doomed, &subject).await;
+    let stays = leave_traces(store, &kept, &subject).await;
+    ok(store.delete_client(&doomed).await, "delete_client");
+
+    for challenge in [&gone.remembered, &gone.pending_consent.challenge] {
+        expect_err(
+            store.consent_request(challenge).await,
+            &StoreError::NotFound,
+            "a consent request of a deleted client",
+        );
+    }
+    expect_err(
+        store.login_request(&gone.pending_login.challenge).await,
+        &StoreError::NotFound,
+        "a login request of a deleted client",
+    );
+    assert_eq!(
+        ok(
+            store.forced_subject(&doomed, &subject).await,
+            "forced_subject"
+        ),
+        None,
+        "store conformance: delete_client deletes the client's forced subjects"
+    );
+    let now = now();
+    let access = &gone.tokens.access.signature;
+    assert!(
+        !ok(store.access_token(access).await, "access_token").is_active(now),
+        "store conformance: delete_client revokes the client's access tokens"
+    );
+    let refresh = &gone.tokens.refresh.as_ref().unwrap().signature;
+    assert!(
+        !ok(store.refresh_token(refresh).await, "refresh_token").is_active(now),
+        "store conformance: delete_client revokes the client's refresh tokens"
+    );
+    assert!(
+        ok(store.code(&gone.code.signature).await, "code").used,
+        "store conformance: delete_client marks the client's unused codes used"
+    );
+
+    // The other client keeps everything.
+    for challenge in [&stays.remembered, &stays.pending_consent.challenge] {
+        ok(
+            store.consent_request(challenge).await,
+            "another client's consent request after delete_client",
+        );
+    }
+    ok(
+        store.login_request(&stays.pending_login.challenge).await,
+        "another client's login request after delete_client",
+    );
+    assert_eq!(
+        ok(
+            store.forced_subject(&kept, &subject).await,
+            "forced_subject"
+        )
+        .as_deref(),
+        Some("forced"),
+        "store conformance: delete_client must not touch another client's forced subjects"
+    );
+    let access = &stays.tokens.access.signature;
+    assert!(
+        ok(store.access_token(access).await, "access_token").is_active(now),
+        "store conformance: delete_client must not touch another client's tokens"
+    );
+    assert!(
+        !ok(store.code(&stays.code.signature).await, "code").used,
+        "store conformance: delete_client must not touch another client's codes"
+    );
+
+    // The same id registered again starts from nothing.
+    ok(
+        store.create_client(client_record(&doomed, now)).await,
+        "create_client with the id of a deleted client",
+    );
+    assert!(
+        ok(
+            store.remembered_consents(&subject, &doomed).await,
+            "remembered_consents"
+        )
+        .is_empty(),
+        "store conformance: a remembered consent outlived its client (delete_client)"
+    );
+    let sessions = ok(
+        store.consent_sessions(&subject, 10, 0).await,
+        "consent_sessions",
+    );
+    let listed: Vec<&str> = sessions.iter().map(|c| c.challenge.as_str()).collect();
+    assert_eq!(
+        listed,
+        [stays.remembered.as_str()],
+        "store conformance: consent_sessions after delete_client lists only the other client's"
+    );
+    ok(store.delete_client(&doomed).await, "delete_client");
+    ok(store.delete_client(&kept).await, "delete_client");
+
+    // Leftovers under an id with no client are removed all the same.
+    let orphan = unique("client");
+    ok(
+        store.set_forced_subject(&orphan, &subject, "forced").await,
+        "set_forced_subject",
+    );
+    expect_err(
+        store.delete_client(&orphan).await,
+        &StoreError::NotFound,
+        "delete_client of an unknown id",
+    );
+    assert_eq!(
+        ok(
+            store.forced_subject(&orphan, &subject).await,
+            "forced_subject"
+        ),
+        None,
+        "store conformance: delete_client of an unknown id still deletes its leftovers"
+    );
+}
+
+/// `origin_allowed` follows client writes: an origin is allowed while at least one client
+/// lists it (a list may repeat it), and no longer once updates and deletes took it away.
+pub async fn cors_origins(store: &dyn Store) {
+    let origin = |name: &str| format!("https://{}.example", unique(name));
+    let (shared, only_a, only_b, later_b) = (
+        origin("shared"),
+        origin("a"),
+        origin("b"),
+        origin("later-b"),
+    );
+    let allowed =
+        |origin: String| async move { ok(store.origin_allowed(&origin).await, "origin_allowed") };
+    assert!(
+        !allowed(shared.clone()).await,
+        "store conformance: origin_allowed of an origin no client lists"
+    );
+    let with_origins = |id: &str, origins: &[&String]| ClientRecord {
+        client: Client {
+            allowed_cors_origins: origins.iter().map(|o| (*o).clone()).collect(),
+            ..client_record(id, now()).client
+        },
+        secret_hash: None,
+    };
+    let (a, b) = (unique("client"), unique("client"));
+    ok(
+        store
+            .create_client(with_origins(&a, &[&shared, &only_a, &only_a]))
+            .await,
+        "create_client",
+    );
+    ok(
+        store
+            .create_client(with_origins(&b, &[&shared, &only_b]))
+            .await,
+        "create_client",
+    );
+    for origin in [&shared, &only_a, &only_b] {
+        assert!(
+            allowed(origin.clone()).await,
+            "store conformance: origin_allowed after create_client listing it"
+        );
+    }
+
+    ok(store.delete_client(&a).await, "delete_client");
+    assert!(
+        allowed(shared.clone()).await,
+        "store conformance: an origin two clients list survives deleting one of them"
+    );
+    assert!(
+        !allowed(only_a.clone()).await,
+        "store conformance: origin_allowed after delete_client of its only client"
+    );
+
+    ok(
+        store.update_client(with_origins(&b, &[&later_b])).await,
+        "update_client",
+    );
+    assert!(
+        !allowed(shared.clone()).await && !allowed(only_b.clone()).await,
+        "store conformance: origin_allowed after update_client removed the origin"
+    );
+    assert!(
+        allowed(later_b.clone()).await,
+        "store conformance: origin_allowed after update_client added the origin"
+    );
+    ok(store.delete_client(&b).await, "delete_client");
+    assert!(
+        !allowed(later_b).await,
+        "store conformance: origin_allowed after delete_client"
+    );
+}

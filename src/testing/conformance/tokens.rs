@@ -453,7 +453,7 @@ pub async fn flush_tokens(store: &dyn Store) {
 
 /// A handled, remembered consent of `subject` for `client_id` with tokens and an unused code
 /// issued through it (its challenge is their grant id).
-async fn consent_with_tokens(
+pub(super) async fn consent_with_tokens(
     store: &dyn Store,
     subject: &str,
     client_id: &str,
