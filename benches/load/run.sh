@@ -170,7 +170,7 @@ run_wrk() {
         -d"${seconds}s" --timeout 10s -s "$script" "$url")
     local done_file="$WORK/wrk.done"
     : >"$done_file"
-    say "+ LOAD_NAME=$name $* ${cmd[*]}"
+    printf "+ LOAD_NAME=%s %s %s\n" "$name" "$*" "${cmd[*]}" | cut -c1-300 >&2
     env LOAD_NAME="$name" LOAD_DONE_FILE="$done_file" "$@" "${cmd[@]}" >"$WORK/wrk.out" 2>&1 &
     WRK_PID=$!
     while kill -0 "$WRK_PID" 2>/dev/null; do
@@ -185,7 +185,7 @@ run_wrk() {
         die "wrk failed"
     }
     WRK_PID=
-    sed 's/^/    /' "$WORK/wrk.out" >&2
+    sed 's/^/    /' "$WORK/wrk.out" | cut -c1-300 >&2
     RESULT="$(grep '^RESULT ' "$WORK/wrk.out" | tail -n 1)"
     [ -n "$RESULT" ] || die "wrk printed no RESULT line"
     case "$RESULT" in
@@ -267,17 +267,22 @@ if [ "$FLOWS" -gt 0 ] && [ "$STORE" = memory ]; then
     [ "$status" = 302 ] || die "an authorization request at the cap answered $status"
     baseline="$(rss_kib)"
     per_thread=$(((FLOWS + THREADS - 1) / THREADS))
-    run_wrk "$STORE/open-flows-$FLOWS" "$HERE/flows.lua" "$PUBLIC/oauth2/auth?$padded" \
-        "$TOKENS_TIMEOUT" LOAD_MAX_PER_THREAD="$per_thread"
-    flooded="$(rss_kib)"
     lifespan_s="$(sed 's/s$//' <<<"$FLOW_LIFESPAN")"
-    sleep $((lifespan_s + 1))
-    run_wrk "$STORE/ordinary-flows" "$HERE/flows.lua" "$PUBLIC/oauth2/auth?$query" 60 \
-        LOAD_MAX_PER_THREAD=1000
-    after="$(rss_kib)"
-    say "    RSS $(mib "$baseline") before, $(mib "$flooded") after $FLOWS open flows," \
-        "$(mib "$after") after the lifespan and 2,000 ordinary requests (no flush)"
-    SUMMARY+=("$STORE/open-flows flows=$FLOWS rss_before=$(mib "$baseline") rss_flooded=$(mib "$flooded") rss_after_lifespan=$(mib "$after") peak=$(mib "$(awk '/^VmHWM:/ { print $2 }' "/proc/$SERVER_PID/status")")")
+    FLOW_LINE="$STORE/open-flows flows=$FLOWS rss_before=$(mib "$baseline")"
+    for round in $(seq "$ROUNDS"); do
+        run_wrk "$STORE/open-flows-$FLOWS-round-$round" "$HERE/flows.lua" \
+            "$PUBLIC/oauth2/auth?$padded" "$TOKENS_TIMEOUT" LOAD_MAX_PER_THREAD="$per_thread"
+        flooded="$(rss_kib)"
+        sleep $((lifespan_s + 1))
+        run_wrk "$STORE/ordinary-flows-round-$round" "$HERE/flows.lua" \
+            "$PUBLIC/oauth2/auth?$query" 60 LOAD_MAX_PER_THREAD=1000
+        after="$(rss_kib)"
+        say "    round $round: RSS $(mib "$flooded") after $FLOWS open flows, $(mib "$after")" \
+            "after the lifespan and 2,000 ordinary requests (no flush)"
+        FLOW_LINE+=" round$round: rss_flooded=$(mib "$flooded") rss_after_lifespan=$(mib "$after")"
+    done
+    FLOW_LINE+=" peak=$(mib "$(awk '/^VmHWM:/ { print $2 }' "/proc/$SERVER_PID/status")")"
+    SUMMARY+=("$FLOW_LINE")
     stop_server
 fi
 

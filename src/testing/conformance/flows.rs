@@ -599,7 +599,9 @@ async fn expect_flushed(
 }
 
 /// `flush_requests`: deletes expired login and consent requests up to the limit, never an
-/// unexpired one, and keeps remembered consents.
+/// unexpired one, and keeps remembered consents. A store may also evict requests that
+/// expired before a new one arrived (the `MemoryStore` does), so every request here arrives
+/// when none has expired yet.
 pub async fn flush_requests(store: &dyn Store) {
     let expired_at = ancient();
     let cutoff = expired_at + Duration::seconds(1);
@@ -610,20 +612,25 @@ pub async fn flush_requests(store: &dyn Store) {
     );
     let subject = unique("subject");
     let mut doomed = Vec::new();
+    let arrived = |mut login: LoginRequestRecord| {
+        login.requested_at = expired_at - Duration::minutes(30);
+        login
+    };
     for _ in 0..3 {
-        let login = login_request(expired_at);
+        let login = arrived(login_request(expired_at));
         ok(
             store.create_login_request(login.clone()).await,
             "create_login_request",
         );
         doomed.push(login.challenge);
     }
-    let consent = consent_request(&subject, "client", expired_at, expired_at);
+    let arrived_at = expired_at - Duration::minutes(30);
+    let consent = consent_request(&subject, "client", arrived_at, expired_at);
     ok(
         store.create_consent_request(consent.clone()).await,
         "create_consent_request",
     );
-    let remembered = consent_request(&subject, "client", expired_at, expired_at);
+    let remembered = consent_request(&subject, "client", arrived_at, expired_at);
     ok(
         store.create_consent_request(remembered.clone()).await,
         "create_consent_request",
@@ -634,12 +641,12 @@ pub async fn flush_requests(store: &dyn Store) {
             .await,
         "handle_consent_request",
     );
-    let fresh_login = login_request(cutoff);
+    let fresh_login = arrived(login_request(cutoff));
     ok(
         store.create_login_request(fresh_login.clone()).await,
         "create_login_request",
     );
-    let fresh_consent = consent_request(&subject, "client", now(), cutoff);
+    let fresh_consent = consent_request(&subject, "client", arrived_at, cutoff);
     ok(
         store.create_consent_request(fresh_consent.clone()).await,
         "create_consent_request",
