@@ -50,9 +50,11 @@ pub use model::client::Client;
 pub use provider::{AdminApi, Provider, ProviderBuilder, PublicApi};
 pub use store::{MemoryStore, Store};
 
-/// JOSE internals that the crate's own benchmarks and tests use directly (signing and
-/// verifying JWTs, reading a JWK set). Not part of the API: hidden, and exempt from semver.
+/// Internals that the crate's own benchmarks and tests use directly: JOSE (signing and
+/// verifying JWTs, reading a JWK set) and the router's route table (`tests/openapi.rs`
+/// holds the OpenAPI documents to it). Not part of the API: hidden, and exempt from semver.
 #[doc(hidden)]
 pub mod internals {
     pub use crate::jose::{JoseError, Jwk, JwkSet, SigningKey, VerifyingKeys};
+    pub use crate::router::table as routes;
 }

@@ -14,6 +14,7 @@ use crate::error::OAuthError;
 use crate::http::{Request, Response};
 
 mod cors;
+pub mod table;
 
 const GET: &[Method] = &[Method::GET];
 const POST: &[Method] = &[Method::POST];
