@@ -47,7 +47,8 @@ pub struct Config {
     pub dangerous: Dangerous,
 }
 
-/// Lifespans of codes, tokens, login/consent requests and sessions.
+/// Lifespans of codes, tokens, login/consent requests and sessions. [`Config::validate`]
+/// requires each to be positive and at most [`MAX_LIFESPAN`] (ten years).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Lifespans {
