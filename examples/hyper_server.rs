@@ -1,6 +1,7 @@
 //! The provider on plain hyper 1: the public API on `PUBLIC_HOST:PUBLIC_PORT` (default
 //! 127.0.0.1:4444), the admin API on `ADMIN_HOST:ADMIN_PORT` (default 127.0.0.1:4445), one task
-//! per connection, HTTP/1.1 keep-alive, bodies collected up to `Config::max_body_bytes`.
+//! per connection, HTTP/1.1 keep-alive, bodies collected up to `Config::max_body_bytes` (a
+//! larger one is drained, within a bound, before its 413, so that the client can read it).
 //!
 //! ```sh
 //! cargo run --release --example hyper_server
@@ -18,14 +19,14 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use bytes::Bytes;
-use http_body::Body as _;
-use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
+use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
-use oauth2_provider::{AdminApi, OAuthError, PublicApi};
+use oauth2_provider::tower::collect_request;
+use oauth2_provider::{AdminApi, Provider, PublicApi};
 use tokio::net::TcpListener;
 
 use common::{Failure, Settings, Shutdown, Started};
@@ -46,51 +47,28 @@ impl Api {
     }
 }
 
-/// A Hydra error response, for failures before the provider sees the request.
-fn error_response(err: &OAuthError) -> http::Response<Bytes> {
-    let body = serde_json::to_vec(&err.body(false)).unwrap_or_default();
-    let mut res = http::Response::new(Bytes::from(body));
-    *res.status_mut() = err.status;
-    res.headers_mut().insert(
-        http::header::CONTENT_TYPE,
-        http::HeaderValue::from_static("application/json"),
-    );
-    res
-}
-
-/// Collects the body within `limit` (413 when over, 400 when the connection fails midway)
-/// and hands the request to the provider.
+/// Collects the body with the provider's limit (413 when over, after draining what the
+/// client is still sending; 400 when the connection fails midway) and hands the request to
+/// the provider.
 async fn serve(
     api: &Api,
-    limit: usize,
+    provider: &Provider,
     req: http::Request<Incoming>,
 ) -> http::Response<Full<Bytes>> {
-    let (parts, body) = req.into_parts();
-    let too_large = || {
-        error_response(&OAuthError::request_entity_too_large(format!(
-            "The request body must not exceed {limit} bytes."
-        )))
-    };
-    // A declared Content-Length over the limit is refused without reading anything.
-    let res = if body.size_hint().lower() > limit as u64 {
-        too_large()
-    } else {
-        match Limited::new(body, limit).collect().await {
-            Ok(body) => {
-                api.handle(http::Request::from_parts(parts, body.to_bytes()))
-                    .await
-            }
-            Err(e) if e.is::<LengthLimitError>() => too_large(),
-            Err(_) => error_response(&OAuthError::invalid_request(
-                "The request body could not be read.",
-            )),
-        }
+    let res = match collect_request(provider, req).await {
+        Ok(req) => api.handle(req).await,
+        Err(res) => res,
     };
     res.map(Full::new)
 }
 
 /// Accepts connections until shutdown, one task each, then waits for them to finish.
-async fn run(listener: TcpListener, api: Api, limit: usize, shutdown: Shutdown) -> io::Result<()> {
+async fn run(
+    listener: TcpListener,
+    api: Api,
+    provider: Provider,
+    shutdown: Shutdown,
+) -> io::Result<()> {
     let graceful = GracefulShutdown::new();
     let mut http = http1::Builder::new();
     // With a timer, hyper drops connections that take over 30 s to send their headers.
@@ -112,10 +90,10 @@ async fn run(listener: TcpListener, api: Api, limit: usize, shutdown: Shutdown) 
         };
         // Small responses: send them now rather than wait for more to coalesce.
         let _ = stream.set_nodelay(true);
-        let api = api.clone();
+        let (api, provider) = (api.clone(), provider.clone());
         let service = service_fn(move |req| {
-            let api = api.clone();
-            async move { Ok::<_, Infallible>(serve(&api, limit, req).await) }
+            let (api, provider) = (api.clone(), provider.clone());
+            async move { Ok::<_, Infallible>(serve(&api, &provider, req).await) }
         });
         let conn = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
         tokio::spawn(async move {
@@ -135,16 +113,20 @@ async fn main_inner() -> Result<(), Failure> {
         admin,
     } = Settings::from_env(None)?.start().await?;
     let shutdown = Shutdown::on_signals()?;
-    let limit = provider.config().max_body_bytes;
     let servers = async {
         tokio::try_join!(
             run(
                 public,
                 Api::Public(provider.public()),
-                limit,
+                provider.clone(),
                 shutdown.clone()
             ),
-            run(admin, Api::Admin(provider.admin()), limit, shutdown.clone()),
+            run(
+                admin,
+                Api::Admin(provider.admin()),
+                provider.clone(),
+                shutdown.clone()
+            ),
         )
         .map(|_| ())
     };

@@ -42,13 +42,14 @@ impl ManualClock {
         Self::new(now.replace_nanosecond(0).unwrap_or(now))
     }
 
-    /// Moves the clock forward (or backward, with a negative duration).
+    /// Moves the clock forward (or backward, with a negative duration), stopping at the
+    /// first or last instant `time` represents.
     pub fn advance(&self, by: Duration) {
         let mut now = self
             .now
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        *now += by;
+        *now = now.saturating_add(by);
     }
 
     /// Sets the clock to `instant`.

@@ -51,7 +51,8 @@ pub struct Config {
     pub dangerous: Dangerous,
 }
 
-/// Lifespans of codes, tokens, login/consent requests and sessions.
+/// Lifespans of codes, tokens, login/consent requests and sessions. [`Config::validate`]
+/// requires each to be positive and at most [`MAX_LIFESPAN`] (ten years).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Lifespans {
@@ -189,14 +190,10 @@ impl Config {
             ("login/consent request", l.login_consent_request),
             ("login session", l.login_session),
         ] {
-            if d <= Duration::ZERO {
-                return Err(ConfigError(format!("{name} lifespan must be positive")));
-            }
+            check_lifespan(name, d)?;
         }
-        if l.refresh_token.is_some_and(|d| d <= Duration::ZERO) {
-            return Err(ConfigError(
-                "refresh token lifespan must be positive".into(),
-            ));
+        if let Some(d) = l.refresh_token {
+            check_lifespan("refresh token", d)?;
         }
         if self.max_body_bytes == 0 {
             return Err(ConfigError("max_body_bytes must be positive".into()));
@@ -223,6 +220,25 @@ impl Config {
     pub(crate) fn pairwise_enabled(&self) -> bool {
         self.pairwise_salt.is_some()
     }
+}
+
+/// The longest lifespan [`Config::validate`] accepts: ten years. Expiry instants are the
+/// current time plus a lifespan; the bound keeps them far inside what `time` represents (and
+/// what SQL timestamps hold). A refresh token that should never expire has `None`.
+pub const MAX_LIFESPAN: Duration = Duration::days(3653);
+
+/// A lifespan is positive and at most [`MAX_LIFESPAN`].
+fn check_lifespan(name: &str, d: Duration) -> Result<(), ConfigError> {
+    if d <= Duration::ZERO {
+        return Err(ConfigError(format!("{name} lifespan must be positive")));
+    }
+    if d > MAX_LIFESPAN {
+        return Err(ConfigError(format!(
+            "{name} lifespan must be at most 10 years (3653 days), not {} days",
+            d.whole_days()
+        )));
+    }
+    Ok(())
 }
 
 /// Parses a Hydra-style duration such as `1h`, `10m`, `30s`, `1h30m` or `720h`.
@@ -252,12 +268,14 @@ pub fn parse_duration(text: &str) -> Result<Duration, ConfigError> {
         };
         let n: i64 = digits.parse().map_err(|_| err())?;
         digits.clear();
+        // `Duration::hours` and `minutes` panic past `i64::MAX` seconds: multiply checked.
         let part = match unit {
-            "h" => Duration::hours(n),
-            "m" => Duration::minutes(n),
-            "s" => Duration::seconds(n),
-            _ => Duration::milliseconds(n),
-        };
+            "h" => n.checked_mul(3600).map(Duration::seconds),
+            "m" => n.checked_mul(60).map(Duration::seconds),
+            "s" => Some(Duration::seconds(n)),
+            _ => Some(Duration::milliseconds(n)),
+        }
+        .ok_or_else(err)?;
         total = total.checked_add(part).ok_or_else(err)?;
     }
     if !digits.is_empty() {
@@ -279,7 +297,19 @@ mod tests {
             parse_duration("250ms").unwrap(),
             Duration::milliseconds(250)
         );
-        for bad in ["", "10", "h", "1d", "-1h", "1.5h", "99999999999999999999h"] {
+        for bad in [
+            "",
+            "10",
+            "h",
+            "1d",
+            "-1h",
+            "1.5h",
+            "99999999999999999999h",
+            // Fit an i64, but not once in seconds: these panicked in `Duration::hours`.
+            "9223372036854775807h",
+            "999999999999999999m",
+            "9223372036854775807s1s",
+        ] {
             assert!(parse_duration(bad).is_err(), "{bad} should be rejected");
         }
     }
@@ -293,6 +323,31 @@ mod tests {
         assert!(Config::new("https://auth.example.com/?x=1").is_err());
         assert!(Config::new("not a url").is_err());
         assert!(Config::new("ftp://auth.example.com/").is_err());
+    }
+
+    #[test]
+    fn lifespans_are_bounded() {
+        let base = Config::new("https://auth.example.com/").unwrap();
+        let huge = [Duration::MAX, MAX_LIFESPAN + Duration::SECOND];
+        let setters: [fn(&mut Lifespans, Duration); 6] = [
+            |l, d| l.access_token = d,
+            |l, d| l.id_token = d,
+            |l, d| l.auth_code = d,
+            |l, d| l.refresh_token = Some(d),
+            |l, d| l.login_consent_request = d,
+            |l, d| l.login_session = d,
+        ];
+        for set in setters {
+            for d in huge.into_iter().chain([Duration::ZERO, Duration::MIN]) {
+                let mut config = base.clone();
+                set(&mut config.lifespans, d);
+                let err = config.validate().unwrap_err();
+                assert!(err.0.contains("lifespan must be"), "{err}");
+            }
+            let mut config = base.clone();
+            set(&mut config.lifespans, MAX_LIFESPAN);
+            assert!(config.validate().is_ok());
+        }
     }
 
     #[test]

@@ -9,19 +9,27 @@
 //!
 //! Each service collects the request body (any [`http_body::Body`]) up to
 //! [`Config::max_body_bytes`](crate::Config::max_body_bytes) — a larger body is answered with
-//! 413 before the endpoint sees it, an unreadable one with 400 — then calls `handle`.
+//! 413 before the endpoint sees it, an unreadable one with 400 — then calls `handle`. Hosts
+//! that call `handle` themselves (plain hyper) collect with [`collect_request`].
+//!
+//! Before a 413 the rest of the body is read and thrown away, up to [`DRAIN_BYTES`] and for
+//! at most [`DRAIN_TIME`], as nginx's lingering close does: a server that closes while the
+//! client is still sending makes the client's kernel see a reset, and clients that write the
+//! whole body before reading (Node's `fetch`, Python `requests`) then report a broken pipe
+//! instead of the 413. A request with `Expect: 100-continue` and a declared length over the
+//! limit is answered at once without draining: its client has not sent the body.
 
 use std::convert::Infallible;
 use std::future::Future;
-use std::pin::Pin;
+use std::pin::{Pin, pin};
 use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
 
-use bytes::Bytes;
+use bytes::{Buf, BufMut, Bytes};
 use http_body::Body;
-use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
+use http_body_util::{BodyExt, Full};
 
 use crate::error::OAuthError;
-use crate::http::{Request, Response};
 use crate::provider::{AdminApi, Provider, PublicApi};
 
 /// The error type request bodies may fail with.
@@ -31,6 +39,16 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 pub type ServiceFuture =
     Pin<Box<dyn Future<Output = Result<http::Response<Full<Bytes>>, Infallible>> + Send>>;
 
+/// The most of an oversized body read and discarded before the 413 is sent (1 MiB). A body
+/// declared longer than `max_body_bytes` plus this is not read at all: it could not be
+/// drained to its end anyway.
+pub const DRAIN_BYTES: u64 = 1024 * 1024;
+
+/// The longest an oversized body is drained before the 413 is sent (1 s), checked between
+/// the body's frames; a client that stops sending altogether is bounded by the server's own
+/// read timeout, as any body is.
+pub const DRAIN_TIME: Duration = Duration::from_secs(1);
+
 /// Which handler a service forwards to.
 #[derive(Debug, Clone, Copy)]
 enum Api {
@@ -38,29 +56,82 @@ enum Api {
     Admin,
 }
 
-/// Collects the body within the size limit; `Err` is the 413 or 400 response to send instead.
-async fn collect_body<B>(p: &Provider, req: http::Request<B>) -> Result<Request, Response>
+/// Collects a request body (any [`http_body::Body`], for example hyper's `Incoming`) the
+/// way the tower services do, for hosts that call `handle` themselves: `Ok` is the request
+/// for `handle`; `Err` is the response to send instead — Hydra's 413
+/// `request_entity_too_large` after draining (see the [module docs](self)) when the body
+/// exceeds [`Config::max_body_bytes`](crate::Config::max_body_bytes), or 400 when it could not
+/// be read.
+pub async fn collect_request<B>(
+    provider: &Provider,
+    req: http::Request<B>,
+) -> Result<http::Request<Bytes>, http::Response<Bytes>>
 where
     B: Body,
     B::Error: Into<BoxError>,
 {
-    let limit = p.cx.config.max_body_bytes;
+    let limit = provider.cx.config.max_body_bytes;
     let too_large = || {
-        p.cx.error_response(&OAuthError::request_entity_too_large(format!(
-            "The request body must not exceed {limit} bytes."
-        )))
+        provider
+            .cx
+            .error_response(&OAuthError::request_entity_too_large(format!(
+                "The request body must not exceed {limit} bytes."
+            )))
     };
     let (parts, body) = req.into_parts();
-    // A declared Content-Length over the limit is refused without reading anything.
-    if body.size_hint().lower() > limit as u64 {
+    let mut body = pin!(body);
+    let declared = body.size_hint().lower();
+    if declared > limit as u64 {
+        let continues = parts
+            .headers
+            .get(http::header::EXPECT)
+            .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"));
+        if !continues && declared - limit as u64 <= DRAIN_BYTES {
+            drain(body).await;
+        }
         return Err(too_large());
     }
-    match Limited::new(body, limit).collect().await {
-        Ok(collected) => Ok(http::Request::from_parts(parts, collected.to_bytes())),
-        Err(e) if e.is::<LengthLimitError>() => Err(too_large()),
-        Err(e) => Err(p.cx.error_response(
-            &OAuthError::invalid_request("The request body could not be read.").with_debug(e),
-        )),
+    let mut collected = Vec::with_capacity(usize::try_from(declared).unwrap_or(0));
+    loop {
+        // Matched in one statement so that no frame or error lives across the drain's await.
+        let mut data = match body.frame().await {
+            None => break,
+            Some(Err(e)) => {
+                let e: BoxError = e.into();
+                return Err(provider.cx.error_response(
+                    &OAuthError::invalid_request("The request body could not be read.")
+                        .with_debug(e),
+                ));
+            }
+            Some(Ok(frame)) => match frame.into_data() {
+                Ok(data) => data,
+                Err(_trailers) => continue,
+            },
+        };
+        if data.remaining() > limit - collected.len() {
+            drop(data);
+            drain(body).await;
+            return Err(too_large());
+        }
+        collected.put(&mut data);
+    }
+    Ok(http::Request::from_parts(parts, Bytes::from(collected)))
+}
+
+/// Reads and discards the rest of an oversized body, up to [`DRAIN_BYTES`] and
+/// [`DRAIN_TIME`]; a read error ends it early (the connection is going away anyway).
+async fn drain<B: Body>(mut body: Pin<&mut B>) {
+    let started = Instant::now();
+    let mut discarded: u64 = 0;
+    while discarded < DRAIN_BYTES && started.elapsed() < DRAIN_TIME {
+        match body.frame().await {
+            Some(Ok(frame)) => {
+                if let Some(data) = frame.data_ref() {
+                    discarded += data.remaining() as u64;
+                }
+            }
+            Some(Err(_)) | None => return,
+        }
     }
 }
 
@@ -74,7 +145,7 @@ where
     B: Body,
     B::Error: Into<BoxError>,
 {
-    let res = match collect_body(&provider, req).await {
+    let res = match collect_request(&provider, req).await {
         Ok(req) => match api {
             Api::Public => crate::router::public(&provider.cx, req).await,
             Api::Admin => crate::router::admin(&provider.cx, req).await,

@@ -38,7 +38,7 @@ pub(crate) async fn authorization_response(
                 code_challenge: areq.code_challenge.clone(),
                 nonce: areq.nonce.clone(),
                 issued_at: now,
-                expires_at: now + p.config.lifespans.auth_code,
+                expires_at: now.saturating_add(p.config.lifespans.auth_code),
                 used: false,
             })
             .await

@@ -69,7 +69,7 @@ pub(crate) async fn start(
         request_url: areq.request_url.clone(),
         session_id: session.map(|s| s.id),
         requested_at: now,
-        expires_at: now + p.config.lifespans.login_consent_request,
+        expires_at: now.saturating_add(p.config.lifespans.login_consent_request),
         handled: None,
         verifier_used: false,
         challenge: keys.challenge,
@@ -171,7 +171,7 @@ async fn remember(
         id: crate::crypto::random_id(),
         subject: accepted.subject.clone(),
         authenticated_at: accepted.authenticated_at,
-        expires_at: now + lifetime,
+        expires_at: now.saturating_add(lifetime),
     };
     let id = session.id.clone();
     cookies.push(p.cookie_key.set(

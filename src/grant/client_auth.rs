@@ -257,3 +257,58 @@ mod tests {
         assert_eq!(form_decode("%FF"), None);
     }
 }
+
+/// Issue 10, item 15: the Basic `Authorization` header on untrusted bytes.
+#[cfg(test)]
+mod proptests {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::STANDARD;
+    use http::HeaderValue;
+    use proptest::collection::vec;
+    use proptest::prelude::*;
+
+    use super::{basic_credentials, form_decode};
+
+    fn with_header(value: HeaderValue) -> crate::http::Request {
+        let mut req = http::Request::new(bytes::Bytes::new());
+        req.headers_mut().insert(http::header::AUTHORIZATION, value);
+        req
+    }
+
+    fn encode(s: &str) -> String {
+        url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 512, failure_persistence: None, ..ProptestConfig::default() })]
+
+        /// Any header value, and any base64 of any bytes, is parsed or refused.
+        #[test]
+        fn any_header_is_parsed_or_refused(raw in vec(any::<u8>(), 0..300), decoded in vec(any::<u8>(), 0..200)) {
+            if let Ok(value) = HeaderValue::from_bytes(&raw) {
+                let _ = basic_credentials(&with_header(value));
+            }
+            let basic = format!("Basic {}", STANDARD.encode(&decoded));
+            let parsed = basic_credentials(&with_header(HeaderValue::from_str(&basic).unwrap()));
+            // What parses came from text with a ':' in it.
+            if let Ok(Some(_)) = parsed {
+                prop_assert!(decoded.contains(&b':'));
+            }
+        }
+
+        /// Stray or partial escapes never panic the strict decoder.
+        #[test]
+        fn form_decode_answers_for_any_text(part in "(%[0-9a-fA-F\\PC]{0,2}|\\+|\\PC){0,40}") {
+            let _ = form_decode(&part);
+        }
+
+        /// RFC 6749 §2.3.1: urlencode both, join with ':', base64 → parse gives them back.
+        #[test]
+        fn basic_encode_then_parse_round_trips(id in any::<String>(), secret in any::<String>()) {
+            let raw = format!("{}:{}", encode(&id), encode(&secret));
+            let header = format!("Basic {}", STANDARD.encode(raw));
+            let parsed = basic_credentials(&with_header(HeaderValue::from_str(&header).unwrap()));
+            prop_assert_eq!(parsed.unwrap(), Some((id, secret)));
+        }
+    }
+}

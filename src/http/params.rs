@@ -258,3 +258,59 @@ mod tests {
         assert!(pagination(&req("limit=1&limit=2")).is_err());
     }
 }
+
+/// Issue 10, item 15: the urlencoded parser on untrusted bytes.
+#[cfg(test)]
+mod proptests {
+    use proptest::collection::vec;
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 512, failure_persistence: None, ..ProptestConfig::default() })]
+
+        /// Any bytes parse or are refused for too many pairs; what parses has at most the
+        /// cap, and every lookup and the repetition check answer.
+        #[test]
+        fn any_bytes_parse_within_the_cap(raw in prop_oneof![
+            vec(any::<u8>(), 0..1024),
+            "([a-z]{0,3}=?[%+a-z0-9]{0,6}&{0,2}){0,150}".prop_map(String::into_bytes),
+        ]) {
+            if let Ok(params) = Params::parse_untrusted(&raw) {
+                prop_assert!(params.pairs().len() <= MAX_PARAMS);
+                let _ = params.reject_repeated();
+                for (k, _) in params.pairs() {
+                    let _ = params.get(k);
+                }
+            }
+        }
+
+        /// Form encode → parse gives the same pairs, in order, whatever the text.
+        #[test]
+        fn form_encode_then_parse_round_trips(
+            pairs in vec((any::<String>(), any::<String>()), 0..MAX_PARAMS)
+        ) {
+            let encoded = url::form_urlencoded::Serializer::new(String::new())
+                .extend_pairs(&pairs)
+                .finish();
+            let parsed = Params::parse_untrusted(encoded.as_bytes()).unwrap();
+            prop_assert_eq!(parsed.pairs(), &pairs[..]);
+        }
+
+        /// Distinct names: `get` finds each non-empty value and repetition is never claimed.
+        #[test]
+        fn distinct_names_are_found(
+            map in prop::collection::btree_map("\\PC{1,10}", "\\PC{0,10}", 0..20)
+        ) {
+            let encoded = url::form_urlencoded::Serializer::new(String::new())
+                .extend_pairs(&map)
+                .finish();
+            let parsed = Params::parse_untrusted(encoded.as_bytes()).unwrap();
+            prop_assert!(parsed.reject_repeated().is_ok());
+            for (k, v) in &map {
+                prop_assert_eq!(parsed.get(k).unwrap(), (!v.is_empty()).then_some(v.as_str()));
+            }
+        }
+    }
+}

@@ -216,3 +216,66 @@ mod tests {
         ));
     }
 }
+
+/// Issue 10, item 15: redirect URIs on untrusted text.
+#[cfg(test)]
+mod proptests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn uri() -> impl Strategy<Value = String> {
+        prop_oneof![
+            "\\PC{0,100}",
+            "(https?|HTTP|javascript|data|com\\.example\\.app|file):(//)?[ -~]{0,80}",
+            "http://(127\\.0\\.0\\.1|\\[::1\\]|localhost)(:[0-9]{0,7})?[/?#@%:a-z.]{0,20}",
+            "https://[a-z@:.%\\[\\]0-9]{0,30}(/[ -~]{0,20})?",
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 1024, failure_persistence: None, ..ProptestConfig::default() })]
+
+        /// Registration answers for any text; what it accepts matches itself and is never
+        /// longer than the cap, a fragment, userinfo or a denied scheme.
+        #[test]
+        fn registration_answers_for_any_text(uri in uri()) {
+            if validate_registration(&uri).is_ok() {
+                prop_assert!(matches(&uri, &uri));
+                prop_assert!(uri.len() <= MAX_LEN && !uri.contains('#'));
+                let parsed = url::Url::parse(&uri).unwrap();
+                prop_assert!(!DENIED_SCHEMES.contains(&parsed.scheme()));
+                prop_assert!(parsed.username().is_empty() && parsed.password().is_none());
+            }
+        }
+
+        /// Matching answers for any pair, and is exact except for a loopback IP's port.
+        #[test]
+        fn matching_is_exact_but_for_loopback_ports(registered in uri(), requested in uri()) {
+            if matches(&registered, &requested) && registered != requested {
+                prop_assert!(
+                    registered.starts_with("http://127.0.0.1") || registered.starts_with("http://[::1]"),
+                    "{} ~ {}", registered, requested
+                );
+            }
+        }
+
+        /// RFC 8252 §7.3: any port of a registered loopback IP matches; the path must not differ.
+        #[test]
+        fn loopback_ports_are_relaxed(
+            host in prop_oneof![Just("127.0.0.1"), Just("[::1]")],
+            port in 1u16..,
+            other in 1u16..,
+            path in "(/[a-z]{0,8}){0,3}(\\?[a-z=]{0,8})?",
+            wrong in "/[a-z]{1,8}",
+        ) {
+            let registered = format!("http://{host}:{port}{path}");
+            let other_port = format!("http://{host}:{other}{path}");
+            let no_port = format!("http://{host}{path}");
+            let other_path = format!("http://{host}:{other}{path}{wrong}x");
+            prop_assert!(matches(&registered, &other_port));
+            prop_assert!(matches(&registered, &no_port));
+            prop_assert!(!matches(&registered, &other_path));
+        }
+    }
+}

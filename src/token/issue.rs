@@ -69,7 +69,7 @@ pub(crate) fn access_and_refresh(
         kind: TokenKind::AccessToken,
         grant: grant.clone(),
         issued_at: now,
-        expires_at: Some(now + lifespans.access_token),
+        expires_at: Some(now.saturating_add(lifespans.access_token)),
         status: TokenStatus::Active,
     };
     let (refresh_token, refresh_record) = if with_refresh {
@@ -79,7 +79,7 @@ pub(crate) fn access_and_refresh(
             kind: TokenKind::RefreshToken,
             grant: grant.clone(),
             issued_at: now,
-            expires_at: lifespans.refresh_token.map(|d| now + d),
+            expires_at: lifespans.refresh_token.map(|d| now.saturating_add(d)),
             status: TokenStatus::Active,
         };
         (Some(refresh.token), Some(record))
@@ -130,7 +130,10 @@ pub(crate) fn id_token(
     claims.insert("aud".into(), json!([input.client.client_id]));
     claims.insert(
         "exp".into(),
-        json!((now + p.config.lifespans.id_token).unix_timestamp()),
+        json!(
+            now.saturating_add(p.config.lifespans.id_token)
+                .unix_timestamp()
+        ),
     );
     claims.insert("iat".into(), json!(now.unix_timestamp()));
     claims.insert("rat".into(), json!(grant.requested_at.unix_timestamp()));

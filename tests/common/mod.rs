@@ -8,6 +8,7 @@
 //! - [`flow`]: driving the browser flow through the harness (login and consent pages,
 //!   accept bodies, redirect accessors);
 //! - [`process`]: the example servers run as child processes, spoken to over loopback;
+//! - [`props`]: what the property tests share (bounded cases, a provider per property);
 //! - [`postgres`] (feature `postgres`): a scratch database per test.
 //!
 //! Credential formats and store digests are never re-implemented here: they come from
@@ -31,6 +32,7 @@ mod http;
 #[cfg(feature = "postgres")]
 pub mod postgres;
 pub mod process;
+pub mod props;
 pub mod seed;
 
 pub use self::http::*;
