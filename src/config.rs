@@ -39,9 +39,10 @@ pub struct Config {
     /// POST, its form body (default 16 KiB). Every open flow stores its request, so this
     /// bounds what one anonymous request can make the store hold.
     pub max_authorization_request_bytes: usize,
-    /// Origins allowed to read discovery and JWKS cross-origin (exact match).
+    /// Origins allowed to read discovery, RFC 8414 metadata and JWKS cross-origin (exact
+    /// match).
     pub discovery_cors_origins: Vec<String>,
-    /// Scopes advertised in discovery besides `openid` and `offline`.
+    /// Scopes advertised in discovery and RFC 8414 metadata besides `openid` and `offline`.
     pub scopes_supported: Vec<String>,
     /// Claims advertised in discovery besides `sub`.
     pub claims_supported: Vec<String>,
@@ -216,6 +217,17 @@ impl Config {
         self.issuer.trim_end_matches('/')
     }
 
+    /// The issuer's path as written, without its terminating `/`: `""` for
+    /// `https://auth.example.com/`, `/tenant1` for `https://auth.example.com/tenant1/`. RFC 8414
+    /// §3.1 inserts the well-known suffix between the host and this path.
+    pub(crate) fn issuer_path(&self) -> &str {
+        let base = self.base_url();
+        let authority_and_path = base.split_once("://").map_or(base, |(_, rest)| rest);
+        authority_and_path
+            .find('/')
+            .map_or("", |start| &authority_and_path[start..])
+    }
+
     /// Whether pairwise subject identifiers are enabled.
     pub(crate) fn pairwise_enabled(&self) -> bool {
         self.pairwise_salt.is_some()
@@ -323,6 +335,20 @@ mod tests {
         assert!(Config::new("https://auth.example.com/?x=1").is_err());
         assert!(Config::new("not a url").is_err());
         assert!(Config::new("ftp://auth.example.com/").is_err());
+    }
+
+    #[test]
+    fn issuer_path_is_the_path_as_written_without_its_terminating_slash() {
+        for (issuer, path) in [
+            ("https://auth.example.com/", ""),
+            ("https://auth.example.com", ""),
+            ("http://127.0.0.1:4444/", ""),
+            ("https://auth.example.com/tenant1", "/tenant1"),
+            ("https://auth.example.com/tenant1/", "/tenant1"),
+            ("https://auth.example.com/a/t%20b", "/a/t%20b"),
+        ] {
+            assert_eq!(Config::new(issuer).unwrap().issuer_path(), path, "{issuer}");
+        }
     }
 
     #[test]

@@ -98,9 +98,9 @@ impl ProviderBuilder {
         let clock = self
             .clock
             .unwrap_or_else(|| Arc::new(SystemClock) as Arc<dyn Clock>);
-        let discovery = endpoint::discovery::document(&self.config)?;
+        let well_known = endpoint::discovery::documents(&self.config)?;
         let secret_checks = SecretChecks::new(self.secret_checks);
-        let cx = Context::load(self.config, store, clock, discovery, secret_checks).await?;
+        let cx = Context::load(self.config, store, clock, well_known, secret_checks).await?;
         Ok(Provider { cx: Arc::new(cx) })
     }
 }
@@ -117,7 +117,8 @@ impl Provider {
         }
     }
 
-    /// The public API (authorize, token, revoke, userinfo, discovery, JWKS, logout).
+    /// The public API (authorize, token, revoke, userinfo, discovery and RFC 8414 metadata,
+    /// JWKS, logout).
     pub fn public(&self) -> PublicApi {
         PublicApi {
             provider: self.clone(),

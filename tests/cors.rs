@@ -193,10 +193,11 @@ async fn userinfo_uses_the_access_tokens_client() {
 }
 
 #[tokio::test]
-async fn discovery_and_jwks_use_the_configured_origins() {
+async fn discovery_metadata_and_jwks_use_the_configured_origins() {
     let p = seeded().await;
     for path in [
         "/.well-known/openid-configuration",
+        "/.well-known/oauth-authorization-server",
         "/.well-known/jwks.json",
     ] {
         let res = p

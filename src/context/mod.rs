@@ -32,10 +32,20 @@ pub(crate) struct Context {
     /// Seals private keys before they reach the store, opens them when loaded.
     key_sealer: KeySealer,
     keys: RwLock<Arc<KeyRing>>,
-    /// The discovery document, rendered once.
-    pub(crate) discovery: Bytes,
+    /// The metadata documents, rendered once.
+    pub(crate) well_known: WellKnown,
     /// Where slow client-secret checks run, and which successes are remembered.
     pub(crate) secret_checks: SecretChecks,
+}
+
+/// The metadata documents of `/.well-known/`, pre-encoded at build (the endpoint layer
+/// renders them from the configuration).
+#[derive(Debug)]
+pub(crate) struct WellKnown {
+    /// `GET /.well-known/openid-configuration`.
+    pub(crate) openid_configuration: Bytes,
+    /// `GET /.well-known/oauth-authorization-server` (RFC 8414).
+    pub(crate) authorization_server: Bytes,
 }
 
 /// The signing keys in force, with their JWKS rendered once.
@@ -114,7 +124,7 @@ impl Context {
         config: Config,
         store: Arc<dyn Store>,
         clock: Arc<dyn Clock>,
-        discovery: Bytes,
+        well_known: WellKnown,
         secret_checks: SecretChecks,
     ) -> Result<Self, Error> {
         let key_sealer = KeySealer::new(config.system_secret.expose());
@@ -135,7 +145,7 @@ impl Context {
             store,
             clock,
             keys: RwLock::new(Arc::new(ring)),
-            discovery,
+            well_known,
             secret_checks,
         })
     }

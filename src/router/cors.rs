@@ -6,7 +6,8 @@
 //!   of the access token for userinfo (read as the endpoint reads it: header or POST form,
 //!   never the query). Naming a client is enough: the CORS headers only let the
 //!   browser *read* the answer, and the endpoint still authenticates the request.
-//! * `/.well-known/*` (discovery and JWKS): `Config::discovery_cors_origins` (exact match).
+//! * `/.well-known/*` (OpenID discovery, RFC 8414 metadata, JWKS):
+//!   `Config::discovery_cors_origins` (exact match).
 //!
 //! A preflight (`OPTIONS`) carries no credentials, so it is allowed when *any* client lists the
 //! origin ([`ClientStore::origin_allowed`](crate::store::ClientStore::origin_allowed)); the
@@ -31,7 +32,7 @@ const PREFLIGHT_MAX_AGE: &str = "600";
 /// which policy.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Policy {
-    /// Discovery and JWKS: the configured origin list.
+    /// Discovery, RFC 8414 metadata and JWKS: the configured origin list.
     Configured,
     /// Token and revocation: the origins of the client the request names.
     NamedClient,

@@ -27,6 +27,9 @@ const GET_POST: &[Method] = &[Method::GET, Method::POST];
 pub(crate) enum PublicRoute {
     /// `/.well-known/openid-configuration`
     Discovery,
+    /// `/.well-known/oauth-authorization-server`, followed by the issuer's path when it has
+    /// one (RFC 8414 §3.1)
+    AuthorizationServerMetadata,
     /// `/.well-known/jwks.json`
     Jwks,
     /// `/oauth2/auth`
@@ -44,10 +47,17 @@ pub(crate) enum PublicRoute {
 }
 
 impl PublicRoute {
-    /// The route of a path's raw segments; `None` is a 404.
-    fn parse(segments: &[&str]) -> Result<Option<Self>, OAuthError> {
+    /// The route of a path's raw segments; `None` is a 404. `issuer_path` is
+    /// [`Config::issuer_path`](crate::config::Config::issuer_path): the RFC 8414 metadata is
+    /// served where §3.1 puts it for this issuer and nowhere else.
+    fn parse(segments: &[&str], issuer_path: &str) -> Result<Option<Self>, OAuthError> {
         Ok(Some(match segments {
             [".well-known", "openid-configuration"] => Self::Discovery,
+            [".well-known", "oauth-authorization-server", rest @ ..]
+                if is_issuer_path(rest, issuer_path) =>
+            {
+                Self::AuthorizationServerMetadata
+            }
             [".well-known", "jwks.json"] => Self::Jwks,
             ["oauth2", "auth"] => Self::Authorize,
             ["oauth2", "token"] => Self::Token,
@@ -64,7 +74,11 @@ impl PublicRoute {
     /// The methods the route answers (in the order of the `Allow` header).
     fn methods(&self) -> &'static [Method] {
         match self {
-            Self::Discovery | Self::Jwks | Self::Logout | Self::Fallback(_) => GET,
+            Self::Discovery
+            | Self::AuthorizationServerMetadata
+            | Self::Jwks
+            | Self::Logout
+            | Self::Fallback(_) => GET,
             Self::Authorize | Self::Userinfo => GET_POST,
             Self::Token | Self::Revoke => POST,
         }
@@ -74,7 +88,9 @@ impl PublicRoute {
     /// headers, and `OPTIONS` is a 405 like any other method the route does not answer).
     fn cors(&self) -> Option<cors::Policy> {
         match self {
-            Self::Discovery | Self::Jwks => Some(cors::Policy::Configured),
+            Self::Discovery | Self::AuthorizationServerMetadata | Self::Jwks => {
+                Some(cors::Policy::Configured)
+            }
             Self::Token | Self::Revoke => Some(cors::Policy::NamedClient),
             Self::Userinfo => Some(cors::Policy::TokenClient),
             Self::Authorize | Self::Logout | Self::Fallback(_) => None,
@@ -84,6 +100,7 @@ impl PublicRoute {
     async fn dispatch(self, p: &Context, req: Request) -> Response {
         match self {
             Self::Discovery => endpoint::discovery::openid_configuration(p, req),
+            Self::AuthorizationServerMetadata => endpoint::discovery::authorization_server(p, req),
             Self::Jwks => endpoint::jwks::jwks(p, req),
             Self::Authorize => endpoint::authorize::authorize(p, req).await,
             Self::Token => endpoint::token::token(p, req).await,
@@ -211,7 +228,8 @@ pub(crate) async fn public(p: &Context, req: Request) -> Response {
     if let Some(res) = too_large(p, &req) {
         return res;
     }
-    let route = match route(&req, PublicRoute::parse) {
+    let issuer_path = p.config.issuer_path();
+    let route = match route(&req, |segments| PublicRoute::parse(segments, issuer_path)) {
         Ok(Some(route)) => route,
         Ok(None) => return not_found(p),
         Err(e) => return p.error_response(&e),
@@ -252,12 +270,18 @@ pub(crate) async fn admin(p: &Context, req: Request) -> Response {
 /// paths sees what the router sees. Only path parameters are decoded ([`parameter`]).
 fn route<R>(
     req: &Request,
-    parse: fn(&[&str]) -> Result<Option<R>, OAuthError>,
+    parse: impl FnOnce(&[&str]) -> Result<Option<R>, OAuthError>,
 ) -> Result<Option<R>, OAuthError> {
     let path = req.uri().path();
     let trimmed = path.strip_prefix('/').unwrap_or(path);
     let segments: Vec<&str> = trimmed.split('/').collect();
     parse(&segments)
+}
+
+/// Whether the segments after the well-known suffix are the issuer's path (`/tenant1` →
+/// `["tenant1"]`; no path → none), byte for byte as the issuer writes it.
+fn is_issuer_path(rest: &[&str], issuer_path: &str) -> bool {
+    issuer_path.split('/').skip(1).eq(rest.iter().copied())
 }
 
 /// A path parameter (a client id, a challenge, a subject), percent-decoded. One that is not
@@ -338,14 +362,40 @@ mod tests {
             ),
         ];
         for (segments, route) in cases {
-            assert_eq!(PublicRoute::parse(segments).unwrap().as_ref(), Some(route));
+            assert_eq!(
+                PublicRoute::parse(segments, "").unwrap().as_ref(),
+                Some(route)
+            );
         }
-        assert_eq!(
-            PublicRoute::parse(&["oauth2", "fallbacks", "other"]).unwrap(),
-            None
-        );
-        assert_eq!(PublicRoute::parse(&["clients"]).unwrap(), None);
-        assert_eq!(PublicRoute::parse(&["oauth2", "%74oken"]).unwrap(), None);
+        let parse = |segments: &[&str]| PublicRoute::parse(segments, "").unwrap();
+        assert_eq!(parse(&["oauth2", "fallbacks", "other"]), None);
+        assert_eq!(parse(&["clients"]), None);
+        assert_eq!(parse(&["oauth2", "%74oken"]), None);
+    }
+
+    #[test]
+    fn authorization_server_metadata_is_where_rfc_8414_puts_it_for_the_issuer() {
+        const METADATA: &str = "oauth-authorization-server";
+        let found = |segments: &[&str], issuer_path: &str| {
+            PublicRoute::parse(segments, issuer_path).unwrap()
+                == Some(PublicRoute::AuthorizationServerMetadata)
+        };
+        assert!(found(&[".well-known", METADATA], ""));
+        assert!(!found(&[".well-known", METADATA, ""], ""));
+        assert!(!found(&[".well-known", METADATA, "tenant1"], ""));
+        // Path inserted (§3.1); the plain form would name another issuer (§3.3).
+        assert!(found(&[".well-known", METADATA, "tenant1"], "/tenant1"));
+        assert!(found(&[".well-known", METADATA, "a", "b"], "/a/b"));
+        assert!(!found(&[".well-known", METADATA], "/tenant1"));
+        assert!(!found(
+            &[".well-known", METADATA, "tenant1", ""],
+            "/tenant1"
+        ));
+        assert!(!found(&[".well-known", METADATA, "tenant2"], "/tenant1"));
+        assert!(!found(&[".well-known", METADATA, "a"], "/a/b"));
+        // As written, like every fixed segment.
+        assert!(!found(&[".well-known", METADATA, "t%65nant1"], "/tenant1"));
+        assert!(found(&[".well-known", METADATA, "t%20b"], "/t%20b"));
     }
 
     #[test]

@@ -17,9 +17,11 @@ pub enum Api {
 }
 
 /// The path templates of the public API, one per path the router matches; a parameter is
-/// written `{name}` as in OpenAPI.
+/// written `{name}` as in OpenAPI. They are those of an issuer without a path: with one, the
+/// RFC 8414 metadata moves to `/.well-known/oauth-authorization-server{issuer path}`.
 const PUBLIC: &[&str] = &[
     "/.well-known/openid-configuration",
+    "/.well-known/oauth-authorization-server",
     "/.well-known/jwks.json",
     "/oauth2/auth",
     "/oauth2/token",
@@ -59,7 +61,7 @@ pub fn templates(api: Api) -> &'static [&'static str] {
 }
 
 /// The methods `api` answers at `path` (each `{name}` parameter standing for any one
-/// segment), in the order of `Allow`, followed by `OPTIONS` where the route answers CORS
+/// segment) for an issuer without a path, in the order of `Allow`, followed by `OPTIONS` where the route answers CORS
 /// preflights; `None` when no route matches, the router's 404.
 pub fn methods(api: Api, path: &str) -> Option<Vec<Method>> {
     let concrete: Vec<&str> = path
@@ -69,13 +71,16 @@ pub fn methods(api: Api, path: &str) -> Option<Vec<Method>> {
         .map(|s| if s.starts_with('{') { "x" } else { s })
         .collect();
     match api {
-        Api::Public => PublicRoute::parse(&concrete).ok().flatten().map(|route| {
-            let mut methods = route.methods().to_vec();
-            if route.cors().is_some() {
-                methods.push(Method::OPTIONS);
-            }
-            methods
-        }),
+        Api::Public => PublicRoute::parse(&concrete, "")
+            .ok()
+            .flatten()
+            .map(|route| {
+                let mut methods = route.methods().to_vec();
+                if route.cors().is_some() {
+                    methods.push(Method::OPTIONS);
+                }
+                methods
+            }),
         Api::Admin => AdminRoute::parse(&concrete)
             .ok()
             .flatten()
@@ -105,6 +110,7 @@ mod tests {
     fn listed(route: &PublicRoute) -> usize {
         match route {
             PublicRoute::Discovery
+            | PublicRoute::AuthorizationServerMetadata
             | PublicRoute::Jwks
             | PublicRoute::Authorize
             | PublicRoute::Token
@@ -144,7 +150,7 @@ mod tests {
     fn templates_name_distinct_routes() {
         let public: Vec<PublicRoute> = PUBLIC
             .iter()
-            .map(|t| parse_template(t, PublicRoute::parse))
+            .map(|t| parse_template(t, |segments| PublicRoute::parse(segments, "")))
             .collect();
         for (i, route) in public.iter().enumerate() {
             assert!(!public[..i].contains(route), "{} twice", PUBLIC[i]);
