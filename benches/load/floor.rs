@@ -25,7 +25,7 @@ use std::convert::Infallible;
 
 use base64::Engine as _;
 use bytes::Bytes;
-use http::{Method, Request, Response, StatusCode, header};
+use http::{HeaderValue, Method, Request, Response, StatusCode, header};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
@@ -55,9 +55,12 @@ fn json(status: StatusCode, body: &'static str) -> Response<Full<Bytes>> {
     let mut res = Response::new(Full::new(Bytes::from_static(body.as_bytes())));
     *res.status_mut() = status;
     let h = res.headers_mut();
-    h.insert(header::CONTENT_TYPE, "application/json".parse().unwrap());
-    h.insert(header::CACHE_CONTROL, "no-store".parse().unwrap());
-    h.insert(header::PRAGMA, "no-cache".parse().unwrap());
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
     res
 }
 
@@ -106,7 +109,7 @@ fn handle(req: &Request<Bytes>) -> Response<Full<Bytes>> {
             {
                 // The public API's CORS layer adds this to every answer.
                 let mut res = json(StatusCode::OK, TOKEN_BODY);
-                let vary = header::HeaderValue::from_static("Origin");
+                let vary = HeaderValue::from_static("Origin");
                 res.headers_mut().insert(header::VARY, vary);
                 res
             }

@@ -14,7 +14,9 @@
 #    each right after the same run against the bare-handler floor (benches/load/floor.rs, the
 #    `load_floor` example: hyper with the same request shape, headers and response sizes, and no
 #    provider work), which runs with the same pinning; each of our RESULT lines then ends with
-#    floor_rps and fraction = rps / floor_rps (FLOOR=0 skips the floor);
+#    floor_rps and fraction = rps / floor_rps, and the same from the servers' CPU time per
+#    request (cpu_us, floor_cpu_us, cpu_fraction = floor_cpu_us / cpu_us; FLOOR=0 skips the
+#    floor);
 # 3. memory: restarts the server with ACCESS_TOKEN_LIFESPAN=5s and reports its RSS before load,
 #    after TOKENS (1,000,000) client_credentials tokens, and after they expired and
 #    POST /oauth2/flush removed them; ROUNDS (2) times, so that reuse of the freed memory shows.
@@ -222,34 +224,49 @@ run_wrk() {
     esac
 }
 
-# measure_one NAME SCRIPT URL [ENV=value …]: a warm-up run, then the measured one, in $RESULT.
+# CPU time (user + system) of process $1 so far, in microseconds.
+cpu_us() {
+    awk -v hz="$(getconf CLK_TCK)" '{ printf "%.0f", ($14 + $15) * 1e6 / hz }' "/proc/$1/stat"
+}
+
+# measure_one NAME SCRIPT URL PID [ENV=value …]: a warm-up run, then the measured one, in
+# $RESULT, which ends with cpu_us: the CPU time of process PID (the server) per request,
+# steadier than the rate when other jobs share the server's core.
 measure_one() {
-    local name="$1" script="$2" url="$3"
-    shift 3
+    local name="$1" script="$2" url="$3" pid="$4" before requests
+    shift 4
     if [ "$WARMUP" -gt 0 ]; then
         run_wrk "$name-warmup" "$script" "$url" "$WARMUP" "$@" 2>/dev/null
     fi
+    before="$(cpu_us "$pid")"
     run_wrk "$name" "$script" "$url" "$DURATION" "$@"
+    requests="$(sed 's/.* requests=\([0-9]*\) .*/\1/' <<<"$RESULT")"
+    RESULT+=" cpu_us=$(awk -v t="$(($(cpu_us "$pid") - before))" -v n="$requests" \
+        'BEGIN { printf "%.1f", (n > 0) ? t / n : 0 }')"
 }
 
 # measure NAME SCRIPT URL PATH [ENV=value …]: measure_one against URL, then (unless FLOOR=0)
-# against the floor's PATH; adds our RESULT line with floor_rps and fraction to the summary,
-# and the floor's own line.
+# against the floor's PATH; adds our RESULT line with floor_rps and fraction (of the rates),
+# floor_cpu_us and cpu_fraction (floor_cpu_us / cpu_us, the same ratio from CPU time per
+# request) to the summary, and the floor's own line.
 measure() {
-    local name="$1" script="$2" url="$3" path="$4" ours floor_line ours_rps floor_rps
+    local name="$1" script="$2" url="$3" path="$4" ours floor_line
     shift 4
-    measure_one "$STORE/$name" "$script" "$url" "$@"
+    measure_one "$STORE/$name" "$script" "$url" "$SERVER_PID" "$@"
     ours="$RESULT"
     if [ "$FLOOR" = 0 ]; then
         SUMMARY+=("$ours")
         return
     fi
-    measure_one "floor/$name" "$script" "$FLOOR_URL$path" "$@"
+    measure_one "floor/$name" "$script" "$FLOOR_URL$path" "$FLOOR_PID" "$@"
     floor_line="$RESULT"
-    ours_rps="$(sed 's/.* rps=\([0-9]*\) .*/\1/' <<<"$ours")"
-    floor_rps="$(sed 's/.* rps=\([0-9]*\) .*/\1/' <<<"$floor_line")"
-    SUMMARY+=("$ours floor_rps=$floor_rps fraction=$(awk -v o="$ours_rps" -v f="$floor_rps" \
-        'BEGIN { printf "%.2f", (f > 0) ? o / f : 0 }')" "$floor_line")
+    SUMMARY+=("$ours $(awk -v a="$ours" -v b="$floor_line" 'BEGIN {
+        match(a, / rps=[0-9]+/); o = substr(a, RSTART + 5, RLENGTH - 5)
+        match(b, / rps=[0-9]+/); f = substr(b, RSTART + 5, RLENGTH - 5)
+        match(a, / cpu_us=[0-9.]+/); oc = substr(a, RSTART + 8, RLENGTH - 8)
+        match(b, / cpu_us=[0-9.]+/); fc = substr(b, RSTART + 8, RLENGTH - 8)
+        printf "floor_rps=%s fraction=%.2f floor_cpu_us=%s cpu_fraction=%.2f",
+            f, (f > 0) ? o / f : 0, fc, (oc > 0) ? fc / oc : 0 }')" "$floor_line")
 }
 
 say "==> $STORE store; server on CPU(s) $SERVER_CPUS, wrk on CPU(s) $LOAD_CPUS;" \
