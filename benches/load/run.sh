@@ -11,6 +11,12 @@
 #    access token, and runs wrk pinned to another core (LOAD_CPUS, default 1) against
 #    (a) POST /oauth2/token, grant_type=client_credentials, HTTP Basic auth, and
 #    (b) POST /oauth2/introspect (admin API) with that token;
+#    each right after the same run against the bare-handler floor (benches/load/floor.rs, the
+#    `load_floor` example: hyper with the same request shape, headers and response sizes, and no
+#    provider work), which runs with the same pinning; each of our RESULT lines then ends with
+#    floor_rps and fraction = rps / floor_rps, and the same from the servers' CPU time per
+#    request (cpu_us, floor_cpu_us, cpu_fraction = floor_cpu_us / cpu_us; FLOOR=0 skips the
+#    floor);
 # 3. memory: restarts the server with ACCESS_TOKEN_LIFESPAN=5s and reports its RSS before load,
 #    after TOKENS (1,000,000) client_credentials tokens, and after they expired and
 #    POST /oauth2/flush removed them; ROUNDS (2) times, so that reuse of the freed memory shows.
@@ -22,7 +28,7 @@
 # Environment: DURATION (seconds per measurement, 30), WARMUP (seconds, 2), CONNECTIONS (64),
 # THREADS (2), RATES (1; 0 skips steps 1–2), TOKENS (1000000, 0 skips step 3), ROUNDS (2),
 # FLOWS (100000, 0 skips step 4), FLOW_LIFESPAN (30s), SERVER_CPUS (0; 0,1 for postgres),
-# LOAD_CPUS (1), WAIT_FOR_QUIET (unset; a number such as 0.7 first waits up to 15 minutes for
+# LOAD_CPUS (1), FLOOR (1), WAIT_FOR_QUIET (unset; a number such as 0.7 first waits up to 15 minutes for
 # the 1-minute load average to drop below it). Everything listens on 127.0.0.1 only; the server
 # is stopped and the scratch database dropped on exit.
 set -euo pipefail
@@ -37,6 +43,7 @@ ROUNDS="${ROUNDS:-2}"
 RATES="${RATES:-1}"
 FLOWS="${FLOWS:-100000}"
 FLOW_LIFESPAN="${FLOW_LIFESPAN:-30s}"
+FLOOR="${FLOOR:-1}"
 if [ "$STORE" = postgres ]; then
     SERVER_CPUS="${SERVER_CPUS:-0,1}"
 else
@@ -59,6 +66,7 @@ done
 
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/oauth2-load.XXXXXX")"
 SERVER_PID=
+FLOOR_PID=
 WRK_PID=
 DROP_DB=
 SUMMARY=()
@@ -81,6 +89,10 @@ cleanup() {
         kill -TERM "$WRK_PID" 2>/dev/null || true
     fi
     stop_server
+    if [ -n "$FLOOR_PID" ]; then
+        kill -TERM "$FLOOR_PID" 2>/dev/null || true
+        wait "$FLOOR_PID" 2>/dev/null || true
+    fi
     if [ -n "$DROP_DB" ]; then
         psql "${DATABASE_URL%/*}/postgres" -qc "DROP DATABASE IF EXISTS $DROP_DB" >/dev/null 2>&1 ||
             say "warning: could not drop the scratch database $DROP_DB"
@@ -99,10 +111,12 @@ if [ -n "${WAIT_FOR_QUIET:-}" ]; then
     done
 fi
 
-say "==> building hyper_server (release)"
-cargo build --release --quiet --example hyper_server --features sqlite,postgres
+say "==> building hyper_server and load_floor (release)"
+cargo build --release --quiet --example hyper_server --example load_floor --features sqlite,postgres
 SERVER_BIN="${CARGO_TARGET_DIR:-$ROOT/target}/release/examples/hyper_server"
+FLOOR_BIN="${CARGO_TARGET_DIR:-$ROOT/target}/release/examples/load_floor"
 [ -x "$SERVER_BIN" ] || die "no server binary at $SERVER_BIN"
+[ -x "$FLOOR_BIN" ] || die "no floor binary at $FLOOR_BIN"
 
 case "$STORE" in
 memory) DATABASE_URL=memory ;;
@@ -136,6 +150,22 @@ start_server() {
     done
     cat "$log" >&2
     die "the server did not become ready in 30 s"
+}
+
+# Starts the bare-handler floor with the server's pinning; sets FLOOR_PID and FLOOR_URL.
+start_floor() {
+    local log="$WORK/floor.log"
+    : >"$log"
+    taskset -c "$SERVER_CPUS" "$FLOOR_BIN" >"$log" 2>&1 &
+    FLOOR_PID=$!
+    FLOOR_URL=
+    for _ in $(seq 100); do
+        kill -0 "$FLOOR_PID" 2>/dev/null || { cat "$log" >&2; die "the floor exited"; }
+        FLOOR_URL="$(sed -n 's/^floor listening on //p' "$log")"
+        [ -n "$FLOOR_URL" ] && return
+        sleep 0.1
+    done
+    die "the floor did not start in 10 s"
 }
 
 # Creates a client_credentials client with a generated secret; sets CLIENT_ID and BASIC.
@@ -194,15 +224,49 @@ run_wrk() {
     esac
 }
 
-# measure NAME SCRIPT URL [ENV=value …]: a warm-up run, then the measured one.
-measure() {
-    local name="$1" script="$2" url="$3"
-    shift 3
+# CPU time (user + system) of process $1 so far, in microseconds.
+cpu_us() {
+    awk -v hz="$(getconf CLK_TCK)" '{ printf "%.0f", ($14 + $15) * 1e6 / hz }' "/proc/$1/stat"
+}
+
+# measure_one NAME SCRIPT URL PID [ENV=value …]: a warm-up run, then the measured one, in
+# $RESULT, which ends with cpu_us: the CPU time of process PID (the server) per request,
+# steadier than the rate when other jobs share the server's core.
+measure_one() {
+    local name="$1" script="$2" url="$3" pid="$4" before requests
+    shift 4
     if [ "$WARMUP" -gt 0 ]; then
         run_wrk "$name-warmup" "$script" "$url" "$WARMUP" "$@" 2>/dev/null
     fi
+    before="$(cpu_us "$pid")"
     run_wrk "$name" "$script" "$url" "$DURATION" "$@"
-    SUMMARY+=("$RESULT")
+    requests="$(sed 's/.* requests=\([0-9]*\) .*/\1/' <<<"$RESULT")"
+    RESULT+=" cpu_us=$(awk -v t="$(($(cpu_us "$pid") - before))" -v n="$requests" \
+        'BEGIN { printf "%.1f", (n > 0) ? t / n : 0 }')"
+}
+
+# measure NAME SCRIPT URL PATH [ENV=value …]: measure_one against URL, then (unless FLOOR=0)
+# against the floor's PATH; adds our RESULT line with floor_rps and fraction (of the rates),
+# floor_cpu_us and cpu_fraction (floor_cpu_us / cpu_us, the same ratio from CPU time per
+# request) to the summary, and the floor's own line.
+measure() {
+    local name="$1" script="$2" url="$3" path="$4" ours floor_line
+    shift 4
+    measure_one "$STORE/$name" "$script" "$url" "$SERVER_PID" "$@"
+    ours="$RESULT"
+    if [ "$FLOOR" = 0 ]; then
+        SUMMARY+=("$ours")
+        return
+    fi
+    measure_one "floor/$name" "$script" "$FLOOR_URL$path" "$FLOOR_PID" "$@"
+    floor_line="$RESULT"
+    SUMMARY+=("$ours $(awk -v a="$ours" -v b="$floor_line" 'BEGIN {
+        match(a, / rps=[0-9]+/); o = substr(a, RSTART + 5, RLENGTH - 5)
+        match(b, / rps=[0-9]+/); f = substr(b, RSTART + 5, RLENGTH - 5)
+        match(a, / cpu_us=[0-9.]+/); oc = substr(a, RSTART + 8, RLENGTH - 8)
+        match(b, / cpu_us=[0-9.]+/); fc = substr(b, RSTART + 8, RLENGTH - 8)
+        printf "floor_rps=%s fraction=%.2f floor_cpu_us=%s cpu_fraction=%.2f",
+            f, (f > 0) ? o / f : 0, fc, (oc > 0) ? fc / oc : 0 }')" "$floor_line")
 }
 
 say "==> $STORE store; server on CPU(s) $SERVER_CPUS, wrk on CPU(s) $LOAD_CPUS;" \
@@ -210,6 +274,7 @@ say "==> $STORE store; server on CPU(s) $SERVER_CPUS, wrk on CPU(s) $LOAD_CPUS;"
 say "    load average: $(cut -d' ' -f1-3 /proc/loadavg); $(nproc) CPUs"
 if [ "$RATES" != 0 ]; then
     start_server
+    [ "$FLOOR" = 0 ] || start_floor
     create_client
     TOKEN="$(mint_token)"
     jq -e '.active == true' >/dev/null < <(curl -sf --max-time 10 -X POST \
@@ -217,11 +282,17 @@ if [ "$RATES" != 0 ]; then
         die "the minted token does not introspect as active"
 
     say "==> (a) client_credentials: POST $PUBLIC/oauth2/token"
-    measure "$STORE/client_credentials" "$HERE/token.lua" "$PUBLIC/oauth2/token" LOAD_AUTH="$BASIC"
+    measure client_credentials "$HERE/token.lua" "$PUBLIC/oauth2/token" /oauth2/token \
+        LOAD_AUTH="$BASIC"
     say "==> (b) introspection: POST $ADMIN/oauth2/introspect"
-    measure "$STORE/introspect" "$HERE/introspect.lua" "$ADMIN/oauth2/introspect" \
+    measure introspect "$HERE/introspect.lua" "$ADMIN/oauth2/introspect" /oauth2/introspect \
         LOAD_TOKEN="$TOKEN"
     stop_server
+    if [ -n "$FLOOR_PID" ]; then
+        kill -TERM "$FLOOR_PID" 2>/dev/null || true
+        wait "$FLOOR_PID" 2>/dev/null || true
+        FLOOR_PID=
+    fi
 fi
 
 if [ "$TOKENS" -gt 0 ]; then
