@@ -34,6 +34,7 @@ mod token;
 #[cfg(feature = "tower")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tower")))]
 pub mod tower;
+mod trace;
 
 pub use admin::{FlushSummary, Introspection, PreviousConsentSession};
 pub use async_trait::async_trait;

@@ -24,7 +24,7 @@ const LAYERS: &[&[&str]] = &[
     &["http", "jose"],
     &["store", "config"],
     &["model"],
-    &["crypto", "error", "clock"],
+    &["crypto", "error", "clock", "trace"],
 ];
 
 fn layer_of(module: &str) -> Option<usize> {

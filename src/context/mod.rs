@@ -166,6 +166,7 @@ impl Context {
         let kid = record.kid.clone();
         self.store.insert_key(record).await?;
         self.reload_keys().await?;
+        crate::trace::event!(INFO, kid = %kid, alg = alg.as_str(), "signing key rotated");
         Ok(kid)
     }
 

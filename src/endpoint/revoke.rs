@@ -29,9 +29,20 @@ pub(crate) async fn revoke_token(p: &Context, client_id: &str, token: &str) -> R
         return Ok(false);
     };
     if record.grant.client_id != client_id {
+        crate::trace::event!(
+            DEBUG,
+            client_id,
+            "revocation of another client's token ignored"
+        );
         return Ok(false);
     }
     let changed = p.store.revoke_grant(&record.grant.grant_id).await?;
+    crate::trace::event!(
+        DEBUG,
+        client_id,
+        revoked = changed,
+        "token revoked with its grant"
+    );
     Ok(changed > 0)
 }
 

@@ -90,6 +90,10 @@ async fn consent_still_given(p: &Context, grant: &GrantData) -> Result<(), OAuth
     match p.store.consent_request(&grant.grant_id).await {
         Ok(_) => Ok(()),
         Err(StoreError::NotFound) => {
+            crate::trace::event!(WARN,
+                client_id = %grant.client_id,
+                "consent revoked mid-flow; its grant was revoked"
+            );
             p.store
                 .revoke_grant(&grant.grant_id)
                 .await

@@ -343,12 +343,16 @@ pub(crate) fn rejection_error(r: &RejectedRequest) -> OAuthError {
 pub(crate) fn verifier_error(stage: Stage, e: StoreError) -> OAuthError {
     match e {
         StoreError::NotFound => {
+            crate::trace::event!(WARN, stage = stage.noun(), "unknown verifier");
             OAuthError::access_denied(format!("The {} is unknown.", stage.verifier_param()))
         }
-        StoreError::AlreadyUsed | StoreError::Conflict => OAuthError::invalid_request(format!(
-            "The {} has already been used.",
-            stage.verifier_param()
-        )),
+        StoreError::AlreadyUsed | StoreError::Conflict => {
+            crate::trace::event!(WARN, stage = stage.noun(), "verifier reused");
+            OAuthError::invalid_request(format!(
+                "The {} has already been used.",
+                stage.verifier_param()
+            ))
+        }
         other => OAuthError::store_failure(other),
     }
 }
@@ -382,6 +386,11 @@ pub(crate) fn check_return(
     if pending.client_id != areq.client.client_id
         || request::fingerprint(&original) != areq.fingerprint
     {
+        crate::trace::event!(WARN,
+            client_id = %areq.client.client_id,
+            stage = stage.noun(),
+            "verifier mismatch: it belongs to another authorization request"
+        );
         return Err(OAuthError::invalid_request(
             "The verifier belongs to another authorization request.",
         ));
@@ -433,10 +442,17 @@ fn check_csrf(
         Some(value) if crate::crypto::constant_time_eq(value.as_bytes(), expected.as_bytes()) => {
             Ok(())
         }
-        _ => Err(OAuthError::request_forbidden(format!(
-            "The CSRF cookie of this {} is missing or does not match; the flow must run in one browser.",
-            stage.noun()
-        ))),
+        _ => {
+            crate::trace::event!(
+                WARN,
+                stage = stage.noun(),
+                "CSRF cookie missing or mismatched"
+            );
+            Err(OAuthError::request_forbidden(format!(
+                "The CSRF cookie of this {} is missing or does not match; the flow must run in one browser.",
+                stage.noun()
+            )))
+        }
     }
 }
 

@@ -258,6 +258,7 @@ async fn trusted_client(
         .require("client_id")
         .and_then(|id| crate::http::params::identifier("client_id", id))
         .map_err(Rejection::Untrusted)?;
+    crate::trace::client_id(client_id);
     let client = match p.store.client(client_id).await {
         Ok(record) => record.client,
         Err(StoreError::NotFound) => {

@@ -80,6 +80,7 @@ pub(crate) fn to_error_url(p: &Context, err: &OAuthError) -> Response {
 /// `error`, `error_description`, `error_hint` and (when shared) `error_debug`, restricted to
 /// the characters RFC 6749 §4.1.2.1 allows (no CR, LF, `"` or `\`).
 fn error_params(p: &Context, err: &OAuthError) -> Vec<(&'static str, String)> {
+    crate::trace::error(err.error.as_str());
     let mut params = vec![
         ("error", safe_error_text(err.error.as_str())),
         ("error_description", safe_error_text(&err.description)),

@@ -17,6 +17,7 @@ use crate::store::CodeRecord;
 use crate::token::issue::{IdTokenInput, access_and_refresh, id_token};
 use crate::token::lookup;
 
+const CREDENTIAL: &str = "authorization_code";
 const REUSED: &str =
     "The authorization code was already used; every token issued from it has been revoked.";
 
@@ -47,9 +48,12 @@ pub(crate) async fn exchange(
     };
     let (bearer, records) = minted.split();
     match p.store.redeem_code(&record.signature, records).await {
-        Ok(()) => Ok(TokenResponse::new(bearer, &grant.granted_scope, id_token)),
+        Ok(()) => {
+            crate::trace::event!(DEBUG, client_id = %grant.client_id, "authorization code redeemed");
+            Ok(TokenResponse::new(bearer, &grant.granted_scope, id_token))
+        }
         // Lost a race against another redemption of the same code: that is reuse too.
-        Err(StoreError::AlreadyUsed) => Err(refuse_reuse(p, &grant.grant_id, REUSED).await),
+        Err(StoreError::AlreadyUsed) => Err(refuse_reuse(p, grant, CREDENTIAL, REUSED).await),
         Err(StoreError::NotFound) => Err(unknown_code()),
         Err(e) => Err(OAuthError::store_failure(e)),
     }
@@ -84,7 +88,7 @@ async fn check(
         ));
     }
     if record.used {
-        return Err(refuse_reuse(p, &record.grant.grant_id, REUSED).await);
+        return Err(refuse_reuse(p, &record.grant, CREDENTIAL, REUSED).await);
     }
     if now >= record.expires_at {
         return Err(OAuthError::invalid_grant(

@@ -160,9 +160,16 @@ pub(crate) async fn authenticate(
 ) -> Result<ClientRecord, OAuthError> {
     let presented = presented(req, params)?;
     identifier("client_id", &presented.client_id)?;
+    crate::trace::client_id(&presented.client_id);
     let record = match p.store.client(&presented.client_id).await {
         Ok(record) => record,
         Err(StoreError::NotFound) => {
+            crate::trace::event!(WARN,
+                client_id = %presented.client_id,
+                method = presented.method.as_str(),
+                reason = "unknown client",
+                "client authentication failed"
+            );
             return Err(invalid_client(
                 "The client is unknown or the credentials are wrong.",
             ));
@@ -173,6 +180,13 @@ pub(crate) async fn authenticate(
     if registered != Some(presented.method) {
         let registered =
             registered.map_or(&*record.client.token_endpoint_auth_method, |m| m.as_str());
+        crate::trace::event!(WARN,
+            client_id = %presented.client_id,
+            method = presented.method.as_str(),
+            registered,
+            reason = "method not registered",
+            "client authentication failed"
+        );
         return Err(OAuthError::invalid_client(format!(
             "The client is registered for '{registered}' authentication but used '{}'.",
             presented.method
@@ -188,6 +202,12 @@ pub(crate) async fn authenticate(
             None => false,
         };
         if !ok {
+            crate::trace::event!(WARN,
+                client_id = %presented.client_id,
+                method = presented.method.as_str(),
+                reason = "wrong secret",
+                "client authentication failed"
+            );
             return Err(invalid_client(
                 "The client is unknown or the credentials are wrong.",
             ));

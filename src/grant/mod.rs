@@ -59,10 +59,33 @@ pub(crate) fn issues_refresh(grant: &GrantData, client: &Client) -> bool {
 /// token): revoke every token of the grant, since one of the two presenters is an attacker
 /// and we cannot tell which, then refuse with `invalid_grant`. If the revocation itself
 /// fails the request is a 500, so the failure is not hidden.
-pub(crate) async fn refuse_reuse(p: &Context, grant_id: &str, what: &'static str) -> OAuthError {
-    match p.store.revoke_grant(grant_id).await {
-        Ok(_) => OAuthError::invalid_grant(what),
-        Err(e) => OAuthError::store_failure(e),
+///
+/// `credential` names what was replayed (`authorization_code`, `refresh_token`) in the
+/// `warn` event; the grant id is not traced (it is the consent challenge).
+pub(crate) async fn refuse_reuse(
+    p: &Context,
+    grant: &GrantData,
+    credential: &'static str,
+    what: &'static str,
+) -> OAuthError {
+    match p.store.revoke_grant(&grant.grant_id).await {
+        Ok(revoked) => {
+            crate::trace::event!(WARN,
+                client_id = %grant.client_id,
+                credential,
+                revoked,
+                "credential reuse detected; every token of its grant was revoked"
+            );
+            OAuthError::invalid_grant(what)
+        }
+        Err(e) => {
+            crate::trace::event!(WARN,
+                client_id = %grant.client_id,
+                credential,
+                "credential reuse detected; revoking its grant failed"
+            );
+            OAuthError::store_failure(e)
+        }
     }
 }
 

@@ -26,6 +26,7 @@ use crate::store::{GrantData, TokenKind, TokenRecord, TokenStatus};
 use crate::token::issue::{IdTokenInput, access_and_refresh, id_token};
 use crate::token::lookup;
 
+const CREDENTIAL: &str = "refresh_token";
 const REUSED: &str =
     "The refresh token was already used; every token of its grant has been revoked.";
 
@@ -49,7 +50,9 @@ pub(crate) async fn exchange(
     }
     match record.status {
         TokenStatus::Active => {}
-        TokenStatus::Rotated => return Err(refuse_reuse(p, &record.grant.grant_id, REUSED).await),
+        TokenStatus::Rotated => {
+            return Err(refuse_reuse(p, &record.grant, CREDENTIAL, REUSED).await);
+        }
         TokenStatus::Revoked => return Err(inactive()),
     }
     if !record.is_active(now) {
@@ -79,13 +82,16 @@ pub(crate) async fn exchange(
         .rotate_refresh_token(&record.signature, records)
         .await
     {
-        Ok(()) => Ok(TokenResponse::new(
-            bearer,
-            &narrowed.granted_scope,
-            id_token,
-        )),
+        Ok(()) => {
+            crate::trace::event!(DEBUG, client_id = %client.client_id, "refresh token rotated");
+            Ok(TokenResponse::new(
+                bearer,
+                &narrowed.granted_scope,
+                id_token,
+            ))
+        }
         // Another request rotated it between our read and our write: reuse.
-        Err(StoreError::AlreadyUsed) => Err(refuse_reuse(p, &original.grant_id, REUSED).await),
+        Err(StoreError::AlreadyUsed) => Err(refuse_reuse(p, original, CREDENTIAL, REUSED).await),
         Err(StoreError::NotFound) => Err(inactive()),
         Err(e) => Err(OAuthError::store_failure(e)),
     }

@@ -31,6 +31,7 @@ pub(crate) fn json_bytes(status: StatusCode, body: Bytes) -> Response {
 
 /// Hydra's flat error JSON with the error's status.
 pub(crate) fn error(err: &OAuthError, share_debug: bool) -> Response {
+    crate::trace::error(err.error.as_str());
     let body = serde_json::to_vec(&err.body(share_debug)).unwrap_or_else(|_| {
         br#"{"error":"server_error","error_description":"","status_code":500}"#.to_vec()
     });

@@ -12,6 +12,7 @@ use crate::endpoint;
 use crate::endpoint::fallbacks::Page;
 use crate::error::OAuthError;
 use crate::http::{Request, Response};
+use crate::trace::RequestSpan;
 
 mod cors;
 pub mod table;
@@ -69,6 +70,23 @@ impl PublicRoute {
             ["oauth2", "fallbacks", "logout"] => Self::Fallback(Page::Logout),
             _ => return Ok(None),
         }))
+    }
+
+    /// The route's name in the request span.
+    fn name(&self) -> &'static str {
+        match self {
+            Self::Discovery => "discovery",
+            Self::AuthorizationServerMetadata => "authorization_server_metadata",
+            Self::Jwks => "jwks",
+            Self::Authorize => "authorize",
+            Self::Token => "token",
+            Self::Revoke => "revoke",
+            Self::Userinfo => "userinfo",
+            Self::Logout => "logout",
+            Self::Fallback(Page::Error) => "fallback_error",
+            Self::Fallback(Page::Consent) => "fallback_consent",
+            Self::Fallback(Page::Logout) => "fallback_logout",
+        }
     }
 
     /// The methods the route answers (in the order of the `Allow` header).
@@ -171,6 +189,27 @@ impl AdminRoute {
         }))
     }
 
+    /// The route's name in the request span (its parameters, which can be challenges, are
+    /// never recorded).
+    fn name(&self) -> &'static str {
+        match self {
+            Self::Clients => "clients",
+            Self::Client(_) => "client",
+            Self::LoginRequest(_) => "login_request",
+            Self::AcceptLogin(_) => "accept_login",
+            Self::RejectLogin(_) => "reject_login",
+            Self::ConsentRequest(_) => "consent_request",
+            Self::AcceptConsent(_) => "accept_consent",
+            Self::RejectConsent(_) => "reject_consent",
+            Self::ConsentSessions(_) => "consent_sessions",
+            Self::ClientConsentSessions(..) => "client_consent_sessions",
+            Self::LoginSessions(_) => "login_sessions",
+            Self::Introspect => "introspect",
+            Self::Flush => "flush",
+            Self::Health => "health",
+        }
+    }
+
     /// The methods the route answers (in the order of the `Allow` header).
     fn methods(&self) -> &'static [Method] {
         match self {
@@ -223,8 +262,15 @@ impl AdminRoute {
     }
 }
 
-/// The public API.
+/// The public API, inside its request span.
 pub(crate) async fn public(p: &Context, req: Request) -> Response {
+    let span = RequestSpan::new("public", req.method());
+    let res = span.run(public_route(p, req, &span)).await;
+    span.status(res.status());
+    res
+}
+
+async fn public_route(p: &Context, req: Request, span: &RequestSpan) -> Response {
     if let Some(res) = too_large(p, &req) {
         return res;
     }
@@ -234,6 +280,7 @@ pub(crate) async fn public(p: &Context, req: Request) -> Response {
         Ok(None) => return not_found(p),
         Err(e) => return p.error_response(&e),
     };
+    span.route(route.name());
     let cors = route.cors();
     if let (Some(policy), &Method::OPTIONS) = (cors, req.method()) {
         return cors::preflight(p, &req, policy, &method_list(route.methods())).await;
@@ -249,8 +296,15 @@ pub(crate) async fn public(p: &Context, req: Request) -> Response {
     }
 }
 
-/// The admin API.
+/// The admin API, inside its request span.
 pub(crate) async fn admin(p: &Context, req: Request) -> Response {
+    let span = RequestSpan::new("admin", req.method());
+    let res = span.run(admin_route(p, req, &span)).await;
+    span.status(res.status());
+    res
+}
+
+async fn admin_route(p: &Context, req: Request, span: &RequestSpan) -> Response {
     if let Some(res) = too_large(p, &req) {
         return res;
     }
@@ -259,6 +313,10 @@ pub(crate) async fn admin(p: &Context, req: Request) -> Response {
         Ok(None) => return not_found(p),
         Err(e) => return p.error_response(&e),
     };
+    span.route(route.name());
+    if let AdminRoute::Client(id) | AdminRoute::ClientConsentSessions(_, id) = &route {
+        crate::trace::client_id(id);
+    }
     if let Some(res) = disallowed(p, &req, route.methods()) {
         return res;
     }
