@@ -184,6 +184,32 @@ impl Context {
         Ok(())
     }
 
+    /// Signs `claims` as a compact JWS of type `typ` with the active key of `alg`: the one
+    /// door through which every JWT the provider issues is signed. A missing key or a failed
+    /// signature is a `server_error`, never an unsigned token.
+    pub(crate) async fn sign_jwt<T: serde::Serialize + ?Sized>(
+        &self,
+        alg: Algorithm,
+        typ: &str,
+        claims: &T,
+    ) -> Result<String, OAuthError> {
+        let keys = self.keys();
+        let key = keys.signing_key(alg).ok_or_else(|| {
+            OAuthError::server_error("").with_debug(format!("no signing key for {alg}"))
+        })?;
+        key.sign_jwt(typ, claims)
+            .map_err(|e| OAuthError::server_error("").with_debug(e))
+    }
+
+    /// Verifies a JWT this provider signed (any published key) and returns its claims. Only
+    /// the signature is checked: the caller checks `iss`, `aud` and times as its use needs.
+    pub(crate) async fn verify_jwt(
+        &self,
+        token: &str,
+    ) -> Result<crate::store::JsonObject, crate::jose::JoseError> {
+        self.keys().verifier.verify_jwt(token)
+    }
+
     /// The current instant.
     pub(crate) fn now(&self) -> OffsetDateTime {
         self.clock.now()

@@ -75,7 +75,8 @@ pub(crate) async fn authorization_response(
                 code: code.as_deref(),
             },
             now,
-        )?;
+        )
+        .await?;
         params.push(("id_token", token));
     }
     params.push(("scope", grant.granted_scope.join(" ")));

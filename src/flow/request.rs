@@ -138,6 +138,7 @@ pub(crate) async fn parse(p: &Context, req: &Request) -> Result<AuthorizeRequest
     let response_type = response_type_text.and_then(ResponseType::parse_request);
     let destination = destination(&params, redirect_uri, response_type)?;
     let rest = validate_rest(p, &params, &client, response_type_text, response_type)
+        .await
         .map_err(|e| Rejection::to_client(&destination, e))?;
     Ok(AuthorizeRequest {
         client,
@@ -317,7 +318,7 @@ struct Rest {
 /// Everything after the destination, in order: repeated and unsupported parameters, the
 /// response type, scopes, nonce, PKCE, prompt, `max_age`, `id_token_hint` and the OIDC
 /// context.
-fn validate_rest(
+async fn validate_rest(
     p: &Context,
     params: &Params,
     client: &Client,
@@ -336,7 +337,7 @@ fn validate_rest(
     let (hint_subject, hint_claims) = match params.get("id_token_hint")? {
         None => (None, None),
         Some(hint) => {
-            let (sub, claims) = check_id_token_hint(p, hint)?;
+            let (sub, claims) = check_id_token_hint(p, hint).await?;
             (Some(sub), Some(claims))
         }
     };
@@ -567,11 +568,11 @@ fn parse_prompt(text: Option<&str>) -> Result<Prompt, OAuthError> {
 
 /// Verifies an `id_token_hint` we issued (signature and `iss`; an expired hint is accepted,
 /// as in Hydra beta.9) and returns its `sub` and claims.
-fn check_id_token_hint(
+async fn check_id_token_hint(
     p: &Context,
     hint: &str,
 ) -> Result<(String, crate::store::JsonObject), OAuthError> {
-    let claims = p.keys().verifier.verify_jwt(hint).map_err(|e| {
+    let claims = p.verify_jwt(hint).await.map_err(|e| {
         OAuthError::invalid_request("The id_token_hint is not a valid ID token of this server.")
             .with_debug(e)
     })?;

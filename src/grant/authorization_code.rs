@@ -42,7 +42,7 @@ pub(crate) async fn exchange(
             access_token: None,
             code: None,
         };
-        Some(id_token(p, input, now)?)
+        Some(id_token(p, input, now).await?)
     } else {
         None
     };

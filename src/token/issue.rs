@@ -113,16 +113,12 @@ pub(crate) struct IdTokenInput<'a> {
 }
 
 /// Signs an ID token for the grant with the client's algorithm (ES256 default, EdDSA).
-pub(crate) fn id_token(
+pub(crate) async fn id_token(
     p: &Context,
     input: IdTokenInput<'_>,
     now: OffsetDateTime,
 ) -> Result<String, OAuthError> {
     let alg = input.client.id_token_alg();
-    let keys = p.keys();
-    let key = keys.signing_key(alg).ok_or_else(|| {
-        OAuthError::server_error("").with_debug(format!("no signing key for {alg:?}"))
-    })?;
     let grant = input.grant;
     let mut claims = super::claims::consented(grant.id_token_extra.clone());
     claims.insert("iss".into(), json!(p.config.issuer));
@@ -162,6 +158,5 @@ pub(crate) fn id_token(
             Value::String(crate::jose::left_half_hash(alg, code)),
         );
     }
-    key.sign_jwt("JWT", &claims)
-        .map_err(|e| OAuthError::server_error("").with_debug(e))
+    p.sign_jwt(alg, "JWT", &claims).await
 }
