@@ -450,11 +450,8 @@ impl KeyStore for Spread {
     async fn keys(&self) -> Result<Vec<KeyRecord>> {
         self.pick().keys().await
     }
-    async fn insert_initial_keys(&self, initial: Vec<KeyRecord>) -> Result<Vec<KeyRecord>> {
-        self.pick().insert_initial_keys(initial).await
-    }
-    async fn insert_key(&self, key: KeyRecord) -> Result<()> {
-        self.pick().insert_key(key).await
+    async fn change_keys(&self, change: KeyChange) -> Result<Vec<KeyRecord>> {
+        self.pick().change_keys(change).await
     }
 }
 

@@ -11,6 +11,7 @@ use crate::error::{Error, OAuthError, StoreError};
 use crate::http::params::{MAX_PAGE_SIZE, json_body, pagination};
 use crate::http::{Request, Response, response};
 use crate::model::client::{Client, ClientRecord};
+use crate::model::registration::Policy;
 
 fn not_found(e: StoreError) -> Error {
     match e {
@@ -19,9 +20,17 @@ fn not_found(e: StoreError) -> Error {
     }
 }
 
+/// The registration rules the configuration sets.
+fn policy(p: &Context) -> Policy<'_> {
+    Policy {
+        pairwise_enabled: p.config.pairwise_enabled(),
+        signing_algorithms: &p.config.keys.algorithms,
+    }
+}
+
 /// See [`Provider::create_client`](crate::Provider::create_client).
 pub(crate) async fn create_client(p: &Context, client: Client) -> Result<Client, Error> {
-    let registration = client.register(None, p.config.pairwise_enabled(), p.now())?;
+    let registration = client.register(None, &policy(p), p.now())?;
     let shown = registration.shown();
     match p.store.create_client(registration.record).await {
         Ok(()) => Ok(shown),
@@ -64,7 +73,7 @@ pub(crate) async fn update_client(
         client_id: client_id.to_owned(),
         ..client
     }
-    .register(Some(&previous), p.config.pairwise_enabled(), p.now())?;
+    .register(Some(&previous), &policy(p), p.now())?;
     let shown = registration.shown();
     p.store
         .update_client(registration.record)
