@@ -36,7 +36,9 @@ mod token;
 pub mod tower;
 mod trace;
 
-pub use admin::{FlushSummary, Introspection, PreviousConsentSession};
+pub use admin::{
+    FlushSummary, Introspection, JsonWebKeySetGeneratorRequest, PreviousConsentSession, SIGNING_SET,
+};
 pub use async_trait::async_trait;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::{Config, ConfigError, Dangerous, KeyConfig, Lifespans};

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use time::OffsetDateTime;
 
-use crate::admin::{self, Introspection};
+use crate::admin::{self, Introspection, JsonWebKeySetGeneratorRequest};
 use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
 use crate::context::secret_check::{SecretCheckExecutor, SecretCheckOptions, SecretChecks};
@@ -18,6 +18,7 @@ use crate::flow::{
     RejectRequest,
 };
 use crate::http::{Request, Response};
+use crate::jose::{Jwk, JwkSet, PrivateJwk};
 use crate::model::Algorithm;
 use crate::model::client::Client;
 use crate::store::{MemoryStore, Store};
@@ -185,6 +186,45 @@ impl Provider {
     /// sharing the database rotated them.
     pub async fn reload_keys(&self) -> Result<(), Error> {
         self.cx.reload_keys().await
+    }
+}
+
+/// JSON Web Keys (`/keys`, Hydra's JSON Web Key API). The set
+/// [`SIGNING_SET`](crate::admin::SIGNING_SET) is the provider's own signing keys; every
+/// other set is storage for the host. These methods return public keys only.
+impl Provider {
+    /// The public keys of `set` (`GET /keys/{set}`); [`Error::NotFound`] if it has none.
+    pub async fn json_web_key_set(&self, set: &str) -> Result<JwkSet, Error> {
+        admin::keys::get_set(&self.cx, set, None).await
+    }
+
+    /// The public key `kid` of `set`, as a set (`GET /keys/{set}/{kid}`).
+    pub async fn json_web_key(&self, set: &str, kid: &str) -> Result<JwkSet, Error> {
+        admin::keys::get_set(&self.cx, set, Some(kid)).await
+    }
+
+    /// Generates a key in `set` (`POST /keys/{set}`) and returns its public JWK. In the
+    /// signing set this rotates: the next key signs, the generated one becomes the next key.
+    pub async fn create_json_web_key(
+        &self,
+        set: &str,
+        request: JsonWebKeySetGeneratorRequest,
+    ) -> Result<Jwk, Error> {
+        Ok(admin::keys::create(&self.cx, set, request)
+            .await?
+            .public_jwk())
+    }
+
+    /// Imports a private key into `set` (`PUT /keys/{set}/{kid}`), replacing one with its
+    /// `kid`. In the signing set it becomes the next key of its algorithm.
+    pub async fn update_json_web_key(&self, set: &str, key: &PrivateJwk) -> Result<Jwk, Error> {
+        admin::keys::put(&self.cx, set, key).await
+    }
+
+    /// Deletes key `kid` of `set`, or the whole set (`DELETE /keys/{set}[/{kid}]`). In the
+    /// signing set only a retired key can be deleted ([`Error::Conflict`] otherwise).
+    pub async fn delete_json_web_key(&self, set: &str, kid: Option<&str>) -> Result<(), Error> {
+        admin::keys::delete(&self.cx, set, kid).await
     }
 }
 

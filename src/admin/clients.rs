@@ -4,7 +4,7 @@
 
 use http::StatusCode;
 use http::header::{HeaderValue, LOCATION};
-use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
+use percent_encoding::utf8_percent_encode;
 
 use crate::context::Context;
 use crate::error::{Error, OAuthError, StoreError};
@@ -93,20 +93,6 @@ async fn client_record(p: &Context, client_id: &str) -> Result<ClientRecord, Err
     p.store.client(client_id).await.map_err(not_found)
 }
 
-/// Characters escaped in the `Location` path segment.
-const SEGMENT: &AsciiSet = &CONTROLS
-    .add(b' ')
-    .add(b'"')
-    .add(b'<')
-    .add(b'>')
-    .add(b'`')
-    .add(b'{')
-    .add(b'}')
-    .add(b'/')
-    .add(b'?')
-    .add(b'#')
-    .add(b'%');
-
 /// Renders a typed result: `ok` builds the success response, errors become Hydra's JSON.
 fn respond<T>(
     p: &Context,
@@ -156,7 +142,7 @@ pub(crate) async fn create(p: &Context, req: Request) -> Response {
         let mut res = client_response(StatusCode::CREATED, &client);
         let location = format!(
             "/clients/{}",
-            utf8_percent_encode(&client.client_id, SEGMENT)
+            utf8_percent_encode(&client.client_id, response::PATH_SEGMENT)
         );
         if let Ok(value) = HeaderValue::from_str(&location) {
             res.headers_mut().insert(LOCATION, value);

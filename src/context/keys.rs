@@ -125,7 +125,7 @@ impl KeyRing {
     ) -> Result<Self, Error> {
         let mut keys = Vec::with_capacity(records.len());
         let mut public = Vec::with_capacity(records.len());
-        for r in records {
+        for r in records.iter().filter(|r| r.is_signing_key()) {
             let unreadable = |why: &dyn std::fmt::Display| {
                 Error::Internal(
                     format!("stored signing key {} cannot be opened: {why}", r.kid).into(),
@@ -186,6 +186,7 @@ impl KeyRing {
     }
 
     /// Each key's id, algorithm and state, oldest first.
+    #[cfg(test)]
     pub(crate) fn states(&self) -> impl Iterator<Item = (&str, Algorithm, KeyState)> {
         self.keys.iter().map(|k| (k.kid.as_str(), k.alg, k.state))
     }
@@ -219,10 +220,13 @@ fn new_record(
     now: OffsetDateTime,
     sealer: &KeySealer,
 ) -> Result<KeyRecord, Error> {
-    let kid = crate::crypto::random_id();
-    let key = SigningKey::generate_sized(alg, kid.clone(), config.keys.rsa_bits)
-        .map_err(|e| Error::Internal(format!("key generation failed: {e}").into()))?;
-    record_of(&key, state, now, sealer)
+    record_of(&generate(alg, config)?, state, now, sealer)
+}
+
+/// A new key of `alg` with a random kid.
+fn generate(alg: Algorithm, config: &Config) -> Result<SigningKey, Error> {
+    SigningKey::generate_sized(alg, crate::crypto::random_id(), config.keys.rsa_bits)
+        .map_err(|e| Error::Internal(format!("key generation failed: {e}").into()))
 }
 
 /// The store record of `key`, sealed.
@@ -246,6 +250,7 @@ pub(crate) fn record_of(
         state,
         activated_at: (state == KeyState::Active).then_some(now),
         retired_at: None,
+        set: None,
     })
 }
 
@@ -412,6 +417,20 @@ impl Keys {
         alg: Algorithm,
         now: OffsetDateTime,
     ) -> Result<String, Error> {
+        self.rotate_to(config, store, &generate(alg, config)?, now)
+            .await
+    }
+
+    /// Like [`Keys::rotate`], with `next` as the new next key (generated through the JSON
+    /// Web Key API, with the kid asked for).
+    pub(crate) async fn rotate_to(
+        &self,
+        config: &Config,
+        store: &dyn Store,
+        next: &SigningKey,
+        now: OffsetDateTime,
+    ) -> Result<String, Error> {
+        let alg = next.algorithm();
         if self.external() {
             return Err(Error::BadRequest(
                 "the signing keys are held by the host's signer, which rotates them".into(),
@@ -423,10 +442,15 @@ impl Keys {
             ));
         }
         let ring = self.reload(store, now).await?;
+        if ring.keys.iter().any(|k| k.kid == next.kid()) {
+            return Err(Error::Conflict(
+                "A signing key with this kid exists already.".into(),
+            ));
+        }
         let rotation = KeyRotation {
             expected_next: ring.next_kid(alg).map(str::to_owned),
             promote: ring.next_kid(alg).is_some(),
-            new_next: new_record(alg, KeyState::Next, config, now, &self.sealer)?,
+            new_next: record_of(next, KeyState::Next, now, &self.sealer)?,
             now,
         };
         match store.change_keys(KeyChange::Rotate(rotation)).await {

@@ -35,6 +35,17 @@ pub struct KeyRecord {
     /// When the key stopped signing (its removal counts from here).
     #[serde(default, with = "time::serde::rfc3339::option")]
     pub retired_at: Option<OffsetDateTime>,
+    /// `None`: one of the provider's signing keys. `Some`: a key of a set the host keeps
+    /// through the JSON Web Key API, which the provider never signs with or publishes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub set: Option<String>,
+}
+
+impl KeyRecord {
+    /// Whether this is one of the provider's own signing keys.
+    pub fn is_signing_key(&self) -> bool {
+        self.set.is_none()
+    }
 }
 
 impl std::fmt::Debug for KeyRecord {
@@ -46,6 +57,7 @@ impl std::fmt::Debug for KeyRecord {
             .field("created_at", &self.created_at)
             .field("activated_at", &self.activated_at)
             .field("retired_at", &self.retired_at)
+            .field("set", &self.set)
             .finish_non_exhaustive()
     }
 }
@@ -89,6 +101,18 @@ pub enum KeyChange {
     /// Remove one retired key now (e.g. after a compromise). [`StoreError::NotFound`] if no
     /// key has this id, [`StoreError::Conflict`] if it is not retired.
     RemoveRetired(String),
+    /// Add a key to the host's set named in it; [`StoreError::Conflict`] if the set has
+    /// its `kid`.
+    AddToSet(KeyRecord),
+    /// Add or replace (by `kid`) a key of the host's set named in it.
+    PutInSet(KeyRecord),
+    /// Remove a host's set, or one key of it; [`StoreError::NotFound`] if there is none.
+    RemoveFromSet {
+        /// The set.
+        set: String,
+        /// The key; `None` removes the whole set.
+        kid: Option<String>,
+    },
 }
 
 /// A rotation of one algorithm's keys.
@@ -108,20 +132,24 @@ pub struct KeyRotation {
 
 impl KeyChange {
     /// Applies the change to `keys` (oldest first), or leaves them untouched and fails.
+    /// The lifecycle changes see only the provider's own keys; the set changes only the
+    /// host's sets.
     pub fn apply(&self, keys: &mut Vec<KeyRecord>) -> Result<(), StoreError> {
         match self {
             Self::Initial(initial) => {
                 let missing: Vec<KeyRecord> = initial
                     .iter()
                     .filter(|candidate| {
-                        !keys
-                            .iter()
-                            .any(|k| k.alg == candidate.alg && k.state == KeyState::Active)
+                        !keys.iter().any(|k| {
+                            k.is_signing_key()
+                                && k.alg == candidate.alg
+                                && k.state == KeyState::Active
+                        })
                     })
                     .cloned()
                     .collect();
                 for key in &missing {
-                    if keys.iter().any(|k| k.kid == key.kid) {
+                    if !key.is_signing_key() || find(keys, None, &key.kid).is_some() {
                         return Err(StoreError::Conflict);
                     }
                 }
@@ -129,13 +157,34 @@ impl KeyChange {
             }
             Self::Rotate(rotation) => rotation.apply(keys)?,
             Self::RemoveRetiredBefore(before) => keys.retain(|k| {
-                k.state != KeyState::Retired || k.retired_at.is_none_or(|at| at >= *before)
+                !k.is_signing_key()
+                    || k.state != KeyState::Retired
+                    || k.retired_at.is_none_or(|at| at >= *before)
             }),
+            Self::AddToSet(key) | Self::PutInSet(key) => {
+                if key.is_signing_key() {
+                    return Err(StoreError::Conflict);
+                }
+                match find(keys, key.set.as_deref(), &key.kid) {
+                    Some(_) if matches!(self, Self::AddToSet(_)) => {
+                        return Err(StoreError::Conflict);
+                    }
+                    Some(i) => keys[i] = key.clone(),
+                    None => keys.push(key.clone()),
+                }
+            }
+            Self::RemoveFromSet { set, kid } => {
+                let before = keys.len();
+                keys.retain(|k| {
+                    k.set.as_deref() != Some(set.as_str())
+                        || kid.as_ref().is_some_and(|kid| &k.kid != kid)
+                });
+                if keys.len() == before {
+                    return Err(StoreError::NotFound);
+                }
+            }
             Self::RemoveRetired(kid) => {
-                let key = keys
-                    .iter()
-                    .position(|k| &k.kid == kid)
-                    .ok_or(StoreError::NotFound)?;
+                let key = find(keys, None, kid).ok_or(StoreError::NotFound)?;
                 if keys[key].state != KeyState::Retired {
                     return Err(StoreError::Conflict);
                 }
@@ -146,23 +195,30 @@ impl KeyChange {
     }
 }
 
+/// The position of key `kid` of `set` (`None`: the provider's own keys).
+fn find(keys: &[KeyRecord], set: Option<&str>, kid: &str) -> Option<usize> {
+    keys.iter()
+        .position(|k| k.set.as_deref() == set && k.kid == kid)
+}
+
 impl KeyRotation {
     fn apply(&self, keys: &mut Vec<KeyRecord>) -> Result<(), StoreError> {
         let alg = self.new_next.alg;
         let next = keys
             .iter()
-            .rposition(|k| k.alg == alg && k.state == KeyState::Next);
+            .rposition(|k| k.is_signing_key() && k.alg == alg && k.state == KeyState::Next);
         let next_kid = next.map(|i| keys[i].kid.as_str());
         if next_kid != self.expected_next.as_deref()
-            || keys.iter().any(|k| k.kid == self.new_next.kid)
+            || find(keys, None, &self.new_next.kid).is_some()
             || self.new_next.state != KeyState::Next
+            || !self.new_next.is_signing_key()
         {
             return Err(StoreError::Conflict);
         }
         match (next, self.promote) {
             (Some(next), true) => {
                 for key in keys.iter_mut() {
-                    if key.alg == alg && key.state == KeyState::Active {
+                    if key.is_signing_key() && key.alg == alg && key.state == KeyState::Active {
                         key.state = KeyState::Retired;
                         key.retired_at = Some(self.now);
                     }
@@ -198,6 +254,7 @@ mod tests {
             state,
             activated_at: None,
             retired_at: None,
+            set: None,
         }
     }
 
@@ -323,5 +380,53 @@ mod tests {
         let record: KeyRecord = serde_json::from_str(json).unwrap();
         assert_eq!(record.state, KeyState::Active);
         assert_eq!(record.retired_at, None);
+    }
+
+    #[test]
+    fn host_sets_are_apart_from_the_signing_keys() {
+        let in_set = |kid: &str| KeyRecord {
+            set: Some("partner".into()),
+            ..key(kid, Algorithm::ES256, KeyState::Active)
+        };
+        let mut keys = vec![key("a", Algorithm::ES256, KeyState::Active)];
+        // The same kid may exist in a set and among the signing keys.
+        KeyChange::AddToSet(in_set("a")).apply(&mut keys).unwrap();
+        assert!(matches!(
+            KeyChange::AddToSet(in_set("a")).apply(&mut keys),
+            Err(StoreError::Conflict)
+        ));
+        KeyChange::PutInSet(in_set("a")).apply(&mut keys).unwrap();
+        KeyChange::PutInSet(in_set("b")).apply(&mut keys).unwrap();
+        assert_eq!(keys.len(), 3);
+        // Lifecycle changes never touch a set's keys.
+        rotate(None, false, "n").apply(&mut keys).unwrap();
+        KeyChange::RemoveRetiredBefore(T0 + time::Duration::days(1))
+            .apply(&mut keys)
+            .unwrap();
+        assert_eq!(keys.iter().filter(|k| !k.is_signing_key()).count(), 2);
+        KeyChange::RemoveFromSet {
+            set: "partner".into(),
+            kid: Some("b".into()),
+        }
+        .apply(&mut keys)
+        .unwrap();
+        KeyChange::RemoveFromSet {
+            set: "partner".into(),
+            kid: None,
+        }
+        .apply(&mut keys)
+        .unwrap();
+        assert!(matches!(
+            KeyChange::RemoveFromSet {
+                set: "partner".into(),
+                kid: None
+            }
+            .apply(&mut keys),
+            Err(StoreError::NotFound)
+        ));
+        assert_eq!(
+            states(&keys),
+            [("a", KeyState::Active), ("n", KeyState::Next)]
+        );
     }
 }

@@ -124,6 +124,7 @@ fn key(created_at: OffsetDateTime, alg: Algorithm, state: KeyState) -> KeyRecord
         state,
         activated_at: None,
         retired_at: None,
+        set: None,
     }
 }
 
