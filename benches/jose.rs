@@ -1,6 +1,6 @@
 //! Benchmarks for JWS signing and verification on the token hot path.
 
-#![allow(missing_docs)]
+#![allow(missing_docs, clippy::unwrap_used)]
 
 use std::hint::black_box;
 
@@ -35,8 +35,9 @@ fn id_token_claims() -> serde_json::Value {
 
 fn bench_jose(c: &mut Criterion) {
     let claims = id_token_claims();
-    for alg in [Algorithm::ES256, Algorithm::EdDSA] {
-        let key = SigningKey::generate(alg, "bench-key-2025-01".to_owned());
+    // RS256 and PS256 run with `--features rsa` (RSA-2048, the default size).
+    for alg in Algorithm::ALL.into_iter().filter(|alg| alg.is_compiled()) {
+        let key = SigningKey::generate(alg, "bench-key-2025-01".to_owned()).unwrap();
         let keys = VerifyingKeys::from_signing_keys(std::slice::from_ref(&key));
         let token = key.sign_jwt("JWT", &claims).unwrap_or_default();
         assert!(keys.verify_jwt(&token).is_ok());
@@ -59,7 +60,7 @@ fn bench_baseline(c: &mut Criterion) {
     let raw = p256::ecdsa::SigningKey::generate_from_rng(&mut rand::rand_core::UnwrapErr(
         rand::rngs::SysRng,
     ));
-    let key = SigningKey::generate(Algorithm::ES256, "bench-key-2025-01".to_owned());
+    let key = SigningKey::generate(Algorithm::ES256, "bench-key-2025-01".to_owned()).unwrap();
     let token = key.sign_jwt("JWT", &id_token_claims()).unwrap_or_default();
     let input = token.rsplit_once('.').map(|(i, _)| i).unwrap_or_default();
     c.bench_function("baseline/p256_sign_raw", |b| {

@@ -7,6 +7,7 @@ use time::Duration;
 
 use crate::model::redirect_uri::is_loopback_host;
 use crate::model::secret::Secret;
+use crate::model::{Algorithm, RsaBits};
 
 /// The configuration of a [`Provider`](crate::Provider).
 ///
@@ -48,8 +49,89 @@ pub struct Config {
     pub claims_supported: Vec<String>,
     /// The userinfo URL advertised in discovery, when it is not the provider's own.
     pub userinfo_endpoint: Option<String>,
+    /// The signing keys: algorithms, RSA size, scheduled rotation.
+    pub keys: KeyConfig,
     /// Opt-outs from secure defaults. Each one weakens the server.
     pub dangerous: Dangerous,
+}
+
+/// The provider's signing keys. Each enabled algorithm has an active key (signs) and a next
+/// key (published ahead); rotation promotes the next key, and the retired one stays published
+/// until every token it signed has expired.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct KeyConfig {
+    /// The algorithms the provider signs with, listed in discovery in this order; the first
+    /// is the default of clients that name none. Default: ES256 and EdDSA. RS256 and PS256
+    /// need the `rsa` feature; OpenID Connect certification requires RS256.
+    pub algorithms: Vec<Algorithm>,
+    /// The modulus size of generated RSA keys (default 2048 bits).
+    pub rsa_bits: RsaBits,
+    /// Scheduled rotation: rotate an algorithm's keys once its active key has signed this
+    /// long, at the next [`Provider::maintain_keys`](crate::Provider::maintain_keys) call.
+    /// Empty (the default): only [`Provider::rotate_keys`](crate::Provider::rotate_keys) rotates.
+    pub rotation_periods: Vec<(Algorithm, Duration)>,
+    /// Allowed clock difference between the provider and relying parties; a retired key stays
+    /// published this much longer than its tokens live (default 5 minutes).
+    pub clock_leeway: Duration,
+    /// How old a provider's view of the key set may get before signing reloads it, so that an
+    /// instance sharing the store with one that rotated stops signing with a retired key
+    /// (default 30 seconds; removal of retired keys waits this long too).
+    pub refresh_interval: Duration,
+}
+
+impl Default for KeyConfig {
+    fn default() -> Self {
+        Self {
+            algorithms: vec![Algorithm::ES256, Algorithm::EdDSA],
+            rsa_bits: RsaBits::default(),
+            rotation_periods: Vec::new(),
+            clock_leeway: Duration::minutes(5),
+            refresh_interval: Duration::seconds(30),
+        }
+    }
+}
+
+impl KeyConfig {
+    /// The algorithm of clients that name none: the first enabled one.
+    pub(crate) fn default_algorithm(&self) -> Algorithm {
+        self.algorithms.first().copied().unwrap_or(Algorithm::ES256)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        if self.algorithms.is_empty() {
+            return Err(ConfigError("keys.algorithms must not be empty".into()));
+        }
+        for (i, alg) in self.algorithms.iter().enumerate() {
+            if !alg.is_compiled() {
+                return Err(ConfigError(format!(
+                    "keys.algorithms: {alg} needs the `rsa` feature of oauth2-provider"
+                )));
+            }
+            if self.algorithms[..i].contains(alg) {
+                return Err(ConfigError(format!("keys.algorithms lists {alg} twice")));
+            }
+        }
+        for (alg, period) in &self.rotation_periods {
+            if !self.algorithms.contains(alg) {
+                return Err(ConfigError(format!(
+                    "keys.rotation_periods names {alg}, which is not in keys.algorithms"
+                )));
+            }
+            check_lifespan(&format!("{alg} key rotation period"), *period)?;
+        }
+        for (name, d) in [
+            ("keys.clock_leeway", self.clock_leeway),
+            ("keys.refresh_interval", self.refresh_interval),
+        ] {
+            if d.is_negative() || d > MAX_LIFESPAN {
+                return Err(ConfigError(format!(
+                    "{name} must be between 0 and 10 years"
+                )));
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Lifespans of codes, tokens, login/consent requests and sessions. [`Config::validate`]
@@ -92,6 +174,10 @@ impl Default for Lifespans {
 pub struct Dangerous {
     /// Allow a plain-`http` issuer on a non-loopback host (TLS terminated elsewhere).
     pub allow_http_issuer: bool,
+    /// Let the JSON Web Key API (`GET /keys/…`) return private key material, as Hydra does.
+    /// Off, private members never leave the provider; anyone with the admin API could
+    /// otherwise copy the signing keys.
+    pub expose_private_keys: bool,
 }
 
 /// A configuration value was rejected.
@@ -129,6 +215,7 @@ impl Config {
             scopes_supported: Vec::new(),
             claims_supported: Vec::new(),
             userinfo_endpoint: None,
+            keys: KeyConfig::default(),
             dangerous: Dangerous::default(),
         };
         config.validate()?;
@@ -196,6 +283,7 @@ impl Config {
         if let Some(d) = l.refresh_token {
             check_lifespan("refresh token", d)?;
         }
+        self.keys.validate()?;
         if self.max_body_bytes == 0 {
             return Err(ConfigError("max_body_bytes must be positive".into()));
         }

@@ -36,18 +36,22 @@ mod token;
 pub mod tower;
 mod trace;
 
-pub use admin::{FlushSummary, Introspection, PreviousConsentSession};
+pub use admin::{
+    FlushSummary, Introspection, JsonWebKeySetGeneratorRequest, PreviousConsentSession, SIGNING_SET,
+};
 pub use async_trait::async_trait;
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use config::{Config, ConfigError, Dangerous, Lifespans};
+pub use config::{Config, ConfigError, Dangerous, KeyConfig, Lifespans};
 pub use context::secret_check::{SecretCheckExecutor, SecretCheckJob};
+pub use context::{KeyMaintenance, Signer, SignerError, SignerKey};
 pub use error::{Error, ErrorCode, OAuthError, StoreError};
 pub use flow::{
     AcceptConsentRequest, AcceptLoginRequest, CompletedRequest, ConsentRequest,
     ConsentRequestSession, LoginRequest, RejectRequest,
 };
-pub use model::Algorithm;
+pub use jose::{Jwk, JwkSet, PrivateJwk, SigningKey};
 pub use model::client::Client;
+pub use model::{Algorithm, RsaBits};
 pub use provider::{AdminApi, Provider, ProviderBuilder, PublicApi};
 pub use store::{MemoryStore, Store};
 

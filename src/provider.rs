@@ -7,17 +7,18 @@ use std::time::Duration;
 
 use time::OffsetDateTime;
 
-use crate::admin::{self, Introspection};
+use crate::admin::{self, Introspection, JsonWebKeySetGeneratorRequest};
 use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
-use crate::context::Context;
 use crate::context::secret_check::{SecretCheckExecutor, SecretCheckOptions, SecretChecks};
+use crate::context::{Context, KeyMaintenance, Signer};
 use crate::error::Error;
 use crate::flow::{
     self, AcceptConsentRequest, AcceptLoginRequest, CompletedRequest, ConsentRequest, LoginRequest,
     RejectRequest,
 };
 use crate::http::{Request, Response};
+use crate::jose::{Jwk, JwkSet, PrivateJwk};
 use crate::model::Algorithm;
 use crate::model::client::Client;
 use crate::store::{MemoryStore, Store};
@@ -35,6 +36,7 @@ pub struct ProviderBuilder {
     config: Config,
     store: Option<Arc<dyn Store>>,
     clock: Option<Arc<dyn Clock>>,
+    signer: Option<Arc<dyn Signer>>,
     secret_checks: SecretCheckOptions,
 }
 
@@ -48,6 +50,14 @@ impl ProviderBuilder {
     /// The clock (default: [`SystemClock`]).
     pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
         self.clock = Some(clock);
+        self
+    }
+
+    /// Keeps the signing keys in the host's [`Signer`] (a KMS or HSM) instead of sealed in
+    /// the store; the provider then publishes and signs with the keys it reports and never
+    /// rotates them itself.
+    pub fn signer(mut self, signer: Arc<dyn Signer>) -> Self {
+        self.signer = Some(signer);
         self
     }
 
@@ -81,8 +91,8 @@ impl ProviderBuilder {
         self
     }
 
-    /// Validates the configuration and loads the signing keys from the store, generating an
-    /// ES256 and an EdDSA key on first start.
+    /// Validates the configuration and loads the signing keys from the store (generating an
+    /// active and a next key for each enabled algorithm that has none) or from the signer.
     pub async fn build(self) -> Result<Provider, Error> {
         self.config
             .validate()
@@ -100,7 +110,15 @@ impl ProviderBuilder {
             .unwrap_or_else(|| Arc::new(SystemClock) as Arc<dyn Clock>);
         let well_known = endpoint::discovery::documents(&self.config)?;
         let secret_checks = SecretChecks::new(self.secret_checks);
-        let cx = Context::load(self.config, store, clock, well_known, secret_checks).await?;
+        let cx = Context::load(
+            self.config,
+            store,
+            clock,
+            self.signer,
+            well_known,
+            secret_checks,
+        )
+        .await?;
         Ok(Provider { cx: Arc::new(cx) })
     }
 }
@@ -113,6 +131,7 @@ impl Provider {
             config,
             store: None,
             clock: None,
+            signer: None,
             secret_checks: SecretCheckOptions::default(),
         }
     }
@@ -143,16 +162,69 @@ impl Provider {
         &self.cx.store
     }
 
-    /// Adds a new signing key for `alg`, which signs from now on; older public keys stay
-    /// published in the JWKS so tokens they signed still verify. Returns the new `kid`.
+    /// Rotates `alg`'s keys at once, as one atomic store change: the next key (published
+    /// since the last rotation) signs from now on, the active key retires (it stays in the
+    /// JWKS until every token it signed has expired) and a new next key is published.
+    /// Returns the `kid` that now signs. With a host [`Signer`] this is refused.
     pub async fn rotate_keys(&self, alg: Algorithm) -> Result<String, Error> {
         self.cx.rotate_keys(alg).await
     }
 
-    /// Reloads the signing keys from the store, e.g. after another instance sharing the
-    /// database rotated them.
+    /// Key maintenance, for the host to call periodically (the example servers do every
+    /// minute): rotates each algorithm whose active key has signed for its
+    /// [`KeyConfig::rotation_periods`](crate::KeyConfig::rotation_periods) entry, removes
+    /// retired keys whose tokens have all expired, and reloads the keys, so instances sharing
+    /// a store converge. Instances calling it together rotate once.
+    pub async fn maintain_keys(&self) -> Result<KeyMaintenance, Error> {
+        self.cx
+            .signing_keys
+            .maintain(&self.cx.config, self.cx.store.as_ref(), self.cx.now())
+            .await
+    }
+
+    /// Reloads the signing keys from the store (or the signer), e.g. after another instance
+    /// sharing the database rotated them.
     pub async fn reload_keys(&self) -> Result<(), Error> {
         self.cx.reload_keys().await
+    }
+}
+
+/// JSON Web Keys (`/keys`, Hydra's JSON Web Key API). The set
+/// [`SIGNING_SET`](crate::admin::SIGNING_SET) is the provider's own signing keys; every
+/// other set is storage for the host. These methods return public keys only.
+impl Provider {
+    /// The public keys of `set` (`GET /keys/{set}`); [`Error::NotFound`] if it has none.
+    pub async fn json_web_key_set(&self, set: &str) -> Result<JwkSet, Error> {
+        admin::keys::get_set(&self.cx, set, None).await
+    }
+
+    /// The public key `kid` of `set`, as a set (`GET /keys/{set}/{kid}`).
+    pub async fn json_web_key(&self, set: &str, kid: &str) -> Result<JwkSet, Error> {
+        admin::keys::get_set(&self.cx, set, Some(kid)).await
+    }
+
+    /// Generates a key in `set` (`POST /keys/{set}`) and returns its public JWK. In the
+    /// signing set this rotates: the next key signs, the generated one becomes the next key.
+    pub async fn create_json_web_key(
+        &self,
+        set: &str,
+        request: JsonWebKeySetGeneratorRequest,
+    ) -> Result<Jwk, Error> {
+        Ok(admin::keys::create(&self.cx, set, request)
+            .await?
+            .public_jwk())
+    }
+
+    /// Imports a private key into `set` (`PUT /keys/{set}/{kid}`), replacing one with its
+    /// `kid`. In the signing set it becomes the next key of its algorithm.
+    pub async fn update_json_web_key(&self, set: &str, key: &PrivateJwk) -> Result<Jwk, Error> {
+        admin::keys::put(&self.cx, set, key).await
+    }
+
+    /// Deletes key `kid` of `set`, or the whole set (`DELETE /keys/{set}[/{kid}]`). In the
+    /// signing set only a retired key can be deleted ([`Error::Conflict`] otherwise).
+    pub async fn delete_json_web_key(&self, set: &str, kid: Option<&str>) -> Result<(), Error> {
+        admin::keys::delete(&self.cx, set, kid).await
     }
 }
 
@@ -366,26 +438,32 @@ impl AdminApi {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::KeyState;
 
     #[tokio::test]
-    async fn the_newest_key_of_each_algorithm_signs() {
+    async fn rotation_promotes_the_published_next_key() {
         let p = Provider::builder(Config::new("https://auth.example.com/").unwrap())
             .build()
             .await
             .unwrap();
-        let signing_kid = |alg| {
-            p.cx.keys()
-                .signing_key(alg)
-                .map(|k| k.kid().to_owned())
-                .unwrap()
-        };
-        let initial_eddsa = signing_kid(Algorithm::EdDSA);
-        let es256 = p.rotate_keys(Algorithm::ES256).await.unwrap();
-        assert_eq!(signing_kid(Algorithm::ES256), es256);
-        assert_eq!(signing_kid(Algorithm::EdDSA), initial_eddsa);
-        let next = p.rotate_keys(Algorithm::ES256).await.unwrap();
-        assert_eq!(signing_kid(Algorithm::ES256), next);
-        assert_eq!(p.cx.keys().all().len(), 4);
+        let ring = p.cx.keys();
+        let next = ring.next_kid(Algorithm::ES256).unwrap().to_owned();
+        let first = ring.active_kid(Algorithm::ES256).unwrap().to_owned();
+        let eddsa = ring.active_kid(Algorithm::EdDSA).unwrap().to_owned();
+        assert_eq!(
+            ring.states().count(),
+            4,
+            "an active and a next key per algorithm"
+        );
+
+        assert_eq!(p.rotate_keys(Algorithm::ES256).await.unwrap(), next);
+        let ring = p.cx.keys();
+        assert_eq!(ring.active_kid(Algorithm::ES256), Some(next.as_str()));
+        assert_eq!(ring.active_kid(Algorithm::EdDSA), Some(eddsa.as_str()));
+        let state_of = |kid: &str| ring.states().find(|(k, ..)| *k == kid).map(|(.., s)| s);
+        assert_eq!(state_of(&first), Some(KeyState::Retired));
+        assert_ne!(ring.next_kid(Algorithm::ES256), Some(next.as_str()));
+        assert_eq!(ring.states().count(), 5);
     }
 
     #[tokio::test]
@@ -399,9 +477,14 @@ mod tests {
             .unwrap();
         first.rotate_keys(Algorithm::EdDSA).await.unwrap();
         let records = store.keys().await.unwrap();
-        assert_eq!(records.len(), 3);
-        for (record, key) in records.iter().zip(first.cx.keys().all()) {
-            let der = key.to_pkcs8_der().unwrap();
+        assert_eq!(records.len(), 5);
+        let ring = first.cx.keys();
+        for record in &records {
+            let der = ring
+                .private_key(&record.kid)
+                .unwrap()
+                .to_pkcs8_der()
+                .unwrap();
             assert!(
                 !record
                     .sealed_private_key

@@ -82,7 +82,7 @@ async fn discovery_has_every_field_hydra_returns() {
     assert_eq!(doc["authorization_response_iss_parameter_supported"], true);
     assert_eq!(
         doc["userinfo_signing_alg_values_supported"],
-        json!(["none"])
+        json!(["ES256", "EdDSA", "none"])
     );
     assert_eq!(doc["claims_parameter_supported"], false);
     assert_eq!(doc["claims_supported"][0], "sub");
@@ -167,10 +167,10 @@ async fn pairwise_is_advertised_only_with_a_salt() {
 }
 
 #[tokio::test]
-async fn jwks_publishes_public_parts_of_one_es256_and_one_eddsa_key() {
+async fn jwks_publishes_public_parts_of_the_es256_and_eddsa_keys_active_and_next() {
     let (p, _) = provider().await;
     let keys = jwks(&p).await;
-    assert_eq!(keys.len(), 2);
+    assert_eq!(keys.len(), 4, "an active and a next key per algorithm");
     let algs: HashSet<&str> = keys.iter().map(|k| k["alg"].as_str().unwrap()).collect();
     assert_eq!(algs, HashSet::from(["ES256", "EdDSA"]));
     let unique: HashSet<String> = kids(&keys).into_iter().collect();
@@ -197,12 +197,16 @@ async fn jwks_publishes_public_parts_of_one_es256_and_one_eddsa_key() {
 }
 
 #[tokio::test]
-async fn rotation_adds_a_signing_key_and_keeps_old_ones_published() {
+async fn rotation_publishes_a_new_next_key_and_keeps_old_ones_published() {
     let (p, _) = provider().await;
     let before = kids(&jwks(&p).await);
     let kid = p.rotate_keys(Algorithm::ES256).await.unwrap();
+    assert!(
+        before.contains(&kid),
+        "the promoted key was published before it signs"
+    );
     let after = jwks(&p).await;
-    assert_eq!(after.len(), 3);
+    assert_eq!(after.len(), 5);
     let after_kids = kids(&after);
     for old in &before {
         assert!(
@@ -210,24 +214,15 @@ async fn rotation_adds_a_signing_key_and_keeps_old_ones_published() {
             "old key {old} must stay published"
         );
     }
-    assert_eq!(
-        after_kids.last(),
-        Some(&kid),
-        "newest key is published last"
-    );
-    assert_eq!(after.last().unwrap()["alg"], "ES256");
+    assert_eq!(after_kids[0], kid, "the active keys are listed first");
     assert_eq!(
         after_kids.iter().collect::<HashSet<_>>().len(),
-        3,
+        5,
         "kids stay unique"
     );
-
-    let eddsa = p.rotate_keys(Algorithm::EdDSA).await.unwrap();
-    let keys = jwks(&p).await;
-    assert_eq!(keys.len(), 4);
-    assert_eq!(kids(&keys).last(), Some(&eddsa));
-    // That the newest key of each algorithm signs is checked by the unit test
-    // `provider::tests::the_newest_key_of_each_algorithm_signs`.
+    p.rotate_keys(Algorithm::EdDSA).await.unwrap();
+    assert_eq!(jwks(&p).await.len(), 6);
+    // The lifecycle itself is tested in tests/signing_keys.rs.
 }
 
 #[tokio::test]
@@ -247,13 +242,13 @@ async fn a_second_provider_on_the_same_store_publishes_the_same_keys() {
         .handle(empty_request(Method::GET, "/.well-known/jwks.json"))
         .await;
     assert_eq!(first_jwks.body(), second_jwks.body(), "byte-identical");
-    assert_eq!(jwks(&first).await.len(), 2, "not regenerated");
+    assert_eq!(jwks(&first).await.len(), 4, "not regenerated");
 
     // A rotation by one instance reaches the other on reload, and a third one at start.
-    let kid = first.rotate_keys(Algorithm::EdDSA).await.unwrap();
-    assert_eq!(jwks(&second).await.len(), 2);
+    first.rotate_keys(Algorithm::EdDSA).await.unwrap();
+    assert_eq!(jwks(&second).await.len(), 4);
     second.reload_keys().await.unwrap();
-    assert_eq!(kids(&jwks(&second).await).last(), Some(&kid));
+    assert_eq!(jwks(&second).await, jwks(&first).await);
     let (third, _) = build().await;
     assert_eq!(jwks(&third).await, jwks(&first).await);
 }

@@ -16,7 +16,7 @@ use common::seed::REDIRECT;
 use common::{ISSUER, json_request, query_param};
 use http::{Method, Request, StatusCode};
 use oauth2_provider::testing::{Harness, UserAgent, redirect_param};
-use oauth2_provider::{Config, Provider};
+use oauth2_provider::{Algorithm, Config, Provider};
 use openidconnect::core::{
     CoreAuthenticationFlow, CoreClient, CoreErrorResponseType, CoreIdTokenVerifier,
     CoreJwsSigningAlgorithm, CoreProviderMetadata, CoreTokenResponse, CoreUserInfoClaims,
@@ -59,8 +59,9 @@ async fn send(
 }
 
 /// Registers the relying party through the admin API, as a host's operator would.
-async fn register(provider: &Provider, client_id: &str, alg: &str) {
+async fn register(provider: &Provider, client_id: &str, alg: &str, userinfo_alg: &str) {
     let body = json!({
+        "userinfo_signed_response_alg": userinfo_alg,
         "client_id": client_id,
         "client_secret": SECRET,
         "redirect_uris": [REDIRECT],
@@ -103,13 +104,23 @@ async fn browse(browser: &mut UserAgent, provider: &Provider, auth_url: &str) ->
     url::Url::parse(location).unwrap()
 }
 
-/// The whole flow for a client whose ID tokens are signed with `alg`.
-async fn relying_party_completes_the_flow(alg: &str, expected: CoreJwsSigningAlgorithm) {
-    let harness = Harness::new(Config::new(ISSUER).unwrap()).await.unwrap();
+/// The whole flow for a client whose ID tokens are signed with `alg`, on a provider with
+/// `enabled` algorithms; with `signed_userinfo`, userinfo answers are JWTs signed with `alg`,
+/// which the crate verifies against the JWKS with `iss` and `aud` (it accepts RS256 only).
+async fn relying_party_completes_the_flow(
+    alg: &str,
+    expected: CoreJwsSigningAlgorithm,
+    enabled: &[Algorithm],
+    signed_userinfo: bool,
+) {
+    let mut config = Config::new(ISSUER).unwrap();
+    config.keys.algorithms = enabled.to_vec();
+    let harness = Harness::new(config).await.unwrap();
     let provider = harness.provider.clone();
     let http = |req: Request<Vec<u8>>| send(&provider, req);
     let client_id = format!("rp-{alg}");
-    register(&provider, &client_id, alg).await;
+    let userinfo_alg = if signed_userinfo { alg } else { "none" };
+    register(&provider, &client_id, alg, userinfo_alg).await;
 
     // Discovery (the crate checks that the document's issuer is byte-identical) and JWKS.
     let metadata =
@@ -199,6 +210,7 @@ async fn relying_party_completes_the_flow(alg: &str, expected: CoreJwsSigningAlg
     let info: CoreUserInfoClaims = client
         .user_info(tokens.access_token().clone(), Some(subject.clone()))
         .unwrap()
+        .require_signed_response(signed_userinfo)
         .request_async(&http)
         .await
         .unwrap();
@@ -230,6 +242,7 @@ async fn relying_party_completes_the_flow(alg: &str, expected: CoreJwsSigningAlg
     let info: CoreUserInfoClaims = client
         .user_info(refreshed.access_token().clone(), Some(subject.clone()))
         .unwrap()
+        .require_signed_response(signed_userinfo)
         .request_async(&http)
         .await
         .unwrap();
@@ -294,12 +307,50 @@ fn assert_oauth_error<T: fmt::Debug, E: std::error::Error + 'static>(
     }
 }
 
+const DEFAULT_ALGS: [Algorithm; 2] = [Algorithm::ES256, Algorithm::EdDSA];
+
 #[tokio::test]
 async fn openidconnect_crate_completes_the_code_flow_with_es256() {
-    relying_party_completes_the_flow("ES256", CoreJwsSigningAlgorithm::EcdsaP256Sha256).await;
+    relying_party_completes_the_flow(
+        "ES256",
+        CoreJwsSigningAlgorithm::EcdsaP256Sha256,
+        &DEFAULT_ALGS,
+        false,
+    )
+    .await;
+}
+
+#[cfg(feature = "rsa")]
+#[tokio::test]
+async fn openidconnect_crate_verifies_rs256_id_tokens_and_userinfo() {
+    relying_party_completes_the_flow(
+        "RS256",
+        CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256,
+        &[Algorithm::RS256, Algorithm::ES256],
+        true,
+    )
+    .await;
+}
+
+#[cfg(feature = "rsa")]
+#[tokio::test]
+async fn openidconnect_crate_verifies_ps256_id_tokens() {
+    relying_party_completes_the_flow(
+        "PS256",
+        CoreJwsSigningAlgorithm::RsaSsaPssSha256,
+        &[Algorithm::ES256, Algorithm::PS256],
+        false,
+    )
+    .await;
 }
 
 #[tokio::test]
 async fn openidconnect_crate_completes_the_code_flow_with_eddsa() {
-    relying_party_completes_the_flow("EdDSA", CoreJwsSigningAlgorithm::EdDsa).await;
+    relying_party_completes_the_flow(
+        "EdDSA",
+        CoreJwsSigningAlgorithm::EdDsa,
+        &DEFAULT_ALGS,
+        false,
+    )
+    .await;
 }

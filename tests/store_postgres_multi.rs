@@ -58,8 +58,8 @@ async fn instances_starting_together_share_one_key_set_and_jwks() {
     let published = jwks(&provider_a).await;
     assert_eq!(
         published["keys"].as_array().unwrap().len(),
-        2,
-        "{published}"
+        4,
+        "an active and a next key per algorithm: {published}"
     );
     assert_eq!(
         published,
@@ -68,7 +68,7 @@ async fn instances_starting_together_share_one_key_set_and_jwks() {
     );
     assert_eq!(
         a.keys().await.unwrap().len(),
-        2,
+        4,
         "exactly one initial key set was stored"
     );
 
@@ -76,7 +76,7 @@ async fn instances_starting_together_share_one_key_set_and_jwks() {
     provider_a.rotate_keys(Algorithm::ES256).await.unwrap();
     provider_b.reload_keys().await.unwrap();
     let rotated = jwks(&provider_b).await;
-    assert_eq!(rotated["keys"].as_array().unwrap().len(), 3, "{rotated}");
+    assert_eq!(rotated["keys"].as_array().unwrap().len(), 5, "{rotated}");
     assert_eq!(rotated, jwks(&provider_a).await);
 
     // A restarted instance (same system secret: it seals the keys) loads the same keys
@@ -450,11 +450,8 @@ impl KeyStore for Spread {
     async fn keys(&self) -> Result<Vec<KeyRecord>> {
         self.pick().keys().await
     }
-    async fn insert_initial_keys(&self, initial: Vec<KeyRecord>) -> Result<Vec<KeyRecord>> {
-        self.pick().insert_initial_keys(initial).await
-    }
-    async fn insert_key(&self, key: KeyRecord) -> Result<()> {
-        self.pick().insert_key(key).await
+    async fn change_keys(&self, change: KeyChange) -> Result<Vec<KeyRecord>> {
+        self.pick().change_keys(change).await
     }
 }
 

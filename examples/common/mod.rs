@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use oauth2_provider::config::parse_duration;
 use oauth2_provider::model::secret::Secret;
-use oauth2_provider::{Config, MemoryStore, Provider, Store};
+use oauth2_provider::{Algorithm, Config, MemoryStore, Provider, RsaBits, Store};
 use tokio::sync::watch;
 
 /// `println!` that never panics: a server must not die because its stdout was closed.
@@ -176,8 +176,51 @@ fn config_from_env(public_port: u16, demo_path: Option<&str>) -> Result<Config, 
         Some(_) => lifespans.refresh_token = duration("REFRESH_TOKEN_LIFESPAN")?,
         None => {}
     }
+    keys_from_env(&mut config)?;
     config.validate().map_err(|e| Failure::Config(e.0))?;
     Ok(config)
+}
+
+/// `SIGNING_ALGORITHMS` (comma-separated; default RS256, PS256, ES256, EdDSA when built with
+/// the `rsa` feature, else ES256, EdDSA: the first signs ID tokens of clients that name
+/// none), `RSA_KEY_BITS` (2048, 3072 or 4096) and `KEY_ROTATION_PERIOD` (every enabled
+/// algorithm rotates this often; unset: only on request).
+fn keys_from_env(config: &mut Config) -> Result<(), Failure> {
+    let keys = &mut config.keys;
+    keys.algorithms = match var("SIGNING_ALGORITHMS") {
+        Some(list) => list
+            .split(',')
+            .map(|name| {
+                name.trim().parse::<Algorithm>().map_err(|_| {
+                    Failure::Config(format!(
+                        "SIGNING_ALGORITHMS: {name:?} is not ES256, EdDSA, RS256 or PS256"
+                    ))
+                })
+            })
+            .collect::<Result<_, _>>()?,
+        None => [
+            Algorithm::RS256,
+            Algorithm::PS256,
+            Algorithm::ES256,
+            Algorithm::EdDSA,
+        ]
+        .into_iter()
+        .filter(|alg| alg.is_compiled())
+        .collect(),
+    };
+    if let Some(bits) = var("RSA_KEY_BITS") {
+        keys.rsa_bits = bits
+            .parse()
+            .ok()
+            .and_then(RsaBits::from_bits)
+            .ok_or_else(|| {
+                Failure::Config(format!("RSA_KEY_BITS={bits:?} is not 2048, 3072 or 4096"))
+            })?;
+    }
+    if let Some(period) = duration("KEY_ROTATION_PERIOD")? {
+        keys.rotation_periods = keys.algorithms.iter().map(|alg| (*alg, period)).collect();
+    }
+    Ok(())
 }
 
 impl Settings {
@@ -242,6 +285,7 @@ impl Settings {
         if let Some(interval) = self.flush_interval {
             tokio::spawn(flush_every(provider.clone(), interval));
         }
+        tokio::spawn(maintain_keys_every_minute(provider.clone()));
         say!("public API listening on http://{public_addr}");
         say!("admin API listening on http://{admin_addr}");
         say!("issuer {}", provider.config().issuer);
@@ -270,6 +314,28 @@ async fn flush_every(provider: Provider, interval: std::time::Duration) {
                 flushed.login_sessions
             ),
             Err(e) => say_err!("flush failed (retried in {interval:?}): {e}"),
+        }
+    }
+}
+
+/// Scheduled key rotation, removal of retired keys whose tokens have expired, and picking up
+/// what other instances on the same database did.
+async fn maintain_keys_every_minute(provider: Provider) {
+    let mut ticks = tokio::time::interval(std::time::Duration::from_secs(60));
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    ticks.tick().await;
+    loop {
+        ticks.tick().await;
+        match provider.maintain_keys().await {
+            Ok(done) => {
+                for (alg, kid) in &done.rotated {
+                    say!("rotated the {alg} signing key; {kid} signs now");
+                }
+                if done.removed > 0 {
+                    say!("removed {} retired signing keys", done.removed);
+                }
+            }
+            Err(e) => say_err!("key maintenance failed (retried in a minute): {e}"),
         }
     }
 }

@@ -4,13 +4,14 @@
 
 use http::StatusCode;
 use http::header::{HeaderValue, LOCATION};
-use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
+use percent_encoding::utf8_percent_encode;
 
 use crate::context::Context;
 use crate::error::{Error, OAuthError, StoreError};
 use crate::http::params::{MAX_PAGE_SIZE, json_body, pagination};
 use crate::http::{Request, Response, response};
 use crate::model::client::{Client, ClientRecord};
+use crate::model::registration::Policy;
 
 fn not_found(e: StoreError) -> Error {
     match e {
@@ -19,9 +20,17 @@ fn not_found(e: StoreError) -> Error {
     }
 }
 
+/// The registration rules the configuration sets.
+fn policy(p: &Context) -> Policy<'_> {
+    Policy {
+        pairwise_enabled: p.config.pairwise_enabled(),
+        signing_algorithms: &p.config.keys.algorithms,
+    }
+}
+
 /// See [`Provider::create_client`](crate::Provider::create_client).
 pub(crate) async fn create_client(p: &Context, client: Client) -> Result<Client, Error> {
-    let registration = client.register(None, p.config.pairwise_enabled(), p.now())?;
+    let registration = client.register(None, &policy(p), p.now())?;
     let shown = registration.shown();
     match p.store.create_client(registration.record).await {
         Ok(()) => Ok(shown),
@@ -64,7 +73,7 @@ pub(crate) async fn update_client(
         client_id: client_id.to_owned(),
         ..client
     }
-    .register(Some(&previous), p.config.pairwise_enabled(), p.now())?;
+    .register(Some(&previous), &policy(p), p.now())?;
     let shown = registration.shown();
     p.store
         .update_client(registration.record)
@@ -83,20 +92,6 @@ pub(crate) async fn delete_client(p: &Context, client_id: &str) -> Result<(), Er
 async fn client_record(p: &Context, client_id: &str) -> Result<ClientRecord, Error> {
     p.store.client(client_id).await.map_err(not_found)
 }
-
-/// Characters escaped in the `Location` path segment.
-const SEGMENT: &AsciiSet = &CONTROLS
-    .add(b' ')
-    .add(b'"')
-    .add(b'<')
-    .add(b'>')
-    .add(b'`')
-    .add(b'{')
-    .add(b'}')
-    .add(b'/')
-    .add(b'?')
-    .add(b'#')
-    .add(b'%');
 
 /// Renders a typed result: `ok` builds the success response, errors become Hydra's JSON.
 fn respond<T>(
@@ -147,7 +142,7 @@ pub(crate) async fn create(p: &Context, req: Request) -> Response {
         let mut res = client_response(StatusCode::CREATED, &client);
         let location = format!(
             "/clients/{}",
-            utf8_percent_encode(&client.client_id, SEGMENT)
+            utf8_percent_encode(&client.client_id, response::PATH_SEGMENT)
         );
         if let Ok(value) = HeaderValue::from_str(&location) {
             res.headers_mut().insert(LOCATION, value);

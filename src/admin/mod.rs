@@ -3,9 +3,11 @@
 pub(crate) mod clients;
 pub(crate) mod flush;
 pub(crate) mod introspect;
+pub(crate) mod keys;
 pub(crate) mod requests;
 pub(crate) mod sessions;
 
 pub use flush::FlushSummary;
 pub use introspect::Introspection;
+pub use keys::{JsonWebKeySetGeneratorRequest, SIGNING_SET};
 pub use sessions::PreviousConsentSession;

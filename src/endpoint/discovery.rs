@@ -55,8 +55,8 @@ struct OpenIdConfiguration<'a> {
     subject_types_supported: &'static [SubjectType],
     claims_supported: Vec<&'a str>,
     userinfo_endpoint: String,
-    id_token_signing_alg_values_supported: [&'static str; 2],
-    userinfo_signing_alg_values_supported: [&'static str; 1],
+    id_token_signing_alg_values_supported: Vec<&'static str>,
+    userinfo_signing_alg_values_supported: Vec<&'static str>,
     request_parameter_supported: bool,
     request_uri_parameter_supported: bool,
     require_request_uri_registration: bool,
@@ -75,6 +75,7 @@ pub(crate) fn documents(config: &Config) -> Result<WellKnown, Error> {
     };
     let mut scopes = vec!["offline_access", "offline", "openid"];
     scopes.extend(config.scopes_supported.iter().map(String::as_str));
+    let algorithms: Vec<&'static str> = config.keys.algorithms.iter().map(|a| a.as_str()).collect();
     let mut claims = vec!["sub"];
     claims.extend(config.claims_supported.iter().map(String::as_str));
     let server = ServerMetadata {
@@ -110,8 +111,12 @@ pub(crate) fn documents(config: &Config) -> Result<WellKnown, Error> {
             .userinfo_endpoint
             .clone()
             .unwrap_or_else(|| format!("{base}/userinfo")),
-        id_token_signing_alg_values_supported: ["ES256", "EdDSA"],
-        userinfo_signing_alg_values_supported: ["none"],
+        id_token_signing_alg_values_supported: algorithms.clone(),
+        userinfo_signing_alg_values_supported: {
+            let mut userinfo = algorithms;
+            userinfo.push("none");
+            userinfo
+        },
         request_parameter_supported: false,
         request_uri_parameter_supported: false,
         require_request_uri_registration: true,

@@ -6,25 +6,49 @@
 //! includes `openid` is accepted; refresh tokens, codes and ID tokens are refused as
 //! `invalid_token`. Every response is `no-store`.
 
+use bytes::Bytes;
 use http::StatusCode;
-use http::header::{HeaderValue, WWW_AUTHENTICATE};
+use http::header::{CONTENT_TYPE, HeaderValue, WWW_AUTHENTICATE};
+use serde_json::Value;
 
 use crate::context::Context;
 use crate::error::{ErrorCode, OAuthError, StoreError};
 use crate::http::bearer;
 use crate::http::response::{json, no_store};
 use crate::http::{Request, Response};
+use crate::model::Algorithm;
+use crate::model::client::Client;
 use crate::store::JsonObject;
 use crate::store::TokenKind;
 use crate::token::{CredentialKind, claims, lookup};
 
 /// Handles a userinfo request.
 pub(crate) async fn userinfo(p: &Context, req: Request) -> Response {
-    let res = match claims(p, &req).await {
-        Ok(claims) => json(StatusCode::OK, &claims),
+    let res = match answer(p, &req).await {
+        Ok(res) => res,
         Err(e) => with_bearer_challenge(p.error_response(&e), &e),
     };
     no_store(res)
+}
+
+/// The claims as JSON, or as a JWT signed with the client's `userinfo_signed_response_alg`
+/// and carrying `iss` and `aud` (OIDC Core §5.3.2).
+async fn answer(p: &Context, req: &Request) -> Result<Response, OAuthError> {
+    let (mut claims, client) = claims(p, req).await?;
+    let alg = match client.userinfo_signed_response_alg.as_str() {
+        "none" | "" => return Ok(json(StatusCode::OK, &claims)),
+        name => name.parse::<Algorithm>().map_err(|_| {
+            OAuthError::server_error("")
+                .with_debug(format!("client has an unknown userinfo alg {name:?}"))
+        })?,
+    };
+    claims.insert("iss".into(), Value::String(p.config.issuer.clone()));
+    claims.insert("aud".into(), Value::String(client.client_id));
+    let jwt = p.sign_jwt(alg, "JWT", &claims).await?;
+    let mut res = Response::new(Bytes::from(jwt));
+    res.headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("application/jwt"));
+    Ok(res)
 }
 
 /// RFC 6750 §3: every refusal names the Bearer scheme and the error. `invalid_token`
@@ -44,7 +68,7 @@ fn invalid_token(hint: &'static str) -> OAuthError {
     OAuthError::invalid_token(hint)
 }
 
-async fn claims(p: &Context, req: &Request) -> Result<JsonObject, OAuthError> {
+async fn claims(p: &Context, req: &Request) -> Result<(JsonObject, Client), OAuthError> {
     let token = bearer::token(req)?;
     if CredentialKind::of(&token) != Some(CredentialKind::ACCESS_TOKEN) {
         return Err(invalid_token("The bearer token is not an access token."));
@@ -56,15 +80,15 @@ async fn claims(p: &Context, req: &Request) -> Result<JsonObject, OAuthError> {
     if !record.is_active(p.now()) {
         return Err(invalid_token("The access token is expired or revoked."));
     }
-    match p.store.client(&record.grant.client_id).await {
-        Ok(_) => {}
+    let client = match p.store.client(&record.grant.client_id).await {
+        Ok(record) => record.client,
         Err(StoreError::NotFound) => {
             return Err(invalid_token(
                 "The client the access token was issued to no longer exists.",
             ));
         }
         Err(e) => return Err(OAuthError::store_failure(e)),
-    }
+    };
     let grant = record.grant;
     if !crate::model::scope::is_openid(&grant.granted_scope) {
         return Err(OAuthError::insufficient_scope(
@@ -72,9 +96,6 @@ async fn claims(p: &Context, req: &Request) -> Result<JsonObject, OAuthError> {
         ));
     }
     let mut claims = claims::consented(grant.id_token_extra);
-    claims.insert(
-        "sub".into(),
-        serde_json::Value::String(grant.subject_identifier),
-    );
-    Ok(claims)
+    claims.insert("sub".into(), Value::String(grant.subject_identifier));
+    Ok((claims, client))
 }

@@ -131,6 +131,20 @@ pub(crate) fn escape_html(text: &str) -> String {
     out
 }
 
+/// Characters escaped in a path segment of a `Location` header.
+pub(crate) const PATH_SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::CONTROLS
+    .add(b' ')
+    .add(b'"')
+    .add(b'<')
+    .add(b'>')
+    .add(b'`')
+    .add(b'{')
+    .add(b'}')
+    .add(b'/')
+    .add(b'?')
+    .add(b'#')
+    .add(b'%');
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -2,24 +2,32 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::keys::{PublicKey, SigningKey};
+use super::keys::{PrivateParts, PublicKey, SigningKey};
 use super::{Algorithm, JoseError, b64url_decode, b64url_encode};
 
 /// A public JSON Web Key, as published in the provider's JWK set.
 ///
-/// Only the two key types the provider signs with are represented:
-/// `EC`/`P-256` (with `x` and `y`) and `OKP`/`Ed25519` (with `x` only).
+/// Only the key types the provider signs with are represented: `EC`/`P-256` (`crv`, `x`
+/// and `y`), `OKP`/`Ed25519` (`crv` and `x`) and `RSA` (`n` and `e`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Jwk {
-    /// Key type: `"EC"` or `"OKP"`.
+    /// Key type: `"EC"`, `"OKP"` or `"RSA"`.
     pub kty: String,
-    /// Curve: `"P-256"` or `"Ed25519"`.
-    pub crv: String,
+    /// Curve: `"P-256"` or `"Ed25519"`; absent for RSA.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub crv: Option<String>,
     /// Base64url x coordinate (EC) or the raw public key (OKP).
-    pub x: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub x: Option<String>,
     /// Base64url y coordinate; present for EC keys only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub y: Option<String>,
+    /// Base64url RSA modulus.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub n: Option<String>,
+    /// Base64url RSA public exponent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub e: Option<String>,
     /// Key id, matched against the `kid` of JWS headers.
     pub kid: String,
     /// Intended use; always `"sig"` for keys produced here.
@@ -36,10 +44,107 @@ pub struct JwkSet {
     pub keys: Vec<Jwk>,
 }
 
-/// Builds the public JWK set for `keys`, so private material is never published.
-pub(crate) fn public_key_set(keys: &[SigningKey]) -> JwkSet {
-    JwkSet {
-        keys: keys.iter().map(SigningKey::public_jwk).collect(),
+/// A JWK with its private members (RFC 7518 §6.2.2 and §6.3.2, RFC 8037 §2): what the JSON
+/// Web Key API imports, and exports only where the host allows it. `Debug` redacts them.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PrivateJwk {
+    /// The public members.
+    #[serde(flatten)]
+    pub public: Jwk,
+    /// The private key (EC scalar, Ed25519 seed) or the RSA private exponent.
+    pub d: String,
+    /// RSA: the first prime factor.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub p: Option<String>,
+    /// RSA: the second prime factor.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub q: Option<String>,
+    /// RSA: the first factor's CRT exponent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dp: Option<String>,
+    /// RSA: the second factor's CRT exponent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dq: Option<String>,
+    /// RSA: the first CRT coefficient.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub qi: Option<String>,
+}
+
+impl std::fmt::Debug for PrivateJwk {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PrivateJwk")
+            .field("public", &self.public)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SigningKey {
+    /// This key as a private JWK (with its `kid`, `alg` and `use`).
+    pub fn private_jwk(&self) -> Result<PrivateJwk, JoseError> {
+        let mut jwk = PrivateJwk {
+            public: self.public_jwk(),
+            d: String::new(),
+            p: None,
+            q: None,
+            dp: None,
+            dq: None,
+            qi: None,
+        };
+        match self.private_parts()? {
+            PrivateParts::Ec(d) | PrivateParts::Okp(d) => jwk.d = b64url_encode(d),
+            #[cfg(feature = "rsa")]
+            PrivateParts::Rsa(_, parts) => {
+                jwk.d = b64url_encode(&parts.d);
+                jwk.p = Some(b64url_encode(&parts.p));
+                jwk.q = Some(b64url_encode(&parts.q));
+                jwk.dp = Some(b64url_encode(&parts.dp));
+                jwk.dq = Some(b64url_encode(&parts.dq));
+                jwk.qi = Some(b64url_encode(&parts.qi));
+            }
+        }
+        Ok(jwk)
+    }
+
+    /// The key a private JWK holds. Its public members must be those of the private key,
+    /// and `kty`, `crv` and `alg` must agree, as for [`Jwk`].
+    pub fn from_private_jwk(jwk: &PrivateJwk) -> Result<SigningKey, JoseError> {
+        let public = jwk.public.to_public_key()?;
+        let bad = |what: &str| JoseError::Key(format!("JWK {}: {what}", jwk.public.kid));
+        let member = |value: &str, name: &str| {
+            b64url_decode(value).map_err(|_| bad(&format!("invalid {name}")))
+        };
+        let d = member(&jwk.d, "d")?;
+        let parts = match &public {
+            PublicKey::Es256(_) => PrivateParts::Ec(d),
+            PublicKey::EdDsa(_) => PrivateParts::Okp(d),
+            #[cfg(feature = "rsa")]
+            PublicKey::Rsa(_, key) => {
+                let required = |value: &Option<String>, name: &str| {
+                    member(
+                        value
+                            .as_deref()
+                            .ok_or_else(|| bad(&format!("missing {name}")))?,
+                        name,
+                    )
+                };
+                PrivateParts::Rsa(
+                    key.clone(),
+                    super::rsa::RsaPrivateParts {
+                        d,
+                        p: required(&jwk.p, "p")?,
+                        q: required(&jwk.q, "q")?,
+                        dp: required(&jwk.dp, "dp")?,
+                        dq: required(&jwk.dq, "dq")?,
+                        qi: required(&jwk.qi, "qi")?,
+                    },
+                )
+            }
+        };
+        let key = SigningKey::from_private_parts(jwk.public.alg, jwk.public.kid.clone(), &parts)?;
+        if key.public_key() != public {
+            return Err(bad("the public members do not belong to the private key"));
+        }
+        Ok(key)
     }
 }
 
@@ -53,25 +158,38 @@ impl SigningKey {
 impl Jwk {
     /// The JWK of a public key.
     pub(super) fn of(key: &PublicKey, kid: &str) -> Jwk {
-        let (kty, crv, x, y) = match key {
-            PublicKey::Es256(k) => {
-                let point = k.to_sec1_point(false);
-                // An uncompressed point on a valid key always has both coordinates.
-                let x = point.x().map(b64url_encode).unwrap_or_default();
-                let y = point.y().map(b64url_encode);
-                ("EC", "P-256", x, y)
-            }
-            PublicKey::EdDsa(k) => ("OKP", "Ed25519", b64url_encode(k.as_bytes()), None),
-        };
-        Jwk {
-            kty: kty.to_owned(),
-            crv: crv.to_owned(),
-            x,
-            y,
+        let mut jwk = Jwk {
+            kty: String::new(),
+            crv: None,
+            x: None,
+            y: None,
+            n: None,
+            e: None,
             kid: kid.to_owned(),
             use_: "sig".to_owned(),
             alg: key.algorithm(),
+        };
+        match key {
+            PublicKey::Es256(k) => {
+                let point = k.to_sec1_point(false);
+                jwk.kty = "EC".into();
+                jwk.crv = Some("P-256".into());
+                jwk.x = point.x().map(b64url_encode);
+                jwk.y = point.y().map(b64url_encode);
+            }
+            PublicKey::EdDsa(k) => {
+                jwk.kty = "OKP".into();
+                jwk.crv = Some("Ed25519".into());
+                jwk.x = Some(b64url_encode(k.as_bytes()));
+            }
+            #[cfg(feature = "rsa")]
+            PublicKey::Rsa(_, k) => {
+                jwk.kty = "RSA".into();
+                jwk.n = Some(b64url_encode(&k.n));
+                jwk.e = Some(b64url_encode(&k.e));
+            }
         }
+        jwk
     }
 
     /// Parses this JWK into a verification key, checking that `kty`, `crv` and
@@ -84,11 +202,17 @@ impl Jwk {
             )));
         }
         let bad = |what: &str| JoseError::Key(format!("JWK {}: {what}", self.kid));
-        match (self.alg, self.kty.as_str(), self.crv.as_str()) {
-            (Algorithm::ES256, "EC", "P-256") => {
-                let y = self.y.as_deref().ok_or_else(|| bad("missing y"))?;
-                let x = b64url_decode(&self.x).map_err(|_| bad("invalid x"))?;
-                let y = b64url_decode(y).map_err(|_| bad("invalid y"))?;
+        let member = |value: &Option<String>, name: &str| {
+            let text = value
+                .as_deref()
+                .ok_or_else(|| bad(&format!("missing {name}")))?;
+            b64url_decode(text).map_err(|_| bad(&format!("invalid {name}")))
+        };
+        let ec_or_okp = self.n.is_none() && self.e.is_none();
+        match (self.alg, self.kty.as_str(), self.crv.as_deref()) {
+            (Algorithm::ES256, "EC", Some("P-256")) if ec_or_okp => {
+                let x = member(&self.x, "x")?;
+                let y = member(&self.y, "y")?;
                 if x.len() != 32 || y.len() != 32 {
                     return Err(bad("coordinates must be 32 bytes"));
                 }
@@ -100,17 +224,23 @@ impl Jwk {
                     .map(PublicKey::Es256)
                     .map_err(|_| bad("point is not on P-256"))
             }
-            (Algorithm::EdDSA, "OKP", "Ed25519") => {
+            (Algorithm::EdDSA, "OKP", Some("Ed25519")) if ec_or_okp => {
                 if self.y.is_some() {
                     return Err(bad("unexpected y for OKP key"));
                 }
-                let x: [u8; 32] = b64url_decode(&self.x)
-                    .map_err(|_| bad("invalid x"))?
+                let x: [u8; 32] = member(&self.x, "x")?
                     .try_into()
                     .map_err(|_| bad("x must be 32 bytes"))?;
                 ed25519_dalek::VerifyingKey::from_bytes(&x)
                     .map(PublicKey::EdDsa)
                     .map_err(|_| bad("invalid Ed25519 public key"))
+            }
+            #[cfg(feature = "rsa")]
+            (Algorithm::RS256 | Algorithm::PS256, "RSA", None)
+                if self.x.is_none() && self.y.is_none() =>
+            {
+                let key = super::rsa::PublicRsa::new(member(&self.n, "n")?, member(&self.e, "e")?)?;
+                Ok(PublicKey::Rsa(self.alg, key))
             }
             _ => Err(bad("kty/crv do not match alg")),
         }
@@ -124,7 +254,9 @@ mod tests {
 
     #[test]
     fn jwk_shapes() {
-        let ec = SigningKey::generate(Algorithm::ES256, "ec-1".into()).public_jwk();
+        let ec = SigningKey::generate(Algorithm::ES256, "ec-1".into())
+            .unwrap()
+            .public_jwk();
         let v = serde_json::to_value(&ec).unwrap();
         assert_eq!(v["kty"], "EC");
         assert_eq!(v["crv"], "P-256");
@@ -135,7 +267,9 @@ mod tests {
         assert_eq!(v["y"].as_str().unwrap().len(), 43);
         assert!(v.get("d").is_none());
 
-        let ed = SigningKey::generate(Algorithm::EdDSA, "ed-1".into()).public_jwk();
+        let ed = SigningKey::generate(Algorithm::EdDSA, "ed-1".into())
+            .unwrap()
+            .public_jwk();
         let v = serde_json::to_value(&ed).unwrap();
         assert_eq!(v["kty"], "OKP");
         assert_eq!(v["crv"], "Ed25519");
@@ -156,10 +290,14 @@ mod tests {
 
     #[test]
     fn jwk_with_mismatched_alg_is_rejected() {
-        let mut ec = SigningKey::generate(Algorithm::ES256, "k".into()).public_jwk();
+        let mut ec = SigningKey::generate(Algorithm::ES256, "k".into())
+            .unwrap()
+            .public_jwk();
         ec.alg = Algorithm::EdDSA;
         assert!(ec.to_public_key().is_err());
-        let mut ed = SigningKey::generate(Algorithm::EdDSA, "k".into()).public_jwk();
+        let mut ed = SigningKey::generate(Algorithm::EdDSA, "k".into())
+            .unwrap()
+            .public_jwk();
         ed.alg = Algorithm::ES256;
         assert!(ed.to_public_key().is_err());
     }

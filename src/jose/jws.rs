@@ -9,13 +9,16 @@ use serde::de::IgnoredAny;
 use serde_json::{Map, Value};
 
 use super::jwk::JwkSet;
-use super::keys::{PublicKey, SIGNATURE_LEN, SigningKey};
+use super::keys::{PublicKey, SigningKey};
 use super::{Algorithm, JoseError, b64url_decode};
 
 /// Largest compact JWS accepted by [`VerifyingKeys::verify_jwt`], in bytes.
 ///
 /// Checked before any decoding so oversized input costs nothing to reject.
 pub(crate) const MAX_TOKEN_LEN: usize = 64 * 1024;
+
+/// The longest signature any supported key makes: RSA-8192.
+const MAX_SIGNATURE_LEN: usize = 1024;
 
 /// The header fields verification looks at. Anything else — in particular
 /// `jwk`, `jku`, `x5u` and `x5c` — is ignored: keys come only from our set.
@@ -107,17 +110,16 @@ impl VerifyingKeys {
             return Err(JoseError::AlgorithmMismatch);
         }
 
-        // Both algorithms use 64-byte signatures = exactly 86 base64url chars.
-        let mut sig = [0u8; SIGNATURE_LEN];
-        if sig_b64.len() != 86 {
+        // ES256 and EdDSA signatures are 64 bytes, RSA ones at most 1024 (8192 bits).
+        let mut sig = [0u8; MAX_SIGNATURE_LEN];
+        if sig_b64.len() > (MAX_SIGNATURE_LEN * 4).div_ceil(3) {
             return Err(JoseError::BadSignature);
         }
-        match URL_SAFE_NO_PAD.decode_slice(sig_b64, &mut sig) {
-            Ok(SIGNATURE_LEN) => {}
-            _ => return Err(JoseError::BadSignature),
-        }
+        let len = URL_SAFE_NO_PAD
+            .decode_slice(sig_b64, &mut sig)
+            .map_err(|_| JoseError::BadSignature)?;
         let signing_input = &token[..header_b64.len() + 1 + payload_b64.len()];
-        key.verify(signing_input.as_bytes(), &sig)?;
+        key.verify(signing_input.as_bytes(), &sig[..len])?;
 
         serde_json::from_slice(&b64url_decode(payload_b64)?)
             .map_err(|_| JoseError::Malformed("claims are not a JSON object"))
@@ -128,7 +130,7 @@ impl VerifyingKeys {
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
     use super::*;
-    use crate::jose::{b64url_encode, public_key_set};
+    use crate::jose::b64url_encode;
     use p256::ecdsa::signature::{Signer as _, Verifier as _};
     use serde_json::json;
 
@@ -143,11 +145,13 @@ mod tests {
         })
     }
 
+    /// A key of every algorithm this build has.
     fn keys() -> Vec<SigningKey> {
-        vec![
-            SigningKey::generate(Algorithm::ES256, "es".into()),
-            SigningKey::generate(Algorithm::EdDSA, "ed".into()),
-        ]
+        Algorithm::ALL
+            .into_iter()
+            .filter(|alg| alg.is_compiled())
+            .map(|alg| SigningKey::generate(alg, alg.as_str()[..2].to_lowercase()).unwrap())
+            .collect()
     }
 
     /// Assembles a token from a raw header, payload and signer.
@@ -179,7 +183,8 @@ mod tests {
             );
             assert_eq!(segment(&token, 0), expected.as_bytes());
             assert_eq!(header["alg"], key.algorithm().as_str());
-            assert_eq!(segment(&token, 2).len(), 64);
+            let signature_len = if key.algorithm().is_rsa() { 256 } else { 64 };
+            assert_eq!(segment(&token, 2).len(), signature_len);
             assert!(!token.contains('='));
             let got = set.verify_jwt(&token).unwrap();
             assert_eq!(Value::Object(got), claims());
@@ -189,7 +194,9 @@ mod tests {
     #[test]
     fn verifies_via_published_jwks() {
         let keys = keys();
-        let jwks = public_key_set(&keys);
+        let jwks = JwkSet {
+            keys: keys.iter().map(SigningKey::public_jwk).collect(),
+        };
         let json = serde_json::to_string(&jwks).unwrap();
         let set = VerifyingKeys::from_jwk_set(&serde_json::from_str(&json).unwrap()).unwrap();
         for key in &keys {
@@ -213,7 +220,7 @@ mod tests {
             );
         }
         // DER of one type is refused under the other algorithm.
-        let es = SigningKey::generate(Algorithm::ES256, "x".into());
+        let es = SigningKey::generate(Algorithm::ES256, "x".into()).unwrap();
         let der = es.to_pkcs8_der().unwrap();
         assert!(matches!(
             SigningKey::from_pkcs8_der(Algorithm::EdDSA, "x".into(), &der),
@@ -234,12 +241,15 @@ mod tests {
         let spki = base64::engine::general_purpose::STANDARD
             .decode("MCowBQYDK2VwAyEAGb9ECWmEzf6FQbrBZ9w7lshQhqowtrbLDFw4rXAxZuE=")
             .unwrap();
-        assert_eq!(b64url_decode(&key.public_jwk().x).unwrap(), spki[12..]);
+        assert_eq!(
+            b64url_decode(key.public_jwk().x.unwrap()).unwrap(),
+            spki[12..]
+        );
     }
 
     #[test]
     fn debug_is_redacted() {
-        let key = SigningKey::generate(Algorithm::ES256, "kid-1".into());
+        let key = SigningKey::generate(Algorithm::ES256, "kid-1".into()).unwrap();
         let dbg = format!("{key:?}");
         assert!(dbg.contains("kid-1") && dbg.contains("ES256"), "{dbg}");
         assert!(
@@ -328,11 +338,11 @@ mod tests {
     fn unknown_or_missing_kid_is_rejected() {
         let keys = keys();
         let set = VerifyingKeys::from_signing_keys(&keys[..1]);
-        let other = SigningKey::generate(Algorithm::ES256, "other".into());
+        let other = SigningKey::generate(Algorithm::ES256, "other".into()).unwrap();
         let t = other.sign_jwt("JWT", &claims()).unwrap();
         assert_eq!(set.verify_jwt(&t), Err(JoseError::UnknownKey));
         // Same kid but a different key: signature must fail.
-        let impostor = SigningKey::generate(Algorithm::ES256, "es".into());
+        let impostor = SigningKey::generate(Algorithm::ES256, "es".into()).unwrap();
         let t = impostor.sign_jwt("JWT", &claims()).unwrap();
         assert_eq!(set.verify_jwt(&t), Err(JoseError::BadSignature));
         let t = forge(&json!({"alg": "ES256"}), &claims(), |_| vec![0u8; 64]);
@@ -354,7 +364,7 @@ mod tests {
 
     #[test]
     fn embedded_jwk_header_is_ignored() {
-        let ours = SigningKey::generate(Algorithm::ES256, "es".into());
+        let ours = SigningKey::generate(Algorithm::ES256, "es".into()).unwrap();
         let set = VerifyingKeys::from_signing_keys(std::slice::from_ref(&ours));
         let foreign = p256::ecdsa::SigningKey::from_slice(&[7u8; 32]).unwrap();
         let foreign_jwk = SigningKey::from_pkcs8_der(
@@ -394,9 +404,11 @@ mod tests {
         let point = raw.verifying_key().to_sec1_point(false);
         let jwk = crate::jose::Jwk {
             kty: "EC".into(),
-            crv: "P-256".into(),
-            x: b64url_encode(point.x().unwrap()),
+            crv: Some("P-256".into()),
+            x: Some(b64url_encode(point.x().unwrap())),
             y: Some(b64url_encode(point.y().unwrap())),
+            n: None,
+            e: None,
             kid: "raw".into(),
             use_: "sig".into(),
             alg: Algorithm::ES256,
@@ -423,11 +435,11 @@ mod tests {
         assert!(set.verify_jwt(&t_der).is_err());
 
         // Independent path 2: our ES256 token verifies with p256 directly as r||s.
-        let ours = SigningKey::generate(Algorithm::ES256, "k".into());
+        let ours = SigningKey::generate(Algorithm::ES256, "k".into()).unwrap();
         let token = ours.sign_jwt("JWT", &claims()).unwrap();
         let jwk = ours.public_jwk();
         let mut sec1 = vec![4u8];
-        sec1.extend(b64url_decode(&jwk.x).unwrap());
+        sec1.extend(b64url_decode(jwk.x.as_deref().unwrap()).unwrap());
         sec1.extend(b64url_decode(jwk.y.as_ref().unwrap()).unwrap());
         let vk = p256::ecdsa::VerifyingKey::from_sec1_bytes(&sec1).unwrap();
         let (input, sig) = token.rsplit_once('.').unwrap();
@@ -439,9 +451,9 @@ mod tests {
 
     #[test]
     fn eddsa_interoperates_with_raw_dalek() {
-        let ours = SigningKey::generate(Algorithm::EdDSA, "k".into());
+        let ours = SigningKey::generate(Algorithm::EdDSA, "k".into()).unwrap();
         let token = ours.sign_jwt("JWT", &claims()).unwrap();
-        let x: [u8; 32] = b64url_decode(&ours.public_jwk().x)
+        let x: [u8; 32] = b64url_decode(ours.public_jwk().x.unwrap())
             .unwrap()
             .try_into()
             .unwrap();
@@ -457,11 +469,83 @@ mod tests {
 
     #[test]
     fn non_object_claims_are_rejected() {
-        let key = SigningKey::generate(Algorithm::EdDSA, "ed".into());
+        let key = SigningKey::generate(Algorithm::EdDSA, "ed".into()).unwrap();
         let set = VerifyingKeys::from_signing_keys(std::slice::from_ref(&key));
         let t = key
             .sign_jwt("JWT", &json!(["not", "an", "object"]))
             .unwrap();
         assert!(matches!(set.verify_jwt(&t), Err(JoseError::Malformed(_))));
+    }
+
+    #[test]
+    fn private_jwks_round_trip_and_must_match_their_public_members() {
+        for key in keys() {
+            let private = key.private_jwk().unwrap();
+            let json = serde_json::to_string(&private).unwrap();
+            assert!(
+                !format!("{private:?}").contains(&private.d),
+                "Debug redacts d"
+            );
+            let back = SigningKey::from_private_jwk(&serde_json::from_str(&json).unwrap()).unwrap();
+            assert_eq!(back.public_jwk(), key.public_jwk());
+            let token = back.sign_jwt("JWT", &claims()).unwrap();
+            assert!(
+                VerifyingKeys::from_signing_keys(std::slice::from_ref(&key))
+                    .verify_jwt(&token)
+                    .is_ok()
+            );
+            // The private key of one key with the public members of another is refused.
+            let other = SigningKey::generate(key.algorithm(), "other".into()).unwrap();
+            let mut mixed = other.private_jwk().unwrap();
+            mixed.public = key.public_jwk();
+            assert!(
+                SigningKey::from_private_jwk(&mixed).is_err(),
+                "{}",
+                key.algorithm()
+            );
+        }
+    }
+
+    #[cfg(feature = "rsa")]
+    #[test]
+    fn rsa_keys_are_pinned_to_one_padding_and_refuse_short_moduli() {
+        let rs = SigningKey::generate(Algorithm::RS256, "rs".into()).unwrap();
+        let jwk = serde_json::to_value(rs.public_jwk()).unwrap();
+        assert_eq!(jwk["kty"], "RSA");
+        assert_eq!(jwk["e"], "AQAB");
+        assert_eq!(
+            b64url_decode(jwk["n"].as_str().unwrap()).unwrap().len(),
+            256
+        );
+        assert!(jwk.get("crv").is_none() && jwk.get("x").is_none());
+
+        // The same RSA key material announced as PS256 verifies no RS256 signature.
+        let token = rs.sign_jwt("JWT", &claims()).unwrap();
+        let mut as_pss = rs.public_jwk();
+        as_pss.alg = Algorithm::PS256;
+        let pss_set =
+            VerifyingKeys::from_jwk_set(&crate::jose::JwkSet { keys: vec![as_pss] }).unwrap();
+        let parts: Vec<&str> = token.split('.').collect();
+        let relabelled = forge(
+            &json!({"alg": "PS256", "kid": "rs", "typ": "JWT"}),
+            &claims(),
+            |_| b64url_decode(parts[2]).unwrap(),
+        );
+        assert_eq!(
+            pss_set.verify_jwt(&relabelled),
+            Err(JoseError::BadSignature)
+        );
+
+        // A 1024-bit modulus is refused.
+        let mut short = rs.public_jwk();
+        short.n = Some(b64url_encode([0xc5u8; 128]));
+        assert!(VerifyingKeys::from_jwk_set(&crate::jose::JwkSet { keys: vec![short] }).is_err());
+
+        // Bigger keys on request.
+        let big =
+            SigningKey::generate_sized(Algorithm::PS256, "ps".into(), crate::model::RsaBits::B3072)
+                .unwrap();
+        let n = big.public_jwk().n.unwrap();
+        assert_eq!(b64url_decode(n).unwrap().len(), 384);
     }
 }

@@ -9,9 +9,12 @@ use rand::rand_core::UnwrapErr;
 use rand::rngs::SysRng;
 use serde::Serialize;
 
+#[cfg(feature = "rsa")]
+use super::rsa::{PrivateRsa, PublicRsa, RsaPrivateParts};
 use super::{Algorithm, JoseError};
+use crate::model::RsaBits;
 
-/// Length in bytes of every signature we produce or accept (ES256 r||s and Ed25519).
+/// Length in bytes of ES256 (`r||s`) and Ed25519 signatures.
 pub(super) const SIGNATURE_LEN: usize = 64;
 
 /// DER prefix of an RFC 8410 §7 `OneAsymmetricKey` v1 for Ed25519: SEQUENCE,
@@ -27,6 +30,15 @@ const ED25519_PKCS8_PREFIX: [u8; 16] = [
 enum Secret {
     Es256(p256::ecdsa::SigningKey),
     EdDsa(ed25519_dalek::SigningKey),
+    /// RS256 or PS256; the key's `alg` says which.
+    #[cfg(feature = "rsa")]
+    Rsa(PrivateRsa),
+}
+
+/// The error for an RSA algorithm in a build without the `rsa` feature.
+#[cfg(not(feature = "rsa"))]
+fn rsa_not_compiled(alg: Algorithm) -> JoseError {
+    JoseError::Key(format!("{alg} needs the `rsa` feature of oauth2-provider"))
 }
 
 /// A private signing key with its key id and pinned algorithm.
@@ -49,6 +61,17 @@ impl fmt::Debug for SigningKey {
     }
 }
 
+/// The private half of a key, as a JWK carries it.
+pub(super) enum PrivateParts {
+    /// The P-256 scalar `d`.
+    Ec(Vec<u8>),
+    /// The Ed25519 seed `d`.
+    Okp(Vec<u8>),
+    /// The RSA public and private members.
+    #[cfg(feature = "rsa")]
+    Rsa(PublicRsa, RsaPrivateParts),
+}
+
 /// JWS header; field order gives exactly `{"alg":..,"kid":..,"typ":..}`.
 #[derive(Serialize)]
 struct Header<'a> {
@@ -62,20 +85,75 @@ const fn b64_len(n: usize) -> usize {
     (n * 4).div_ceil(3)
 }
 
+/// The JWS signing input `header.payload` of `claims` for key `kid` of `alg`, with room
+/// reserved for the signature.
+pub(crate) fn signing_input<T: Serialize + ?Sized>(
+    alg: Algorithm,
+    kid: &str,
+    typ: &str,
+    claims: &T,
+) -> Result<String, JoseError> {
+    let header = serde_json::to_vec(&Header {
+        alg: alg.as_str(),
+        kid,
+        typ,
+    })
+    .map_err(|e| JoseError::Serialization(e.to_string()))?;
+    let payload =
+        serde_json::to_vec(claims).map_err(|e| JoseError::Serialization(e.to_string()))?;
+    let signature_len = if alg.is_rsa() { 512 } else { SIGNATURE_LEN };
+    let mut out = String::with_capacity(
+        b64_len(header.len()) + b64_len(payload.len()) + b64_len(signature_len) + 2,
+    );
+    let engine = &base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    base64::Engine::encode_string(engine, &header, &mut out);
+    out.push('.');
+    base64::Engine::encode_string(engine, &payload, &mut out);
+    Ok(out)
+}
+
+/// The compact JWS of a signing input and its signature.
+pub(crate) fn attach_signature(mut input: String, signature: &[u8]) -> String {
+    input.push('.');
+    base64::Engine::encode_string(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+        signature,
+        &mut input,
+    );
+    input
+}
+
 impl SigningKey {
-    /// Generates a fresh key from the operating system's random number generator.
+    /// Generates a fresh key from the operating system's random number generator (RSA keys
+    /// with [`RsaBits::default`]).
     ///
     /// # Panics
     ///
     /// Only if the operating system cannot provide randomness at all, in which
     /// case no secure key could be produced anyway.
-    pub fn generate(alg: Algorithm, kid: String) -> SigningKey {
+    pub fn generate(alg: Algorithm, kid: String) -> Result<SigningKey, JoseError> {
+        Self::generate_sized(alg, kid, RsaBits::default())
+    }
+
+    /// Like [`SigningKey::generate`], with the modulus size of an RSA key.
+    pub fn generate_sized(
+        alg: Algorithm,
+        kid: String,
+        rsa_bits: RsaBits,
+    ) -> Result<SigningKey, JoseError> {
         let mut rng = UnwrapErr(SysRng);
         let secret = match alg {
             Algorithm::ES256 => Secret::Es256(p256::ecdsa::SigningKey::generate_from_rng(&mut rng)),
             Algorithm::EdDSA => Secret::EdDsa(ed25519_dalek::SigningKey::generate(&mut rng)),
+            #[cfg(feature = "rsa")]
+            Algorithm::RS256 | Algorithm::PS256 => Secret::Rsa(PrivateRsa::generate(rsa_bits)?),
+            #[cfg(not(feature = "rsa"))]
+            Algorithm::RS256 | Algorithm::PS256 => {
+                let _ = rsa_bits;
+                return Err(rsa_not_compiled(alg));
+            }
         };
-        SigningKey { kid, alg, secret }
+        Ok(SigningKey { kid, alg, secret })
     }
 
     /// Encodes the private key as PKCS#8 DER so a store can persist it and
@@ -94,6 +172,8 @@ impl SigningKey {
                 der.extend_from_slice(k.as_bytes());
                 Ok(der)
             }
+            #[cfg(feature = "rsa")]
+            Secret::Rsa(k) => k.to_pkcs8(),
         }
     }
 
@@ -114,6 +194,45 @@ impl SigningKey {
             Algorithm::EdDSA => {
                 Secret::EdDsa(ed25519_dalek::SigningKey::from_pkcs8_der(der).map_err(err)?)
             }
+            #[cfg(feature = "rsa")]
+            Algorithm::RS256 | Algorithm::PS256 => Secret::Rsa(PrivateRsa::from_pkcs8(der)?),
+            #[cfg(not(feature = "rsa"))]
+            Algorithm::RS256 | Algorithm::PS256 => return Err(rsa_not_compiled(alg)),
+        };
+        Ok(SigningKey { kid, alg, secret })
+    }
+
+    /// The private members of a JWK of this key (for the JSON Web Key API).
+    pub(super) fn private_parts(&self) -> Result<PrivateParts, JoseError> {
+        Ok(match &self.secret {
+            Secret::Es256(k) => PrivateParts::Ec(k.to_bytes().to_vec()),
+            Secret::EdDsa(k) => PrivateParts::Okp(k.as_bytes().to_vec()),
+            #[cfg(feature = "rsa")]
+            Secret::Rsa(k) => PrivateParts::Rsa(k.public(), k.private_parts()?),
+        })
+    }
+
+    /// Rebuilds a key from the private members of a JWK; the caller checks that the public
+    /// members match.
+    pub(super) fn from_private_parts(
+        alg: Algorithm,
+        kid: String,
+        parts: &PrivateParts,
+    ) -> Result<SigningKey, JoseError> {
+        let bad = || JoseError::Key(format!("the private key does not fit {alg}"));
+        let secret = match (alg, parts) {
+            (Algorithm::ES256, PrivateParts::Ec(d)) => {
+                Secret::Es256(p256::ecdsa::SigningKey::from_slice(d).map_err(|_| bad())?)
+            }
+            (Algorithm::EdDSA, PrivateParts::Okp(seed)) => {
+                let seed: &[u8; 32] = seed.as_slice().try_into().map_err(|_| bad())?;
+                Secret::EdDsa(ed25519_dalek::SigningKey::from_bytes(seed))
+            }
+            #[cfg(feature = "rsa")]
+            (Algorithm::RS256 | Algorithm::PS256, PrivateParts::Rsa(public, private)) => {
+                Secret::Rsa(PrivateRsa::from_parts(public, private)?)
+            }
+            _ => return Err(bad()),
         };
         Ok(SigningKey { kid, alg, secret })
     }
@@ -133,6 +252,8 @@ impl SigningKey {
         match &self.secret {
             Secret::Es256(k) => PublicKey::Es256(*k.verifying_key()),
             Secret::EdDsa(k) => PublicKey::EdDsa(k.verifying_key()),
+            #[cfg(feature = "rsa")]
+            Secret::Rsa(k) => PublicKey::Rsa(self.alg, k.public()),
         }
     }
 
@@ -145,40 +266,30 @@ impl SigningKey {
         typ: &str,
         claims: &T,
     ) -> Result<String, JoseError> {
-        let header = serde_json::to_vec(&Header {
-            alg: self.alg.as_str(),
-            kid: &self.kid,
-            typ,
-        })
-        .map_err(|e| JoseError::Serialization(e.to_string()))?;
-        let payload =
-            serde_json::to_vec(claims).map_err(|e| JoseError::Serialization(e.to_string()))?;
+        let input = signing_input(self.alg, &self.kid, typ, claims)?;
+        let signature = self.sign(input.as_bytes())?;
+        Ok(attach_signature(input, &signature))
+    }
 
-        let mut out = String::with_capacity(
-            b64_len(header.len()) + b64_len(payload.len()) + b64_len(SIGNATURE_LEN) + 2,
-        );
-        let engine = &base64::engine::general_purpose::URL_SAFE_NO_PAD;
-        base64::Engine::encode_string(engine, &header, &mut out);
-        out.push('.');
-        base64::Engine::encode_string(engine, &payload, &mut out);
-
-        let sig: [u8; SIGNATURE_LEN] = match &self.secret {
+    /// The signature of `message` in its JOSE form (ES256 as fixed 64-byte `r||s`, not DER),
+    /// e.g. for a host's [`Signer`](crate::Signer) that keeps such keys itself.
+    pub fn sign(&self, message: &[u8]) -> Result<Vec<u8>, JoseError> {
+        match &self.secret {
             Secret::Es256(k) => {
                 let sig: p256::ecdsa::Signature = k
-                    .try_sign(out.as_bytes())
+                    .try_sign(message)
                     .map_err(|_| JoseError::Key("ES256 signing failed".into()))?;
-                sig.to_bytes().into()
+                Ok(sig.to_bytes().to_vec())
             }
             Secret::EdDsa(k) => {
                 let sig: ed25519_dalek::Signature = k
-                    .try_sign(out.as_bytes())
+                    .try_sign(message)
                     .map_err(|_| JoseError::Key("EdDSA signing failed".into()))?;
-                sig.to_bytes()
+                Ok(sig.to_bytes().to_vec())
             }
-        };
-        out.push('.');
-        base64::Engine::encode_string(engine, sig, &mut out);
-        Ok(out)
+            #[cfg(feature = "rsa")]
+            Secret::Rsa(k) => k.sign(self.alg, message),
+        }
     }
 }
 
@@ -187,6 +298,9 @@ impl SigningKey {
 pub(super) enum PublicKey {
     Es256(p256::ecdsa::VerifyingKey),
     EdDsa(ed25519_dalek::VerifyingKey),
+    /// An RSA key and the one algorithm (RS256 or PS256) it is pinned to.
+    #[cfg(feature = "rsa")]
+    Rsa(Algorithm, PublicRsa),
 }
 
 impl PublicKey {
@@ -195,15 +309,13 @@ impl PublicKey {
         match self {
             Self::Es256(_) => Algorithm::ES256,
             Self::EdDsa(_) => Algorithm::EdDSA,
+            #[cfg(feature = "rsa")]
+            Self::Rsa(alg, _) => *alg,
         }
     }
 
-    /// Verifies a 64-byte JOSE signature over `message`.
-    pub(super) fn verify(
-        &self,
-        message: &[u8],
-        sig: &[u8; SIGNATURE_LEN],
-    ) -> Result<(), JoseError> {
+    /// Verifies a JOSE signature over `message`.
+    pub(super) fn verify(&self, message: &[u8], sig: &[u8]) -> Result<(), JoseError> {
         match self {
             Self::Es256(k) => {
                 let sig =
@@ -211,10 +323,14 @@ impl PublicKey {
                 k.verify(message, &sig).map_err(|_| JoseError::BadSignature)
             }
             Self::EdDsa(k) => {
+                let sig: &[u8; SIGNATURE_LEN] =
+                    sig.try_into().map_err(|_| JoseError::BadSignature)?;
                 let sig = ed25519_dalek::Signature::from_bytes(sig);
                 k.verify_strict(message, &sig)
                     .map_err(|_| JoseError::BadSignature)
             }
+            #[cfg(feature = "rsa")]
+            Self::Rsa(alg, k) => k.verify(*alg, message, sig),
         }
     }
 }

@@ -2,9 +2,10 @@
 //!
 //! This module is deliberately small: the provider signs its own tokens
 //! (ID tokens, JWT access tokens, logout tokens) with keys it generated
-//! itself, and verifies tokens only against keys from its own set. Only two
-//! asymmetric algorithms are supported, `ES256` and `EdDSA` (Ed25519); `none`
-//! and the HMAC family are never accepted.
+//! itself, and verifies tokens only against keys from its own set. Four
+//! asymmetric algorithms are supported, `ES256`, `EdDSA` (Ed25519), and with
+//! the `rsa` feature `RS256` and `PS256`; `none` and the HMAC family are never
+//! accepted.
 //!
 //! Public signatures never expose the underlying cryptography crates, so they
 //! can be upgraded without breaking callers.
@@ -12,6 +13,8 @@
 mod jwk;
 mod jws;
 mod keys;
+#[cfg(feature = "rsa")]
+mod rsa;
 
 use std::fmt;
 
@@ -19,10 +22,11 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use sha2::Digest as _;
 
-pub(crate) use jwk::public_key_set;
+pub use jwk::PrivateJwk;
 pub use jwk::{Jwk, JwkSet};
 pub use jws::VerifyingKeys;
 pub use keys::SigningKey;
+pub(crate) use keys::{attach_signature, signing_input};
 
 pub(crate) use crate::model::Algorithm;
 
@@ -86,11 +90,11 @@ pub(crate) fn b64url_decode(data: impl AsRef<[u8]>) -> Result<Vec<u8>, JoseError
 /// the left-most half of the hash of the ASCII `value`, base64url-encoded.
 ///
 /// The hash is the one paired with the signing algorithm: SHA-256 for
-/// `ES256`, SHA-512 for `EdDSA` (the common practice for Ed25519).
+/// `ES256`, `RS256` and `PS256`, SHA-512 for `EdDSA` (the common practice for Ed25519).
 // Consumed by the OIDC ID-token issuer, which lives outside this module.
 pub(crate) fn left_half_hash(alg: Algorithm, value: &str) -> String {
     match alg {
-        Algorithm::ES256 => {
+        Algorithm::ES256 | Algorithm::RS256 | Algorithm::PS256 => {
             let digest = sha2::Sha256::digest(value.as_bytes());
             b64url_encode(&digest[..digest.len() / 2])
         }
@@ -108,14 +112,14 @@ mod tests {
 
     #[test]
     fn algorithm_names_round_trip() {
-        for alg in [Algorithm::ES256, Algorithm::EdDSA] {
+        for alg in Algorithm::ALL {
             assert_eq!(alg.as_str().parse::<Algorithm>().unwrap(), alg);
             assert_eq!(alg.to_string(), alg.as_str());
             let json = serde_json::to_string(&alg).unwrap();
             assert_eq!(json, format!("\"{}\"", alg.as_str()));
             assert_eq!(serde_json::from_str::<Algorithm>(&json).unwrap(), alg);
         }
-        for bad in ["es256", "EDDSA", "none", "HS256", "RS256", ""] {
+        for bad in ["es256", "EDDSA", "none", "HS256", "rs256", "RS512", ""] {
             assert!(bad.parse::<Algorithm>().is_err(), "{bad}");
         }
         assert!(serde_json::from_str::<Algorithm>("\"none\"").is_err());

@@ -17,15 +17,39 @@ pub enum Algorithm {
     ES256,
     /// Ed25519 signatures (RFC 8037); small and fast.
     EdDSA,
+    /// RSASSA-PKCS1-v1_5 with SHA-256 (RFC 7518 §3.3): the algorithm OpenID Connect requires
+    /// every OP to offer. Needs the `rsa` feature.
+    RS256,
+    /// RSASSA-PSS with SHA-256 and MGF1-SHA-256 (RFC 7518 §3.5). Needs the `rsa` feature.
+    PS256,
 }
 
 impl Algorithm {
+    /// Every algorithm the crate knows, whether or not this build can sign with it.
+    pub const ALL: [Algorithm; 4] = [Self::ES256, Self::EdDSA, Self::RS256, Self::PS256];
+
     /// The JOSE `alg` name, as it appears in JWS headers and JWKs.
     pub const fn as_str(self) -> &'static str {
         match self {
             Self::ES256 => "ES256",
             Self::EdDSA => "EdDSA",
+            Self::RS256 => "RS256",
+            Self::PS256 => "PS256",
         }
+    }
+
+    /// Whether this build can sign and verify with it: the RSA algorithms need the `rsa`
+    /// feature (AWS-LC's constant-time RSA).
+    pub const fn is_compiled(self) -> bool {
+        match self {
+            Self::ES256 | Self::EdDSA => true,
+            Self::RS256 | Self::PS256 => cfg!(feature = "rsa"),
+        }
+    }
+
+    /// Whether keys of this algorithm are RSA keys.
+    pub const fn is_rsa(self) -> bool {
+        matches!(self, Self::RS256 | Self::PS256)
     }
 }
 
@@ -38,12 +62,38 @@ impl fmt::Display for Algorithm {
 impl FromStr for Algorithm {
     type Err = UnsupportedAlgorithm;
 
-    /// Parses the exact, case-sensitive JOSE name (`"ES256"` or `"EdDSA"`).
+    /// Parses the exact, case-sensitive JOSE name (`"ES256"`, `"EdDSA"`, `"RS256"` or
+    /// `"PS256"`), whether or not this build can use it (see [`Algorithm::is_compiled`]).
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "ES256" => Ok(Self::ES256),
-            "EdDSA" => Ok(Self::EdDSA),
-            _ => Err(UnsupportedAlgorithm),
+        Self::ALL
+            .into_iter()
+            .find(|alg| alg.as_str() == s)
+            .ok_or(UnsupportedAlgorithm)
+    }
+}
+
+/// The RSA modulus sizes the provider generates: 2048 bits by default, 3072 and 4096 for
+/// hosts that want a larger margin.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum RsaBits {
+    /// 2048-bit modulus (the default).
+    #[default]
+    B2048,
+    /// 3072-bit modulus.
+    B3072,
+    /// 4096-bit modulus (what Hydra v1.0.0-beta.8 generated).
+    B4096,
+}
+
+impl RsaBits {
+    /// The size for a number of bits, if it is one of the supported ones.
+    pub fn from_bits(bits: u32) -> Option<RsaBits> {
+        match bits {
+            2048 => Some(Self::B2048),
+            3072 => Some(Self::B3072),
+            4096 => Some(Self::B4096),
+            _ => None,
         }
     }
 }

@@ -3,12 +3,12 @@
 mod algorithm;
 pub mod client;
 pub(crate) mod redirect_uri;
-mod registration;
+pub(crate) mod registration;
 pub mod scope;
 pub mod secret;
 mod vocabulary;
 
-pub use algorithm::{Algorithm, UnsupportedAlgorithm};
+pub use algorithm::{Algorithm, RsaBits, UnsupportedAlgorithm};
 pub use vocabulary::{
     AuthMethod, GrantType, InvalidResponseType, ResponseType, SubjectType, UnknownValue,
 };

@@ -36,6 +36,38 @@ impl Registration {
     }
 }
 
+/// What the provider's configuration lets a client register.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Policy<'a> {
+    /// Whether pairwise subject identifiers are configured.
+    pub(crate) pairwise_enabled: bool,
+    /// The enabled signing algorithms; the first is the default.
+    pub(crate) signing_algorithms: &'a [Algorithm],
+}
+
+impl Policy<'_> {
+    fn names(&self) -> String {
+        let names: Vec<&str> = self.signing_algorithms.iter().map(|a| a.as_str()).collect();
+        names.join(", ")
+    }
+
+    /// A 400 naming why `alg` cannot be used: not built in, or not enabled.
+    fn check_algorithm(&self, field: &str, alg: Algorithm) -> Result<(), Error> {
+        if !alg.is_compiled() {
+            return Err(bad(format!(
+                "The {field} {alg} is not available: this server is built without RSA support (the `rsa` feature)."
+            )));
+        }
+        if !self.signing_algorithms.contains(&alg) {
+            return Err(bad(format!(
+                "The {field} {alg} is not enabled on this server; use one of {}.",
+                self.names()
+            )));
+        }
+        Ok(())
+    }
+}
+
 fn bad(why: impl Into<Cow<'static, str>>) -> Error {
     Error::BadRequest(why.into())
 }
@@ -166,15 +198,15 @@ impl Client {
     pub(crate) fn register(
         mut self,
         previous: Option<&ClientRecord>,
-        pairwise_enabled: bool,
+        policy: &Policy<'_>,
         now: OffsetDateTime,
     ) -> Result<Registration, Error> {
         if self.client_id.is_empty() && previous.is_none() {
             self.client_id = uuid_v4();
         }
         check_client_id(&self.client_id)?;
-        self.apply_defaults();
-        self.validate(pairwise_enabled)?;
+        self.apply_defaults(policy);
+        self.validate(policy)?;
         let sent = self.client_secret.take().filter(|s| !s.is_empty());
         let (secret_hash, new_secret) = if self.is_public() {
             if sent.is_some() {
@@ -213,7 +245,7 @@ impl Client {
     }
 
     /// Fills the defaults a client is stored with, so GET shows what is in force.
-    fn apply_defaults(&mut self) {
+    fn apply_defaults(&mut self, policy: &Policy<'_>) {
         let empty_is_none = |field: &mut Option<String>| {
             if field.as_deref() == Some("") {
                 *field = None;
@@ -232,12 +264,12 @@ impl Client {
             self.userinfo_signed_response_alg = "none".into();
         }
         if self.id_token_signed_response_alg.is_none() {
-            self.id_token_signed_response_alg = Some(Algorithm::ES256);
+            self.id_token_signed_response_alg = policy.signing_algorithms.first().copied();
         }
     }
 
     /// Every field rule except the id and the secret (see [`Client::register`]).
-    fn validate(&self, pairwise_enabled: bool) -> Result<(), Error> {
+    fn validate(&self, policy: &Policy<'_>) -> Result<(), Error> {
         for (i, uri) in self.redirect_uris.iter().enumerate() {
             crate::model::redirect_uri::validate_registration(uri)
                 .map_err(|why| bad(format!("redirect_uris[{i}] is invalid: {why}.")))?;
@@ -258,11 +290,18 @@ impl Client {
                 "The client_credentials grant needs a confidential client; a public client (token_endpoint_auth_method 'none') cannot use it.",
             ));
         }
-        self.validate_subject_type(pairwise_enabled)?;
+        self.validate_subject_type(policy.pairwise_enabled)?;
+        if let Some(alg) = self.id_token_signed_response_alg {
+            policy.check_algorithm("id_token_signed_response_alg", alg)?;
+        }
         if self.userinfo_signed_response_alg != "none" {
-            return Err(bad(
-                "The userinfo_signed_response_alg must be 'none' (signed userinfo responses are not supported).",
-            ));
+            let alg = self.userinfo_signed_response_alg.parse().map_err(|_| {
+                bad(format!(
+                    "The userinfo_signed_response_alg must be 'none' or one of {}.",
+                    policy.names()
+                ))
+            })?;
+            policy.check_algorithm("userinfo_signed_response_alg", alg)?;
         }
         if self.jwks.is_some() && self.jwks_uri.is_some() {
             return Err(bad("The jwks and jwks_uri fields are mutually exclusive."));

@@ -159,6 +159,10 @@ pub(crate) enum AdminRoute {
     Introspect,
     /// `/oauth2/flush`
     Flush,
+    /// `/keys/{set}`
+    KeySet(String),
+    /// `/keys/{set}/{kid}`
+    Key(String, String),
     /// `/health/alive` and `/health/ready`
     Health,
 }
@@ -184,6 +188,8 @@ impl AdminRoute {
             ["oauth2", "auth", "sessions", "login", user] => Self::LoginSessions(p(user)?),
             ["oauth2", "introspect"] => Self::Introspect,
             ["oauth2", "flush"] => Self::Flush,
+            ["keys", set] => Self::KeySet(p(set)?),
+            ["keys", set, kid] => Self::Key(p(set)?, p(kid)?),
             ["health", "alive" | "ready"] => Self::Health,
             _ => return Ok(None),
         }))
@@ -206,6 +212,8 @@ impl AdminRoute {
             Self::LoginSessions(_) => "login_sessions",
             Self::Introspect => "introspect",
             Self::Flush => "flush",
+            Self::KeySet(_) => "key_set",
+            Self::Key(..) => "key",
             Self::Health => "health",
         }
     }
@@ -223,6 +231,8 @@ impl AdminRoute {
             Self::ConsentSessions(_) => &[Method::GET, Method::DELETE],
             Self::ClientConsentSessions(..) | Self::LoginSessions(_) => DELETE,
             Self::Introspect | Self::Flush => POST,
+            Self::KeySet(_) => &[Method::GET, Method::POST, Method::PUT, Method::DELETE],
+            Self::Key(..) => &[Method::GET, Method::PUT, Method::DELETE],
         }
     }
 
@@ -255,6 +265,17 @@ impl AdminRoute {
             Self::LoginSessions(user) => admin::sessions::delete_login_sessions(p, &user).await,
             Self::Introspect => admin::introspect::post(p, req).await,
             Self::Flush => admin::flush::post(p, req).await,
+            Self::KeySet(set) => match *req.method() {
+                Method::GET => admin::keys::get(p, &set, None).await,
+                Method::POST => admin::keys::post(p, req, &set).await,
+                Method::PUT => admin::keys::put_set(p, req, &set).await,
+                _ => admin::keys::delete_route(p, &set, None).await,
+            },
+            Self::Key(set, kid) => match *req.method() {
+                Method::GET => admin::keys::get(p, &set, Some(&kid)).await,
+                Method::PUT => admin::keys::put_key(p, req, &set, &kid).await,
+                _ => admin::keys::delete_route(p, &set, Some(&kid)).await,
+            },
             Self::Health => {
                 crate::http::response::json(StatusCode::OK, &serde_json::json!({"status": "ok"}))
             }

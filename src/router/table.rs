@@ -48,6 +48,8 @@ const ADMIN: &[&str] = &[
     "/oauth2/auth/sessions/login/{user}",
     "/oauth2/introspect",
     "/oauth2/flush",
+    "/keys/{set}",
+    "/keys/{set}/{kid}",
     "/health/alive",
     "/health/ready",
 ];
@@ -136,7 +138,9 @@ mod tests {
             | AdminRoute::ClientConsentSessions(..)
             | AdminRoute::LoginSessions(_)
             | AdminRoute::Introspect
-            | AdminRoute::Flush => 1,
+            | AdminRoute::Flush
+            | AdminRoute::KeySet(_)
+            | AdminRoute::Key(..) => 1,
             AdminRoute::Health => 2,
         }
     }

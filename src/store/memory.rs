@@ -14,8 +14,8 @@ use time::OffsetDateTime;
 
 use super::{
     ChallengeRecord, ClientStore, CodeRecord, ConsentRequestRecord, FlowStore, HandledConsent,
-    HandledLogin, IssuedTokens, KeyRecord, KeyStore, LoginRequestRecord, LoginSessionRecord,
-    SessionStore, TokenKind, TokenRecord, TokenStatus, TokenStore,
+    HandledLogin, IssuedTokens, KeyChange, KeyRecord, KeyStore, LoginRequestRecord,
+    LoginSessionRecord, SessionStore, TokenKind, TokenRecord, TokenStatus, TokenStore,
 };
 use crate::error::StoreError;
 use crate::model::client::ClientRecord;
@@ -426,21 +426,12 @@ impl KeyStore for MemoryStore {
         Ok(read(&self.keys).clone())
     }
 
-    async fn insert_initial_keys(&self, initial: Vec<KeyRecord>) -> Result<Vec<KeyRecord>> {
+    async fn change_keys(&self, change: KeyChange) -> Result<Vec<KeyRecord>> {
         let mut keys = write(&self.keys);
-        if keys.is_empty() {
-            keys.extend(initial);
-        }
+        let mut changed = keys.clone();
+        change.apply(&mut changed)?;
+        *keys = changed;
         Ok(keys.clone())
-    }
-
-    async fn insert_key(&self, key: KeyRecord) -> Result<()> {
-        let mut keys = write(&self.keys);
-        if keys.iter().any(|k| k.kid == key.kid) {
-            return Err(StoreError::Conflict);
-        }
-        keys.push(key);
-        Ok(())
     }
 }
 

@@ -15,9 +15,10 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use crate::error::{ErrorCode, StoreError};
-use crate::model::Algorithm;
 use crate::model::client::ClientRecord;
 
+mod keys;
+pub use keys::{KeyChange, KeyRecord, KeyRotation, KeyState};
 pub mod memory;
 pub use memory::MemoryStore;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
@@ -87,11 +88,10 @@ pub trait ClientStore: Send + Sync + Debug {
 pub trait KeyStore: Send + Sync + Debug {
     /// All keys, oldest first.
     async fn keys(&self) -> Result<Vec<KeyRecord>>;
-    /// Inserts `initial` only if the store holds no key yet, then returns all keys (oldest
-    /// first). Atomic, so that two instances starting together agree on one key set.
-    async fn insert_initial_keys(&self, initial: Vec<KeyRecord>) -> Result<Vec<KeyRecord>>;
-    /// Adds a key (rotation); [`StoreError::Conflict`] if the `kid` exists.
-    async fn insert_key(&self, key: KeyRecord) -> Result<()>;
+    /// Applies `change` with [`KeyChange::apply`] to all keys (oldest first) and stores the
+    /// result, atomically (one lock or one transaction), then returns all keys. When `apply`
+    /// fails, nothing changes and its error is returned.
+    async fn change_keys(&self, change: KeyChange) -> Result<Vec<KeyRecord>>;
 }
 
 /// Login and consent requests: the challenge state machine.
@@ -221,32 +221,6 @@ pub(crate) fn found<T>(
 pub trait Store: ClientStore + KeyStore + FlowStore + SessionStore + TokenStore {}
 
 impl<T: ClientStore + KeyStore + FlowStore + SessionStore + TokenStore> Store for T {}
-
-/// A signing key as stored. The private key is sealed: stores keep it as opaque bytes.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct KeyRecord {
-    /// Key id, unique, published in the JWKS and JWT headers.
-    pub kid: String,
-    /// The algorithm this key signs with.
-    pub alg: Algorithm,
-    /// The private key's PKCS#8 DER, sealed (XChaCha20-Poly1305) under a key derived from
-    /// the provider's system secret, with the `kid` and `alg` as associated data: a copy of
-    /// the store does not reveal it, and it opens only for a provider with the same secret.
-    pub sealed_private_key: Vec<u8>,
-    /// When the key was created; the newest key of each algorithm signs.
-    #[serde(with = "time::serde::rfc3339")]
-    pub created_at: OffsetDateTime,
-}
-
-impl Debug for KeyRecord {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("KeyRecord")
-            .field("kid", &self.kid)
-            .field("alg", &self.alg)
-            .field("created_at", &self.created_at)
-            .finish_non_exhaustive()
-    }
-}
 
 /// The OpenID Connect parameters of an authorization request, shown to the login and
 /// consent apps (`oidc_context`).

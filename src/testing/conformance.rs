@@ -44,8 +44,8 @@ use crate::model::Algorithm;
 use crate::model::client::ClientRecord;
 use crate::store::{
     AcceptedConsent, AcceptedLogin, CodeRecord, ConsentRequestRecord, GrantData, HandledConsent,
-    HandledLogin, IssuedTokens, KeyRecord, LoginRequestRecord, LoginSessionRecord, OidcContext,
-    RejectedRequest, Store, TokenKind, TokenRecord, TokenStatus,
+    HandledLogin, IssuedTokens, KeyChange, KeyRecord, KeyRotation, KeyState, LoginRequestRecord,
+    LoginSessionRecord, OidcContext, RejectedRequest, Store, TokenKind, TokenRecord, TokenStatus,
 };
 
 mod flows;

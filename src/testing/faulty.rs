@@ -11,8 +11,8 @@ use crate::error::StoreError;
 use crate::model::client::ClientRecord;
 use crate::store::{
     ClientStore, CodeRecord, ConsentRequestRecord, FlowStore, HandledConsent, HandledLogin,
-    IssuedTokens, KeyRecord, KeyStore, LoginRequestRecord, LoginSessionRecord, MemoryStore,
-    SessionStore, Store, TokenRecord, TokenStore,
+    IssuedTokens, KeyChange, KeyRecord, KeyStore, LoginRequestRecord, LoginSessionRecord,
+    MemoryStore, SessionStore, Store, TokenRecord, TokenStore,
 };
 
 /// Never fail.
@@ -140,8 +140,7 @@ delegate!(ClientStore {
 
 delegate!(KeyStore {
     fn keys() -> Vec<KeyRecord>;
-    fn insert_initial_keys(initial: Vec<KeyRecord>) -> Vec<KeyRecord>;
-    fn insert_key(key: KeyRecord) -> ();
+    fn change_keys(change: KeyChange) -> Vec<KeyRecord>;
 });
 
 delegate!(FlowStore {

@@ -26,6 +26,9 @@ fn features() -> String {
     if cfg!(feature = "postgres") {
         features.push("postgres");
     }
+    if cfg!(feature = "rsa") {
+        features.push("rsa");
+    }
     features.join(",")
 }
 

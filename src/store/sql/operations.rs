@@ -21,7 +21,7 @@ macro_rules! impl_sql_store {
         };
         use $crate::store::{
             ClientStore, CodeRecord, ConsentRequestRecord, FlowStore, HandledConsent,
-            HandledLogin, IssuedTokens, KeyRecord, KeyStore, LoginRequestRecord,
+            HandledLogin, IssuedTokens, KeyChange, KeyRecord, KeyStore, LoginRequestRecord,
             LoginSessionRecord, SessionStore, TokenKind, TokenRecord, TokenStatus, TokenStore,
         };
         use serde::de::DeserializeOwned;
@@ -448,41 +448,38 @@ macro_rules! impl_sql_store {
                 keys.iter().map(|json| from_json(json, &[])).collect()
             }
 
-            async fn insert_initial_keys(&self, initial: Vec<KeyRecord>) -> Result<Vec<KeyRecord>> {
+            async fn change_keys(&self, change: KeyChange) -> Result<Vec<KeyRecord>> {
                 let mut tx = self.begin_write().await?;
                 sqlx::query(q::LOCK_KEYS)
                     .execute(&mut *tx)
                     .await
                     .map_err(db_error)?;
-                let existing: i64 = sqlx::query_scalar(q::COUNT_KEYS)
-                    .fetch_one(&mut *tx)
+                let stored: Vec<String> = sqlx::query_scalar(q::SELECT_KEYS)
+                    .fetch_all(&mut *tx)
                     .await
                     .map_err(db_error)?;
-                if existing == 0 {
-                    for (position, key) in (1..).zip(&initial) {
-                        sqlx::query(q::INSERT_KEY_AT)
-                            .bind(key.kid.as_str())
-                            .bind(position)
-                            .bind(micros(key.created_at))
-                            .bind(to_json(key)?)
-                            .execute(&mut *tx)
-                            .await
-                            .map_err(db_error)?;
-                    }
+                let mut keys = stored
+                    .iter()
+                    .map(|json| from_json(json, &[]))
+                    .collect::<Result<Vec<KeyRecord>>>()?;
+                change.apply(&mut keys)?;
+                // A handful of rows under the lock: rewriting them all keeps the order.
+                sqlx::query(q::DELETE_KEYS)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_error)?;
+                for (position, key) in (1i64..).zip(&keys) {
+                    sqlx::query(q::INSERT_KEY_AT)
+                        .bind(key.kid.as_str())
+                        .bind(position)
+                        .bind(micros(key.created_at))
+                        .bind(to_json(key)?)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(db_error)?;
                 }
                 tx.commit().await.map_err(db_error)?;
-                self.keys().await
-            }
-
-            async fn insert_key(&self, key: KeyRecord) -> Result<()> {
-                sqlx::query(q::INSERT_KEY_LAST)
-                    .bind(key.kid.as_str())
-                    .bind(micros(key.created_at))
-                    .bind(to_json(&key)?)
-                    .execute(&self.pool)
-                    .await
-                    .map_err(db_error)?;
-                Ok(())
+                Ok(keys)
             }
         }
 

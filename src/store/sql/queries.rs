@@ -57,14 +57,12 @@ pub(crate) const LIST_CLIENTS: &str =
 // Keys.
 pub(crate) const SELECT_KEYS: &str =
     "SELECT record FROM oauth2_keys ORDER BY position, created_at, kid";
-/// Takes the key lock row (an upsert always writes it), serialising initial-key inserts.
+/// Takes the key lock row (an upsert always writes it), serialising key changes.
 pub(crate) const LOCK_KEYS: &str = "INSERT INTO oauth2_key_lock (id) VALUES (1) \
     ON CONFLICT (id) DO UPDATE SET id = excluded.id";
-pub(crate) const COUNT_KEYS: &str = "SELECT COUNT(*) FROM oauth2_keys";
+pub(crate) const DELETE_KEYS: &str = "DELETE FROM oauth2_keys";
 pub(crate) const INSERT_KEY_AT: &str =
     "INSERT INTO oauth2_keys (kid, position, created_at, record) VALUES ($1, $2, $3, $4)";
-pub(crate) const INSERT_KEY_LAST: &str = "INSERT INTO oauth2_keys (kid, position, created_at, record) \
-    SELECT $1, COALESCE(MAX(position), 0) + 1, $2, $3 FROM oauth2_keys";
 
 /// The statements of one request table (login or consent): they differ only in the table.
 #[derive(Debug)]

@@ -115,82 +115,141 @@ async fn list_in_order(store: &dyn Store, prefix: &str) {
     );
 }
 
-fn key(created_at: OffsetDateTime, alg: Algorithm) -> KeyRecord {
+fn key(created_at: OffsetDateTime, alg: Algorithm, state: KeyState) -> KeyRecord {
     KeyRecord {
         kid: unique("kid"),
         alg,
         sealed_private_key: crate::crypto::random_bytes::<48>().to_vec(),
         created_at,
+        state,
+        activated_at: None,
+        retired_at: None,
+        set: None,
     }
 }
 
-/// Keys: concurrent `insert_initial_keys` callers all see one single key set; `insert_key`
-/// appends and rejects a known `kid`.
+/// Keys: concurrent initial inserts agree on one key set; of concurrent rotations seeing the
+/// same next key exactly one applies; a failed change changes nothing; removals.
 pub async fn keys(store: &dyn Store) {
-    let before = ok(store.keys().await, "keys");
-    let candidates: Vec<Vec<KeyRecord>> = (0..CONCURRENCY)
-        .map(|_| vec![key(now(), Algorithm::ES256), key(now(), Algorithm::EdDSA)])
-        .collect();
+    let alg = Algorithm::ES256;
+    let initial_set = || {
+        vec![
+            key(now(), alg, KeyState::Active),
+            key(now(), alg, KeyState::Next),
+        ]
+    };
+    let candidates: Vec<Vec<KeyRecord>> = (0..CONCURRENCY).map(|_| initial_set()).collect();
     let results = join_all(
         candidates
             .iter()
-            .map(|set| store.insert_initial_keys(set.clone())),
+            .map(|set| store.change_keys(KeyChange::Initial(set.clone()))),
     )
     .await;
     let seen: Vec<Vec<KeyRecord>> = results
         .into_iter()
-        .map(|r| ok(r, "insert_initial_keys"))
+        .map(|r| ok(r, "change_keys(Initial)"))
         .collect();
-    let agreed = &seen[0];
-    assert!(
-        seen.iter().all(|set| set == agreed),
-        "store conformance: concurrent insert_initial_keys callers saw different key sets"
-    );
-    if before.is_empty() {
-        assert!(
-            candidates.contains(agreed),
-            "store conformance: insert_initial_keys on an empty store must store exactly one \
-             caller's set (oldest first), got {agreed:?}"
-        );
-    } else {
-        assert_eq!(
-            agreed, &before,
-            "store conformance: insert_initial_keys must keep existing keys"
-        );
-    }
+    let agreed = ok(store.keys().await, "keys");
+    let actives = |keys: &[KeyRecord]| {
+        keys.iter()
+            .filter(|k| k.alg == alg && k.state == KeyState::Active)
+            .count()
+    };
     assert_eq!(
-        &ok(store.keys().await, "keys"),
-        agreed,
-        "store conformance: keys after insert_initial_keys"
+        actives(&agreed),
+        1,
+        "store conformance: concurrent initial inserts must leave exactly one active {alg} key, \
+         got {agreed:?}"
+    );
+    assert!(
+        seen.iter().all(|set| actives(set) == 1),
+        "store conformance: every initial insert must see the one key set"
     );
 
-    let rotated = key(now() + Duration::seconds(1), Algorithm::ES256);
-    ok(store.insert_key(rotated.clone()).await, "insert_key");
-    let all = ok(store.keys().await, "keys after insert_key");
+    let next = agreed
+        .iter()
+        .rfind(|k| k.alg == alg && k.state == KeyState::Next)
+        .map(|k| k.kid.clone());
+    let rotation = |promote| KeyRotation {
+        expected_next: next.clone(),
+        promote,
+        new_next: key(now(), alg, KeyState::Next),
+        now: now(),
+    };
+    let rotations: Vec<KeyRotation> = (0..CONCURRENCY).map(|_| rotation(true)).collect();
+    let outcomes = join_all(
+        rotations
+            .iter()
+            .map(|r| store.change_keys(KeyChange::Rotate(r.clone()))),
+    )
+    .await;
+    let winners = outcomes.iter().filter(|r| r.is_ok()).count();
     assert_eq!(
-        all.last(),
-        Some(&rotated),
-        "store conformance: keys must list the newest key last"
+        winners, 1,
+        "store conformance: exactly one of concurrent rotations from one view must apply"
+    );
+    for outcome in outcomes.into_iter().filter(|r| r.is_err()) {
+        expect_err(outcome, &StoreError::Conflict, "a losing rotation");
+    }
+    let rotated = ok(store.keys().await, "keys after rotation");
+    assert_eq!(
+        actives(&rotated),
+        1,
+        "store conformance: one active key after rotation"
+    );
+    let promoted = rotated
+        .iter()
+        .find(|k| Some(&k.kid) == next.as_ref())
+        .map(|k| k.state);
+    assert_eq!(
+        promoted,
+        Some(KeyState::Active),
+        "store conformance: rotation must promote the next key"
     );
     assert_eq!(
-        all.len(),
+        rotated.len(),
         agreed.len() + 1,
-        "store conformance: insert_key adds exactly one key"
+        "store conformance: rotation adds exactly one (next) key"
     );
+
+    // A change that fails changes nothing.
     expect_err(
-        store.insert_key(rotated).await,
+        store.change_keys(KeyChange::Rotate(rotation(true))).await,
         &StoreError::Conflict,
-        "insert_key with a known kid",
-    );
-    let again = ok(
-        store
-            .insert_initial_keys(vec![key(now(), Algorithm::ES256)])
-            .await,
-        "insert_initial_keys",
+        "a rotation from a stale view",
     );
     assert_eq!(
-        again, all,
-        "store conformance: insert_initial_keys on a non-empty store changes nothing"
+        ok(store.keys().await, "keys"),
+        rotated,
+        "store conformance: a refused key change must leave the keys as they were"
+    );
+
+    // Removal: the one retired key, after its time.
+    let retired: Vec<&KeyRecord> = rotated
+        .iter()
+        .filter(|k| k.state == KeyState::Retired)
+        .collect();
+    assert!(
+        !retired.is_empty(),
+        "store conformance: rotation retires the active key"
+    );
+    let after = ok(
+        store
+            .change_keys(KeyChange::RemoveRetiredBefore(now() + Duration::seconds(1)))
+            .await,
+        "change_keys(RemoveRetiredBefore)",
+    );
+    assert!(
+        after.iter().all(|k| k.state != KeyState::Retired),
+        "store conformance: retired keys past their time must be removed"
+    );
+    assert_eq!(after.len(), rotated.len() - retired.len());
+    expect_err(
+        store
+            .change_keys(KeyChange::RemoveRetired(retired[0].kid.clone()))
+            .await,
+        &StoreError::NotFound,
+        "removing a removed key",
     );
 }
 
