@@ -30,6 +30,11 @@ pub struct Config {
     pub lifespans: Lifespans,
     /// Key for HMAC-signed cookies and token signatures (at least 16 bytes).
     pub system_secret: Secret,
+    /// Earlier system secrets, during a rotation (Hydra's semantics: the first secret signs
+    /// and seals, all verify and open). Cookies and flow verifiers made with them stay valid,
+    /// and signing keys sealed with them are re-sealed under `system_secret` at start; remove
+    /// them once the longest cookie has expired.
+    pub old_system_secrets: Vec<Secret>,
     /// Salt for pairwise subject identifiers; pairwise subjects are enabled when set.
     pub pairwise_salt: Option<Secret>,
     /// Render `error_debug` in error responses (never in production).
@@ -207,6 +212,7 @@ impl Config {
             logout_redirect_url: format!("{base}/oauth2/fallbacks/logout"),
             lifespans: Lifespans::default(),
             system_secret: Secret::generate(),
+            old_system_secrets: Vec::new(),
             pairwise_salt: None,
             share_error_debug: false,
             max_body_bytes: 64 * 1024,
@@ -260,7 +266,7 @@ impl Config {
                 ConfigError(format!("{name} {value:?} is not an absolute URL: {e}"))
             })?;
         }
-        if self.system_secret.expose().len() < 16 {
+        if self.system_secrets().any(|secret| secret.len() < 16) {
             return Err(ConfigError(
                 "system secret must be at least 16 bytes".into(),
             ));
@@ -314,6 +320,13 @@ impl Config {
         authority_and_path
             .find('/')
             .map_or("", |start| &authority_and_path[start..])
+    }
+
+    /// Every system secret, the current one first.
+    pub(crate) fn system_secrets(&self) -> impl Iterator<Item = &[u8]> {
+        std::iter::once(&self.system_secret)
+            .chain(&self.old_system_secrets)
+            .map(Secret::expose)
     }
 
     /// Whether pairwise subject identifiers are enabled.

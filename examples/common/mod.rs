@@ -151,8 +151,15 @@ fn config_from_env(public_port: u16, demo_path: Option<&str>) -> Result<Config, 
             *field = url;
         }
     }
-    if let Some(secret) = var("SYSTEM_SECRET") {
-        config.system_secret = Secret::new(secret.into_bytes());
+    // Several comma-separated secrets rotate it: the first signs and seals, all verify and open.
+    if let Some(secrets) = var("SYSTEM_SECRET") {
+        let mut secrets = secrets
+            .split(',')
+            .map(|s| Secret::new(s.as_bytes().to_vec()));
+        if let Some(first) = secrets.next() {
+            config.system_secret = first;
+        }
+        config.old_system_secrets = secrets.collect();
     }
     config.pairwise_salt = var("OIDC_SUBJECT_TYPES_PAIRWISE_SALT").map(Secret::new);
     config.share_error_debug = flag("OAUTH2_SHARE_ERROR_DEBUG")?;

@@ -269,11 +269,12 @@ impl Keys {
         signer: Option<Arc<dyn Signer>>,
         now: OffsetDateTime,
     ) -> Result<Self, Error> {
-        let sealer = KeySealer::new(config.system_secret.expose());
+        let sealer = KeySealer::new(config.system_secrets());
         let ring = match &signer {
             Some(signer) => load_from_signer(signer.as_ref(), now).await?,
             None => {
                 let records = ensure_keys(config, store, &sealer, now).await?;
+                let records = reseal(store, records, &sealer).await?;
                 KeyRing::from_records(&records, &sealer, now)?
             }
         };
@@ -546,6 +547,33 @@ fn retired_key_lifetime(config: &Config) -> time::Duration {
         .max(l.access_token)
         .saturating_add(config.keys.clock_leeway)
         .saturating_add(config.keys.refresh_interval)
+}
+
+/// Re-seals under the current system secret every stored key an old one sealed (after a
+/// rotation of `SYSTEM_SECRET`), so the old secret can be dropped later.
+async fn reseal(
+    store: &dyn Store,
+    records: Vec<KeyRecord>,
+    sealer: &KeySealer,
+) -> Result<Vec<KeyRecord>, Error> {
+    let mut stale = Vec::new();
+    for record in &records {
+        let opened =
+            sealer.open_with_age(&record.kid, record.alg.as_str(), &record.sealed_private_key);
+        if let Ok((der, true)) = opened {
+            let sealed_private_key = sealer
+                .seal(&record.kid, record.alg.as_str(), &der)
+                .map_err(|e| Error::Internal(format!("key sealing failed: {e}").into()))?;
+            stale.push(KeyRecord {
+                sealed_private_key,
+                ..record.clone()
+            });
+        }
+    }
+    if stale.is_empty() {
+        return Ok(records);
+    }
+    Ok(store.change_keys(KeyChange::Reseal(stale)).await?)
 }
 
 async fn load_from_signer(signer: &dyn Signer, now: OffsetDateTime) -> Result<KeyRing, Error> {

@@ -62,7 +62,10 @@ impl Context {
     ) -> Result<Self, Error> {
         let signing_keys = Keys::load(&config, store.as_ref(), signer, clock.now()).await?;
         Ok(Self {
-            cookie_key: CookieKey::derive(config.system_secret.expose()),
+            cookie_key: CookieKey::derive(
+                config.system_secret.expose(),
+                config.old_system_secrets.iter().map(|s| s.expose()),
+            ),
             signing_keys,
             config,
             store,

@@ -14,10 +14,12 @@ use chacha20poly1305::{Key, XChaCha20Poly1305, XNonce};
 const VERSION: u8 = 1;
 const NONCE_LEN: usize = 24;
 
-/// Seals and opens private keys for the key store.
+/// Seals and opens private keys for the key store: seals with the current system secret,
+/// opens with any (during a rotation).
 #[derive(Clone)]
 pub(crate) struct KeySealer {
-    cipher: XChaCha20Poly1305,
+    /// One cipher per system secret, the current one first.
+    ciphers: Vec<XChaCha20Poly1305>,
 }
 
 impl fmt::Debug for KeySealer {
@@ -47,12 +49,16 @@ impl fmt::Display for OpenError {
 }
 
 impl KeySealer {
-    /// The sealer of the provider whose system secret is `system_secret`.
-    pub(crate) fn new(system_secret: &[u8]) -> Self {
-        let key = super::derive_key(system_secret, b"oauth2-provider signing-key sealing v1");
-        Self {
-            cipher: XChaCha20Poly1305::new(&Key::from(key)),
-        }
+    /// The sealer of the provider with these system secrets (the current one first).
+    pub(crate) fn new<'a>(system_secrets: impl IntoIterator<Item = &'a [u8]>) -> Self {
+        let ciphers = system_secrets
+            .into_iter()
+            .map(|secret| {
+                let key = super::derive_key(secret, b"oauth2-provider signing-key sealing v1");
+                XChaCha20Poly1305::new(&Key::from(key))
+            })
+            .collect();
+        Self { ciphers }
     }
 
     /// Seals the PKCS#8 DER of the private key `kid` whose JOSE algorithm is `alg`; both are
@@ -70,7 +76,8 @@ impl KeySealer {
             msg: pkcs8,
             aad: &aad,
         };
-        let sealed = self.cipher.encrypt(&XNonce::from(nonce), payload)?;
+        let current = self.ciphers.first().ok_or(chacha20poly1305::Error)?;
+        let sealed = current.encrypt(&XNonce::from(nonce), payload)?;
         let mut out = Vec::with_capacity(1 + NONCE_LEN + sealed.len());
         out.push(VERSION);
         out.extend_from_slice(&nonce);
@@ -78,8 +85,20 @@ impl KeySealer {
         Ok(out)
     }
 
-    /// The PKCS#8 DER sealed by [`KeySealer::seal`] for the same `kid` and `alg`.
+    /// The PKCS#8 DER sealed by [`KeySealer::seal`] for the same `kid` and `alg`, under any
+    /// of the secrets.
     pub(crate) fn open(&self, kid: &str, alg: &str, sealed: &[u8]) -> Result<Vec<u8>, OpenError> {
+        self.open_with_age(kid, alg, sealed).map(|(der, _)| der)
+    }
+
+    /// Like [`KeySealer::open`], telling also whether an old secret sealed it (then it is
+    /// re-sealed under the current one).
+    pub(crate) fn open_with_age(
+        &self,
+        kid: &str,
+        alg: &str,
+        sealed: &[u8],
+    ) -> Result<(Vec<u8>, bool), OpenError> {
         let Some((&VERSION, rest)) = sealed.split_first() else {
             return Err(OpenError::UnknownFormat);
         };
@@ -89,13 +108,18 @@ impl KeySealer {
         let (nonce, ciphertext) = rest.split_at(NONCE_LEN);
         let nonce: [u8; NONCE_LEN] = nonce.try_into().map_err(|_| OpenError::UnknownFormat)?;
         let aad = associated_data(kid, alg);
-        let payload = Payload {
-            msg: ciphertext,
-            aad: &aad,
-        };
-        self.cipher
-            .decrypt(&XNonce::from(nonce), payload)
-            .map_err(|_| OpenError::WrongSecretOrAltered)
+        self.ciphers
+            .iter()
+            .enumerate()
+            .find_map(|(age, cipher)| {
+                let payload = Payload {
+                    msg: ciphertext,
+                    aad: &aad,
+                };
+                let der = cipher.decrypt(&XNonce::from(nonce), payload).ok()?;
+                Some((der, age > 0))
+            })
+            .ok_or(OpenError::WrongSecretOrAltered)
     }
 }
 
@@ -116,7 +140,7 @@ mod tests {
 
     #[test]
     fn a_sealed_key_opens_only_with_its_secret_kid_and_algorithm() {
-        let sealer = KeySealer::new(b"system secret one, 32 bytes long");
+        let sealer = KeySealer::new([&b"system secret one, 32 bytes long"[..]]);
         let sealed = sealer.seal("kid-1", "ES256", DER).unwrap();
         assert!(
             !sealed.windows(DER.len()).any(|w| w == DER),
@@ -124,7 +148,7 @@ mod tests {
         );
         assert_eq!(sealer.open("kid-1", "ES256", &sealed).unwrap(), DER);
 
-        let other = KeySealer::new(b"system secret two, 32 bytes long");
+        let other = KeySealer::new([&b"system secret two, 32 bytes long"[..]]);
         assert_eq!(
             other.open("kid-1", "ES256", &sealed),
             Err(OpenError::WrongSecretOrAltered)
@@ -145,7 +169,7 @@ mod tests {
 
     #[test]
     fn sealing_twice_differs_and_foreign_bytes_are_refused() {
-        let sealer = KeySealer::new(b"system secret one, 32 bytes long");
+        let sealer = KeySealer::new([&b"system secret one, 32 bytes long"[..]]);
         assert_ne!(
             sealer.seal("k", "EdDSA", DER).unwrap(),
             sealer.seal("k", "EdDSA", DER).unwrap()
@@ -156,5 +180,28 @@ mod tests {
                 Err(OpenError::UnknownFormat)
             );
         }
+    }
+
+    #[test]
+    fn during_a_rotation_the_new_secret_seals_and_both_open() {
+        let old = KeySealer::new([&b"system secret one, 32 bytes long"[..]]);
+        let sealed_old = old.seal("k", "ES256", DER).unwrap();
+        let rotating = KeySealer::new([
+            &b"system secret two, 32 bytes long"[..],
+            &b"system secret one, 32 bytes long"[..],
+        ]);
+        assert_eq!(
+            rotating.open_with_age("k", "ES256", &sealed_old).unwrap(),
+            (DER.to_vec(), true)
+        );
+        let sealed_new = rotating.seal("k", "ES256", DER).unwrap();
+        assert_eq!(
+            rotating.open_with_age("k", "ES256", &sealed_new).unwrap(),
+            (DER.to_vec(), false)
+        );
+        assert!(
+            old.open("k", "ES256", &sealed_new).is_err(),
+            "sealed under the new secret"
+        );
     }
 }

@@ -121,7 +121,7 @@ pub(crate) async fn complete<R: Half>(
             UrlPart::Query,
             &[(
                 R::STAGE.verifier_param(),
-                super::verifier(p, R::STAGE, record.challenge()),
+                super::stored_verifier(p, R::STAGE, record.challenge(), record.verifier_digest()),
             )],
         ),
     })

@@ -120,10 +120,21 @@ impl Stage {
 /// The verifier of `challenge` at `stage`: unguessable without the system secret and bound
 /// to its stage.
 pub(crate) fn verifier(p: &Context, stage: Stage, challenge: &str) -> String {
-    let key = crate::crypto::derive_key(
-        p.config.system_secret.expose(),
-        b"oauth2-provider flow verifier v1",
-    );
+    verifier_under(p.config.system_secret.expose(), stage, challenge)
+}
+
+/// The verifier of a stored request: the one whose digest it keeps, made with whichever system
+/// secret was current when the request started (a rotation may have happened since).
+pub(crate) fn stored_verifier(p: &Context, stage: Stage, challenge: &str, digest: &str) -> String {
+    p.config
+        .system_secrets()
+        .map(|secret| verifier_under(secret, stage, challenge))
+        .find(|verifier| crate::token::signature(verifier) == digest)
+        .unwrap_or_else(|| verifier(p, stage, challenge))
+}
+
+fn verifier_under(secret: &[u8], stage: Stage, challenge: &str) -> String {
+    let key = crate::crypto::derive_key(secret, b"oauth2-provider flow verifier v1");
     let mac = crate::crypto::hmac_sha256(&key, &[stage.label(), &[0], challenge.as_bytes()]);
     let mut token = String::from(crate::token::CredentialKind::Verifier.prefix());
     URL_SAFE_NO_PAD.encode_string(mac, &mut token);

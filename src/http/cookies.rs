@@ -14,9 +14,13 @@ use time::OffsetDateTime;
 
 use super::Request;
 
-/// Keys cookie signatures; derived from the system secret so it is never used raw.
+/// Keys cookie signatures; derived from the system secrets so they are never used raw. The
+/// current secret's key signs; every secret's key verifies (during a rotation).
 #[derive(Clone)]
-pub(crate) struct CookieKey([u8; 32]);
+pub(crate) struct CookieKey {
+    current: [u8; 32],
+    old: Vec<[u8; 32]>,
+}
 
 impl std::fmt::Debug for CookieKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -25,17 +29,19 @@ impl std::fmt::Debug for CookieKey {
 }
 
 impl CookieKey {
-    /// Derives the cookie key from the system secret.
-    pub(crate) fn derive(system_secret: &[u8]) -> Self {
-        Self(crate::crypto::derive_key(
-            system_secret,
-            b"oauth2-provider cookie v1",
-        ))
+    /// Derives the cookie keys from the current system secret and the old ones.
+    pub(crate) fn derive<'a>(current: &[u8], old: impl IntoIterator<Item = &'a [u8]>) -> Self {
+        let derive =
+            |secret: &[u8]| crate::crypto::derive_key(secret, b"oauth2-provider cookie v1");
+        Self {
+            current: derive(current),
+            old: old.into_iter().map(derive).collect(),
+        }
     }
 
-    fn mac(&self, name: &str, value: &str, expires: i64) -> [u8; 32] {
+    fn mac(key: &[u8; 32], name: &str, value: &str, expires: i64) -> [u8; 32] {
         crate::crypto::hmac_sha256(
-            &self.0,
+            key,
             &[
                 name.as_bytes(),
                 &[0],
@@ -49,7 +55,7 @@ impl CookieKey {
     /// The signed form `base64url(value).expires.base64url(mac)` of a cookie value.
     pub(crate) fn sign(&self, name: &str, value: &str, expires: OffsetDateTime) -> String {
         let expires = expires.unix_timestamp();
-        let tag = self.mac(name, value, expires);
+        let tag = Self::mac(&self.current, name, value, expires);
         format!(
             "{}.{}.{}",
             URL_SAFE_NO_PAD.encode(value),
@@ -64,7 +70,12 @@ impl CookieKey {
         let value = String::from_utf8(URL_SAFE_NO_PAD.decode(parts.next()?).ok()?).ok()?;
         let expires: i64 = parts.next()?.parse().ok()?;
         let tag = URL_SAFE_NO_PAD.decode(parts.next()?).ok()?;
-        crate::crypto::constant_time_eq(&self.mac(name, &value, expires), &tag).then_some(())?;
+        std::iter::once(&self.current)
+            .chain(&self.old)
+            .any(|key| {
+                crate::crypto::constant_time_eq(&Self::mac(key, name, &value, expires), &tag)
+            })
+            .then_some(())?;
         (now.unix_timestamp() < expires).then_some(value)
     }
 
@@ -158,7 +169,7 @@ mod tests {
     use time::Duration;
 
     fn key() -> CookieKey {
-        CookieKey::derive(b"0123456789abcdef0123456789abcdef")
+        CookieKey::derive(b"0123456789abcdef0123456789abcdef", [])
     }
 
     #[test]
@@ -177,7 +188,7 @@ mod tests {
         // Moved to another cookie name.
         assert_eq!(key().verify("csrf", &signed, now), None);
         // Another key.
-        let other = CookieKey::derive(b"another secret of sufficient len");
+        let other = CookieKey::derive(b"another secret of sufficient len", []);
         assert_eq!(other.verify("session", &signed, now), None);
         // Tampered value or expiry.
         let forged_value = format!(

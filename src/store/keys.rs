@@ -101,6 +101,9 @@ pub enum KeyChange {
     /// Remove one retired key now (e.g. after a compromise). [`StoreError::NotFound`] if no
     /// key has this id, [`StoreError::Conflict`] if it is not retired.
     RemoveRetired(String),
+    /// Replace the sealed private keys of these records (by set and `kid`): re-sealing under
+    /// a new system secret. Records no longer stored are skipped.
+    Reseal(Vec<KeyRecord>),
     /// Add a key to the host's set named in it; [`StoreError::Conflict`] if the set has
     /// its `kid`.
     AddToSet(KeyRecord),
@@ -171,6 +174,13 @@ impl KeyChange {
                     }
                     Some(i) => keys[i] = key.clone(),
                     None => keys.push(key.clone()),
+                }
+            }
+            Self::Reseal(resealed) => {
+                for record in resealed {
+                    if let Some(i) = find(keys, record.set.as_deref(), &record.kid) {
+                        keys[i].sealed_private_key = record.sealed_private_key.clone();
+                    }
                 }
             }
             Self::RemoveFromSet { set, kid } => {
