@@ -9,6 +9,7 @@
 //! record again.
 
 use std::collections::HashSet;
+use std::collections::hash_map::Entry;
 use std::collections::hash_map::RandomState;
 use std::sync::Arc;
 
@@ -173,12 +174,20 @@ impl Tokens {
         }
     }
 
-    /// Adds a member to its grant's index entry.
-    fn index(&mut self, id: Arc<str>, member: Member) {
-        let members = self.by_grant.entry(id).or_default();
+    /// Adds a member to its grant's index entry; returns the entry's shared id. One lookup:
+    /// most grants are new (client credentials), so the id is allocated up front.
+    fn index(&mut self, grant_id: &str, member: Member) -> Arc<str> {
+        let (id, members) = match self.by_grant.entry(Arc::from(grant_id)) {
+            Entry::Occupied(entry) => (entry.key().clone(), entry.into_mut()),
+            Entry::Vacant(entry) => {
+                let id = entry.key().clone();
+                (id, entry.insert(Vec::new()))
+            }
+        };
         // Most grants hold one or two members: room for exactly one more.
         members.reserve_exact(1);
         members.push(member);
+        id
     }
 
     fn table(&self, kind: TokenKind) -> &TokenTable {
@@ -200,8 +209,7 @@ impl Tokens {
         if self.codes.contains_key(&key) {
             return Err(StoreError::Conflict);
         }
-        let id = self.grant_id(&code.grant.grant_id);
-        self.index(id, Member::Code(key));
+        self.index(&code.grant.grant_id, Member::Code(key));
         self.codes.insert(key, code);
         Ok(())
     }
@@ -229,8 +237,7 @@ impl Tokens {
     pub(super) fn insert(&mut self, issued: IssuedTokens) {
         for record in std::iter::once(issued.access).chain(issued.refresh) {
             let key = Key::of(&record.signature);
-            let id = self.grant_id(&record.grant.grant_id);
-            self.index(id.clone(), Member::Token(record.kind, key));
+            let id = self.index(&record.grant.grant_id, Member::Token(record.kind, key));
             let token = Token {
                 grant: self.compact(record.grant, id),
                 issued_at: record.issued_at,
