@@ -91,7 +91,7 @@ where
         }
         return Err(too_large());
     }
-    let mut collected = Vec::with_capacity(usize::try_from(declared).unwrap_or(0));
+    let mut collected = Collected::Empty;
     loop {
         // Matched in one statement so that no frame or error lives across the drain's await.
         let mut data = match body.frame().await {
@@ -113,9 +113,51 @@ where
             drain(body).await;
             return Err(too_large());
         }
-        collected.put(&mut data);
+        collected.push(&mut data);
     }
-    Ok(http::Request::from_parts(parts, Bytes::from(collected)))
+    Ok(http::Request::from_parts(parts, collected.into_bytes()))
+}
+
+/// A body as its frames arrive. Most requests come in one frame, which hyper hands over as
+/// `Bytes`: that one is kept as it is, without a copy.
+enum Collected {
+    Empty,
+    One(Bytes),
+    Many(Vec<u8>),
+}
+
+impl Collected {
+    fn len(&self) -> usize {
+        match self {
+            Self::Empty => 0,
+            Self::One(bytes) => bytes.len(),
+            Self::Many(all) => all.len(),
+        }
+    }
+
+    fn push(&mut self, data: &mut impl Buf) {
+        *self = match std::mem::replace(self, Self::Empty) {
+            Self::Empty => Self::One(data.copy_to_bytes(data.remaining())),
+            Self::One(first) => {
+                let mut all = Vec::with_capacity(first.len() + data.remaining());
+                all.extend_from_slice(&first);
+                all.put(data);
+                Self::Many(all)
+            }
+            Self::Many(mut all) => {
+                all.put(data);
+                Self::Many(all)
+            }
+        };
+    }
+
+    fn into_bytes(self) -> Bytes {
+        match self {
+            Self::Empty => Bytes::new(),
+            Self::One(bytes) => bytes,
+            Self::Many(all) => Bytes::from(all),
+        }
+    }
 }
 
 /// Reads and discards the rest of an oversized body, up to [`DRAIN_BYTES`] and

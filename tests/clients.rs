@@ -106,7 +106,7 @@ async fn create_with_defaults_generates_id_and_secret_once() {
         record.secret_hash,
         Some(SecretHash::Sha256 { .. })
     ));
-    assert!(record.secret_hash.unwrap().verify(secret));
+    assert!(record.secret_hash.as_ref().unwrap().verify(secret));
 
     // GET and list never show the secret.
     let res = get(&p, id).await;
@@ -523,7 +523,7 @@ async fn update_forces_the_path_id_and_keeps_or_replaces_the_secret() {
     let (p, clock) = provider().await;
     let created = body_json(&create(&p, json!({"client_id": "app", "client_name": "v1"})).await);
     let old_secret = created["client_secret"].as_str().unwrap().to_owned();
-    let old_hash = p.store().client("app").await.unwrap().secret_hash;
+    let old_hash = p.store().client("app").await.unwrap().secret_hash.clone();
 
     clock.advance(time::Duration::minutes(5));
     let res = put(
@@ -546,7 +546,7 @@ async fn update_forces_the_path_id_and_keeps_or_replaces_the_secret() {
     assert_error(&get(&p, "other").await, StatusCode::NOT_FOUND, "not_found");
     let record = p.store().client("app").await.unwrap();
     assert_eq!(record.secret_hash, old_hash);
-    assert!(record.secret_hash.unwrap().verify(&old_secret));
+    assert!(record.secret_hash.as_ref().unwrap().verify(&old_secret));
 
     // An empty secret also keeps the old one.
     let res = put(&p, "app", json!({"client_secret": ""})).await;
@@ -558,7 +558,8 @@ async fn update_forces_the_path_id_and_keeps_or_replaces_the_secret() {
     assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(res.headers()["cache-control"], "no-store");
     assert_eq!(body_json(&res)["client_secret"], "a-brand-new-secret");
-    let hash = p.store().client("app").await.unwrap().secret_hash.unwrap();
+    let record = p.store().client("app").await.unwrap();
+    let hash = record.secret_hash.as_ref().unwrap();
     assert!(hash.verify("a-brand-new-secret"));
     assert!(!hash.verify(&old_secret));
     assert!(get(&p, "app").await.body().len() > 2);
@@ -610,7 +611,8 @@ async fn switching_between_public_and_confidential() {
         .unwrap()
         .to_owned();
     assert_eq!(secret.len(), 43);
-    let hash = p.store().client("app").await.unwrap().secret_hash.unwrap();
+    let record = p.store().client("app").await.unwrap();
+    let hash = record.secret_hash.as_ref().unwrap();
     assert!(matches!(hash, SecretHash::Sha256 { .. }));
     assert!(hash.verify(&secret));
 }

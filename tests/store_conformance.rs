@@ -58,7 +58,7 @@ mod sqlite {
 
         // A second start is a no-op and the data is still there.
         let second = SqliteStore::connect(&url).await.unwrap();
-        assert_eq!(second.client("kept").await.unwrap(), client);
+        assert_eq!(*second.client("kept").await.unwrap(), client);
         let versions: Vec<i64> =
             sqlx::query_scalar("SELECT version FROM oauth2_provider_schema_version")
                 .fetch_all(second.pool())

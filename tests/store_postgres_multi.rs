@@ -368,8 +368,12 @@ async fn a_client_changed_on_one_instance_reaches_the_other_within_the_cache_ttl
         secret_hash: None,
     };
     a.create_client(record.clone()).await.unwrap();
-    let uris =
-        async |store: &PostgresStore| store.client("cached").await.map(|r| r.client.redirect_uris);
+    let uris = async |store: &PostgresStore| {
+        store
+            .client("cached")
+            .await
+            .map(|r| r.client.redirect_uris.clone())
+    };
     let old_uris = uris(&b).await.unwrap(); // now cached on B
 
     record.client.redirect_uris = vec!["https://moved.example/cb".to_owned()];
@@ -428,7 +432,7 @@ impl ClientStore for Spread {
     async fn create_client(&self, record: ClientRecord) -> Result<()> {
         self.pick().create_client(record).await
     }
-    async fn client(&self, client_id: &str) -> Result<ClientRecord> {
+    async fn client(&self, client_id: &str) -> Result<Arc<ClientRecord>> {
         self.pick().client(client_id).await
     }
     async fn update_client(&self, record: ClientRecord) -> Result<()> {

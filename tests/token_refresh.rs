@@ -226,7 +226,9 @@ async fn clients_without_the_refresh_grant_are_unauthorized() {
     code_client(&p, "app").await;
     let first = tokens_for(&p, &clock, "app", &["openid", "offline"]).await;
     // The client loses the grant type after the fact.
-    let mut record = p.store().client("app").await.unwrap();
+    let mut record = oauth2_provider::model::client::ClientRecord::clone(
+        &p.store().client("app").await.unwrap(),
+    );
     record.client.grant_types = vec!["authorization_code".into()];
     p.store().update_client(record).await.unwrap();
     let res = public(&p, refresh_request("app", token(&first, "refresh_token"))).await;

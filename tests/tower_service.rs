@@ -110,6 +110,31 @@ async fn unreadable_body_is_a_400() {
     assert_eq!(json["error"], "invalid_request");
 }
 
+#[tokio::test]
+async fn a_body_in_one_frame_is_kept_without_a_copy_and_frames_are_joined() {
+    let (provider, _clock) = common::provider().await;
+    let collect = async |chunks: Vec<&'static [u8]>| {
+        let chunks = chunks
+            .into_iter()
+            .map(|c| Ok(Bytes::from_static(c)))
+            .collect();
+        let req = Request::post("/oauth2/token")
+            .body(Chunked::new(chunks))
+            .unwrap();
+        oauth2_provider::tower::collect_request(&provider, req)
+            .await
+            .unwrap()
+            .into_body()
+    };
+    static ONE: &[u8] = b"grant_type=client_credentials";
+    let body = collect(vec![ONE]).await;
+    assert_eq!(body, ONE);
+    assert_eq!(body.as_ptr(), ONE.as_ptr(), "the frame itself, not a copy");
+    let body = collect(vec![b"grant_type=", b"client_", b"credentials"]).await;
+    assert_eq!(body, ONE);
+    assert!(collect(Vec::new()).await.is_empty());
+}
+
 /// A body delivered chunk by chunk with no declared length, possibly failing midway.
 struct Chunked(std::collections::VecDeque<Result<Bytes, std::io::Error>>);
 

@@ -28,7 +28,8 @@
 # Environment: DURATION (seconds per measurement, 30), WARMUP (seconds, 2), CONNECTIONS (64),
 # THREADS (2), RATES (1; 0 skips steps 1–2), TOKENS (1000000, 0 skips step 3), ROUNDS (2),
 # FLOWS (100000, 0 skips step 4), FLOW_LIFESPAN (30s), SERVER_CPUS (0; 0,1 for postgres),
-# LOAD_CPUS (1), FLOOR (1), WAIT_FOR_QUIET (unset; a number such as 0.7 first waits up to 15 minutes for
+# LOAD_CPUS (1), FLOOR (1), BINARIES (unset; a directory holding hyper_server and load_floor
+# binaries to run instead of building them, to compare two builds), WAIT_FOR_QUIET (unset; a number such as 0.7 first waits up to 15 minutes for
 # the 1-minute load average to drop below it). Everything listens on 127.0.0.1 only; the server
 # is stopped and the scratch database dropped on exit.
 set -euo pipefail
@@ -111,10 +112,15 @@ if [ -n "${WAIT_FOR_QUIET:-}" ]; then
     done
 fi
 
-say "==> building hyper_server and load_floor (release)"
-cargo build --release --quiet --example hyper_server --example load_floor --features sqlite,postgres
-SERVER_BIN="${CARGO_TARGET_DIR:-$ROOT/target}/release/examples/hyper_server"
-FLOOR_BIN="${CARGO_TARGET_DIR:-$ROOT/target}/release/examples/load_floor"
+if [ -n "${BINARIES:-}" ]; then
+    SERVER_BIN="$BINARIES/hyper_server"
+    FLOOR_BIN="$BINARIES/load_floor"
+else
+    say "==> building hyper_server and load_floor (release)"
+    cargo build --release --quiet --example hyper_server --example load_floor --features sqlite,postgres
+    SERVER_BIN="${CARGO_TARGET_DIR:-$ROOT/target}/release/examples/hyper_server"
+    FLOOR_BIN="${CARGO_TARGET_DIR:-$ROOT/target}/release/examples/load_floor"
+fi
 [ -x "$SERVER_BIN" ] || die "no server binary at $SERVER_BIN"
 [ -x "$FLOOR_BIN" ] || die "no floor binary at $FLOOR_BIN"
 

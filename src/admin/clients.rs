@@ -2,6 +2,8 @@
 //! /clients/{id}`. Each is a typed method on [`Provider`]; the HTTP functions only decode
 //! JSON, call it and encode the answer.
 
+use std::sync::Arc;
+
 use http::StatusCode;
 use http::header::{HeaderValue, LOCATION};
 use percent_encoding::utf8_percent_encode;
@@ -89,7 +91,7 @@ pub(crate) async fn delete_client(p: &Context, client_id: &str) -> Result<(), Er
     p.store.delete_client(client_id).await.map_err(not_found)
 }
 
-async fn client_record(p: &Context, client_id: &str) -> Result<ClientRecord, Error> {
+async fn client_record(p: &Context, client_id: &str) -> Result<Arc<ClientRecord>, Error> {
     p.store.client(client_id).await.map_err(not_found)
 }
 

@@ -143,7 +143,8 @@ pub(crate) async fn consent_sessions(
                 continue;
             };
             if !clients.contains_key(&record.client_id) {
-                let client = found(store.client(&record.client_id).await)?.map(|r| r.client);
+                let client =
+                    found(store.client(&record.client_id).await)?.map(|r| r.client.clone());
                 clients.insert(record.client_id.clone(), client);
             }
             let Some(Some(client)) = clients.get(&record.client_id) else {

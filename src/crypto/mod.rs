@@ -49,9 +49,14 @@ pub(crate) fn unhex(text: &str) -> Option<Vec<u8>> {
         .collect()
 }
 
+/// SHA-256 of `data`.
+pub(crate) fn sha256(data: &[u8]) -> [u8; 32] {
+    Sha256::digest(data).into()
+}
+
 /// Lowercase hex SHA-256 of `data`.
 pub(crate) fn sha256_hex(data: &[u8]) -> String {
-    hex(&Sha256::digest(data))
+    hex(&sha256(data))
 }
 
 /// HMAC-SHA256 under `key` of the concatenated `parts`. Callers that feed several

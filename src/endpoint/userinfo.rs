@@ -6,6 +6,8 @@
 //! includes `openid` is accepted; refresh tokens, codes and ID tokens are refused as
 //! `invalid_token`. Every response is `no-store`.
 
+use std::sync::Arc;
+
 use bytes::Bytes;
 use http::StatusCode;
 use http::header::{CONTENT_TYPE, HeaderValue, WWW_AUTHENTICATE};
@@ -17,7 +19,7 @@ use crate::http::bearer;
 use crate::http::response::{json, no_store};
 use crate::http::{Request, Response};
 use crate::model::Algorithm;
-use crate::model::client::Client;
+use crate::model::client::ClientRecord;
 use crate::store::JsonObject;
 use crate::store::TokenKind;
 use crate::token::{CredentialKind, claims, lookup};
@@ -35,7 +37,7 @@ pub(crate) async fn userinfo(p: &Context, req: Request) -> Response {
 /// and carrying `iss` and `aud` (OIDC Core §5.3.2).
 async fn answer(p: &Context, req: &Request) -> Result<Response, OAuthError> {
     let (mut claims, client) = claims(p, req).await?;
-    let alg = match client.userinfo_signed_response_alg.as_str() {
+    let alg = match client.client.userinfo_signed_response_alg.as_str() {
         "none" | "" => return Ok(json(StatusCode::OK, &claims)),
         name => name.parse::<Algorithm>().map_err(|_| {
             OAuthError::server_error("")
@@ -43,7 +45,7 @@ async fn answer(p: &Context, req: &Request) -> Result<Response, OAuthError> {
         })?,
     };
     claims.insert("iss".into(), Value::String(p.config.issuer.clone()));
-    claims.insert("aud".into(), Value::String(client.client_id));
+    claims.insert("aud".into(), Value::String(client.client.client_id.clone()));
     let jwt = p.sign_jwt(alg, "JWT", &claims).await?;
     let mut res = Response::new(Bytes::from(jwt));
     res.headers_mut()
@@ -68,7 +70,7 @@ fn invalid_token(hint: &'static str) -> OAuthError {
     OAuthError::invalid_token(hint)
 }
 
-async fn claims(p: &Context, req: &Request) -> Result<(JsonObject, Client), OAuthError> {
+async fn claims(p: &Context, req: &Request) -> Result<(JsonObject, Arc<ClientRecord>), OAuthError> {
     let token = bearer::token(req)?;
     if CredentialKind::of(&token) != Some(CredentialKind::ACCESS_TOKEN) {
         return Err(invalid_token("The bearer token is not an access token."));
@@ -81,7 +83,7 @@ async fn claims(p: &Context, req: &Request) -> Result<(JsonObject, Client), OAut
         return Err(invalid_token("The access token is expired or revoked."));
     }
     let client = match p.store.client(&record.grant.client_id).await {
-        Ok(record) => record.client,
+        Ok(record) => record,
         Err(StoreError::NotFound) => {
             return Err(invalid_token(
                 "The client the access token was issued to no longer exists.",

@@ -261,7 +261,7 @@ async fn trusted_client(
         .map_err(Rejection::Untrusted)?;
     crate::trace::client_id(client_id);
     let client = match p.store.client(client_id).await {
-        Ok(record) => record.client,
+        Ok(record) => record.client.clone(),
         Err(StoreError::NotFound) => {
             return Err(Rejection::Untrusted(OAuthError::invalid_client(
                 "The requested OAuth 2.0 client does not exist.",

@@ -2,6 +2,8 @@
 //! (RFC 6749 §2.3.1, form-urlencoded id and secret inside Basic), `client_secret_post` and
 //! `none`. The registered method is enforced and two methods at once are refused.
 
+use std::sync::Arc;
+
 use base64::Engine as _;
 use base64::alphabet;
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
@@ -157,7 +159,7 @@ pub(crate) async fn authenticate(
     p: &Context,
     req: &Request,
     params: &Params,
-) -> Result<ClientRecord, OAuthError> {
+) -> Result<Arc<ClientRecord>, OAuthError> {
     let presented = presented(req, params)?;
     identifier("client_id", &presented.client_id)?;
     crate::trace::client_id(&presented.client_id);
@@ -220,7 +222,7 @@ pub(crate) async fn authenticate(
 pub(crate) async fn authenticate_client(p: &Context, req: &Request) -> Result<Client, Error> {
     let params = Params::from_form(req)?;
     let record = authenticate(p, req, &params).await?;
-    Ok(record.client)
+    Ok(record.client.clone())
 }
 
 #[cfg(test)]

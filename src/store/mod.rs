@@ -10,6 +10,7 @@
 //! SHA-256 digest ([`TokenRecord::signature`]), client secrets by a hash.
 
 use std::fmt::Debug;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -35,8 +36,10 @@ pub type JsonObject = serde_json::Map<String, serde_json::Value>;
 pub trait ClientStore: Send + Sync + Debug {
     /// Inserts a new client; [`StoreError::Conflict`] if the id exists.
     async fn create_client(&self, record: ClientRecord) -> Result<()>;
-    /// The client with this id; [`StoreError::NotFound`] if none.
-    async fn client(&self, client_id: &str) -> Result<ClientRecord>;
+    /// The client with this id; [`StoreError::NotFound`] if none. Shared, not copied: every
+    /// token request authenticates its client and every introspection checks it, so a store
+    /// that keeps records in memory hands out its own.
+    async fn client(&self, client_id: &str) -> Result<Arc<ClientRecord>>;
     /// Replaces an existing client; [`StoreError::NotFound`] if none.
     async fn update_client(&self, record: ClientRecord) -> Result<()>;
     /// Deletes a client **and everything kept under its id**, in one atomic step: revokes

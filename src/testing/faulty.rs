@@ -2,8 +2,8 @@
 //! a false success (checklist RL-8; fosite CVE-2020-15223) — for our tests and a host's.
 
 use std::collections::HashSet;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 
 use time::OffsetDateTime;
 
@@ -131,7 +131,7 @@ macro_rules! delegate {
 
 delegate!(ClientStore {
     fn create_client(record: ClientRecord) -> ();
-    fn client(client_id: &str) -> ClientRecord;
+    fn client(client_id: &str) -> Arc<ClientRecord>;
     fn update_client(record: ClientRecord) -> ();
     fn delete_client(client_id: &str) -> ();
     fn list_clients(limit: usize, offset: usize) -> Vec<ClientRecord>;

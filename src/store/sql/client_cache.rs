@@ -13,8 +13,8 @@
 //!   [`MAX_ENTRIES`] records.
 
 use std::collections::HashMap;
-use std::sync::RwLock;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use crate::model::client::ClientRecord;
@@ -39,7 +39,7 @@ pub(crate) struct ClientCache {
 #[derive(Debug)]
 struct Cached {
     fetched_at: Instant,
-    record: ClientRecord,
+    record: Arc<ClientRecord>,
 }
 
 impl ClientCache {
@@ -52,7 +52,7 @@ impl ClientCache {
     }
 
     /// The cached record, if it is younger than the TTL.
-    pub(crate) fn get(&self, client_id: &str) -> Option<ClientRecord> {
+    pub(crate) fn get(&self, client_id: &str) -> Option<Arc<ClientRecord>> {
         if self.ttl.is_zero() {
             return None;
         }
@@ -70,7 +70,7 @@ impl ClientCache {
 
     /// Caches a record read from the database, unless an invalidation happened since
     /// `generation` was taken.
-    pub(crate) fn put(&self, generation: u64, record: &ClientRecord) {
+    pub(crate) fn put(&self, generation: u64, record: &Arc<ClientRecord>) {
         if self.ttl.is_zero() {
             return;
         }
@@ -106,15 +106,15 @@ mod tests {
     use super::*;
     use crate::Client;
 
-    fn record(id: &str, name: &str) -> ClientRecord {
-        ClientRecord {
+    fn record(id: &str, name: &str) -> Arc<ClientRecord> {
+        Arc::new(ClientRecord {
             client: Client {
                 client_id: id.to_owned(),
                 client_name: name.to_owned(),
                 ..Client::default()
             },
             secret_hash: None,
-        }
+        })
     }
 
     #[test]

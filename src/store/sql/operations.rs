@@ -344,7 +344,7 @@ macro_rules! impl_sql_store {
                 tx.commit().await.map_err(db_error)
             }
 
-            async fn client(&self, client_id: &str) -> Result<ClientRecord> {
+            async fn client(&self, client_id: &str) -> Result<std::sync::Arc<ClientRecord>> {
                 if let Some(record) = self.clients.get(client_id) {
                     return Ok(record);
                 }
@@ -354,7 +354,8 @@ macro_rules! impl_sql_store {
                     .fetch_optional(&self.pool)
                     .await
                     .map_err(db_error)?;
-                let record: ClientRecord = from_json(&json.ok_or(StoreError::NotFound)?, &[])?;
+                let record: std::sync::Arc<ClientRecord> =
+                    std::sync::Arc::new(from_json(&json.ok_or(StoreError::NotFound)?, &[])?);
                 self.clients.put(generation, &record);
                 Ok(record)
             }

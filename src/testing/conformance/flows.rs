@@ -27,7 +27,7 @@ pub async fn clients(store: &dyn Store) {
     let first = &ids[0].0;
     let stored = ok(store.client(first).await, "client after create_client");
     assert_eq!(
-        stored,
+        *stored,
         client_record(first, ids[0].1),
         "store conformance: client round trip"
     );
@@ -46,7 +46,7 @@ pub async fn clients(store: &dyn Store) {
     updated.client.client_name = "renamed".to_owned();
     ok(store.update_client(updated.clone()).await, "update_client");
     assert_eq!(
-        ok(store.client(first).await, "client after update"),
+        *ok(store.client(first).await, "client after update"),
         updated,
         "store conformance: update_client round trip"
     );
