@@ -13,6 +13,7 @@
 )]
 
 mod admin;
+pub mod audit;
 pub mod clock;
 pub mod config;
 mod context;
@@ -38,6 +39,7 @@ mod trace;
 
 pub use admin::{FlushSummary, Introspection, PreviousConsentSession};
 pub use async_trait::async_trait;
+pub use audit::{AuditEvent, AuditKind, EventSink};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::{Config, ConfigError, Dangerous, Lifespans};
 pub use context::secret_check::{SecretCheckExecutor, SecretCheckJob};

@@ -8,6 +8,7 @@ use std::time::Duration;
 use time::OffsetDateTime;
 
 use crate::admin::{self, Introspection};
+use crate::audit::{self, Audit, EventSink};
 use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
 use crate::context::Context;
@@ -36,6 +37,8 @@ pub struct ProviderBuilder {
     store: Option<Arc<dyn Store>>,
     clock: Option<Arc<dyn Clock>>,
     secret_checks: SecretCheckOptions,
+    event_sink: Option<Arc<dyn EventSink>>,
+    event_queue: usize,
 }
 
 impl ProviderBuilder {
@@ -81,6 +84,20 @@ impl ProviderBuilder {
         self
     }
 
+    /// Sends audit events (clients, logins, consents, tokens, keys) to `sink`, on a thread of
+    /// the provider's; requests never wait for it (default: none). See [`crate::audit`].
+    pub fn event_sink(mut self, sink: Arc<dyn EventSink>) -> Self {
+        self.event_sink = Some(sink);
+        self
+    }
+
+    /// How many audit events may wait for a slow sink; beyond, new events are dropped and
+    /// counted in [`Provider::events_dropped`] (default: 1024; must be at least 1).
+    pub fn event_queue(mut self, queue: usize) -> Self {
+        self.event_queue = queue;
+        self
+    }
+
     /// Validates the configuration and loads the signing keys from the store, generating an
     /// ES256 and an EdDSA key on first start.
     pub async fn build(self) -> Result<Provider, Error> {
@@ -92,6 +109,15 @@ impl ProviderBuilder {
                 "secret_check_workers must be at least 1".into(),
             ));
         }
+        if self.event_queue == 0 {
+            return Err(Error::BadRequest("event_queue must be at least 1".into()));
+        }
+        let audit = match self.event_sink {
+            Some(sink) => Audit::new(sink, self.event_queue).map_err(|e| {
+                Error::Internal(format!("the audit event thread did not start: {e}").into())
+            })?,
+            None => Audit::default(),
+        };
         let store = self
             .store
             .unwrap_or_else(|| Arc::new(MemoryStore::new()) as Arc<dyn Store>);
@@ -100,7 +126,7 @@ impl ProviderBuilder {
             .unwrap_or_else(|| Arc::new(SystemClock) as Arc<dyn Clock>);
         let well_known = endpoint::discovery::documents(&self.config)?;
         let secret_checks = SecretChecks::new(self.secret_checks);
-        let cx = Context::load(self.config, store, clock, well_known, secret_checks).await?;
+        let cx = Context::load(self.config, store, clock, well_known, secret_checks, audit).await?;
         Ok(Provider { cx: Arc::new(cx) })
     }
 }
@@ -114,6 +140,8 @@ impl Provider {
             store: None,
             clock: None,
             secret_checks: SecretCheckOptions::default(),
+            event_sink: None,
+            event_queue: audit::DEFAULT_QUEUE,
         }
     }
 
@@ -141,6 +169,12 @@ impl Provider {
     /// The store.
     pub fn store(&self) -> &Arc<dyn Store> {
         &self.cx.store
+    }
+
+    /// Audit events dropped so far because the sink fell behind by more than
+    /// [`ProviderBuilder::event_queue`] events.
+    pub fn events_dropped(&self) -> u64 {
+        self.cx.audit.dropped()
     }
 
     /// Adds a new signing key for `alg`, which signs from now on; older public keys stay

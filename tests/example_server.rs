@@ -106,3 +106,32 @@ fn bad_configuration_exits_with_code_2() {
         assert_config_error(name, &[("OAUTH2_LOGIN_URL", "not a url")], "login_url");
     }
 }
+
+#[test]
+fn audit_log_gets_one_json_line_per_event() {
+    let dir = common::TempDir::new("audit-log");
+    let log = dir.path().join("audit.jsonl");
+    let server = Server::start("hyper_server", &[("AUDIT_LOG", log.to_str().unwrap())]);
+    let client = br#"{"client_id":"audited","grant_types":["client_credentials"]}"#;
+    assert_eq!(http(&server.admin, "POST", "/clients", client).0, 201);
+    assert_eq!(
+        http(&server.admin, "DELETE", "/clients/audited", b"").0,
+        204
+    );
+    assert_eq!(server.terminate(), Some(0));
+    let text = std::fs::read_to_string(&log).unwrap();
+    let events: Vec<serde_json::Value> = text
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    let kinds: Vec<_> = events
+        .iter()
+        .map(|e| e["event"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["client_created", "client_deleted"], "{text}");
+    assert!(
+        events
+            .iter()
+            .all(|e| e["client_id"] == "audited" && e["at"].is_string())
+    );
+}

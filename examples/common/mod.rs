@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use oauth2_provider::config::parse_duration;
 use oauth2_provider::model::secret::Secret;
-use oauth2_provider::{Config, MemoryStore, Provider, Store};
+use oauth2_provider::{AuditEvent, Config, EventSink, MemoryStore, Provider, Store};
 use tokio::sync::watch;
 
 /// `println!` that never panics: a server must not die because its stdout was closed.
@@ -77,6 +77,8 @@ pub(crate) struct Settings {
     /// How often expired tokens, requests and sessions are flushed (`FLUSH_INTERVAL`,
     /// default 1h; `0` turns it off).
     flush_interval: Option<std::time::Duration>,
+    /// Where audit events go as JSON lines (`AUDIT_LOG`: a file path, or `-` for stdout).
+    audit_log: Option<String>,
 }
 
 /// A provider with its two bound listeners, ready to serve.
@@ -211,6 +213,7 @@ impl Settings {
             system_secret_set,
             demo_path,
             flush_interval,
+            audit_log: var("AUDIT_LOG"),
         })
     }
 
@@ -234,8 +237,11 @@ impl Settings {
             // PUBLIC_PORT=0: the default issuer must name the port the OS chose.
             self.config = config_from_env(public_addr.port(), self.demo_path)?;
         }
-        let provider = Provider::builder(self.config)
-            .store(store)
+        let mut builder = Provider::builder(self.config).store(store);
+        if let Some(path) = &self.audit_log {
+            builder = builder.event_sink(Arc::new(JsonLines::open(path)?));
+        }
+        let provider = builder
             .build()
             .await
             .map_err(|e| Failure::Runtime(format!("the provider could not start: {e}")))?;
@@ -250,6 +256,44 @@ impl Settings {
             public,
             admin,
         })
+    }
+}
+
+/// Writes each audit event as one JSON line, to a file opened for appending or to stdout.
+struct JsonLines(std::sync::Mutex<Box<dyn std::io::Write + Send>>);
+
+impl std::fmt::Debug for JsonLines {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("JsonLines")
+    }
+}
+
+impl JsonLines {
+    fn open(path: &str) -> Result<Self, Failure> {
+        let out: Box<dyn std::io::Write + Send> = if path == "-" {
+            Box::new(std::io::stdout())
+        } else {
+            let file = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+                .map_err(|e| Failure::Config(format!("AUDIT_LOG={path:?}: {e}")))?;
+            Box::new(std::io::LineWriter::new(file))
+        };
+        Ok(Self(std::sync::Mutex::new(out)))
+    }
+}
+
+impl EventSink for JsonLines {
+    fn record(&self, event: &AuditEvent) {
+        let Ok(mut line) = serde_json::to_vec(event) else {
+            return;
+        };
+        line.push(b'\n');
+        use std::io::Write as _;
+        let mut out = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        // A full disk loses audit lines, never requests.
+        let _ = out.write_all(&line).and_then(|()| out.flush());
     }
 }
 

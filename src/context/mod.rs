@@ -8,6 +8,7 @@ use std::sync::{Arc, RwLock};
 use bytes::Bytes;
 use time::OffsetDateTime;
 
+use crate::audit::{Audit, AuditEvent, AuditKind};
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::crypto::sealing::KeySealer;
@@ -36,6 +37,8 @@ pub(crate) struct Context {
     pub(crate) well_known: WellKnown,
     /// Where slow client-secret checks run, and which successes are remembered.
     pub(crate) secret_checks: SecretChecks,
+    /// The queue to the host's audit event sink, if any.
+    pub(crate) audit: Audit,
 }
 
 /// The metadata documents of `/.well-known/`, pre-encoded at build (the endpoint layer
@@ -126,6 +129,7 @@ impl Context {
         clock: Arc<dyn Clock>,
         well_known: WellKnown,
         secret_checks: SecretChecks,
+        audit: Audit,
     ) -> Result<Self, Error> {
         let key_sealer = KeySealer::new(config.system_secret.expose());
         let mut records = store.keys().await?;
@@ -147,6 +151,7 @@ impl Context {
             keys: RwLock::new(Arc::new(ring)),
             well_known,
             secret_checks,
+            audit,
         })
     }
 
@@ -167,6 +172,10 @@ impl Context {
         self.store.insert_key(record).await?;
         self.reload_keys().await?;
         crate::trace::event!(INFO, kid = %kid, alg = alg.as_str(), "signing key rotated");
+        self.audit(|| AuditKind::KeyRotated {
+            kid: kid.clone(),
+            alg,
+        });
         Ok(kid)
     }
 
@@ -213,6 +222,16 @@ impl Context {
     /// The current instant.
     pub(crate) fn now(&self) -> OffsetDateTime {
         self.clock.now()
+    }
+
+    /// Hands the event `kind` builds to the host's sink, stamped now; builds nothing without
+    /// a sink, never waits (see [`crate::audit`]).
+    #[inline]
+    pub(crate) fn audit(&self, kind: impl FnOnce() -> AuditKind) {
+        self.audit.emit(|| AuditEvent {
+            at: self.now(),
+            kind: kind(),
+        });
     }
 
     /// Renders an error response, sharing debug detail only if configured.
