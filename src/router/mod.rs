@@ -3,8 +3,8 @@
 //! that one value. Admin paths are unreachable through the public handler and vice versa; an
 //! unknown path is a 404 and a wrong method a 405 with `Allow`.
 
+use http::Method;
 use http::header::{ALLOW, HeaderValue};
-use http::{Method, StatusCode};
 
 use crate::admin;
 use crate::context::Context;
@@ -159,8 +159,10 @@ pub(crate) enum AdminRoute {
     Introspect,
     /// `/oauth2/flush`
     Flush,
-    /// `/health/alive` and `/health/ready`
-    Health,
+    /// `/health/alive`
+    Alive,
+    /// `/health/ready`
+    Ready,
 }
 
 impl AdminRoute {
@@ -184,7 +186,8 @@ impl AdminRoute {
             ["oauth2", "auth", "sessions", "login", user] => Self::LoginSessions(p(user)?),
             ["oauth2", "introspect"] => Self::Introspect,
             ["oauth2", "flush"] => Self::Flush,
-            ["health", "alive" | "ready"] => Self::Health,
+            ["health", "alive"] => Self::Alive,
+            ["health", "ready"] => Self::Ready,
             _ => return Ok(None),
         }))
     }
@@ -206,7 +209,8 @@ impl AdminRoute {
             Self::LoginSessions(_) => "login_sessions",
             Self::Introspect => "introspect",
             Self::Flush => "flush",
-            Self::Health => "health",
+            Self::Alive => "health_alive",
+            Self::Ready => "health_ready",
         }
     }
 
@@ -215,7 +219,7 @@ impl AdminRoute {
         match self {
             Self::Clients => GET_POST,
             Self::Client(_) => &[Method::GET, Method::PUT, Method::DELETE],
-            Self::LoginRequest(_) | Self::ConsentRequest(_) | Self::Health => GET,
+            Self::LoginRequest(_) | Self::ConsentRequest(_) | Self::Alive | Self::Ready => GET,
             Self::AcceptLogin(_)
             | Self::RejectLogin(_)
             | Self::AcceptConsent(_)
@@ -255,9 +259,8 @@ impl AdminRoute {
             Self::LoginSessions(user) => admin::sessions::delete_login_sessions(p, &user).await,
             Self::Introspect => admin::introspect::post(p, req).await,
             Self::Flush => admin::flush::post(p, req).await,
-            Self::Health => {
-                crate::http::response::json(StatusCode::OK, &serde_json::json!({"status": "ok"}))
-            }
+            Self::Alive => admin::health::alive(),
+            Self::Ready => admin::health::ready(p).await,
         }
     }
 }

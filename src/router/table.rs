@@ -136,8 +136,9 @@ mod tests {
             | AdminRoute::ClientConsentSessions(..)
             | AdminRoute::LoginSessions(_)
             | AdminRoute::Introspect
-            | AdminRoute::Flush => 1,
-            AdminRoute::Health => 2,
+            | AdminRoute::Flush
+            | AdminRoute::Alive
+            | AdminRoute::Ready => 1,
         }
     }
 

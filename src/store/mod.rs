@@ -92,6 +92,12 @@ pub trait KeyStore: Send + Sync + Debug {
     async fn insert_initial_keys(&self, initial: Vec<KeyRecord>) -> Result<Vec<KeyRecord>>;
     /// Adds a key (rotation); [`StoreError::Conflict`] if the `kid` exists.
     async fn insert_key(&self, key: KeyRecord) -> Result<()>;
+    /// Answers when the store can serve requests: `/health/ready` asks it on every probe,
+    /// so it should be the cheapest round trip to the backend (the SQL stores read one key
+    /// row). The default reads the keys.
+    async fn ping(&self) -> Result<()> {
+        self.keys().await.map(drop)
+    }
 }
 
 /// Login and consent requests: the challenge state machine.

@@ -142,6 +142,7 @@ delegate!(KeyStore {
     fn keys() -> Vec<KeyRecord>;
     fn insert_initial_keys(initial: Vec<KeyRecord>) -> Vec<KeyRecord>;
     fn insert_key(key: KeyRecord) -> ();
+    fn ping() -> ();
 });
 
 delegate!(FlowStore {

@@ -484,6 +484,14 @@ macro_rules! impl_sql_store {
                     .map_err(db_error)?;
                 Ok(())
             }
+
+            async fn ping(&self) -> Result<()> {
+                sqlx::query(q::PING)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(db_error)?;
+                Ok(())
+            }
         }
 
         #[async_trait::async_trait]

@@ -127,6 +127,7 @@ fn key(created_at: OffsetDateTime, alg: Algorithm) -> KeyRecord {
 /// Keys: concurrent `insert_initial_keys` callers all see one single key set; `insert_key`
 /// appends and rejects a known `kid`.
 pub async fn keys(store: &dyn Store) {
+    ok(store.ping().await, "ping answers when the store works");
     let before = ok(store.keys().await, "keys");
     let candidates: Vec<Vec<KeyRecord>> = (0..CONCURRENCY)
         .map(|_| vec![key(now(), Algorithm::ES256), key(now(), Algorithm::EdDSA)])
