@@ -26,6 +26,7 @@ async fn main_inner() -> Result<(), Failure> {
         provider,
         public,
         admin,
+        metrics,
     } = Settings::from_env(Some(demo::PATH))?.start().await?;
     let start_url = demo::register_client(&provider).await?;
     let shutdown = Shutdown::on_signals()?;
@@ -33,7 +34,18 @@ async fn main_inner() -> Result<(), Failure> {
     let public_app = Router::new()
         .nest(demo::PATH, demo::router(&provider))
         .fallback_service(provider.public());
-    let admin_app = Router::new().fallback_service(provider.admin());
+    let mut admin_app = Router::new();
+    if let Some(metrics) = metrics {
+        let provider = provider.clone();
+        let render = move || async move {
+            (
+                [("content-type", "text/plain; version=0.0.4")],
+                metrics.render(&provider),
+            )
+        };
+        admin_app = admin_app.route(common::METRICS_PATH, axum::routing::get(render));
+    }
+    let admin_app = admin_app.fallback_service(provider.admin());
 
     common::say!("demo: open {start_url} to log in and consent as any user");
     let servers = async {

@@ -171,6 +171,12 @@ impl Provider {
         &self.cx.store
     }
 
+    /// Checks of chosen client secrets queued or running now (see
+    /// [`ProviderBuilder::secret_check_queue`]): a gauge for the operator.
+    pub fn secret_checks_in_flight(&self) -> usize {
+        self.cx.secret_checks.in_flight()
+    }
+
     /// Audit events dropped so far because the sink fell behind by more than
     /// [`ProviderBuilder::event_queue`] events.
     pub fn events_dropped(&self) -> u64 {

@@ -14,7 +14,12 @@ async fn ready_asks_the_store_and_alive_never_does() {
     let (provider, store, _) = faulty_provider().await;
     let admin = |path: &'static str| {
         let provider = provider.clone();
-        async move { provider.admin().handle(empty_request(Method::GET, path)).await }
+        async move {
+            provider
+                .admin()
+                .handle(empty_request(Method::GET, path))
+                .await
+        }
     };
     let res = admin("/health/ready").await;
     assert_eq!(res.status(), StatusCode::OK);
@@ -23,7 +28,10 @@ async fn ready_asks_the_store_and_alive_never_does() {
     store.fail_operations(&["ping"]);
     let res = admin("/health/ready").await;
     assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
-    let reason = body_json(&res)["errors"]["database"].as_str().unwrap().to_owned();
+    let reason = body_json(&res)["errors"]["database"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     assert!(reason.contains("injected fault in ping"), "{reason}");
     assert_eq!(store.disarm(), Some("ping"));
 

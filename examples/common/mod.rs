@@ -28,6 +28,11 @@ macro_rules! say_err {
     }};
 }
 
+pub(crate) mod telemetry;
+
+/// Hydra's path of the Prometheus metrics, on the admin listener.
+pub(crate) const METRICS_PATH: &str = "/metrics/prometheus";
+
 #[allow(unused_imports)] // each example uses its own subset
 pub(crate) use {say, say_err};
 
@@ -79,6 +84,8 @@ pub(crate) struct Settings {
     flush_interval: Option<std::time::Duration>,
     /// Where audit events go as JSON lines (`AUDIT_LOG`: a file path, or `-` for stdout).
     audit_log: Option<String>,
+    /// What the metrics layer counts, unless `PROMETHEUS_METRICS=false`.
+    metrics: Option<Arc<telemetry::Metrics>>,
 }
 
 /// A provider with its two bound listeners, ready to serve.
@@ -87,6 +94,8 @@ pub(crate) struct Started {
     pub(crate) provider: Provider,
     pub(crate) public: tokio::net::TcpListener,
     pub(crate) admin: tokio::net::TcpListener,
+    /// Served at `/metrics/prometheus` on the admin listener, if on.
+    pub(crate) metrics: Option<Arc<telemetry::Metrics>>,
 }
 
 /// An environment variable; empty counts as unset, as in Hydra.
@@ -119,12 +128,180 @@ fn duration(name: &str) -> Result<Option<time::Duration>, Failure> {
 }
 
 fn flag(name: &str) -> Result<bool, Failure> {
+    flag_or(name, false)
+}
+
+/// A boolean variable, `default` when unset.
+fn flag_or(name: &str, default: bool) -> Result<bool, Failure> {
     match var(name).as_deref() {
-        None | Some("false" | "0") => Ok(false),
+        None => Ok(default),
+        Some("false" | "0") => Ok(false),
         Some("true" | "1") => Ok(true),
         Some(other) => Err(Failure::Config(format!(
             "{name}={other:?} must be true or false"
         ))),
+    }
+}
+
+/// A comma-separated list, trimmed, without empty items.
+fn comma_list(value: &str) -> Vec<String> {
+    value
+        .split(',')
+        .map(str::trim)
+        .filter(|item| !item.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// The pairwise salt, as Hydra reads it: `OIDC_SUBJECT_TYPES_SUPPORTED` (default `public`)
+/// lists `public` and/or `pairwise`; with `pairwise`, `OIDC_SUBJECT_TYPE_PAIRWISE_SALT` is
+/// required. This provider always supports `public`, so a list without it is refused.
+fn pairwise_salt() -> Result<Option<Secret>, Failure> {
+    if var("OIDC_SUBJECT_TYPES_PAIRWISE_SALT").is_some() {
+        return Err(Failure::Config(
+            "OIDC_SUBJECT_TYPES_PAIRWISE_SALT is not Hydra's name; use \
+             OIDC_SUBJECT_TYPE_PAIRWISE_SALT (and OIDC_SUBJECT_TYPES_SUPPORTED=public,pairwise)"
+                .into(),
+        ));
+    }
+    let types = var("OIDC_SUBJECT_TYPES_SUPPORTED")
+        .map_or_else(|| vec!["public".into()], |v| comma_list(&v));
+    if let Some(other) = types
+        .iter()
+        .find(|t| !matches!(t.as_str(), "public" | "pairwise"))
+    {
+        return Err(Failure::Config(format!(
+            "OIDC_SUBJECT_TYPES_SUPPORTED: unknown subject type {other:?}; use public or public,pairwise"
+        )));
+    }
+    if !types.iter().any(|t| t == "public") {
+        return Err(Failure::Config(
+            "OIDC_SUBJECT_TYPES_SUPPORTED must include public: this provider always supports it"
+                .into(),
+        ));
+    }
+    let salt = var("OIDC_SUBJECT_TYPE_PAIRWISE_SALT");
+    match (types.iter().any(|t| t == "pairwise"), salt) {
+        (true, Some(salt)) => Ok(Some(Secret::new(salt))),
+        (true, None) => Err(Failure::Config(
+            "OIDC_SUBJECT_TYPES_SUPPORTED includes pairwise: set OIDC_SUBJECT_TYPE_PAIRWISE_SALT \
+             (at least 8 bytes)"
+                .into(),
+        )),
+        (false, Some(_)) => {
+            say_err!(
+                "warning: OIDC_SUBJECT_TYPE_PAIRWISE_SALT is ignored: OIDC_SUBJECT_TYPES_SUPPORTED \
+                 does not include pairwise"
+            );
+            Ok(None)
+        }
+        (false, None) => Ok(None),
+    }
+}
+
+/// Hydra v1.0.0-beta.8's variables that these servers do not read, with what to do instead.
+const UNSUPPORTED: &[(&str, &str)] = &[
+    (
+        "OAUTH2_CLIENT_REGISTRATION_URL",
+        "there is no registration endpoint",
+    ),
+    ("ROTATED_SYSTEM_SECRET", "not supported yet"),
+    ("DATABASE_PLUGIN", "implement the Store traits instead"),
+    (
+        "OIDC_DYNAMIC_CLIENT_REGISTRATION_DEFAULT_SCOPE",
+        "there is no dynamic registration",
+    ),
+    (
+        "HTTPS_ALLOW_TERMINATION_FROM",
+        "terminate TLS in front; the issuer decides https",
+    ),
+    ("HTTPS_TLS_CERT_PATH", "terminate TLS in front"),
+    ("HTTPS_TLS_KEY_PATH", "terminate TLS in front"),
+    ("HTTPS_TLS_CERT", "terminate TLS in front"),
+    ("HTTPS_TLS_KEY", "terminate TLS in front"),
+    (
+        "BCRYPT_COST",
+        "chosen secrets use PBKDF2 with 600,000 iterations",
+    ),
+    ("SCOPE_STRATEGY", "scopes always match with wildcards"),
+    (
+        "COOKIE_SECRET",
+        "cookies are signed with a key derived from SYSTEM_SECRET",
+    ),
+    (
+        "RESOURCE_NAME_PREFIX",
+        "there are no access control policies",
+    ),
+    (
+        "OAUTH2_ACCESS_TOKEN_STRATEGY",
+        "access tokens are always opaque",
+    ),
+    (
+        "CORS_ENABLED",
+        "CORS follows each client's allowed_cors_origins",
+    ),
+    (
+        "CORS_ALLOWED_ORIGINS",
+        "CORS follows each client's allowed_cors_origins",
+    ),
+    (
+        "CORS_ALLOWED_METHODS",
+        "CORS follows each client's allowed_cors_origins",
+    ),
+    (
+        "CORS_ALLOWED_HEADERS",
+        "CORS follows each client's allowed_cors_origins",
+    ),
+    (
+        "CORS_EXPOSED_HEADERS",
+        "CORS follows each client's allowed_cors_origins",
+    ),
+    (
+        "CORS_ALLOW_CREDENTIALS",
+        "CORS follows each client's allowed_cors_origins",
+    ),
+    (
+        "CORS_MAX_AGE",
+        "CORS follows each client's allowed_cors_origins",
+    ),
+    (
+        "CORS_DEBUG",
+        "CORS follows each client's allowed_cors_origins",
+    ),
+    (
+        "TRACING_PROVIDER",
+        "install a tracing subscriber (OpenTelemetry) in the host",
+    ),
+    (
+        "TRACING_SERVICE_NAME",
+        "install a tracing subscriber in the host",
+    ),
+    (
+        "TRACING_PROVIDER_JAEGER_SAMPLING_SERVER_URL",
+        "install a tracing subscriber in the host",
+    ),
+    (
+        "TRACING_PROVIDER_JAEGER_LOCAL_AGENT_ADDRESS",
+        "install a tracing subscriber in the host",
+    ),
+    (
+        "TRACING_PROVIDER_JAEGER_SAMPLING_TYPE",
+        "install a tracing subscriber in the host",
+    ),
+    (
+        "TRACING_PROVIDER_JAEGER_SAMPLING_VALUE",
+        "install a tracing subscriber in the host",
+    ),
+    ("DISABLE_TELEMETRY", "there is no telemetry"),
+];
+
+/// Names every Hydra variable that is set but not read, so that a migrant sees what is
+/// ignored.
+fn warn_unsupported() {
+    for (name, instead) in UNSUPPORTED {
+        if var(name).is_some() {
+            say_err!("warning: {name} (Hydra) is not supported and is ignored: {instead}");
+        }
     }
 }
 
@@ -156,7 +333,11 @@ fn config_from_env(public_port: u16, demo_path: Option<&str>) -> Result<Config, 
     if let Some(secret) = var("SYSTEM_SECRET") {
         config.system_secret = Secret::new(secret.into_bytes());
     }
-    config.pairwise_salt = var("OIDC_SUBJECT_TYPES_PAIRWISE_SALT").map(Secret::new);
+    config.pairwise_salt = pairwise_salt()?;
+    let list = |name| var(name).map(|v| comma_list(&v)).unwrap_or_default();
+    config.scopes_supported = list("OIDC_DISCOVERY_SCOPES_SUPPORTED");
+    config.claims_supported = list("OIDC_DISCOVERY_CLAIMS_SUPPORTED");
+    config.userinfo_endpoint = var("OIDC_DISCOVERY_USERINFO_ENDPOINT");
     config.share_error_debug = flag("OAUTH2_SHARE_ERROR_DEBUG")?;
     let lifespans = &mut config.lifespans;
     if let Some(d) = duration("ACCESS_TOKEN_LIFESPAN")? {
@@ -168,8 +349,10 @@ fn config_from_env(public_port: u16, demo_path: Option<&str>) -> Result<Config, 
     if let Some(d) = duration("AUTH_CODE_LIFESPAN")? {
         lifespans.auth_code = d;
     }
-    // Hydra beta.8 documented this name for the login and consent challenges but ignored it.
-    if let Some(d) = duration("CHALLENGE_TOKEN_LIFESPAN")? {
+    // Hydra beta.8 documented this name for the login and consent challenges but ignored it;
+    // beta.9 named it LOGIN_CONSENT_REQUEST_LIFESPAN.
+    let requests = duration("CHALLENGE_TOKEN_LIFESPAN")?;
+    if let Some(d) = requests.or(duration("LOGIN_CONSENT_REQUEST_LIFESPAN")?) {
         lifespans.login_consent_request = d;
     }
     // `-1` (Hydra's spelling) means refresh tokens never expire.
@@ -187,6 +370,8 @@ impl Settings {
     /// where the demo login and consent pages live; they become the default login and
     /// consent URLs.
     pub(crate) fn from_env(demo_path: Option<&'static str>) -> Result<Self, Failure> {
+        let metrics = telemetry::install()?;
+        warn_unsupported();
         let public_addr = socket_addr("PUBLIC_HOST", "PUBLIC_PORT", 4444)?;
         let admin_addr = socket_addr("ADMIN_HOST", "ADMIN_PORT", 4445)?;
         let config = config_from_env(public_addr.port(), demo_path)?;
@@ -214,6 +399,7 @@ impl Settings {
             demo_path,
             flush_interval,
             audit_log: var("AUDIT_LOG"),
+            metrics,
         })
     }
 
@@ -255,6 +441,7 @@ impl Settings {
             provider,
             public,
             admin,
+            metrics: self.metrics,
         })
     }
 }

@@ -114,6 +114,7 @@ pub(crate) async fn start<R: Half>(
         .create(p.store.as_ref())
         .await
         .map_err(OAuthError::store_failure)?;
+    crate::trace::event!(DEBUG, stage = R::STAGE.noun(), "request started");
     super::evict_csrf_cookies(p, req, cookies);
     cookies.push(super::csrf_cookie(
         p,

@@ -84,6 +84,7 @@ pub(crate) async fn authorization_response(
     if rt.has_token() || rt.has_id_token() {
         audit_issued(p, GrantType::Implicit, grant);
     }
+    crate::trace::event!(DEBUG, client_id = %grant.client_id, "authorization response issued");
     Ok(params)
 }
 

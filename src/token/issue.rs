@@ -49,8 +49,13 @@ impl MintedTokens {
     }
 }
 
-/// The audit event of tokens of `grant` issued (stored) by `grant_type`.
+/// The trace and audit events of tokens of `grant` issued (stored) by `grant_type`.
 pub(crate) fn audit_issued(p: &Context, grant_type: GrantType, grant: &GrantData) {
+    crate::trace::event!(DEBUG,
+        grant_type = grant_type.as_str(),
+        client_id = %grant.client_id,
+        "tokens issued"
+    );
     p.audit(|| AuditKind::TokenIssued {
         grant_type,
         client_id: grant.client_id.clone(),
