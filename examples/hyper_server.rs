@@ -70,13 +70,16 @@ impl Api {
 async fn serve(
     api: &Api,
     provider: &Provider,
+    shutdown: &Shutdown,
     req: http::Request<Incoming>,
 ) -> http::Response<Full<Bytes>> {
-    let res = match collect_request(provider, req).await {
-        Ok(req) => api.handle(provider, req).await,
-        Err(res) => res,
+    let handling = async {
+        match collect_request(provider, req).await {
+            Ok(req) => api.handle(provider, req).await,
+            Err(res) => res,
+        }
     };
-    res.map(Full::new)
+    shutdown.answer(handling).await.map(Full::new)
 }
 
 /// Accepts connections until shutdown, one task each, then waits for them to finish.
@@ -107,10 +110,10 @@ async fn run(
         };
         // Small responses: send them now rather than wait for more to coalesce.
         let _ = stream.set_nodelay(true);
-        let (api, provider) = (api.clone(), provider.clone());
+        let (api, provider, shutdown) = (api.clone(), provider.clone(), shutdown.clone());
         let service = service_fn(move |req| {
-            let (api, provider) = (api.clone(), provider.clone());
-            async move { Ok::<_, Infallible>(serve(&api, &provider, req).await) }
+            let (api, provider, shutdown) = (api.clone(), provider.clone(), shutdown.clone());
+            async move { Ok::<_, Infallible>(serve(&api, &provider, &shutdown, req).await) }
         });
         let conn = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
         tokio::spawn(async move {

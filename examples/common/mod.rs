@@ -38,6 +38,9 @@ pub(crate) use {say, say_err};
 
 /// How long in-flight requests may take to finish after SIGINT/SIGTERM.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
+/// Before the drain timeout ends, requests still running are answered 503 instead, and this
+/// long is left for those answers to reach their clients: no connection is cut mid-request.
+const ANSWER_MARGIN: Duration = Duration::from_secs(1);
 
 /// Why the server could not start or stopped badly; decides the exit code.
 #[derive(Debug)]
@@ -542,16 +545,19 @@ fn local_addr(listener: &tokio::net::TcpListener) -> Result<SocketAddr, Failure>
         .map_err(|e| Failure::Runtime(format!("the listener has no address: {e}")))
 }
 
-/// Fires once on SIGINT or SIGTERM; every listener waits on it.
+/// Fires once on SIGINT or SIGTERM; every listener waits on it. A second watch fires
+/// [`ANSWER_MARGIN`] before the drain timeout ends: requests still running then get a 503.
 #[derive(Debug, Clone)]
 pub(crate) struct Shutdown {
     signalled: watch::Receiver<bool>,
+    overdue: watch::Receiver<bool>,
 }
 
 impl Shutdown {
     /// Starts listening for SIGINT and SIGTERM.
     pub(crate) fn on_signals() -> Result<Self, Failure> {
         let (tx, rx) = watch::channel(false);
+        let (overdue_tx, overdue) = watch::channel(false);
         #[cfg(unix)]
         let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
             .map_err(|e| Failure::Runtime(format!("cannot listen for SIGTERM: {e}")))?;
@@ -566,19 +572,64 @@ impl Shutdown {
             }
             say_err!("shutting down: no new connections; finishing requests in flight");
             let _ = tx.send(true);
+            tokio::time::sleep(DRAIN_TIMEOUT.saturating_sub(ANSWER_MARGIN)).await;
+            let _ = overdue_tx.send(true);
         });
-        Ok(Self { signalled: rx })
+        Ok(Self {
+            signalled: rx,
+            overdue,
+        })
     }
 
     /// Resolves when a signal arrived.
     pub(crate) fn signalled(&self) -> impl Future<Output = ()> + Send + 'static {
-        let mut rx = self.signalled.clone();
-        async move {
-            // An error means the sender is gone, which only happens after it fired.
-            let _ = rx.wait_for(|fired| *fired).await;
-        }
+        fired(self.signalled.clone())
     }
 
+    /// Runs a request's handling; past the drain deadline, answers 503
+    /// `temporarily_unavailable` (with `Connection: close`) instead of letting the process
+    /// cut the connection.
+    pub(crate) async fn answer<F, B>(&self, handling: F) -> http::Response<B>
+    where
+        F: Future<Output = http::Response<B>>,
+        B: From<bytes::Bytes>,
+    {
+        tokio::select! {
+            res = handling => res,
+            () = fired(self.overdue.clone()) => shutting_down().map(B::from),
+        }
+    }
+}
+
+/// Resolves once `rx` holds `true`.
+async fn fired(mut rx: watch::Receiver<bool>) {
+    // An error means the sender is gone, which only happens after it fired.
+    let _ = rx.wait_for(|fired| *fired).await;
+}
+
+/// Hydra's error JSON for a request cut short by shutdown.
+fn shutting_down() -> http::Response<bytes::Bytes> {
+    let error = oauth2_provider::OAuthError::new(
+        "temporarily_unavailable",
+        "The server is shutting down; retry.",
+        http::StatusCode::SERVICE_UNAVAILABLE,
+    );
+    let body = serde_json::to_vec(&error.body(false)).unwrap_or_default();
+    let mut res = http::Response::new(bytes::Bytes::from(body));
+    *res.status_mut() = http::StatusCode::SERVICE_UNAVAILABLE;
+    let headers = res.headers_mut();
+    headers.insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("application/json"),
+    );
+    headers.insert(
+        http::header::CONNECTION,
+        http::HeaderValue::from_static("close"),
+    );
+    res
+}
+
+impl Shutdown {
     /// Runs `servers` (which stop accepting and drain on [`Shutdown::signalled`]) and gives
     /// them [`DRAIN_TIMEOUT`] after the signal to finish.
     pub(crate) async fn serve<F>(&self, servers: F) -> Result<(), Failure>

@@ -38,6 +38,8 @@ pub(crate) struct Metrics {
     tokens: Mutex<HashMap<String, u64>>,
     flows_started: AtomicU64,
     flows_completed: AtomicU64,
+    /// Requests being handled now: public, admin.
+    in_flight: [AtomicU64; 2],
 }
 
 /// The requests of one API, route and status.
@@ -171,6 +173,9 @@ impl<S: Subscriber + for<'a> LookupSpan<'a>> Layer<S> for Counting {
             status: 0,
         };
         attrs.record(&mut request);
+        self.0
+            .in_flight(&request.api)
+            .fetch_add(1, Ordering::Relaxed);
         if let Some(span) = ctx.span(id) {
             span.extensions_mut().insert(request);
         }
@@ -208,6 +213,9 @@ impl<S: Subscriber + for<'a> LookupSpan<'a>> Layer<S> for Counting {
         let Some(request) = span.extensions_mut().remove::<RequestSpan>() else {
             return;
         };
+        self.0
+            .in_flight(&request.api)
+            .fetch_sub(1, Ordering::Relaxed);
         let seconds = request.start.elapsed().as_secs_f64();
         let mut requests = lock(&self.0.requests);
         let stats = requests
@@ -228,6 +236,10 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 impl Metrics {
+    fn in_flight(&self, api: &str) -> &AtomicU64 {
+        &self.in_flight[usize::from(api == "admin")]
+    }
+
     /// The Prometheus text exposition (format 0.0.4) of everything counted, plus the
     /// provider's gauges.
     pub(crate) fn render(&self, provider: &Provider) -> String {
@@ -301,6 +313,15 @@ impl Metrics {
             )?;
         }
         drop(tokens);
+        writeln!(
+            out,
+            "# HELP oauth2_requests_in_flight Requests being handled now, by API."
+        )?;
+        writeln!(out, "# TYPE oauth2_requests_in_flight gauge")?;
+        for api in ["public", "admin"] {
+            let n = self.in_flight(api).load(Ordering::Relaxed);
+            writeln!(out, "oauth2_requests_in_flight{{api=\"{api}\"}} {n}")?;
+        }
         let gauges = [
             (
                 "oauth2_flows_started_total",
