@@ -34,7 +34,7 @@ const BUCKETS: [f64; 12] = [
 /// What the provider's spans and events have counted so far.
 #[derive(Debug, Default)]
 pub(crate) struct Metrics {
-    requests: Mutex<HashMap<(String, String, u16), Requests>>,
+    requests: Mutex<HashMap<(Name, Name, u16), Requests>>,
     tokens: Mutex<HashMap<String, u64>>,
     flows_started: AtomicU64,
     flows_completed: AtomicU64,
@@ -85,17 +85,22 @@ pub(crate) fn install() -> Result<Option<Arc<Metrics>>, Failure> {
     if level == LevelFilter::OFF && metrics.is_none() {
         return Ok(None);
     }
-    // Logs go to stderr: stdout carries the lines that say where the server listens.
+    // Logs go to stderr: stdout carries the lines that say where the server listens. Below
+    // debug, the log takes events only: keeping every request span's fields for the context
+    // of events that mostly never come would cost each request more than all the metrics.
+    let logged = move |meta: &tracing_core::Metadata<'_>| {
+        level >= *meta.level() && (meta.is_event() || level >= LevelFilter::DEBUG)
+    };
     let text = (!json && level != LevelFilter::OFF).then(|| {
         tracing_subscriber::fmt::layer()
             .with_writer(std::io::stderr)
-            .with_filter(level)
+            .with_filter(filter_fn(logged))
     });
     let json = (json && level != LevelFilter::OFF).then(|| {
         tracing_subscriber::fmt::layer()
             .json()
             .with_writer(std::io::stderr)
-            .with_filter(level)
+            .with_filter(filter_fn(logged))
     });
     let counting = metrics.clone().map(|metrics| {
         Counting(metrics).with_filter(filter_fn(|meta| {
@@ -114,19 +119,50 @@ pub(crate) fn install() -> Result<Option<Arc<Metrics>>, Failure> {
 /// The layer that counts.
 struct Counting(Arc<Metrics>);
 
+/// A short label value (an API or route name) kept inline: counting a request allocates
+/// nothing. Longer names are cut (route names are at most 25 bytes).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+struct Name {
+    len: u8,
+    bytes: [u8; 31],
+}
+
+impl Name {
+    fn new(value: &str) -> Self {
+        let mut name = Self::default();
+        let mut len = value.len().min(name.bytes.len());
+        while !value.is_char_boundary(len) {
+            len -= 1;
+        }
+        name.bytes[..len].copy_from_slice(&value.as_bytes()[..len]);
+        name.len = len as u8;
+        name
+    }
+
+    fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.bytes[..usize::from(self.len)]).unwrap_or_default()
+    }
+}
+
+impl std::fmt::Display for Name {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// What the layer keeps of a request span while it is open.
 struct RequestSpan {
     start: Instant,
-    api: String,
-    route: String,
+    api: Name,
+    route: Name,
     status: u16,
 }
 
 impl Visit for RequestSpan {
     fn record_str(&mut self, field: &Field, value: &str) {
         match field.name() {
-            "api" => value.clone_into(&mut self.api),
-            "route" => value.clone_into(&mut self.route),
+            "api" => self.api = Name::new(value),
+            "route" => self.route = Name::new(value),
             _ => {}
         }
     }
@@ -168,13 +204,13 @@ impl<S: Subscriber + for<'a> LookupSpan<'a>> Layer<S> for Counting {
         }
         let mut request = RequestSpan {
             start: Instant::now(),
-            api: String::new(),
-            route: String::new(),
+            api: Name::default(),
+            route: Name::default(),
             status: 0,
         };
         attrs.record(&mut request);
         self.0
-            .in_flight(&request.api)
+            .in_flight(request.api.as_str())
             .fetch_add(1, Ordering::Relaxed);
         if let Some(span) = ctx.span(id) {
             span.extensions_mut().insert(request);
@@ -214,7 +250,7 @@ impl<S: Subscriber + for<'a> LookupSpan<'a>> Layer<S> for Counting {
             return;
         };
         self.0
-            .in_flight(&request.api)
+            .in_flight(request.api.as_str())
             .fetch_sub(1, Ordering::Relaxed);
         let seconds = request.start.elapsed().as_secs_f64();
         let mut requests = lock(&self.0.requests);
