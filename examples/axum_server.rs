@@ -26,14 +26,34 @@ async fn main_inner() -> Result<(), Failure> {
         provider,
         public,
         admin,
+        metrics,
     } = Settings::from_env(Some(demo::PATH))?.start().await?;
     let start_url = demo::register_client(&provider).await?;
     let shutdown = Shutdown::on_signals()?;
+    let shutdown_for_requests = shutdown.clone();
 
     let public_app = Router::new()
         .nest(demo::PATH, demo::router(&provider))
         .fallback_service(provider.public());
-    let admin_app = Router::new().fallback_service(provider.admin());
+    let mut admin_app = Router::new();
+    if let Some(metrics) = metrics {
+        let provider = provider.clone();
+        let render = move || async move {
+            (
+                [("content-type", "text/plain; version=0.0.4")],
+                metrics.render(&provider),
+            )
+        };
+        admin_app = admin_app.route(common::METRICS_PATH, axum::routing::get(render));
+    }
+    let admin_app = admin_app.fallback_service(provider.admin());
+    // Past the drain deadline, requests still running get a 503 instead of a cut connection.
+    let answer = move |req, next: axum::middleware::Next| {
+        let shutdown = shutdown_for_requests.clone();
+        async move { shutdown.answer(next.run(req)).await }
+    };
+    let public_app = public_app.layer(axum::middleware::from_fn(answer.clone()));
+    let admin_app = admin_app.layer(axum::middleware::from_fn(answer));
 
     common::say!("demo: open {start_url} to log in and consent as any user");
     let servers = async {

@@ -16,6 +16,7 @@ mod common;
 use std::convert::Infallible;
 use std::io;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -29,20 +30,36 @@ use oauth2_provider::tower::collect_request;
 use oauth2_provider::{AdminApi, Provider, PublicApi};
 use tokio::net::TcpListener;
 
+use common::telemetry::Metrics;
 use common::{Failure, Settings, Shutdown, Started};
 
-/// One of the provider's two HTTP APIs.
+/// One of the provider's two HTTP APIs; the admin one with the metrics, if on.
 #[derive(Debug, Clone)]
 enum Api {
     Public(PublicApi),
-    Admin(AdminApi),
+    Admin(AdminApi, Option<Arc<Metrics>>),
 }
 
 impl Api {
-    async fn handle(&self, req: http::Request<Bytes>) -> http::Response<Bytes> {
+    async fn handle(
+        &self,
+        provider: &Provider,
+        req: http::Request<Bytes>,
+    ) -> http::Response<Bytes> {
         match self {
             Self::Public(api) => api.handle(req).await,
-            Self::Admin(api) => api.handle(req).await,
+            Self::Admin(_, Some(metrics))
+                if req.uri().path() == common::METRICS_PATH
+                    && req.method() == http::Method::GET =>
+            {
+                let mut res = http::Response::new(Bytes::from(metrics.render(provider)));
+                res.headers_mut().insert(
+                    http::header::CONTENT_TYPE,
+                    http::HeaderValue::from_static("text/plain; version=0.0.4"),
+                );
+                res
+            }
+            Self::Admin(api, _) => api.handle(req).await,
         }
     }
 }
@@ -53,13 +70,16 @@ impl Api {
 async fn serve(
     api: &Api,
     provider: &Provider,
+    shutdown: &Shutdown,
     req: http::Request<Incoming>,
 ) -> http::Response<Full<Bytes>> {
-    let res = match collect_request(provider, req).await {
-        Ok(req) => api.handle(req).await,
-        Err(res) => res,
+    let handling = async {
+        match collect_request(provider, req).await {
+            Ok(req) => api.handle(provider, req).await,
+            Err(res) => res,
+        }
     };
-    res.map(Full::new)
+    shutdown.answer(handling).await.map(Full::new)
 }
 
 /// Accepts connections until shutdown, one task each, then waits for them to finish.
@@ -90,10 +110,10 @@ async fn run(
         };
         // Small responses: send them now rather than wait for more to coalesce.
         let _ = stream.set_nodelay(true);
-        let (api, provider) = (api.clone(), provider.clone());
+        let (api, provider, shutdown) = (api.clone(), provider.clone(), shutdown.clone());
         let service = service_fn(move |req| {
-            let (api, provider) = (api.clone(), provider.clone());
-            async move { Ok::<_, Infallible>(serve(&api, &provider, req).await) }
+            let (api, provider, shutdown) = (api.clone(), provider.clone(), shutdown.clone());
+            async move { Ok::<_, Infallible>(serve(&api, &provider, &shutdown, req).await) }
         });
         let conn = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
         tokio::spawn(async move {
@@ -111,6 +131,7 @@ async fn main_inner() -> Result<(), Failure> {
         provider,
         public,
         admin,
+        metrics,
     } = Settings::from_env(None)?.start().await?;
     let shutdown = Shutdown::on_signals()?;
     let servers = async {
@@ -123,7 +144,7 @@ async fn main_inner() -> Result<(), Failure> {
             ),
             run(
                 admin,
-                Api::Admin(provider.admin()),
+                Api::Admin(provider.admin(), metrics),
                 provider.clone(),
                 shutdown.clone()
             ),

@@ -13,6 +13,7 @@
 )]
 
 mod admin;
+pub mod audit;
 pub mod clock;
 pub mod config;
 mod context;
@@ -40,6 +41,7 @@ pub use admin::{
     FlushSummary, Introspection, JsonWebKeySetGeneratorRequest, PreviousConsentSession, SIGNING_SET,
 };
 pub use async_trait::async_trait;
+pub use audit::{AuditEvent, AuditKind, EventSink};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::{Config, ConfigError, Dangerous, KeyConfig, Lifespans};
 pub use context::secret_check::{SecretCheckExecutor, SecretCheckJob};

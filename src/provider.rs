@@ -8,6 +8,7 @@ use std::time::Duration;
 use time::OffsetDateTime;
 
 use crate::admin::{self, Introspection, JsonWebKeySetGeneratorRequest};
+use crate::audit::{self, Audit, EventSink};
 use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
 use crate::context::secret_check::{SecretCheckExecutor, SecretCheckOptions, SecretChecks};
@@ -38,6 +39,8 @@ pub struct ProviderBuilder {
     clock: Option<Arc<dyn Clock>>,
     signer: Option<Arc<dyn Signer>>,
     secret_checks: SecretCheckOptions,
+    event_sink: Option<Arc<dyn EventSink>>,
+    event_queue: usize,
 }
 
 impl ProviderBuilder {
@@ -91,6 +94,20 @@ impl ProviderBuilder {
         self
     }
 
+    /// Sends audit events (clients, logins, consents, tokens, keys) to `sink`, on a thread of
+    /// the provider's; requests never wait for it (default: none). See [`crate::audit`].
+    pub fn event_sink(mut self, sink: Arc<dyn EventSink>) -> Self {
+        self.event_sink = Some(sink);
+        self
+    }
+
+    /// How many audit events may wait for a slow sink; beyond, new events are dropped and
+    /// counted in [`Provider::events_dropped`] (default: 1024; must be at least 1).
+    pub fn event_queue(mut self, queue: usize) -> Self {
+        self.event_queue = queue;
+        self
+    }
+
     /// Validates the configuration and loads the signing keys from the store (generating an
     /// active and a next key for each enabled algorithm that has none) or from the signer.
     pub async fn build(self) -> Result<Provider, Error> {
@@ -102,6 +119,15 @@ impl ProviderBuilder {
                 "secret_check_workers must be at least 1".into(),
             ));
         }
+        if self.event_queue == 0 {
+            return Err(Error::BadRequest("event_queue must be at least 1".into()));
+        }
+        let audit = match self.event_sink {
+            Some(sink) => Audit::new(sink, self.event_queue).map_err(|e| {
+                Error::Internal(format!("the audit event thread did not start: {e}").into())
+            })?,
+            None => Audit::default(),
+        };
         let store = self
             .store
             .unwrap_or_else(|| Arc::new(MemoryStore::new()) as Arc<dyn Store>);
@@ -117,6 +143,7 @@ impl ProviderBuilder {
             self.signer,
             well_known,
             secret_checks,
+            audit,
         )
         .await?;
         Ok(Provider { cx: Arc::new(cx) })
@@ -133,6 +160,8 @@ impl Provider {
             clock: None,
             signer: None,
             secret_checks: SecretCheckOptions::default(),
+            event_sink: None,
+            event_queue: audit::DEFAULT_QUEUE,
         }
     }
 
@@ -162,6 +191,18 @@ impl Provider {
         &self.cx.store
     }
 
+    /// Checks of chosen client secrets queued or running now (see
+    /// [`ProviderBuilder::secret_check_queue`]): a gauge for the operator.
+    pub fn secret_checks_in_flight(&self) -> usize {
+        self.cx.secret_checks.in_flight()
+    }
+
+    /// Audit events dropped so far because the sink fell behind by more than
+    /// [`ProviderBuilder::event_queue`] events.
+    pub fn events_dropped(&self) -> u64 {
+        self.cx.audit.dropped()
+    }
+
     /// Rotates `alg`'s keys at once, as one atomic store change: the next key (published
     /// since the last rotation) signs from now on, the active key retires (it stays in the
     /// JWKS until every token it signed has expired) and a new next key is published.
@@ -176,10 +217,18 @@ impl Provider {
     /// retired keys whose tokens have all expired, and reloads the keys, so instances sharing
     /// a store converge. Instances calling it together rotate once.
     pub async fn maintain_keys(&self) -> Result<KeyMaintenance, Error> {
-        self.cx
+        let done = self
+            .cx
             .signing_keys
             .maintain(&self.cx.config, self.cx.store.as_ref(), self.cx.now())
-            .await
+            .await?;
+        for (alg, kid) in &done.rotated {
+            self.cx.audit(|| crate::audit::AuditKind::KeyRotated {
+                kid: kid.clone(),
+                alg: *alg,
+            });
+        }
+        Ok(done)
     }
 
     /// Reloads the signing keys from the store (or the signer), e.g. after another instance

@@ -106,3 +106,184 @@ fn bad_configuration_exits_with_code_2() {
         assert_config_error(name, &[("OAUTH2_LOGIN_URL", "not a url")], "login_url");
     }
 }
+
+#[test]
+fn audit_log_gets_one_json_line_per_event() {
+    let dir = common::TempDir::new("audit-log");
+    let log = dir.path().join("audit.jsonl");
+    let server = Server::start("hyper_server", &[("AUDIT_LOG", log.to_str().unwrap())]);
+    let client = br#"{"client_id":"audited","grant_types":["client_credentials"]}"#;
+    assert_eq!(http(&server.admin, "POST", "/clients", client).0, 201);
+    assert_eq!(
+        http(&server.admin, "DELETE", "/clients/audited", b"").0,
+        204
+    );
+    assert_eq!(server.terminate(), Some(0));
+    let text = std::fs::read_to_string(&log).unwrap();
+    let events: Vec<serde_json::Value> = text
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    let kinds: Vec<_> = events
+        .iter()
+        .map(|e| e["event"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["client_created", "client_deleted"], "{text}");
+    assert!(
+        events
+            .iter()
+            .all(|e| e["client_id"] == "audited" && e["at"].is_string())
+    );
+}
+
+/// A client with a generated secret, created over the admin API; its id and secret.
+fn seeded_client(server: &Server) -> (String, String) {
+    let body = br#"{"client_id":"metered","grant_types":["client_credentials"]}"#;
+    let (status, body) = http(&server.admin, "POST", "/clients", body);
+    assert_eq!(status, 201, "{body}");
+    let client: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let secret = client["client_secret"].as_str().unwrap().to_owned();
+    ("metered".into(), secret)
+}
+
+fn client_credentials(server: &Server, (id, secret): &(String, String)) -> u16 {
+    use base64::Engine as _;
+    let basic = base64::engine::general_purpose::STANDARD.encode(format!("{id}:{secret}"));
+    let body = b"grant_type=client_credentials";
+    let res = exchange(
+        &server.public,
+        "POST",
+        "/oauth2/token",
+        &[
+            ("Authorization", &format!("Basic {basic}")),
+            ("Content-Type", "application/x-www-form-urlencoded"),
+        ],
+        body,
+        body.len(),
+    );
+    res.status
+}
+
+fn metrics_count_what_happened(name: &'static str) {
+    let server = Server::start(name, &[]);
+    let client = seeded_client(&server);
+    for _ in 0..3 {
+        assert_eq!(client_credentials(&server, &client), 200);
+    }
+    let res = exchange(&server.admin, "GET", "/metrics/prometheus", &[], b"", 0);
+    assert_eq!(res.status, 200, "{}", res.body);
+    assert!(
+        res.header("content-type")
+            .unwrap()
+            .starts_with("text/plain")
+    );
+    let text = res.body;
+    for line in [
+        r#"oauth2_requests_total{api="public",route="token",status="200"} 3"#,
+        r#"oauth2_requests_total{api="admin",route="clients",status="201"} 1"#,
+        r#"oauth2_request_duration_seconds_count{api="public",route="token",status="200"} 3"#,
+        r#"oauth2_request_duration_seconds_bucket{api="public",route="token",status="200",le="+Inf"} 3"#,
+        r#"oauth2_tokens_issued_total{grant_type="client_credentials"} 3"#,
+        "oauth2_flows_started_total 0",
+        "oauth2_secret_checks_in_flight 0",
+        "oauth2_audit_events_dropped_total 0",
+    ] {
+        assert!(
+            text.lines().any(|l| l == line),
+            "{line} missing from:\n{text}"
+        );
+    }
+    // Metrics live on the admin listener only.
+    let public = exchange(&server.public, "GET", "/metrics/prometheus", &[], b"", 0);
+    assert_eq!(public.status, 404);
+    assert_eq!(server.terminate(), Some(0));
+}
+
+#[test]
+fn hyper_example_serves_prometheus_metrics() {
+    metrics_count_what_happened("hyper_server");
+}
+
+#[test]
+fn axum_example_serves_prometheus_metrics() {
+    metrics_count_what_happened("axum_server");
+}
+
+#[test]
+fn json_log_and_hydra_names() {
+    let server = Server::start(
+        "hyper_server",
+        &[
+            ("LOG_LEVEL", "debug"),
+            ("LOG_FORMAT", "json"),
+            ("BCRYPT_COST", "12"),
+            ("OIDC_SUBJECT_TYPES_SUPPORTED", "public,pairwise"),
+            ("OIDC_SUBJECT_TYPE_PAIRWISE_SALT", "a-pairwise-salt"),
+            ("PROMETHEUS_METRICS", "false"),
+        ],
+    );
+    let (status, body) = http(
+        &server.public,
+        "GET",
+        "/.well-known/openid-configuration",
+        b"",
+    );
+    assert_eq!(status, 200);
+    let discovery: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(
+        discovery["subject_types_supported"],
+        serde_json::json!(["public", "pairwise"])
+    );
+    let client = seeded_client(&server);
+    assert_eq!(client_credentials(&server, &client), 200);
+    assert_eq!(
+        exchange(&server.admin, "GET", "/metrics/prometheus", &[], b"", 0).status,
+        404,
+        "PROMETHEUS_METRICS=false"
+    );
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !server.stderr().contains("tokens issued") && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let stderr = server.stderr();
+    assert!(
+        stderr.contains("warning: BCRYPT_COST (Hydra) is not supported and is ignored"),
+        "{stderr}"
+    );
+    let issued = stderr
+        .lines()
+        .filter(|l| l.starts_with('{'))
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .find(|e| e["fields"]["message"] == "tokens issued")
+        .unwrap_or_else(|| panic!("no JSON event: {stderr}"));
+    assert_eq!(issued["level"], "DEBUG");
+    assert_eq!(issued["fields"]["grant_type"], "client_credentials");
+    assert_eq!(server.terminate(), Some(0));
+}
+
+#[test]
+fn hydra_subject_type_names_are_checked() {
+    let name = "hyper_server";
+    assert_config_error(
+        name,
+        &[("OIDC_SUBJECT_TYPES_PAIRWISE_SALT", "a-pairwise-salt")],
+        "OIDC_SUBJECT_TYPE_PAIRWISE_SALT",
+    );
+    assert_config_error(
+        name,
+        &[("OIDC_SUBJECT_TYPES_SUPPORTED", "public,pairwise")],
+        "set OIDC_SUBJECT_TYPE_PAIRWISE_SALT",
+    );
+    assert_config_error(
+        name,
+        &[("OIDC_SUBJECT_TYPES_SUPPORTED", "pairwise")],
+        "must include public",
+    );
+    assert_config_error(
+        name,
+        &[("OIDC_SUBJECT_TYPES_SUPPORTED", "secret")],
+        "unknown subject type",
+    );
+    assert_config_error(name, &[("LOG_LEVEL", "loud")], "LOG_LEVEL");
+    assert_config_error(name, &[("LOG_FORMAT", "xml")], "LOG_FORMAT");
+}

@@ -22,7 +22,7 @@ const LAYERS: &[&[&str]] = &[
     &["token"],
     &["context"],
     &["http", "jose"],
-    &["store", "config"],
+    &["store", "config", "audit"],
     &["model"],
     &["crypto", "error", "clock", "trace"],
 ];

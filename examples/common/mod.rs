@@ -9,7 +9,9 @@ use std::time::Duration;
 
 use oauth2_provider::config::parse_duration;
 use oauth2_provider::model::secret::Secret;
-use oauth2_provider::{Algorithm, Config, MemoryStore, Provider, RsaBits, Store};
+use oauth2_provider::{
+    Algorithm, AuditEvent, Config, EventSink, MemoryStore, Provider, RsaBits, Store,
+};
 use tokio::sync::watch;
 
 /// `println!` that never panics: a server must not die because its stdout was closed.
@@ -28,11 +30,19 @@ macro_rules! say_err {
     }};
 }
 
+pub(crate) mod telemetry;
+
+/// Hydra's path of the Prometheus metrics, on the admin listener.
+pub(crate) const METRICS_PATH: &str = "/metrics/prometheus";
+
 #[allow(unused_imports)] // each example uses its own subset
 pub(crate) use {say, say_err};
 
 /// How long in-flight requests may take to finish after SIGINT/SIGTERM.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
+/// Before the drain timeout ends, requests still running are answered 503 instead, and this
+/// long is left for those answers to reach their clients: no connection is cut mid-request.
+const ANSWER_MARGIN: Duration = Duration::from_secs(1);
 
 /// Why the server could not start or stopped badly; decides the exit code.
 #[derive(Debug)]
@@ -77,6 +87,10 @@ pub(crate) struct Settings {
     /// How often expired tokens, requests and sessions are flushed (`FLUSH_INTERVAL`,
     /// default 1h; `0` turns it off).
     flush_interval: Option<std::time::Duration>,
+    /// Where audit events go as JSON lines (`AUDIT_LOG`: a file path, or `-` for stdout).
+    audit_log: Option<String>,
+    /// What the metrics layer counts, unless `PROMETHEUS_METRICS=false`.
+    metrics: Option<Arc<telemetry::Metrics>>,
 }
 
 /// A provider with its two bound listeners, ready to serve.
@@ -85,6 +99,8 @@ pub(crate) struct Started {
     pub(crate) provider: Provider,
     pub(crate) public: tokio::net::TcpListener,
     pub(crate) admin: tokio::net::TcpListener,
+    /// Served at `/metrics/prometheus` on the admin listener, if on.
+    pub(crate) metrics: Option<Arc<telemetry::Metrics>>,
 }
 
 /// An environment variable; empty counts as unset, as in Hydra.
@@ -117,12 +133,183 @@ fn duration(name: &str) -> Result<Option<time::Duration>, Failure> {
 }
 
 fn flag(name: &str) -> Result<bool, Failure> {
+    flag_or(name, false)
+}
+
+/// A boolean variable, `default` when unset.
+fn flag_or(name: &str, default: bool) -> Result<bool, Failure> {
     match var(name).as_deref() {
-        None | Some("false" | "0") => Ok(false),
+        None => Ok(default),
+        Some("false" | "0") => Ok(false),
         Some("true" | "1") => Ok(true),
         Some(other) => Err(Failure::Config(format!(
             "{name}={other:?} must be true or false"
         ))),
+    }
+}
+
+/// A comma-separated list, trimmed, without empty items.
+fn comma_list(value: &str) -> Vec<String> {
+    value
+        .split(',')
+        .map(str::trim)
+        .filter(|item| !item.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// The pairwise salt, as Hydra reads it: `OIDC_SUBJECT_TYPES_SUPPORTED` (default `public`)
+/// lists `public` and/or `pairwise`; with `pairwise`, `OIDC_SUBJECT_TYPE_PAIRWISE_SALT` is
+/// required. This provider always supports `public`, so a list without it is refused.
+fn pairwise_salt() -> Result<Option<Secret>, Failure> {
+    if var("OIDC_SUBJECT_TYPES_PAIRWISE_SALT").is_some() {
+        return Err(Failure::Config(
+            "OIDC_SUBJECT_TYPES_PAIRWISE_SALT is not Hydra's name; use \
+             OIDC_SUBJECT_TYPE_PAIRWISE_SALT (and OIDC_SUBJECT_TYPES_SUPPORTED=public,pairwise)"
+                .into(),
+        ));
+    }
+    let types = var("OIDC_SUBJECT_TYPES_SUPPORTED")
+        .map_or_else(|| vec!["public".into()], |v| comma_list(&v));
+    if let Some(other) = types
+        .iter()
+        .find(|t| !matches!(t.as_str(), "public" | "pairwise"))
+    {
+        return Err(Failure::Config(format!(
+            "OIDC_SUBJECT_TYPES_SUPPORTED: unknown subject type {other:?}; use public or public,pairwise"
+        )));
+    }
+    if !types.iter().any(|t| t == "public") {
+        return Err(Failure::Config(
+            "OIDC_SUBJECT_TYPES_SUPPORTED must include public: this provider always supports it"
+                .into(),
+        ));
+    }
+    let salt = var("OIDC_SUBJECT_TYPE_PAIRWISE_SALT");
+    match (types.iter().any(|t| t == "pairwise"), salt) {
+        (true, Some(salt)) => Ok(Some(Secret::new(salt))),
+        (true, None) => Err(Failure::Config(
+            "OIDC_SUBJECT_TYPES_SUPPORTED includes pairwise: set OIDC_SUBJECT_TYPE_PAIRWISE_SALT \
+             (at least 8 bytes)"
+                .into(),
+        )),
+        (false, Some(_)) => {
+            say_err!(
+                "warning: OIDC_SUBJECT_TYPE_PAIRWISE_SALT is ignored: OIDC_SUBJECT_TYPES_SUPPORTED \
+                 does not include pairwise"
+            );
+            Ok(None)
+        }
+        (false, None) => Ok(None),
+    }
+}
+
+/// Hydra v1.0.0-beta.8's variables that these servers do not read, with what to do instead.
+const UNSUPPORTED: &[(&str, &str)] = &[
+    (
+        "OAUTH2_CLIENT_REGISTRATION_URL",
+        "there is no registration endpoint",
+    ),
+    (
+        "ROTATED_SYSTEM_SECRET",
+        "list the old secret after the new one in SYSTEM_SECRET, comma-separated",
+    ),
+    ("DATABASE_PLUGIN", "implement the Store traits instead"),
+    (
+        "OIDC_DYNAMIC_CLIENT_REGISTRATION_DEFAULT_SCOPE",
+        "there is no dynamic registration",
+    ),
+    (
+        "HTTPS_ALLOW_TERMINATION_FROM",
+        "terminate TLS in front; the issuer decides https",
+    ),
+    ("HTTPS_TLS_CERT_PATH", "terminate TLS in front"),
+    ("HTTPS_TLS_KEY_PATH", "terminate TLS in front"),
+    ("HTTPS_TLS_CERT", "terminate TLS in front"),
+    ("HTTPS_TLS_KEY", "terminate TLS in front"),
+    (
+        "BCRYPT_COST",
+        "chosen secrets use PBKDF2 with 600,000 iterations",
+    ),
+    ("SCOPE_STRATEGY", "scopes always match with wildcards"),
+    (
+        "COOKIE_SECRET",
+        "cookies are signed with a key derived from SYSTEM_SECRET",
+    ),
+    (
+        "RESOURCE_NAME_PREFIX",
+        "there are no access control policies",
+    ),
+    (
+        "OAUTH2_ACCESS_TOKEN_STRATEGY",
+        "access tokens are always opaque",
+    ),
+    (
+        "CORS_ENABLED",
+        "CORS follows each client's allowed_cors_origins",
+    ),
+    (
+        "CORS_ALLOWED_ORIGINS",
+        "CORS follows each client's allowed_cors_origins",
+    ),
+    (
+        "CORS_ALLOWED_METHODS",
+        "CORS follows each client's allowed_cors_origins",
+    ),
+    (
+        "CORS_ALLOWED_HEADERS",
+        "CORS follows each client's allowed_cors_origins",
+    ),
+    (
+        "CORS_EXPOSED_HEADERS",
+        "CORS follows each client's allowed_cors_origins",
+    ),
+    (
+        "CORS_ALLOW_CREDENTIALS",
+        "CORS follows each client's allowed_cors_origins",
+    ),
+    (
+        "CORS_MAX_AGE",
+        "CORS follows each client's allowed_cors_origins",
+    ),
+    (
+        "CORS_DEBUG",
+        "CORS follows each client's allowed_cors_origins",
+    ),
+    (
+        "TRACING_PROVIDER",
+        "install a tracing subscriber (OpenTelemetry) in the host",
+    ),
+    (
+        "TRACING_SERVICE_NAME",
+        "install a tracing subscriber in the host",
+    ),
+    (
+        "TRACING_PROVIDER_JAEGER_SAMPLING_SERVER_URL",
+        "install a tracing subscriber in the host",
+    ),
+    (
+        "TRACING_PROVIDER_JAEGER_LOCAL_AGENT_ADDRESS",
+        "install a tracing subscriber in the host",
+    ),
+    (
+        "TRACING_PROVIDER_JAEGER_SAMPLING_TYPE",
+        "install a tracing subscriber in the host",
+    ),
+    (
+        "TRACING_PROVIDER_JAEGER_SAMPLING_VALUE",
+        "install a tracing subscriber in the host",
+    ),
+    ("DISABLE_TELEMETRY", "there is no telemetry"),
+];
+
+/// Names every Hydra variable that is set but not read, so that a migrant sees what is
+/// ignored.
+fn warn_unsupported() {
+    for (name, instead) in UNSUPPORTED {
+        if var(name).is_some() {
+            say_err!("warning: {name} (Hydra) is not supported and is ignored: {instead}");
+        }
     }
 }
 
@@ -161,7 +348,11 @@ fn config_from_env(public_port: u16, demo_path: Option<&str>) -> Result<Config, 
         }
         config.old_system_secrets = secrets.collect();
     }
-    config.pairwise_salt = var("OIDC_SUBJECT_TYPES_PAIRWISE_SALT").map(Secret::new);
+    config.pairwise_salt = pairwise_salt()?;
+    let list = |name| var(name).map(|v| comma_list(&v)).unwrap_or_default();
+    config.scopes_supported = list("OIDC_DISCOVERY_SCOPES_SUPPORTED");
+    config.claims_supported = list("OIDC_DISCOVERY_CLAIMS_SUPPORTED");
+    config.userinfo_endpoint = var("OIDC_DISCOVERY_USERINFO_ENDPOINT");
     config.share_error_debug = flag("OAUTH2_SHARE_ERROR_DEBUG")?;
     let lifespans = &mut config.lifespans;
     if let Some(d) = duration("ACCESS_TOKEN_LIFESPAN")? {
@@ -173,8 +364,10 @@ fn config_from_env(public_port: u16, demo_path: Option<&str>) -> Result<Config, 
     if let Some(d) = duration("AUTH_CODE_LIFESPAN")? {
         lifespans.auth_code = d;
     }
-    // Hydra beta.8 documented this name for the login and consent challenges but ignored it.
-    if let Some(d) = duration("CHALLENGE_TOKEN_LIFESPAN")? {
+    // Hydra beta.8 documented this name for the login and consent challenges but ignored it;
+    // beta.9 named it LOGIN_CONSENT_REQUEST_LIFESPAN.
+    let requests = duration("CHALLENGE_TOKEN_LIFESPAN")?;
+    if let Some(d) = requests.or(duration("LOGIN_CONSENT_REQUEST_LIFESPAN")?) {
         lifespans.login_consent_request = d;
     }
     // `-1` (Hydra's spelling) means refresh tokens never expire.
@@ -235,6 +428,8 @@ impl Settings {
     /// where the demo login and consent pages live; they become the default login and
     /// consent URLs.
     pub(crate) fn from_env(demo_path: Option<&'static str>) -> Result<Self, Failure> {
+        let metrics = telemetry::install()?;
+        warn_unsupported();
         let public_addr = socket_addr("PUBLIC_HOST", "PUBLIC_PORT", 4444)?;
         let admin_addr = socket_addr("ADMIN_HOST", "ADMIN_PORT", 4445)?;
         let config = config_from_env(public_addr.port(), demo_path)?;
@@ -261,6 +456,8 @@ impl Settings {
             system_secret_set,
             demo_path,
             flush_interval,
+            audit_log: var("AUDIT_LOG"),
+            metrics,
         })
     }
 
@@ -284,8 +481,11 @@ impl Settings {
             // PUBLIC_PORT=0: the default issuer must name the port the OS chose.
             self.config = config_from_env(public_addr.port(), self.demo_path)?;
         }
-        let provider = Provider::builder(self.config)
-            .store(store)
+        let mut builder = Provider::builder(self.config).store(store);
+        if let Some(path) = &self.audit_log {
+            builder = builder.event_sink(Arc::new(JsonLines::open(path)?));
+        }
+        let provider = builder
             .build()
             .await
             .map_err(|e| Failure::Runtime(format!("the provider could not start: {e}")))?;
@@ -300,7 +500,46 @@ impl Settings {
             provider,
             public,
             admin,
+            metrics: self.metrics,
         })
+    }
+}
+
+/// Writes each audit event as one JSON line, to a file opened for appending or to stdout.
+struct JsonLines(std::sync::Mutex<Box<dyn std::io::Write + Send>>);
+
+impl std::fmt::Debug for JsonLines {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("JsonLines")
+    }
+}
+
+impl JsonLines {
+    fn open(path: &str) -> Result<Self, Failure> {
+        let out: Box<dyn std::io::Write + Send> = if path == "-" {
+            Box::new(std::io::stdout())
+        } else {
+            let file = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+                .map_err(|e| Failure::Config(format!("AUDIT_LOG={path:?}: {e}")))?;
+            Box::new(std::io::LineWriter::new(file))
+        };
+        Ok(Self(std::sync::Mutex::new(out)))
+    }
+}
+
+impl EventSink for JsonLines {
+    fn record(&self, event: &AuditEvent) {
+        let Ok(mut line) = serde_json::to_vec(event) else {
+            return;
+        };
+        line.push(b'\n');
+        use std::io::Write as _;
+        let mut out = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        // A full disk loses audit lines, never requests.
+        let _ = out.write_all(&line).and_then(|()| out.flush());
     }
 }
 
@@ -384,16 +623,19 @@ fn local_addr(listener: &tokio::net::TcpListener) -> Result<SocketAddr, Failure>
         .map_err(|e| Failure::Runtime(format!("the listener has no address: {e}")))
 }
 
-/// Fires once on SIGINT or SIGTERM; every listener waits on it.
+/// Fires once on SIGINT or SIGTERM; every listener waits on it. A second watch fires
+/// [`ANSWER_MARGIN`] before the drain timeout ends: requests still running then get a 503.
 #[derive(Debug, Clone)]
 pub(crate) struct Shutdown {
     signalled: watch::Receiver<bool>,
+    overdue: watch::Receiver<bool>,
 }
 
 impl Shutdown {
     /// Starts listening for SIGINT and SIGTERM.
     pub(crate) fn on_signals() -> Result<Self, Failure> {
         let (tx, rx) = watch::channel(false);
+        let (overdue_tx, overdue) = watch::channel(false);
         #[cfg(unix)]
         let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
             .map_err(|e| Failure::Runtime(format!("cannot listen for SIGTERM: {e}")))?;
@@ -408,19 +650,64 @@ impl Shutdown {
             }
             say_err!("shutting down: no new connections; finishing requests in flight");
             let _ = tx.send(true);
+            tokio::time::sleep(DRAIN_TIMEOUT.saturating_sub(ANSWER_MARGIN)).await;
+            let _ = overdue_tx.send(true);
         });
-        Ok(Self { signalled: rx })
+        Ok(Self {
+            signalled: rx,
+            overdue,
+        })
     }
 
     /// Resolves when a signal arrived.
     pub(crate) fn signalled(&self) -> impl Future<Output = ()> + Send + 'static {
-        let mut rx = self.signalled.clone();
-        async move {
-            // An error means the sender is gone, which only happens after it fired.
-            let _ = rx.wait_for(|fired| *fired).await;
-        }
+        fired(self.signalled.clone())
     }
 
+    /// Runs a request's handling; past the drain deadline, answers 503
+    /// `temporarily_unavailable` (with `Connection: close`) instead of letting the process
+    /// cut the connection.
+    pub(crate) async fn answer<F, B>(&self, handling: F) -> http::Response<B>
+    where
+        F: Future<Output = http::Response<B>>,
+        B: From<bytes::Bytes>,
+    {
+        tokio::select! {
+            res = handling => res,
+            () = fired(self.overdue.clone()) => shutting_down().map(B::from),
+        }
+    }
+}
+
+/// Resolves once `rx` holds `true`.
+async fn fired(mut rx: watch::Receiver<bool>) {
+    // An error means the sender is gone, which only happens after it fired.
+    let _ = rx.wait_for(|fired| *fired).await;
+}
+
+/// Hydra's error JSON for a request cut short by shutdown.
+fn shutting_down() -> http::Response<bytes::Bytes> {
+    let error = oauth2_provider::OAuthError::new(
+        "temporarily_unavailable",
+        "The server is shutting down; retry.",
+        http::StatusCode::SERVICE_UNAVAILABLE,
+    );
+    let body = serde_json::to_vec(&error.body(false)).unwrap_or_default();
+    let mut res = http::Response::new(bytes::Bytes::from(body));
+    *res.status_mut() = http::StatusCode::SERVICE_UNAVAILABLE;
+    let headers = res.headers_mut();
+    headers.insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("application/json"),
+    );
+    headers.insert(
+        http::header::CONNECTION,
+        http::HeaderValue::from_static("close"),
+    );
+    res
+}
+
+impl Shutdown {
     /// Runs `servers` (which stop accepting and drain on [`Shutdown::signalled`]) and gives
     /// them [`DRAIN_TIMEOUT`] after the signal to finish.
     pub(crate) async fn serve<F>(&self, servers: F) -> Result<(), Failure>

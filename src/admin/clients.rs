@@ -8,6 +8,7 @@ use http::StatusCode;
 use http::header::{HeaderValue, LOCATION};
 use percent_encoding::utf8_percent_encode;
 
+use crate::audit::AuditKind;
 use crate::context::Context;
 use crate::error::{Error, OAuthError, StoreError};
 use crate::http::params::{MAX_PAGE_SIZE, json_body, pagination};
@@ -35,7 +36,12 @@ pub(crate) async fn create_client(p: &Context, client: Client) -> Result<Client,
     let registration = client.register(None, &policy(p), p.now())?;
     let shown = registration.shown();
     match p.store.create_client(registration.record).await {
-        Ok(()) => Ok(shown),
+        Ok(()) => {
+            p.audit(|| AuditKind::ClientCreated {
+                client_id: shown.client_id.clone(),
+            });
+            Ok(shown)
+        }
         Err(StoreError::Conflict) => Err(Error::Conflict(
             "An OAuth 2.0 client with this client_id exists already.".into(),
         )),
@@ -81,6 +87,9 @@ pub(crate) async fn update_client(
         .update_client(registration.record)
         .await
         .map_err(not_found)?;
+    p.audit(|| AuditKind::ClientUpdated {
+        client_id: shown.client_id.clone(),
+    });
     Ok(shown)
 }
 
@@ -88,7 +97,11 @@ pub(crate) async fn update_client(
 /// the client with its tokens, consents, pending requests and forced subjects, so no
 /// remembered consent survives for a client registered again under the same id.
 pub(crate) async fn delete_client(p: &Context, client_id: &str) -> Result<(), Error> {
-    p.store.delete_client(client_id).await.map_err(not_found)
+    p.store.delete_client(client_id).await.map_err(not_found)?;
+    p.audit(|| AuditKind::ClientDeleted {
+        client_id: client_id.to_owned(),
+    });
+    Ok(())
 }
 
 async fn client_record(p: &Context, client_id: &str) -> Result<Arc<ClientRecord>, Error> {

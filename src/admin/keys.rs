@@ -15,6 +15,7 @@ use http::header::{HeaderValue, LOCATION};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::audit::AuditKind;
 use crate::context::Context;
 use crate::context::keys::record_of;
 use crate::error::{Error, OAuthError, StoreError};
@@ -177,9 +178,11 @@ pub(crate) async fn create(
     let key = SigningKey::generate_sized(alg, kid, p.config.keys.rsa_bits)
         .map_err(|e| bad(format!("{e}.")))?;
     if set == SIGNING_SET {
-        p.signing_keys
+        let kid = p
+            .signing_keys
             .rotate_to(&p.config, p.store.as_ref(), &key, p.now())
             .await?;
+        p.audit(|| AuditKind::KeyRotated { kid, alg });
     } else {
         let record = in_set(p, set, &key)?;
         p.store

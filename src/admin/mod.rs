@@ -2,6 +2,7 @@
 
 pub(crate) mod clients;
 pub(crate) mod flush;
+pub(crate) mod health;
 pub(crate) mod introspect;
 pub(crate) mod keys;
 pub(crate) mod requests;

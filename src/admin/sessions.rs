@@ -10,6 +10,7 @@ use http::StatusCode;
 use serde::Serialize;
 use time::OffsetDateTime;
 
+use crate::audit::AuditKind;
 use crate::context::Context;
 use crate::error::Error;
 use crate::http::params::pagination;
@@ -172,7 +173,13 @@ pub(crate) async fn revoke_consent_sessions(
 ) -> Result<(), Error> {
     match p.store.revoke_consents(subject, client_id).await? {
         0 => Err(Error::NotFound("consent session")),
-        _ => Ok(()),
+        _ => {
+            p.audit(|| AuditKind::ConsentRevoked {
+                subject: subject.to_owned(),
+                client_id: client_id.map(str::to_owned),
+            });
+            Ok(())
+        }
     }
 }
 

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use time::OffsetDateTime;
 
+use crate::audit::{Audit, AuditEvent, AuditKind};
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::error::{Error, OAuthError};
@@ -36,6 +37,8 @@ pub(crate) struct Context {
     pub(crate) well_known: WellKnown,
     /// Where slow client-secret checks run, and which successes are remembered.
     pub(crate) secret_checks: SecretChecks,
+    /// The queue to the host's audit event sink, if any.
+    pub(crate) audit: Audit,
 }
 
 /// The metadata documents of `/.well-known/`, pre-encoded at build (the endpoint layer
@@ -59,6 +62,7 @@ impl Context {
         signer: Option<Arc<dyn Signer>>,
         well_known: WellKnown,
         secret_checks: SecretChecks,
+        audit: Audit,
     ) -> Result<Self, Error> {
         let signing_keys = Keys::load(&config, store.as_ref(), signer, clock.now()).await?;
         Ok(Self {
@@ -72,6 +76,7 @@ impl Context {
             clock,
             well_known,
             secret_checks,
+            audit,
         })
     }
 
@@ -83,9 +88,15 @@ impl Context {
     /// Rotates `alg`'s keys now (next → active → retired, a new next); returns the `kid`
     /// that signs from now on.
     pub(crate) async fn rotate_keys(&self, alg: Algorithm) -> Result<String, Error> {
-        self.signing_keys
+        let kid = self
+            .signing_keys
             .rotate(&self.config, self.store.as_ref(), alg, self.now())
-            .await
+            .await?;
+        self.audit(|| AuditKind::KeyRotated {
+            kid: kid.clone(),
+            alg,
+        });
+        Ok(kid)
     }
 
     /// Reloads the signing keys from the store (or the host's signer).
@@ -131,6 +142,16 @@ impl Context {
     /// The current instant.
     pub(crate) fn now(&self) -> OffsetDateTime {
         self.clock.now()
+    }
+
+    /// Hands the event `kind` builds to the host's sink, stamped now; builds nothing without
+    /// a sink, never waits (see [`crate::audit`]).
+    #[inline]
+    pub(crate) fn audit(&self, kind: impl FnOnce() -> AuditKind) {
+        self.audit.emit(|| AuditEvent {
+            at: self.now(),
+            kind: kind(),
+        });
     }
 
     /// Renders an error response, sharing debug detail only if configured.

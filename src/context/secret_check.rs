@@ -26,6 +26,7 @@
 
 use std::collections::HashMap;
 use std::fmt;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, SyncSender};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
@@ -118,6 +119,8 @@ pub(crate) struct SecretChecks {
     remember_key: [u8; 32],
     remembered: Mutex<HashMap<[u8; 32], Instant>>,
     clients: Mutex<HashMap<String, ClientChecks>>,
+    /// Slow checks admitted and not finished: queued or running (an operator's gauge).
+    in_flight: AtomicUsize,
 }
 
 /// The slow checks of one client: how many are under way, and its recent failures.
@@ -151,6 +154,7 @@ struct Admitted<'a> {
 
 impl Drop for Admitted<'_> {
     fn drop(&mut self) {
+        self.checks.in_flight.fetch_sub(1, Ordering::Relaxed);
         let mut clients = self.checks.clients();
         if let Some(client) = clients.get_mut(self.client_id) {
             client.in_flight = client.in_flight.saturating_sub(1);
@@ -173,7 +177,13 @@ impl SecretChecks {
             remember_key: crate::crypto::random_bytes::<32>(),
             remembered: Mutex::new(HashMap::new()),
             clients: Mutex::new(HashMap::new()),
+            in_flight: AtomicUsize::new(0),
         }
+    }
+
+    /// Slow checks queued or running now.
+    pub(crate) fn in_flight(&self) -> usize {
+        self.in_flight.load(Ordering::Relaxed)
     }
 
     /// Whether `presented` is the secret `hash` of client `client_id` stands for.
@@ -239,6 +249,7 @@ impl SecretChecks {
             ));
         }
         client.in_flight += 1;
+        self.in_flight.fetch_add(1, Ordering::Relaxed);
         Ok(Admitted {
             checks: self,
             client_id,
@@ -503,6 +514,17 @@ mod tests {
         // The first job waits in the queue, the second is refused at once.
         let _waiting = queue_one(&checks).await;
         assert_eq!(checks.run(|| 2).await, None);
+    }
+
+    #[tokio::test]
+    async fn checks_in_flight_count_queued_and_running_checks_until_they_end() {
+        let (checks, _queue) = pool_without_workers();
+        let hash = SecretHash::of_chosen(CHOSEN);
+        let mut waiting = Box::pin(checks.verify("client", &hash, CHOSEN));
+        assert!(poll_once(waiting.as_mut()).await.is_none());
+        assert_eq!(checks.in_flight(), 1);
+        drop(waiting);
+        assert_eq!(checks.in_flight(), 0);
     }
 
     #[tokio::test]

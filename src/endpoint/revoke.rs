@@ -15,6 +15,7 @@
 
 use http::StatusCode;
 
+use crate::audit::{AuditKind, grant_ref};
 use crate::context::Context;
 use crate::error::{Error, OAuthError, StoreError};
 use crate::grant::client_auth;
@@ -37,6 +38,12 @@ pub(crate) async fn revoke_token(p: &Context, client_id: &str, token: &str) -> R
         return Ok(false);
     }
     let changed = p.store.revoke_grant(&record.grant.grant_id).await?;
+    if changed > 0 {
+        p.audit(|| AuditKind::TokenRevoked {
+            client_id: client_id.to_owned(),
+            grant: grant_ref(&record.grant.grant_id),
+        });
+    }
     crate::trace::event!(
         DEBUG,
         client_id,

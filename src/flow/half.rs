@@ -8,22 +8,58 @@ use crate::context::Context;
 use crate::error::{Error, OAuthError};
 use time::OffsetDateTime;
 
+use crate::audit::AuditKind;
 use crate::http::response::redirect;
 use crate::http::{Request, Response};
-use crate::store::{ChallengeRecord, ConsentRequestRecord, LoginRequestRecord};
+use crate::store::{
+    ChallengeRecord, ConsentRequestRecord, HandledConsent, HandledLogin, LoginRequestRecord,
+};
 
 /// One half of the flow: a stored request kind and the stage it is.
 pub(crate) trait Half: ChallengeRecord {
     /// Which half this is.
     const STAGE: Stage;
+
+    /// The audit event of the host's answer `handled` to this request.
+    fn audit(&self, handled: &Self::Handled) -> AuditKind;
 }
 
 impl Half for LoginRequestRecord {
     const STAGE: Stage = Stage::Login;
+
+    fn audit(&self, handled: &HandledLogin) -> AuditKind {
+        let client_id = self.client_id.clone();
+        match handled {
+            HandledLogin::Accepted(accepted) => AuditKind::LoginAccepted {
+                client_id,
+                subject: accepted.subject.clone(),
+            },
+            HandledLogin::Rejected(rejected) => AuditKind::LoginRejected {
+                client_id,
+                error: rejected.error.as_str().to_owned(),
+            },
+        }
+    }
 }
 
 impl Half for ConsentRequestRecord {
     const STAGE: Stage = Stage::Consent;
+
+    fn audit(&self, handled: &HandledConsent) -> AuditKind {
+        let (client_id, subject) = (self.client_id.clone(), self.subject.clone());
+        match handled {
+            HandledConsent::Accepted(accepted) => AuditKind::ConsentGranted {
+                client_id,
+                subject,
+                scope: accepted.grant_scope.clone(),
+            },
+            HandledConsent::Rejected(rejected) => AuditKind::ConsentRejected {
+                client_id,
+                subject,
+                error: rejected.error.as_str().to_owned(),
+            },
+        }
+    }
 }
 
 /// What a returning verifier is checked against: the request it was issued for.
@@ -78,6 +114,7 @@ pub(crate) async fn start<R: Half>(
         .create(p.store.as_ref())
         .await
         .map_err(OAuthError::store_failure)?;
+    crate::trace::event!(DEBUG, stage = R::STAGE.noun(), "request started");
     super::evict_csrf_cookies(p, req, cookies);
     cookies.push(super::csrf_cookie(
         p,
@@ -112,9 +149,13 @@ pub(crate) async fn complete<R: Half>(
     record: R,
     handled: R::Handled,
 ) -> Result<CompletedRequest, Error> {
+    let event = p.audit.is_on().then(|| record.audit(&handled));
     R::answer(p.store.as_ref(), record.challenge(), handled)
         .await
         .map_err(|e| super::request_store_error(R::STAGE, e))?;
+    if let Some(event) = event {
+        p.audit(|| event);
+    }
     Ok(CompletedRequest {
         redirect_to: super::with_params(
             record.request_url(),

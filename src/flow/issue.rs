@@ -8,8 +8,9 @@ use time::OffsetDateTime;
 use super::request::AuthorizeRequest;
 use crate::context::Context;
 use crate::error::{OAuthError, StoreError};
+use crate::model::GrantType;
 use crate::store::{CodeRecord, GrantData};
-use crate::token::issue::{IdTokenInput, access_and_refresh, id_token};
+use crate::token::issue::{IdTokenInput, access_and_refresh, audit_issued, id_token};
 use crate::token::{CredentialKind, mint};
 
 /// Mints and stores the credentials of the requested response type and returns the
@@ -80,6 +81,10 @@ pub(crate) async fn authorization_response(
         params.push(("id_token", token));
     }
     params.push(("scope", grant.granted_scope.join(" ")));
+    if rt.has_token() || rt.has_id_token() {
+        audit_issued(p, GrantType::Implicit, grant);
+    }
+    crate::trace::event!(DEBUG, client_id = %grant.client_id, "authorization response issued");
     Ok(params)
 }
 

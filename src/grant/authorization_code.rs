@@ -8,16 +8,18 @@
 use time::OffsetDateTime;
 
 use super::{TokenResponse, issues_refresh, pkce, refuse_reuse};
+use crate::audit::Credential;
 use crate::context::Context;
 use crate::error::{OAuthError, StoreError};
 use crate::http::params::Params;
+use crate::model::GrantType;
 use crate::model::client::Client;
 use crate::model::scope;
 use crate::store::CodeRecord;
-use crate::token::issue::{IdTokenInput, access_and_refresh, id_token};
+use crate::token::issue::{IdTokenInput, access_and_refresh, audit_issued, id_token};
 use crate::token::lookup;
 
-const CREDENTIAL: &str = "authorization_code";
+const CREDENTIAL: Credential = Credential::AuthorizationCode;
 const REUSED: &str =
     "The authorization code was already used; every token issued from it has been revoked.";
 
@@ -50,6 +52,7 @@ pub(crate) async fn exchange(
     match p.store.redeem_code(&record.signature, records).await {
         Ok(()) => {
             crate::trace::event!(DEBUG, client_id = %grant.client_id, "authorization code redeemed");
+            audit_issued(p, GrantType::AuthorizationCode, grant);
             Ok(TokenResponse::new(bearer, &grant.granted_scope, id_token))
         }
         // Lost a race against another redemption of the same code: that is reuse too.

@@ -11,10 +11,11 @@ use super::TokenResponse;
 use crate::context::Context;
 use crate::error::OAuthError;
 use crate::http::params::Params;
+use crate::model::GrantType;
 use crate::model::client::Client;
 use crate::model::scope;
 use crate::store::{GrantData, JsonObject};
-use crate::token::issue::access_and_refresh;
+use crate::token::issue::{access_and_refresh, audit_issued};
 
 /// Issues an access token to the authenticated confidential client.
 pub(crate) async fn exchange(
@@ -56,5 +57,6 @@ pub(crate) async fn exchange(
         .insert_tokens(records)
         .await
         .map_err(OAuthError::store_failure)?;
+    audit_issued(p, GrantType::ClientCredentials, &grant);
     Ok(TokenResponse::new(bearer, &grant.granted_scope, None))
 }

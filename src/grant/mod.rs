@@ -13,6 +13,7 @@ pub(crate) mod refresh_token;
 
 use serde::Serialize;
 
+use crate::audit::{AuditKind, Credential, grant_ref};
 use crate::context::Context;
 use crate::error::OAuthError;
 use crate::model::GrantType;
@@ -60,19 +61,24 @@ pub(crate) fn issues_refresh(grant: &GrantData, client: &Client) -> bool {
 /// and we cannot tell which, then refuse with `invalid_grant`. If the revocation itself
 /// fails the request is a 500, so the failure is not hidden.
 ///
-/// `credential` names what was replayed (`authorization_code`, `refresh_token`) in the
-/// `warn` event; the grant id is not traced (it is the consent challenge).
+/// `credential` names what was replayed in the `warn` event and the audit event; the grant
+/// id is not traced (it is the consent challenge), the audit event carries its digest.
 pub(crate) async fn refuse_reuse(
     p: &Context,
     grant: &GrantData,
-    credential: &'static str,
+    credential: Credential,
     what: &'static str,
 ) -> OAuthError {
+    p.audit(|| AuditKind::ReuseDetected {
+        credential,
+        client_id: grant.client_id.clone(),
+        grant: grant_ref(&grant.grant_id),
+    });
     match p.store.revoke_grant(&grant.grant_id).await {
         Ok(revoked) => {
             crate::trace::event!(WARN,
                 client_id = %grant.client_id,
-                credential,
+                credential = credential.as_str(),
                 revoked,
                 "credential reuse detected; every token of its grant was revoked"
             );
@@ -81,7 +87,7 @@ pub(crate) async fn refuse_reuse(
         Err(e) => {
             crate::trace::event!(WARN,
                 client_id = %grant.client_id,
-                credential,
+                credential = credential.as_str(),
                 "credential reuse detected; revoking its grant failed"
             );
             OAuthError::store_failure(e)

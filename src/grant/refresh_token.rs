@@ -17,16 +17,18 @@
 //!   `iat`/`exp` from the configured ID-token lifespan, and has no `nonce`.
 
 use super::{TokenResponse, refuse_reuse};
+use crate::audit::Credential;
 use crate::context::Context;
 use crate::error::{OAuthError, StoreError};
 use crate::http::params::Params;
+use crate::model::GrantType;
 use crate::model::client::Client;
 use crate::model::scope;
 use crate::store::{GrantData, TokenKind, TokenRecord, TokenStatus};
-use crate::token::issue::{IdTokenInput, access_and_refresh, id_token};
+use crate::token::issue::{IdTokenInput, access_and_refresh, audit_issued, id_token};
 use crate::token::lookup;
 
-const CREDENTIAL: &str = "refresh_token";
+const CREDENTIAL: Credential = Credential::RefreshToken;
 const REUSED: &str =
     "The refresh token was already used; every token of its grant has been revoked.";
 
@@ -84,6 +86,7 @@ pub(crate) async fn exchange(
     {
         Ok(()) => {
             crate::trace::event!(DEBUG, client_id = %client.client_id, "refresh token rotated");
+            audit_issued(p, GrantType::RefreshToken, &narrowed);
             Ok(TokenResponse::new(
                 bearer,
                 &narrowed.granted_scope,

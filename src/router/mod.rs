@@ -3,8 +3,8 @@
 //! that one value. Admin paths are unreachable through the public handler and vice versa; an
 //! unknown path is a 404 and a wrong method a 405 with `Allow`.
 
+use http::Method;
 use http::header::{ALLOW, HeaderValue};
-use http::{Method, StatusCode};
 
 use crate::admin;
 use crate::context::Context;
@@ -163,8 +163,10 @@ pub(crate) enum AdminRoute {
     KeySet(String),
     /// `/keys/{set}/{kid}`
     Key(String, String),
-    /// `/health/alive` and `/health/ready`
-    Health,
+    /// `/health/alive`
+    Alive,
+    /// `/health/ready`
+    Ready,
 }
 
 impl AdminRoute {
@@ -190,7 +192,8 @@ impl AdminRoute {
             ["oauth2", "flush"] => Self::Flush,
             ["keys", set] => Self::KeySet(p(set)?),
             ["keys", set, kid] => Self::Key(p(set)?, p(kid)?),
-            ["health", "alive" | "ready"] => Self::Health,
+            ["health", "alive"] => Self::Alive,
+            ["health", "ready"] => Self::Ready,
             _ => return Ok(None),
         }))
     }
@@ -214,7 +217,8 @@ impl AdminRoute {
             Self::Flush => "flush",
             Self::KeySet(_) => "key_set",
             Self::Key(..) => "key",
-            Self::Health => "health",
+            Self::Alive => "health_alive",
+            Self::Ready => "health_ready",
         }
     }
 
@@ -223,7 +227,7 @@ impl AdminRoute {
         match self {
             Self::Clients => GET_POST,
             Self::Client(_) => &[Method::GET, Method::PUT, Method::DELETE],
-            Self::LoginRequest(_) | Self::ConsentRequest(_) | Self::Health => GET,
+            Self::LoginRequest(_) | Self::ConsentRequest(_) | Self::Alive | Self::Ready => GET,
             Self::AcceptLogin(_)
             | Self::RejectLogin(_)
             | Self::AcceptConsent(_)
@@ -276,9 +280,8 @@ impl AdminRoute {
                 Method::PUT => admin::keys::put_key(p, req, &set, &kid).await,
                 _ => admin::keys::delete_route(p, &set, Some(&kid)).await,
             },
-            Self::Health => {
-                crate::http::response::json(StatusCode::OK, &serde_json::json!({"status": "ok"}))
-            }
+            Self::Alive => admin::health::alive(),
+            Self::Ready => admin::health::ready(p).await,
         }
     }
 }

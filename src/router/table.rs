@@ -140,8 +140,9 @@ mod tests {
             | AdminRoute::Introspect
             | AdminRoute::Flush
             | AdminRoute::KeySet(_)
-            | AdminRoute::Key(..) => 1,
-            AdminRoute::Health => 2,
+            | AdminRoute::Key(..)
+            | AdminRoute::Alive
+            | AdminRoute::Ready => 1,
         }
     }
 

@@ -95,6 +95,12 @@ pub trait KeyStore: Send + Sync + Debug {
     /// result, atomically (one lock or one transaction), then returns all keys. When `apply`
     /// fails, nothing changes and its error is returned.
     async fn change_keys(&self, change: KeyChange) -> Result<Vec<KeyRecord>>;
+    /// Answers when the store can serve requests: `/health/ready` asks it on every probe,
+    /// so it should be the cheapest round trip to the backend (the SQL stores read one key
+    /// row). The default reads the keys.
+    async fn ping(&self) -> Result<()> {
+        self.keys().await.map(drop)
+    }
 }
 
 /// Login and consent requests: the challenge state machine.

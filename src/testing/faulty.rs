@@ -141,6 +141,7 @@ delegate!(ClientStore {
 delegate!(KeyStore {
     fn keys() -> Vec<KeyRecord>;
     fn change_keys(change: KeyChange) -> Vec<KeyRecord>;
+    fn ping() -> ();
 });
 
 delegate!(FlowStore {

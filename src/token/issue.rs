@@ -5,8 +5,10 @@ use serde_json::{Value, json};
 use time::OffsetDateTime;
 
 use super::{CredentialKind, mint};
+use crate::audit::{AuditKind, grant_ref};
 use crate::context::Context;
 use crate::error::OAuthError;
+use crate::model::GrantType;
 use crate::model::client::Client;
 use crate::store::{GrantData, IssuedTokens, TokenKind, TokenRecord, TokenStatus};
 
@@ -45,6 +47,21 @@ impl MintedTokens {
         };
         (bearer, self.records)
     }
+}
+
+/// The trace and audit events of tokens of `grant` issued (stored) by `grant_type`.
+pub(crate) fn audit_issued(p: &Context, grant_type: GrantType, grant: &GrantData) {
+    crate::trace::event!(DEBUG,
+        grant_type = grant_type.as_str(),
+        client_id = %grant.client_id,
+        "tokens issued"
+    );
+    p.audit(|| AuditKind::TokenIssued {
+        grant_type,
+        client_id: grant.client_id.clone(),
+        subject: grant.subject.clone(),
+        grant: grant_ref(&grant.grant_id),
+    });
 }
 
 /// Whether the grant asked for a refresh token (`offline` or `offline_access` granted).

@@ -160,6 +160,25 @@ impl Server {
         addr.rsplit(':').next().unwrap()
     }
 
+    /// Sends SIGTERM without waiting.
+    pub(crate) fn signal_term(&self) {
+        let pid = self.child.id().to_string();
+        Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    }
+
+    /// Waits (at most `timeout`) until the server wrote `text` on stderr.
+    pub(crate) fn wait_for_stderr(&self, text: &str, timeout: Duration) {
+        let deadline = Instant::now() + timeout;
+        while !self.stderr().contains(text) {
+            assert!(
+                Instant::now() < deadline,
+                "no {text:?} on stderr: {}",
+                self.stderr()
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
     /// Sends SIGTERM and returns the exit code.
     pub(crate) fn terminate(mut self) -> Option<i32> {
         let pid = self.child.id().to_string();
@@ -171,6 +190,18 @@ impl Server {
             std::thread::sleep(Duration::from_millis(50));
         }
         panic!("the server did not stop within 5 s of SIGTERM");
+    }
+
+    /// Waits (at most `timeout`) for the server to exit by itself; its exit code.
+    pub(crate) fn wait_exit(mut self, timeout: Duration) -> Option<i32> {
+        let deadline = Instant::now() + timeout;
+        while Instant::now() < deadline {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status.code();
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        panic!("the server did not stop within {timeout:?}");
     }
 
     /// Kills the server with SIGKILL (no chance to flush or clean up) and reaps it.

@@ -482,6 +482,14 @@ macro_rules! impl_sql_store {
                 tx.commit().await.map_err(db_error)?;
                 Ok(keys)
             }
+
+            async fn ping(&self) -> Result<()> {
+                sqlx::query(q::PING)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(db_error)?;
+                Ok(())
+            }
         }
 
         #[async_trait::async_trait]

@@ -55,6 +55,8 @@ pub(crate) const LIST_CLIENTS: &str =
     "SELECT record FROM oauth2_clients ORDER BY created_at, client_id LIMIT $1 OFFSET $2";
 
 // Keys.
+/// The readiness probe: one round trip that needs the schema.
+pub(crate) const PING: &str = "SELECT 1 FROM oauth2_keys LIMIT 1";
 pub(crate) const SELECT_KEYS: &str =
     "SELECT record FROM oauth2_keys ORDER BY position, created_at, kid";
 /// Takes the key lock row (an upsert always writes it), serialising key changes.

@@ -131,6 +131,7 @@ fn key(created_at: OffsetDateTime, alg: Algorithm, state: KeyState) -> KeyRecord
 /// Keys: concurrent initial inserts agree on one key set; of concurrent rotations seeing the
 /// same next key exactly one applies; a failed change changes nothing; removals.
 pub async fn keys(store: &dyn Store) {
+    ok(store.ping().await, "ping answers when the store works");
     let alg = Algorithm::ES256;
     let initial_set = || {
         vec![
