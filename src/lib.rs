@@ -44,7 +44,8 @@ pub use context::secret_check::{SecretCheckExecutor, SecretCheckJob};
 pub use error::{Error, ErrorCode, OAuthError, StoreError};
 pub use flow::{
     AcceptConsentRequest, AcceptLoginRequest, CompletedRequest, ConsentRequest,
-    ConsentRequestSession, LoginRequest, RejectRequest,
+    ConsentRequestSession, DeliveryReport, LoginRequest, LogoutNotifier, LogoutRequest,
+    RejectRequest,
 };
 pub use model::Algorithm;
 pub use model::client::Client;

@@ -1,4 +1,4 @@
-//! The steps the login and consent halves share, written once over [`Half`]: loading a
+//! The steps the login and consent halves (and logout) share, written once over [`Half`]: loading a
 //! request the host may still answer, storing the host's answer (once), and taking back the
 //! verifier that answer produced (once).
 
@@ -10,7 +10,9 @@ use time::OffsetDateTime;
 
 use crate::http::response::redirect;
 use crate::http::{Request, Response};
-use crate::store::{ChallengeRecord, ConsentRequestRecord, LoginRequestRecord};
+use crate::store::{
+    ChallengeRecord, ConsentRequestRecord, LoginRequestRecord, LogoutRequestRecord,
+};
 
 /// One half of the flow: a stored request kind and the stage it is.
 pub(crate) trait Half: ChallengeRecord {
@@ -24,6 +26,10 @@ impl Half for LoginRequestRecord {
 
 impl Half for ConsentRequestRecord {
     const STAGE: Stage = Stage::Consent;
+}
+
+impl Half for LogoutRequestRecord {
+    const STAGE: Stage = Stage::Logout;
 }
 
 /// What a returning verifier is checked against: the request it was issued for.
