@@ -1,5 +1,5 @@
 //! What both example servers share: configuration from Hydra's environment variables, store
-//! selection, and graceful shutdown.
+//! selection, back-channel logout delivery, and graceful shutdown.
 
 use std::future::Future;
 use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
@@ -11,6 +11,8 @@ use oauth2_provider::config::parse_duration;
 use oauth2_provider::model::secret::Secret;
 use oauth2_provider::{Config, MemoryStore, Provider, Store};
 use tokio::sync::watch;
+
+mod notifier;
 
 /// `println!` that never panics: a server must not die because its stdout was closed.
 macro_rules! say {
@@ -137,11 +139,13 @@ fn config_from_env(public_port: u16, demo_path: Option<&str>) -> Result<Config, 
         let base = config.issuer.trim_end_matches('/').to_owned();
         config.login_url = format!("{base}{demo}/login");
         config.consent_url = format!("{base}{demo}/consent");
+        config.logout_url = format!("{base}{demo}/logout");
     }
     for (name, field) in [
         ("OAUTH2_LOGIN_URL", &mut config.login_url),
         ("OAUTH2_CONSENT_URL", &mut config.consent_url),
         ("OAUTH2_ERROR_URL", &mut config.error_url),
+        ("OAUTH2_LOGOUT_URL", &mut config.logout_url),
         (
             "OAUTH2_LOGOUT_REDIRECT_URL",
             &mut config.logout_redirect_url,
@@ -242,6 +246,7 @@ impl Settings {
         if let Some(interval) = self.flush_interval {
             tokio::spawn(flush_every(provider.clone(), interval));
         }
+        tokio::spawn(notifier::deliver_every(provider.clone()));
         say!("public API listening on http://{public_addr}");
         say!("admin API listening on http://{admin_addr}");
         say!("issuer {}", provider.config().issuer);
