@@ -2,11 +2,16 @@
 // demo's login and consent forms (a remembered login), then RP-initiated logout from the URL
 // `buildEndSessionUrl` makes (id_token_hint, a registered post_logout_redirect_uri, state),
 // confirmed on the demo's logout page, ending at the relying party with its state. Refusals:
-// an unregistered or unidentified post_logout_redirect_uri is a 400 without a redirect.
+// an unregistered or unidentified post_logout_redirect_uri is a 400 without a redirect. A
+// back-channel receiver (the example server's hyper notifier POSTs to it) verifies the logout
+// token with the `jose` package: signature against the JWKS, `typ`, `iss`, `aud`, `sid`,
+// `events`, no `nonce`.
 //
 // Usage: ISSUER=http://127.0.0.1:4444/ ADMIN_URL=http://127.0.0.1:4445 node end_session.mjs
 import * as client from 'openid-client';
+import * as jose from 'jose';
 import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
 
 const ISSUER = process.env.ISSUER ?? 'http://127.0.0.1:4444/';
 const ADMIN_URL = process.env.ADMIN_URL ?? 'http://127.0.0.1:4445';
@@ -46,6 +51,19 @@ async function follow(url, stop) {
   return url;
 }
 
+// The relying party's back-channel endpoint: keeps every logout token POSTed to it.
+const logoutTokens = [];
+const receiver = createServer((req, res) => {
+  let body = '';
+  req.on('data', (chunk) => (body += chunk));
+  req.on('end', () => {
+    logoutTokens.push(new URLSearchParams(body).get('logout_token'));
+    res.writeHead(200).end();
+  });
+});
+await new Promise((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+const BACKCHANNEL = `http://127.0.0.1:${receiver.address().port}/backchannel`;
+
 const hidden = (html, name) => html.match(new RegExp(`name="${name}" value="([^"]*)"`))[1];
 
 const created = await fetch(`${ADMIN_URL}/clients`, {
@@ -56,6 +74,8 @@ const created = await fetch(`${ADMIN_URL}/clients`, {
     client_secret: SECRET,
     redirect_uris: [REDIRECT],
     post_logout_redirect_uris: [BYE],
+    backchannel_logout_uri: BACKCHANNEL,
+    backchannel_logout_session_required: true,
     grant_types: ['authorization_code'],
     response_types: ['code'],
     scope: 'openid',
@@ -63,7 +83,7 @@ const created = await fetch(`${ADMIN_URL}/clients`, {
 });
 assert.equal(created.status, 201, await created.text());
 
-const config = await client.discovery(new URL(ISSUER), CLIENT_ID, SECRET, undefined, {
+const config = await client.discovery(new URL(ISSUER), CLIENT_ID, undefined, client.ClientSecretBasic(SECRET), {
   execute: [client.allowInsecureRequests],
 });
 assert.ok(config.serverMetadata().end_session_endpoint, 'discovery names end_session_endpoint');
@@ -141,4 +161,23 @@ assert.equal(landed, `${BYE}?state=logout-state`);
 page = await follow(authUrl.href, REDIRECT);
 html = await (await browse(page)).text();
 assert.match(html, /id="username"/, 'the login form is shown again');
-console.log('openid-client end-session: OK');
+
+// The back channel: the server's notifier delivers within a few seconds.
+for (let i = 0; i < 100 && logoutTokens.length === 0; i++) {
+  await new Promise((resolve) => setTimeout(resolve, 100));
+}
+receiver.close();
+assert.equal(logoutTokens.length, 1, 'one logout token was delivered');
+const jwks = jose.createRemoteJWKSet(new URL(config.serverMetadata().jwks_uri));
+const { payload, protectedHeader } = await jose.jwtVerify(logoutTokens[0], jwks, {
+  issuer: ISSUER,
+  audience: CLIENT_ID,
+  typ: 'logout+jwt',
+});
+assert.equal(protectedHeader.typ, 'logout+jwt');
+assert.equal(payload.sid, claims.sid, 'the logout token names the session of the ID token');
+assert.equal(payload.sub, 'oidc-user');
+assert.deepEqual(payload.events, { 'http://schemas.openid.net/event/backchannel-logout': {} });
+assert.equal(payload.nonce, undefined);
+assert.ok(payload.jti && payload.iat && payload.exp > payload.iat);
+console.log('openid-client end-session and back-channel logout token: OK');
