@@ -178,7 +178,7 @@ pub(crate) async fn revoke_consent_sessions(
 
 /// See [`Provider::revoke_login_sessions`](crate::Provider::revoke_login_sessions).
 pub(crate) async fn revoke_login_sessions(p: &Context, subject: &str) -> Result<(), Error> {
-    let ended = crate::flow::logout::end_sessions(p, SessionsToEnd::Subject(subject)).await?;
+    let ended = crate::flow::end_sessions(p, SessionsToEnd::Subject(subject)).await?;
     if ended.is_empty() {
         return Err(Error::NotFound("login session"));
     }

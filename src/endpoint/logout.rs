@@ -16,8 +16,8 @@ use http::header::SET_COOKIE;
 
 use crate::context::Context;
 use crate::error::OAuthError;
-use crate::flow::logout::{LogoutParams, end_sessions, finish, start};
-use crate::flow::{SetCookies, session_cookie};
+use crate::flow::logout::{LogoutParams, finish, start};
+use crate::flow::{SetCookies, end_sessions, session_cookie};
 use crate::http::params::Params;
 use crate::http::{Request, Response, cookies, response};
 use crate::store::SessionsToEnd;

@@ -199,7 +199,7 @@ async fn end_session(
     let Some(sid) = sid else {
         return Ok(());
     };
-    super::logout::end_sessions(p, crate::store::SessionsToEnd::Id(sid))
+    super::end_sessions(p, crate::store::SessionsToEnd::Id(sid))
         .await
         .map_err(OAuthError::store_failure)?;
     cookies.clear(&session_cookie(&p.config), p.config.secure_cookies());

@@ -10,14 +10,14 @@
 //! (the session stays). The challenge, verifier and CSRF cookie are the login and consent
 //! machinery with their own purpose ([`Stage::Logout`]), so none of them works as the other.
 //!
-//! Ending a session ([`end_sessions`]) also queues a back-channel delivery for every client
+//! Ending a session ([`super::end_sessions`]) also queues a back-channel delivery for every client
 //! that took part (see [`super::backchannel`]), whoever ends it: this flow, the beta.8
 //! cookie logout, a fresh login replacing it, or the admin API.
 
 use super::half::{self, NewKeys, open};
 use super::{CompletedRequest, LogoutRequest, SetCookies, Stage, UrlPart, session_cookie};
 use crate::context::Context;
-use crate::error::{Error, OAuthError, StoreError};
+use crate::error::{Error, OAuthError};
 use crate::http::response::{escape_html, html_with_frames, redirect};
 use crate::http::{Request, Response};
 use crate::model::client::Client;
@@ -41,19 +41,6 @@ pub(crate) struct LogoutParams<'a> {
 struct Hint {
     subject: String,
     audiences: Vec<String>,
-}
-
-/// Ends the login sessions `which` names, queuing their back-channel deliveries in the same
-/// store call.
-pub(crate) async fn end_sessions(
-    p: &Context,
-    which: SessionsToEnd<'_>,
-) -> Result<Vec<EndedSession>, StoreError> {
-    let ended = p.store.end_login_sessions(which, p.now()).await?;
-    if !ended.is_empty() {
-        crate::trace::event!(INFO, sessions = ended.len(), "login sessions ended");
-    }
-    Ok(ended)
 }
 
 /// A logout request arrived: validates it, then sends the browser to the host's logout page
@@ -238,7 +225,7 @@ pub(crate) async fn finish(
         cookies,
     )?;
     half::accepted(&record)?;
-    let ended = end_sessions(p, SessionsToEnd::Id(&record.session_id))
+    let ended = super::end_sessions(p, SessionsToEnd::Id(&record.session_id))
         .await
         .map_err(OAuthError::store_failure)?;
     let name = session_cookie(&p.config);

@@ -251,6 +251,19 @@ pub(crate) fn evict_csrf_cookies(p: &Context, req: &Request, cookies: &mut SetCo
     }
 }
 
+/// Ends the login sessions `which` names, queuing their back-channel deliveries in the same
+/// store call: the one way a session ends (logout, a fresh login replacing it, the admin API).
+pub(crate) async fn end_sessions(
+    p: &Context,
+    which: crate::store::SessionsToEnd<'_>,
+) -> Result<Vec<crate::store::EndedSession>, StoreError> {
+    let ended = p.store.end_login_sessions(which, p.now()).await?;
+    if !ended.is_empty() {
+        crate::trace::event!(INFO, sessions = ended.len(), "login sessions ended");
+    }
+    Ok(ended)
+}
+
 /// Fails unless a login or consent request can still be answered: not expired (410) and not
 /// answered before (409).
 pub(crate) fn check_open(
