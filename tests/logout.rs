@@ -213,6 +213,21 @@ async fn without_parameters_the_browser_session_is_logged_out_to_the_default() {
 }
 
 #[tokio::test]
+async fn the_beta8_cookie_logout_notifies_the_relying_parties_too() {
+    let h = harness().await;
+    let mut ua = h.user_agent();
+    let token = sign_in(&mut ua, "app", "alice").await;
+    ua.get("/oauth2/auth/sessions/login/revoke").await;
+    assert!(!still_logged_in(&h, &mut ua).await);
+    let owed = h.provider.logout_deliveries(10, 0).await.unwrap();
+    assert_eq!(owed.len(), 1);
+    assert_eq!(
+        owed[0].session_id,
+        jwt_claims(&token)["sid"].as_str().unwrap()
+    );
+}
+
+#[tokio::test]
 async fn rejected_logout_keeps_the_session() {
     let h = harness().await;
     let mut ua = h.user_agent();
