@@ -5,6 +5,7 @@ use std::fmt;
 
 use time::Duration;
 
+pub use crate::model::TokensAtLogout;
 use crate::model::redirect_uri::is_loopback_host;
 use crate::model::secret::Secret;
 
@@ -28,6 +29,8 @@ pub struct Config {
     /// Where logout sends the browser when no relying party asked for its own
     /// `post_logout_redirect_uri`.
     pub logout_redirect_url: String,
+    /// What ending a login session does to the tokens issued in it (default: keep them).
+    pub tokens_at_logout: TokensAtLogout,
     /// Token, code and request lifespans.
     pub lifespans: Lifespans,
     /// Key for HMAC-signed cookies and token signatures (at least 16 bytes).
@@ -123,6 +126,7 @@ impl Config {
             error_url: format!("{base}/oauth2/fallbacks/error"),
             logout_url: format!("{base}/oauth2/fallbacks/consent"),
             logout_redirect_url: format!("{base}/oauth2/fallbacks/logout"),
+            tokens_at_logout: TokensAtLogout::default(),
             lifespans: Lifespans::default(),
             system_secret: Secret::generate(),
             pairwise_salt: None,

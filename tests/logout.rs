@@ -15,6 +15,7 @@ use common::flow::{
 };
 use common::{ISSUER, body_json, empty_request, jwt_claims, jwt_header, q};
 use http::{Method, StatusCode};
+use oauth2_provider::config::TokensAtLogout;
 use oauth2_provider::store::DeliveryStatus;
 use oauth2_provider::testing::{Harness, UserAgent, location};
 use oauth2_provider::{Error, LogoutNotifier, async_trait};
@@ -380,6 +381,52 @@ async fn every_login_has_a_sid_shared_by_its_tokens() {
             .iter()
             .all(|n| !n.contains("authentication_session"))
     );
+}
+
+/// Signs `alice` in with a code flow (remembered), logs the browser out, and answers whether
+/// the refresh token of that login still works.
+async fn refresh_after_logout(tokens_at_logout: TokensAtLogout) -> bool {
+    let mut config = common::flow::config();
+    config.logout_url = LOGOUT_PAGE.into();
+    config.tokens_at_logout = tokens_at_logout;
+    let h = common::flow::harness_with(config).await;
+    let mut ua = h.user_agent();
+    let code = ua
+        .code(
+            &common::flow::code_query(&[("scope", "openid offline")]),
+            remembered_login("alice"),
+            consent_to(&["openid", "offline"]),
+        )
+        .await
+        .unwrap();
+    let (_, tokens) = common::flow::app_token(
+        &h.provider,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", CB),
+        ],
+    )
+    .await;
+    let challenge = logout_challenge(&mut ua, &logout_url(&[])).await;
+    let done = h.provider.accept_logout(&challenge).await.unwrap();
+    ua.get(&done.redirect_to).await;
+    assert!(!still_logged_in(&h, &mut ua).await);
+    let (status, _) = common::flow::app_token(
+        &h.provider,
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", tokens["refresh_token"].as_str().unwrap()),
+        ],
+    )
+    .await;
+    status == StatusCode::OK
+}
+
+#[tokio::test]
+async fn tokens_stay_valid_at_logout_unless_configured_otherwise() {
+    assert!(refresh_after_logout(TokensAtLogout::Keep).await);
+    assert!(!refresh_after_logout(TokensAtLogout::RevokeGrants).await);
 }
 
 /// A relying party's back-channel endpoint: fails `failures` times, then accepts; keeps

@@ -16,6 +16,7 @@ use common::postgres::ScratchDb;
 use common::seed;
 use http::{Method, StatusCode};
 use oauth2_provider::Algorithm;
+use oauth2_provider::model::TokensAtLogout;
 use oauth2_provider::model::client::{ClientRecord, SecretHash};
 use oauth2_provider::store::sql::PostgresStore;
 use oauth2_provider::store::*;
@@ -563,15 +564,23 @@ impl SessionStore for Spread {
 
 #[async_trait::async_trait]
 impl LogoutStore for Spread {
-    async fn add_session_client(&self, session_id: &str, client_id: &str) -> Result<()> {
-        self.pick().add_session_client(session_id, client_id).await
+    async fn add_session_grant(
+        &self,
+        session_id: &str,
+        client_id: &str,
+        grant_id: &str,
+    ) -> Result<()> {
+        self.pick()
+            .add_session_grant(session_id, client_id, grant_id)
+            .await
     }
     async fn end_login_sessions(
         &self,
         which: SessionsToEnd<'_>,
         now: OffsetDateTime,
+        tokens: TokensAtLogout,
     ) -> Result<Vec<EndedSession>> {
-        self.pick().end_login_sessions(which, now).await
+        self.pick().end_login_sessions(which, now, tokens).await
     }
     async fn claim_logout_deliveries(
         &self,

@@ -125,7 +125,7 @@ pub(crate) async fn finish(
     if let Some(sid) = &grant.session_id {
         // The client takes part in the session: it is told when the session ends.
         p.store
-            .add_session_client(sid, &grant.client_id)
+            .add_session_grant(sid, &grant.client_id, &grant.grant_id)
             .await
             .map_err(OAuthError::store_failure)?;
     }

@@ -257,7 +257,10 @@ pub(crate) async fn end_sessions(
     p: &Context,
     which: crate::store::SessionsToEnd<'_>,
 ) -> Result<Vec<crate::store::EndedSession>, StoreError> {
-    let ended = p.store.end_login_sessions(which, p.now()).await?;
+    let ended = p
+        .store
+        .end_login_sessions(which, p.now(), p.config.tokens_at_logout)
+        .await?;
     if !ended.is_empty() {
         crate::trace::event!(INFO, sessions = ended.len(), "login sessions ended");
     }

@@ -2,9 +2,10 @@
 //!
 //! Each aggregate sits behind its own `RwLock`; every trait call takes the lock once, does
 //! its work synchronously and releases it, so no lock is ever held across an `.await` and
-//! every multi-step operation (redeem, rotate, handle) is atomic. The two calls that span
-//! aggregates (`delete_client`, `revoke_consents`) hold their locks together, always taken
-//! in the order clients, flows, sessions, tokens, so they cannot deadlock.
+//! every multi-step operation (redeem, rotate, handle) is atomic. The calls that span
+//! aggregates (`delete_client`, `revoke_consents`, `end_login_sessions`) hold their locks
+//! together, always taken in the order clients, flows, sessions, tokens, deliveries, so they
+//! cannot deadlock.
 
 use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -19,6 +20,7 @@ use super::{
     SessionStore, SessionsToEnd, TokenKind, TokenRecord, TokenStatus, TokenStore,
 };
 use crate::error::StoreError;
+use crate::model::TokensAtLogout;
 use crate::model::client::ClientRecord;
 use sharded::Sharded;
 
@@ -285,8 +287,8 @@ impl<R: ChallengeRecord> Requests<R> {
 #[derive(Debug, Default)]
 struct Sessions {
     login: HashMap<String, LoginSessionRecord>,
-    /// session id → the clients that took part in it.
-    clients: HashMap<String, BTreeSet<String>>,
+    /// session id → the grants issued in it (grant id → client id).
+    grants: HashMap<String, BTreeMap<String, String>>,
     forced_subjects: HashMap<(String, String), String>,
 }
 
@@ -637,7 +639,7 @@ impl SessionStore for MemoryStore {
 
     async fn delete_login_session(&self, id: &str) -> Result<()> {
         let mut sessions = write(&self.sessions);
-        sessions.clients.remove(id);
+        sessions.grants.remove(id);
         sessions
             .login
             .remove(id)
@@ -661,7 +663,7 @@ impl SessionStore for MemoryStore {
             .collect();
         for id in &doomed {
             sessions.login.remove(id);
-            sessions.clients.remove(id);
+            sessions.grants.remove(id);
         }
         Ok(doomed.len() as u64)
     }
@@ -696,10 +698,12 @@ impl Sessions {
         };
         ids.iter()
             .filter_map(|id| {
-                let clients = self.clients.remove(id).unwrap_or_default();
+                let grants = self.grants.remove(id).unwrap_or_default();
+                let clients: BTreeSet<String> = grants.values().cloned().collect();
                 Some(EndedSession {
                     session: self.login.remove(id)?,
                     client_ids: clients.into_iter().collect(),
+                    grant_ids: grants.into_keys().collect(),
                 })
             })
             .collect()
@@ -708,14 +712,19 @@ impl Sessions {
 
 #[async_trait::async_trait]
 impl LogoutStore for MemoryStore {
-    async fn add_session_client(&self, session_id: &str, client_id: &str) -> Result<()> {
+    async fn add_session_grant(
+        &self,
+        session_id: &str,
+        client_id: &str,
+        grant_id: &str,
+    ) -> Result<()> {
         let mut sessions = write(&self.sessions);
         if sessions.login.contains_key(session_id) {
             sessions
-                .clients
+                .grants
                 .entry(session_id.to_owned())
                 .or_default()
-                .insert(client_id.to_owned());
+                .insert(grant_id.to_owned(), client_id.to_owned());
         }
         Ok(())
     }
@@ -724,10 +733,18 @@ impl LogoutStore for MemoryStore {
         &self,
         which: SessionsToEnd<'_>,
         now: OffsetDateTime,
+        revoke: TokensAtLogout,
     ) -> Result<Vec<EndedSession>> {
+        // Sessions, tokens, then deliveries: the lock order of the module docs.
         let mut sessions = write(&self.sessions);
+        let mut tokens = write(&self.tokens);
         let mut deliveries = write(&self.deliveries);
         let ended = sessions.remove(which);
+        if revoke == TokensAtLogout::RevokeGrants {
+            for grant_id in ended.iter().flat_map(|end| &end.grant_ids) {
+                tokens.revoke_grant(grant_id);
+            }
+        }
         for end in &ended {
             for client_id in &end.client_ids {
                 let key = (end.session.id.clone(), client_id.clone());

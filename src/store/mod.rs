@@ -15,8 +15,8 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use crate::error::{ErrorCode, StoreError};
-use crate::model::Algorithm;
 use crate::model::client::ClientRecord;
+use crate::model::{Algorithm, TokensAtLogout};
 
 pub mod memory;
 pub use memory::MemoryStore;
@@ -194,17 +194,24 @@ pub trait SessionStore: Send + Sync + Debug {
 /// [`LogoutNotifier`](crate::LogoutNotifier) sends them).
 #[async_trait::async_trait]
 pub trait LogoutStore: Send + Sync + Debug {
-    /// Records that `client_id` received tokens in login session `session_id`; recording a
-    /// pair twice keeps one.
-    async fn add_session_client(&self, session_id: &str, client_id: &str) -> Result<()>;
+    /// Records that `client_id` received the tokens of grant `grant_id` in login session
+    /// `session_id`, if that session exists; recording a grant twice keeps one.
+    async fn add_session_grant(
+        &self,
+        session_id: &str,
+        client_id: &str,
+        grant_id: &str,
+    ) -> Result<()>;
     /// Ends login sessions in one atomic step: deletes the session `which` names (or every
-    /// session of a subject) with its recorded clients, and queues one pending
-    /// [`LogoutDelivery`] per (session, client), due at `now`. Returns the ended sessions
-    /// with their clients (empty when none existed).
+    /// session of a subject) with its recorded grants, queues one pending [`LogoutDelivery`]
+    /// per (session, client), due at `now`, and with [`TokensAtLogout::RevokeGrants`] revokes
+    /// every token and unused code of those grants (as [`TokenStore::revoke_grant`]). Returns
+    /// the ended sessions with their clients and grants (empty when none existed).
     async fn end_login_sessions(
         &self,
         which: SessionsToEnd<'_>,
         now: OffsetDateTime,
+        tokens: TokensAtLogout,
     ) -> Result<Vec<EndedSession>>;
     /// Claims up to `limit` pending deliveries due at `now` (earliest first) by moving their
     /// `next_attempt_at` to `lease_until`, atomically, so that two workers never claim one
@@ -240,8 +247,10 @@ pub enum SessionsToEnd<'a> {
 pub struct EndedSession {
     /// The session as it was.
     pub session: LoginSessionRecord,
-    /// The clients recorded with [`LogoutStore::add_session_client`], each once.
+    /// The clients recorded with [`LogoutStore::add_session_grant`], each once, sorted.
     pub client_ids: Vec<String>,
+    /// The grants recorded with [`LogoutStore::add_session_grant`], sorted.
+    pub grant_ids: Vec<String>,
 }
 
 /// Where a back-channel logout delivery stands.

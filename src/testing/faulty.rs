@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use time::OffsetDateTime;
 
 use crate::error::StoreError;
+use crate::model::TokensAtLogout;
 use crate::model::client::ClientRecord;
 use crate::store::{
     ClientStore, CodeRecord, ConsentRequestRecord, EndedSession, FlowStore, HandledConsent,
@@ -175,8 +176,8 @@ delegate!(SessionStore {
 });
 
 delegate!(LogoutStore {
-    fn add_session_client(session_id: &str, client_id: &str) -> ();
-    fn end_login_sessions(which: SessionsToEnd<'_>, now: OffsetDateTime) -> Vec<EndedSession>;
+    fn add_session_grant(session_id: &str, client_id: &str, grant_id: &str) -> ();
+    fn end_login_sessions(which: SessionsToEnd<'_>, now: OffsetDateTime, tokens: TokensAtLogout) -> Vec<EndedSession>;
     fn claim_logout_deliveries(now: OffsetDateTime, lease_until: OffsetDateTime, limit: usize) -> Vec<LogoutDelivery>;
     fn delete_logout_delivery(session_id: &str, client_id: &str) -> ();
     fn update_logout_delivery(delivery: LogoutDelivery) -> ();

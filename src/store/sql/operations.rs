@@ -19,6 +19,7 @@ macro_rules! impl_sql_store {
             RequestRow, count, db_error, from_json, micros, micros_json, pending_migrations,
             retry_on_conflict, rows, to_json,
         };
+        use $crate::model::TokensAtLogout;
         use $crate::store::{
             ClientStore, CodeRecord, ConsentRequestRecord, DeliveryStatus, EndedSession,
             FlowStore, HandledConsent, HandledLogin, HandledLogout, IssuedTokens, KeyRecord,
@@ -689,7 +690,7 @@ macro_rules! impl_sql_store {
 
             async fn delete_login_session(&self, id: &str) -> Result<()> {
                 let mut tx = self.begin_write().await?;
-                sqlx::query(q::DELETE_SESSION_CLIENTS)
+                sqlx::query(q::DELETE_SESSION_GRANTS)
                     .bind(id)
                     .execute(&mut *tx)
                     .await
@@ -709,7 +710,7 @@ macro_rules! impl_sql_store {
 
             async fn delete_login_sessions_of(&self, subject: &str) -> Result<u64> {
                 let mut tx = self.begin_write().await?;
-                sqlx::query(q::DELETE_SESSION_CLIENTS_OF)
+                sqlx::query(q::DELETE_SESSION_GRANTS_OF)
                     .bind(subject)
                     .execute(&mut *tx)
                     .await
@@ -727,7 +728,7 @@ macro_rules! impl_sql_store {
             async fn flush_login_sessions(&self, before: OffsetDateTime, limit: usize) -> Result<u64> {
                 let flushed = self.flush(q::FLUSH_SESSIONS, before, limit).await?;
                 if flushed > 0 {
-                    sqlx::query(q::FLUSH_SESSION_CLIENTS)
+                    sqlx::query(q::FLUSH_SESSION_GRANTS)
                         .execute(&self.pool)
                         .await
                         .map_err(db_error)?;
@@ -758,10 +759,11 @@ macro_rules! impl_sql_store {
 
         #[async_trait::async_trait]
         impl LogoutStore for $store {
-            async fn add_session_client(&self, session_id: &str, client_id: &str) -> Result<()> {
-                sqlx::query(q::INSERT_SESSION_CLIENT)
+            async fn add_session_grant(&self, session_id: &str, client_id: &str, grant_id: &str) -> Result<()> {
+                sqlx::query(q::INSERT_SESSION_GRANT)
                     .bind(session_id)
                     .bind(client_id)
+                    .bind(grant_id)
                     .execute(&self.pool)
                     .await
                     .map_err(db_error)?;
@@ -772,43 +774,59 @@ macro_rules! impl_sql_store {
                 &self,
                 which: SessionsToEnd<'_>,
                 now: OffsetDateTime,
+                tokens: TokensAtLogout,
             ) -> Result<Vec<EndedSession>> {
                 let (sql, key) = match which {
                     SessionsToEnd::Id(id) => (q::END_SESSION, id),
                     SessionsToEnd::Subject(subject) => (q::END_SESSIONS_OF, subject),
                 };
-                let mut tx = self.begin_write().await?;
-                let records: Vec<String> = sqlx::query_scalar(sql)
-                    .bind(key)
-                    .fetch_all(&mut *tx)
-                    .await
-                    .map_err(db_error)?;
-                let mut ended = Vec::with_capacity(records.len());
-                for record in records {
-                    let session: LoginSessionRecord = from_json(&record, &[])?;
-                    let mut client_ids: Vec<String> = sqlx::query_scalar(q::TAKE_SESSION_CLIENTS)
-                        .bind(session.id.as_str())
+                // It may revoke like `revoke_grant`, so it runs in a revocation transaction
+                // (and again when that aborts for a concurrent rotation).
+                retry_on_conflict(|| async {
+                    let mut tx = self.begin_revocation().await?;
+                    let records: Vec<String> = sqlx::query_scalar(sql)
+                        .bind(key)
                         .fetch_all(&mut *tx)
                         .await
                         .map_err(db_error)?;
-                    client_ids.sort_unstable();
-                    for client_id in &client_ids {
-                        let delivery = LogoutDelivery::new(&session, client_id, now);
-                        sqlx::query(q::INSERT_DELIVERY)
-                            .bind(delivery.session_id.as_str())
-                            .bind(delivery.client_id.as_str())
-                            .bind(micros(delivery.created_at))
-                            .bind(status_name(delivery.status))
-                            .bind(micros(delivery.next_attempt_at))
-                            .bind(to_json(&delivery)?)
-                            .execute(&mut *tx)
+                    let mut ended = Vec::with_capacity(records.len());
+                    for record in records {
+                        let session: LoginSessionRecord = from_json(&record, &[])?;
+                        let taken: Vec<(String, String)> = sqlx::query_as(q::TAKE_SESSION_GRANTS)
+                            .bind(session.id.as_str())
+                            .fetch_all(&mut *tx)
                             .await
                             .map_err(db_error)?;
+                        let mut grant_ids: Vec<String> = taken.iter().map(|(g, _)| g.clone()).collect();
+                        grant_ids.sort_unstable();
+                        let mut client_ids: Vec<String> = taken.into_iter().map(|(_, c)| c).collect();
+                        client_ids.sort_unstable();
+                        client_ids.dedup();
+                        if tokens == TokensAtLogout::RevokeGrants {
+                            for grant_id in &grant_ids {
+                                revoke_in(&mut tx, q::REVOKE_GRANT_TOKENS, q::REVOKE_GRANT_CODES, grant_id)
+                                    .await?;
+                            }
+                        }
+                        for client_id in &client_ids {
+                            let delivery = LogoutDelivery::new(&session, client_id, now);
+                            sqlx::query(q::INSERT_DELIVERY)
+                                .bind(delivery.session_id.as_str())
+                                .bind(delivery.client_id.as_str())
+                                .bind(micros(delivery.created_at))
+                                .bind(status_name(delivery.status))
+                                .bind(micros(delivery.next_attempt_at))
+                                .bind(to_json(&delivery)?)
+                                .execute(&mut *tx)
+                                .await
+                                .map_err(db_error)?;
+                        }
+                        ended.push(EndedSession { session, client_ids, grant_ids });
                     }
-                    ended.push(EndedSession { session, client_ids });
-                }
-                tx.commit().await.map_err(db_error)?;
-                Ok(ended)
+                    tx.commit().await.map_err(db_error)?;
+                    Ok(ended)
+                })
+                .await
             }
 
             async fn claim_logout_deliveries(

@@ -238,23 +238,23 @@ pub(crate) const LOGOUT: RequestQueries = RequestQueries {
         (SELECT challenge FROM oauth2_logout_requests WHERE expires_at < $1 LIMIT $2)",
 };
 
-// Logout: session clients and the back-channel outbox.
+// Logout: the grants of each session and the back-channel outbox.
 /// Only for a session that exists, so that a session ended meanwhile leaves nothing behind.
-pub(crate) const INSERT_SESSION_CLIENT: &str = "INSERT INTO oauth2_session_clients \
-    (session_id, client_id) SELECT $1, $2 WHERE EXISTS \
+pub(crate) const INSERT_SESSION_GRANT: &str = "INSERT INTO oauth2_session_grants \
+    (session_id, client_id, grant_id) SELECT $1, $2, $3 WHERE EXISTS \
     (SELECT 1 FROM oauth2_login_sessions WHERE id = $1) ON CONFLICT DO NOTHING";
 pub(crate) const END_SESSION: &str =
     "DELETE FROM oauth2_login_sessions WHERE id = $1 RETURNING record";
 pub(crate) const END_SESSIONS_OF: &str =
     "DELETE FROM oauth2_login_sessions WHERE subject = $1 RETURNING record";
-pub(crate) const TAKE_SESSION_CLIENTS: &str =
-    "DELETE FROM oauth2_session_clients WHERE session_id = $1 RETURNING client_id";
-pub(crate) const DELETE_SESSION_CLIENTS: &str =
-    "DELETE FROM oauth2_session_clients WHERE session_id = $1";
-pub(crate) const DELETE_SESSION_CLIENTS_OF: &str = "DELETE FROM oauth2_session_clients \
+pub(crate) const TAKE_SESSION_GRANTS: &str =
+    "DELETE FROM oauth2_session_grants WHERE session_id = $1 RETURNING grant_id, client_id";
+pub(crate) const DELETE_SESSION_GRANTS: &str =
+    "DELETE FROM oauth2_session_grants WHERE session_id = $1";
+pub(crate) const DELETE_SESSION_GRANTS_OF: &str = "DELETE FROM oauth2_session_grants \
     WHERE session_id IN (SELECT id FROM oauth2_login_sessions WHERE subject = $1)";
-/// After a flush of sessions: the clients of sessions that are gone.
-pub(crate) const FLUSH_SESSION_CLIENTS: &str = "DELETE FROM oauth2_session_clients \
+/// After a flush of sessions: the grants of sessions that are gone.
+pub(crate) const FLUSH_SESSION_GRANTS: &str = "DELETE FROM oauth2_session_grants \
     WHERE session_id NOT IN (SELECT id FROM oauth2_login_sessions)";
 pub(crate) const INSERT_DELIVERY: &str = "INSERT INTO oauth2_logout_deliveries \
     (session_id, client_id, created_at, status, next_attempt_at, record) \

@@ -6,12 +6,14 @@
 use time::Duration;
 
 use super::flows::session;
-use super::{ancient, expect_err, later, now, ok, unique};
+use super::{ancient, expect_err, grant, later, now, ok, unique};
 use crate::error::StoreError;
+use crate::model::TokensAtLogout;
 use crate::store::{
-    AcceptedLogout, DeliveryStatus, HandledLogout, LogoutDelivery, LogoutRequestRecord,
-    SessionsToEnd, Store,
+    AcceptedLogout, DeliveryStatus, HandledLogout, IssuedTokens, LogoutDelivery,
+    LogoutRequestRecord, SessionsToEnd, Store, TokenKind, TokenStatus,
 };
+use crate::testing::fixtures::token_record;
 
 fn logout_request() -> LogoutRequestRecord {
     LogoutRequestRecord {
@@ -117,26 +119,40 @@ pub async fn logout_deliveries(store: &dyn Store) {
             "create_login_session",
         );
     }
-    for (sid, client) in [
-        (&one.id, "b"),
-        (&one.id, "a"),
-        (&one.id, "a"),
-        (&two.id, "c"),
+    // A token of a grant of each session: ending `one` keeps its tokens, ending `two`
+    // revokes them.
+    let (kept, revoked) = (grant(&unique("grant"), "a"), grant(&unique("grant"), "c"));
+    let mut tokens = Vec::new();
+    for g in [&kept, &revoked] {
+        let (_, access) = token_record(TokenKind::AccessToken, g, now(), Some(Duration::hours(1)));
+        let issued = IssuedTokens {
+            access: access.clone(),
+            refresh: None,
+        };
+        ok(store.insert_tokens(issued).await, "insert_tokens");
+        tokens.push(access);
+    }
+    let other = unique("grant");
+    for (sid, client, grant_id) in [
+        (&one.id, "b", other.as_str()),
+        (&one.id, "a", kept.grant_id.as_str()),
+        (&one.id, "a", kept.grant_id.as_str()),
+        (&two.id, "c", revoked.grant_id.as_str()),
     ] {
         ok(
-            store.add_session_client(sid, client).await,
-            "add_session_client",
+            store.add_session_grant(sid, client, grant_id).await,
+            "add_session_grant",
         );
     }
     let gone = unique("session");
     ok(
-        store.add_session_client(&gone, "x").await,
-        "add_session_client of no session",
+        store.add_session_grant(&gone, "x", &unique("grant")).await,
+        "add_session_grant of no session",
     );
     let at = ancient();
     let ended = ok(
         store
-            .end_login_sessions(SessionsToEnd::Id(&one.id), at)
+            .end_login_sessions(SessionsToEnd::Id(&one.id), at, TokensAtLogout::Keep)
             .await,
         "end_login_sessions",
     );
@@ -153,6 +169,22 @@ pub async fn logout_deliveries(store: &dyn Store) {
         ["a", "b"],
         "store conformance: each client of a session once"
     );
+    let mut grants = ended[0].grant_ids.clone();
+    grants.sort();
+    let mut want = vec![kept.grant_id.clone(), other.clone()];
+    want.sort();
+    assert_eq!(
+        grants, want,
+        "store conformance: each grant of a session once"
+    );
+    assert!(
+        ok(
+            store.access_token(&tokens[0].signature).await,
+            "access_token"
+        )
+        .is_active(now()),
+        "store conformance: TokensAtLogout::Keep keeps the session's tokens"
+    );
     expect_err(
         store.login_session(&one.id).await,
         &StoreError::NotFound,
@@ -161,7 +193,7 @@ pub async fn logout_deliveries(store: &dyn Store) {
     assert!(
         ok(
             store
-                .end_login_sessions(SessionsToEnd::Id(&one.id), at)
+                .end_login_sessions(SessionsToEnd::Id(&one.id), at, TokensAtLogout::Keep)
                 .await,
             "end twice"
         )
@@ -169,16 +201,31 @@ pub async fn logout_deliveries(store: &dyn Store) {
     );
     assert!(
         ok(
-            store.end_login_sessions(SessionsToEnd::Id(&gone), at).await,
+            store
+                .end_login_sessions(SessionsToEnd::Id(&gone), at, TokensAtLogout::Keep)
+                .await,
             "end unknown"
         )
         .is_empty()
     );
     let ended = ok(
         store
-            .end_login_sessions(SessionsToEnd::Subject(&subject), at)
+            .end_login_sessions(
+                SessionsToEnd::Subject(&subject),
+                at,
+                TokensAtLogout::RevokeGrants,
+            )
             .await,
         "end_login_sessions of a subject",
+    );
+    assert_eq!(
+        ok(
+            store.access_token(&tokens[1].signature).await,
+            "access_token"
+        )
+        .status,
+        TokenStatus::Revoked,
+        "store conformance: TokensAtLogout::RevokeGrants revokes the session's grants"
     );
     assert_eq!(ended.len(), 1);
     assert_eq!(

@@ -14,11 +14,13 @@ CREATE TABLE oauth2_logout_requests (
 CREATE INDEX oauth2_logout_requests_expiry ON oauth2_logout_requests (expires_at);
 CREATE INDEX oauth2_logout_requests_client ON oauth2_logout_requests (client_id);
 
--- The clients that received tokens in a login session: who is told when it ends.
-CREATE TABLE oauth2_session_clients (
+-- The grants issued in a login session, with their clients: who is told when it ends, and
+-- what is revoked with it when the provider is configured so.
+CREATE TABLE oauth2_session_grants (
     session_id TEXT NOT NULL,
+    grant_id TEXT NOT NULL,
     client_id TEXT NOT NULL,
-    PRIMARY KEY (session_id, client_id)
+    PRIMARY KEY (session_id, grant_id)
 );
 
 -- The outbox of back-channel logout notifications, written in the transaction that ends the
