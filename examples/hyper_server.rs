@@ -7,9 +7,11 @@
 //! cargo run --release --example hyper_server
 //! ```
 //!
-//! Configuration: Hydra's environment variables, see the README. The login and consent URLs
-//! default to the provider's fallback pages; point `OAUTH2_LOGIN_URL` and
-//! `OAUTH2_CONSENT_URL` at your own pages (or run the axum example for a demo app).
+//! Configuration: Hydra's environment variables, see the README. The login, consent and logout
+//! URLs default to the provider's fallback pages; point `OAUTH2_LOGIN_URL`,
+//! `OAUTH2_CONSENT_URL` and `OAUTH2_LOGOUT_URL` at your own pages (or run the axum example for
+//! a demo app). Back-channel logout tokens are sent with hyper's client (see
+//! `common/notifier.rs`).
 
 mod common;
 

@@ -136,6 +136,13 @@ pub enum AuditKind {
         /// Who.
         subject: String,
     },
+    /// The host refused a logout; the session stays.
+    LogoutRejected {
+        /// Whose session.
+        subject: String,
+        /// The error the host gave.
+        error: String,
+    },
     /// A new signing key was added; it signs from now on.
     KeyRotated {
         /// Its key id.

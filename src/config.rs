@@ -5,6 +5,7 @@ use std::fmt;
 
 use time::Duration;
 
+pub use crate::model::TokensAtLogout;
 use crate::model::redirect_uri::is_loopback_host;
 use crate::model::secret::Secret;
 use crate::model::{Algorithm, RsaBits};
@@ -24,8 +25,13 @@ pub struct Config {
     pub consent_url: String,
     /// Where errors go while the client's redirect URI is not yet trusted.
     pub error_url: String,
-    /// Where `GET /oauth2/auth/sessions/login/revoke` sends the browser after logout.
+    /// The host's logout page; the browser arrives there with `logout_challenge`.
+    pub logout_url: String,
+    /// Where logout sends the browser when no relying party asked for its own
+    /// `post_logout_redirect_uri`.
     pub logout_redirect_url: String,
+    /// What ending a login session does to the tokens issued in it (default: keep them).
+    pub tokens_at_logout: TokensAtLogout,
     /// Token, code and request lifespans.
     pub lifespans: Lifespans,
     /// Key for HMAC-signed cookies and token signatures (at least 16 bytes).
@@ -209,7 +215,9 @@ impl Config {
             login_url: format!("{base}/oauth2/fallbacks/consent"),
             consent_url: format!("{base}/oauth2/fallbacks/consent"),
             error_url: format!("{base}/oauth2/fallbacks/error"),
+            logout_url: format!("{base}/oauth2/fallbacks/consent"),
             logout_redirect_url: format!("{base}/oauth2/fallbacks/logout"),
+            tokens_at_logout: TokensAtLogout::default(),
             lifespans: Lifespans::default(),
             system_secret: Secret::generate(),
             old_system_secrets: Vec::new(),
@@ -260,6 +268,7 @@ impl Config {
             ("login_url", &self.login_url),
             ("consent_url", &self.consent_url),
             ("error_url", &self.error_url),
+            ("logout_url", &self.logout_url),
             ("logout_redirect_url", &self.logout_redirect_url),
         ] {
             url::Url::parse(value).map_err(|e| {

@@ -49,7 +49,8 @@ pub use context::{KeyMaintenance, Signer, SignerError, SignerKey};
 pub use error::{Error, ErrorCode, OAuthError, StoreError};
 pub use flow::{
     AcceptConsentRequest, AcceptLoginRequest, CompletedRequest, ConsentRequest,
-    ConsentRequestSession, LoginRequest, RejectRequest,
+    ConsentRequestSession, DeliveryReport, LoginRequest, LogoutNotifier, LogoutRequest,
+    RejectRequest,
 };
 pub use jose::{Jwk, JwkSet, PrivateJwk, SigningKey};
 pub use model::client::Client;

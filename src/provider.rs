@@ -15,14 +15,14 @@ use crate::context::secret_check::{SecretCheckExecutor, SecretCheckOptions, Secr
 use crate::context::{Context, KeyMaintenance, Signer};
 use crate::error::Error;
 use crate::flow::{
-    self, AcceptConsentRequest, AcceptLoginRequest, CompletedRequest, ConsentRequest, LoginRequest,
-    RejectRequest,
+    self, AcceptConsentRequest, AcceptLoginRequest, CompletedRequest, ConsentRequest,
+    DeliveryReport, LoginRequest, LogoutNotifier, LogoutRequest, RejectRequest,
 };
 use crate::http::{Request, Response};
 use crate::jose::{Jwk, JwkSet, PrivateJwk};
 use crate::model::Algorithm;
 use crate::model::client::Client;
-use crate::store::{MemoryStore, Store};
+use crate::store::{LogoutDelivery, MemoryStore, Store};
 use crate::{endpoint, grant, router};
 
 /// An OAuth 2.0 / OpenID Connect provider. Clone it freely: clones share everything.
@@ -391,6 +391,23 @@ impl Provider {
     ) -> Result<CompletedRequest, Error> {
         flow::consent::reject_consent(&self.cx, challenge, body).await
     }
+
+    /// The logout request of `challenge`, for the host's logout page.
+    pub async fn logout_request(&self, challenge: &str) -> Result<LogoutRequest, Error> {
+        flow::logout::logout_request(&self.cx, challenge).await
+    }
+
+    /// Confirms a logout: the browser goes to `redirect_to`, where its session ends, the
+    /// relying parties are told, and it continues to the relying party's
+    /// `post_logout_redirect_uri` (or the configured default).
+    pub async fn accept_logout(&self, challenge: &str) -> Result<CompletedRequest, Error> {
+        flow::logout::accept_logout(&self.cx, challenge).await
+    }
+
+    /// Refuses a logout: the session stays, and the host sends the browser where it likes.
+    pub async fn reject_logout(&self, challenge: &str) -> Result<(), Error> {
+        flow::logout::reject_logout(&self.cx, challenge).await
+    }
 }
 
 /// Sessions (`/oauth2/auth/sessions/…`).
@@ -420,9 +437,31 @@ impl Provider {
     }
 
     /// Deletes every login session of the subject, so that the next authorization shows
-    /// the login page. Tokens stay valid. [`Error::NotFound`] when there was none.
+    /// the login page, and queues back-channel logout for their relying parties. Tokens
+    /// stay valid. [`Error::NotFound`] when there was none.
     pub async fn revoke_login_sessions(&self, subject: &str) -> Result<(), Error> {
         admin::sessions::revoke_login_sessions(&self.cx, subject).await
+    }
+
+    /// Sends up to `limit` due back-channel logout notifications through `notifier` and
+    /// reschedules the failed ones with back-off. Call it periodically (every few seconds);
+    /// the core never sends on its own.
+    pub async fn deliver_logouts(
+        &self,
+        notifier: &dyn LogoutNotifier,
+        limit: usize,
+    ) -> Result<DeliveryReport, Error> {
+        flow::backchannel::deliver(&self.cx, notifier, limit).await
+    }
+
+    /// A page of back-channel logout deliveries not yet delivered: pending (with their next
+    /// attempt) and failed (with the last error).
+    pub async fn logout_deliveries(
+        &self,
+        limit: usize,
+        offset: usize,
+    ) -> Result<Vec<LogoutDelivery>, Error> {
+        flow::backchannel::deliveries(&self.cx, limit, offset).await
     }
 }
 

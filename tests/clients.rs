@@ -250,6 +250,28 @@ async fn each_invalid_field_is_a_400_and_nothing_is_persisted() {
             json!({"redirect_uris": ["https://a.example/ok", ""]}),
             "redirect_uris[1]",
         ),
+        // logout metadata: the rules of redirect URIs, channels over http(s) only
+        (
+            json!({"post_logout_redirect_uris": ["javascript:alert(1)"]}),
+            "post_logout_redirect_uris[0]",
+        ),
+        (
+            json!({"post_logout_redirect_uris": ["https://a.example/ok", "https://a.example/x#f"]}),
+            "post_logout_redirect_uris[1]",
+        ),
+        (
+            json!({"frontchannel_logout_uri": "http://app.example.com/fc"}),
+            "frontchannel_logout_uri",
+        ),
+        (
+            json!({"frontchannel_logout_uri": "com.example.app:/fc"}),
+            "http or https",
+        ),
+        (
+            json!({"backchannel_logout_uri": "https://u:p@app.example.com/bc"}),
+            "backchannel_logout_uri",
+        ),
+        (json!({"backchannel_logout_uri": "data:x"}), "not allowed"),
         // client id
         (json!({"client_id": "a/b"}), "client_id"),
         (json!({"client_id": "a b"}), "client_id"),
@@ -402,6 +424,13 @@ async fn valid_combinations_are_accepted() {
         json!({"token_endpoint_auth_method": "none", "grant_types": ["authorization_code", "refresh_token", "implicit"]}),
         json!({"sector_identifier_uri": "", "jwks_uri": "", "client_secret": ""}),
         json!({"id_token_signed_response_alg": null, "jwks": null}),
+        json!({
+            "post_logout_redirect_uris": ["https://a.example/bye", "http://127.0.0.1/bye", "com.example.app:/bye"],
+            "frontchannel_logout_uri": "https://a.example/fc?x=1",
+            "frontchannel_logout_session_required": true,
+            "backchannel_logout_uri": "http://localhost:9000/bc",
+            "backchannel_logout_session_required": true,
+        }),
     ]
     .into_iter()
     .enumerate()
@@ -422,6 +451,22 @@ async fn valid_combinations_are_accepted() {
         blank.get("jwks_uri").is_none(),
         "empty optional URLs are stored as absent"
     );
+    let logout = created
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["backchannel_logout_uri"] != "")
+        .unwrap();
+    assert_eq!(
+        logout["post_logout_redirect_uris"][2],
+        "com.example.app:/bye"
+    );
+    assert_eq!(
+        logout["frontchannel_logout_uri"],
+        "https://a.example/fc?x=1"
+    );
+    assert_eq!(logout["frontchannel_logout_session_required"], true);
+    assert_eq!(logout["backchannel_logout_session_required"], true);
 }
 
 #[tokio::test]

@@ -208,7 +208,7 @@ async fn failed_session_operations_are_5xx_and_change_nothing() {
         async || p.store().login_session(&session).await.is_ok(),
     )
     .await;
-    assert_eq!(failed, vec!["delete_login_sessions_of"]);
+    assert_eq!(failed, vec!["end_login_sessions"]);
     assert!(p.store().login_session(&session).await.is_err());
 
     // Consent revocation is one store call: failing it changes nothing.

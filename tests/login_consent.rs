@@ -80,7 +80,14 @@ async fn code_flow_stores_a_code_with_the_whole_grant() {
     assert_eq!(record.grant.id_token_extra["bar"], "baz");
     assert_eq!(record.grant.acr, "urn:mfa");
     assert_eq!(record.grant.auth_time, Some(now));
-    assert_eq!(record.grant.session_id, None);
+    // Not remembered, yet a login session of its own: its id is the grant's `sid`.
+    assert!(
+        record
+            .grant
+            .session_id
+            .as_deref()
+            .is_some_and(|sid| !sid.is_empty())
+    );
     assert_eq!(record.redirect_uri.as_deref(), Some(CB));
     assert_eq!(record.effective_redirect_uri, CB);
     assert_eq!(

@@ -64,7 +64,11 @@ mod sqlite {
                 .fetch_all(second.pool())
                 .await
                 .unwrap();
-        assert_eq!(versions, [1, 2], "each migration is recorded exactly once");
+        assert_eq!(
+            versions,
+            [1, 2, 3],
+            "each migration is recorded exactly once"
+        );
 
         // A schema from the future is refused with a clear error.
         sqlx::query(

@@ -16,6 +16,7 @@ use common::postgres::ScratchDb;
 use common::seed;
 use http::{Method, StatusCode};
 use oauth2_provider::Algorithm;
+use oauth2_provider::model::TokensAtLogout;
 use oauth2_provider::model::client::{ClientRecord, SecretHash};
 use oauth2_provider::store::sql::PostgresStore;
 use oauth2_provider::store::*;
@@ -496,6 +497,22 @@ impl FlowStore for Spread {
     ) -> Result<ConsentRequestRecord> {
         self.pick().consume_consent_verifier(verifier_digest).await
     }
+    async fn create_logout_request(&self, request: LogoutRequestRecord) -> Result<()> {
+        self.pick().create_logout_request(request).await
+    }
+    async fn logout_request(&self, challenge: &str) -> Result<LogoutRequestRecord> {
+        self.pick().logout_request(challenge).await
+    }
+    async fn handle_logout_request(
+        &self,
+        challenge: &str,
+        handled: HandledLogout,
+    ) -> Result<LogoutRequestRecord> {
+        self.pick().handle_logout_request(challenge, handled).await
+    }
+    async fn consume_logout_verifier(&self, verifier_digest: &str) -> Result<LogoutRequestRecord> {
+        self.pick().consume_logout_verifier(verifier_digest).await
+    }
     async fn remembered_consents(
         &self,
         subject: &str,
@@ -543,6 +560,49 @@ impl SessionStore for Spread {
     }
     async fn forced_subject(&self, client_id: &str, subject: &str) -> Result<Option<String>> {
         self.pick().forced_subject(client_id, subject).await
+    }
+}
+
+#[async_trait::async_trait]
+impl LogoutStore for Spread {
+    async fn add_session_grant(
+        &self,
+        session_id: &str,
+        client_id: &str,
+        grant_id: &str,
+    ) -> Result<()> {
+        self.pick()
+            .add_session_grant(session_id, client_id, grant_id)
+            .await
+    }
+    async fn end_login_sessions(
+        &self,
+        which: SessionsToEnd<'_>,
+        now: OffsetDateTime,
+        tokens: TokensAtLogout,
+    ) -> Result<Vec<EndedSession>> {
+        self.pick().end_login_sessions(which, now, tokens).await
+    }
+    async fn claim_logout_deliveries(
+        &self,
+        now: OffsetDateTime,
+        lease_until: OffsetDateTime,
+        limit: usize,
+    ) -> Result<Vec<LogoutDelivery>> {
+        self.pick()
+            .claim_logout_deliveries(now, lease_until, limit)
+            .await
+    }
+    async fn delete_logout_delivery(&self, session_id: &str, client_id: &str) -> Result<()> {
+        self.pick()
+            .delete_logout_delivery(session_id, client_id)
+            .await
+    }
+    async fn update_logout_delivery(&self, delivery: LogoutDelivery) -> Result<()> {
+        self.pick().update_logout_delivery(delivery).await
+    }
+    async fn logout_deliveries(&self, limit: usize, offset: usize) -> Result<Vec<LogoutDelivery>> {
+        self.pick().logout_deliveries(limit, offset).await
     }
 }
 

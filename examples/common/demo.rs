@@ -4,7 +4,8 @@
 //! the provider redirects to `/demo/login` (any user name is accepted — there are no
 //! passwords here, this is where a host checks its users), then to `/demo/consent` (the
 //! requested scopes as checkboxes), then to `/demo/callback`, which redeems the code at the
-//! token endpoint in-process and shows the tokens. Every echoed value is HTML-escaped and
+//! token endpoint in-process and shows the tokens, with a link that logs out (RP-initiated
+//! logout, confirmed on `/demo/logout`, back to `/demo/`). Every echoed value is HTML-escaped and
 //! every page is sent with `X-Frame-Options: DENY` and a restrictive CSP.
 
 use std::collections::HashMap;
@@ -50,6 +51,17 @@ impl Demo {
     fn redirect_uri(&self) -> String {
         format!("{}/callback", self.base)
     }
+
+    /// RP-initiated logout of the demo client, back to the demo's index.
+    fn logout_url(&self, id_token: &str) -> String {
+        let query = url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("id_token_hint", id_token)
+            .append_pair("post_logout_redirect_uri", &format!("{}/", self.base))
+            .append_pair("state", &random_token())
+            .finish();
+        let issuer = self.provider.config().issuer.trim_end_matches('/');
+        format!("{issuer}/oauth2/sessions/logout?{query}")
+    }
 }
 
 fn base_url(provider: &Provider) -> String {
@@ -68,6 +80,7 @@ pub(crate) async fn register_client(provider: &Provider) -> Result<String, Failu
         response_types: vec!["code".into()],
         scope: SCOPE.into(),
         token_endpoint_auth_method: "none".into(),
+        post_logout_redirect_uris: vec![format!("{base}/")],
         ..Default::default()
     };
     match provider.create_client(client).await {
@@ -91,6 +104,7 @@ pub(crate) fn router(provider: &Provider) -> Router {
         .route("/login", get(login_page).post(login_submit))
         .route("/consent", get(consent_page).post(consent_submit))
         .route("/callback", get(callback))
+        .route("/logout", get(logout_page).post(logout_submit))
         .layer(DefaultBodyLimit::max(provider.config().max_body_bytes))
         .with_state(demo)
 }
@@ -506,7 +520,8 @@ async fn callback(State(demo): State<Arc<Demo>>, uri: Uri, headers: HeaderMap) -
              <h2>Access token</h2><pre id=\"access_token\">{access}</pre>\
              <h2>Refresh token</h2><pre id=\"refresh_token\">{refresh}</pre>\
              <p>Granted scope: <code id=\"scope\">{scope}</code></p>\
-             <p><a href=\"{base}/start\">Start another flow</a></p>",
+             <p><a href=\"{base}/start\">Start another flow</a></p>\
+             <p><a id=\"logout\" href=\"{logout}\">Log out</a></p>",
             sub = escape(claims["sub"].as_str().unwrap_or("")),
             id_token = escape(&id_token),
             pretty = escape(&pretty),
@@ -514,8 +529,54 @@ async fn callback(State(demo): State<Arc<Demo>>, uri: Uri, headers: HeaderMap) -
             refresh = escape(&field("refresh_token")),
             scope = escape(&field("scope")),
             base = escape(&demo.base),
+            logout = escape(&demo.logout_url(&id_token)),
         ),
     )
+}
+
+/// The logout page: asks the user to confirm (a link alone must not log anyone out).
+async fn logout_page(State(demo): State<Arc<Demo>>, uri: Uri) -> Response {
+    let query = Fields::query(&uri);
+    let Some(challenge) = query.get("logout_challenge") else {
+        return bad_request("The logout_challenge parameter is missing.");
+    };
+    let request = match demo.provider.logout_request(challenge).await {
+        Ok(request) => request,
+        Err(e) => return error_page(&e),
+    };
+    page(
+        StatusCode::OK,
+        "Log out",
+        &format!(
+            "<p>Log <strong id=\"subject\">{subject}</strong> out of every application of \
+             this session?</p>\
+             <form method=\"post\" action=\"{base}/logout\">\
+             <input type=\"hidden\" name=\"challenge\" value=\"{challenge}\">\
+             <button id=\"confirm-logout\" name=\"action\" value=\"accept\">Log out</button>\
+             <button id=\"stay\" name=\"action\" value=\"reject\">Stay logged in</button>\
+             </form>",
+            subject = escape(&request.subject),
+            base = escape(&demo.base),
+            challenge = escape(challenge),
+        ),
+    )
+}
+
+async fn logout_submit(State(demo): State<Arc<Demo>>, body: Bytes) -> Response {
+    let form = Fields::parse(&body);
+    let Some(challenge) = form.get("challenge") else {
+        return bad_request("The challenge field is missing.");
+    };
+    if form.get("action") == Some("reject") {
+        return match demo.provider.reject_logout(challenge).await {
+            Ok(()) => Redirect::to(&format!("{}/", demo.base)).into_response(),
+            Err(e) => error_page(&e),
+        };
+    }
+    match demo.provider.accept_logout(challenge).await {
+        Ok(done) => Redirect::to(&done.redirect_to).into_response(),
+        Err(e) => error_page(&e),
+    }
 }
 
 /// The claims of a JWT, decoded for display only (the token came straight from the

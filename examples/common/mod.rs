@@ -1,5 +1,5 @@
 //! What both example servers share: configuration from Hydra's environment variables, store
-//! selection, and graceful shutdown.
+//! selection, back-channel logout delivery, and graceful shutdown.
 
 use std::future::Future;
 use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
@@ -13,6 +13,8 @@ use oauth2_provider::{
     Algorithm, AuditEvent, Config, EventSink, MemoryStore, Provider, RsaBits, Store,
 };
 use tokio::sync::watch;
+
+mod notifier;
 
 /// `println!` that never panics: a server must not die because its stdout was closed.
 macro_rules! say {
@@ -324,11 +326,13 @@ fn config_from_env(public_port: u16, demo_path: Option<&str>) -> Result<Config, 
         let base = config.issuer.trim_end_matches('/').to_owned();
         config.login_url = format!("{base}{demo}/login");
         config.consent_url = format!("{base}{demo}/consent");
+        config.logout_url = format!("{base}{demo}/logout");
     }
     for (name, field) in [
         ("OAUTH2_LOGIN_URL", &mut config.login_url),
         ("OAUTH2_CONSENT_URL", &mut config.consent_url),
         ("OAUTH2_ERROR_URL", &mut config.error_url),
+        ("OAUTH2_LOGOUT_URL", &mut config.logout_url),
         (
             "OAUTH2_LOGOUT_REDIRECT_URL",
             &mut config.logout_redirect_url,
@@ -493,6 +497,7 @@ impl Settings {
             tokio::spawn(flush_every(provider.clone(), interval));
         }
         tokio::spawn(maintain_keys_every_minute(provider.clone()));
+        tokio::spawn(notifier::deliver_every(provider.clone()));
         say!("public API listening on http://{public_addr}");
         say!("admin API listening on http://{admin_addr}");
         say!("issuer {}", provider.config().issuer);

@@ -1,5 +1,6 @@
-//! `/oauth2/auth/requests/{login,consent}/{challenge}[/accept|/reject]`: the Hydra JSON layer
-//! over the typed login and consent methods of [`Provider`](crate::Provider). Every answer is
+//! `/oauth2/auth/requests/{login,consent}/{challenge}[/accept|/reject]` and
+//! `/oauth2/auth/requests/logout[/accept|/reject]?logout_challenge=…`: the Hydra JSON layer
+//! over the typed login, consent and logout methods of [`Provider`](crate::Provider). Every answer is
 //! `no-store`: accept and reject answers carry a redirect with a single-use verifier, and the
 //! requests describe a user's pending authorization.
 
@@ -8,9 +9,9 @@ use serde::Serialize;
 
 use crate::context::Context;
 use crate::error::{Error, OAuthError};
-use crate::flow::{consent, login};
-use crate::http::params::json_body;
-use crate::http::response::{json, no_store};
+use crate::flow::{consent, login, logout};
+use crate::http::params::{Params, json_body};
+use crate::http::response::{empty, json, no_store};
 use crate::http::{Request, Response};
 
 fn render<T: Serialize>(p: &Context, result: Result<T, Error>) -> Response {
@@ -64,4 +65,41 @@ pub(crate) async fn reject_consent(p: &Context, req: Request, challenge: &str) -
         Err(e) => Err(e.into()),
     };
     render(p, result)
+}
+
+/// The `logout_challenge` query parameter of the logout routes (Hydra v1.0 puts the challenge
+/// in the query, not the path).
+fn logout_challenge(req: &Request) -> Result<String, Error> {
+    let params = Params::from_query(req)?;
+    Ok(params.require("logout_challenge")?.to_owned())
+}
+
+/// `GET /oauth2/auth/requests/logout?logout_challenge=…`.
+pub(crate) async fn get_logout(p: &Context, req: Request) -> Response {
+    let result = match logout_challenge(&req) {
+        Ok(challenge) => logout::logout_request(p, &challenge).await,
+        Err(e) => Err(e),
+    };
+    render(p, result)
+}
+
+/// `PUT /oauth2/auth/requests/logout/accept?logout_challenge=…` (no body).
+pub(crate) async fn accept_logout(p: &Context, req: Request) -> Response {
+    let result = match logout_challenge(&req) {
+        Ok(challenge) => logout::accept_logout(p, &challenge).await,
+        Err(e) => Err(e),
+    };
+    render(p, result)
+}
+
+/// `PUT /oauth2/auth/requests/logout/reject?logout_challenge=…` (no body): 204.
+pub(crate) async fn reject_logout(p: &Context, req: Request) -> Response {
+    let result = match logout_challenge(&req) {
+        Ok(challenge) => logout::reject_logout(p, &challenge).await,
+        Err(e) => Err(e),
+    };
+    no_store(match result {
+        Ok(()) => empty(StatusCode::NO_CONTENT),
+        Err(e) => p.error_response(&OAuthError::from(e)),
+    })
 }

@@ -1,6 +1,6 @@
 //! Consent and login sessions (admin): list remembered consents, revoke consents with every
 //! token issued through them (one atomic store call, [`FlowStore::revoke_consents`]), and end
-//! a subject's login sessions.
+//! a subject's login sessions (notifying their relying parties on the back channel).
 //!
 //! [`FlowStore::revoke_consents`]: crate::store::FlowStore::revoke_consents
 
@@ -17,7 +17,8 @@ use crate::http::params::pagination;
 use crate::http::{Request, Response, response};
 use crate::model::client::Client;
 use crate::store::{
-    AcceptedConsent, ConsentRequestRecord, HandledConsent, JsonObject, OidcContext, found,
+    AcceptedConsent, ConsentRequestRecord, HandledConsent, JsonObject, OidcContext, SessionsToEnd,
+    found,
 };
 
 /// How many stored consents [`Provider::consent_sessions`] reads per store call.
@@ -185,10 +186,11 @@ pub(crate) async fn revoke_consent_sessions(
 
 /// See [`Provider::revoke_login_sessions`](crate::Provider::revoke_login_sessions).
 pub(crate) async fn revoke_login_sessions(p: &Context, subject: &str) -> Result<(), Error> {
-    match p.store.delete_login_sessions_of(subject).await? {
-        0 => Err(Error::NotFound("login session")),
-        _ => Ok(()),
+    let ended = crate::flow::end_sessions(p, SessionsToEnd::Subject(subject)).await?;
+    if ended.is_empty() {
+        return Err(Error::NotFound("login session"));
     }
+    Ok(())
 }
 
 fn no_content(p: &Context, outcome: Result<(), Error>) -> Response {

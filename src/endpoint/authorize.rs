@@ -36,6 +36,9 @@ async fn answer(p: &Context, req: Request) -> Response {
         Some((Stage::Consent, verifier)) => {
             consent::finish(p, &req, &areq, verifier, &mut cookies).await
         }
+        // `request::parse` only reads login and consent verifiers.
+        Some((Stage::Logout, _)) => Err(crate::error::OAuthError::server_error("")
+            .with_debug("a logout verifier reached the authorization endpoint")),
     };
     let res = outcome.unwrap_or_else(|err| deliver_error(p, &areq.destination, &err));
     cookies.apply(res)

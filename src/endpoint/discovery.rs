@@ -61,8 +61,11 @@ struct OpenIdConfiguration<'a> {
     request_uri_parameter_supported: bool,
     require_request_uri_registration: bool,
     claims_parameter_supported: bool,
+    end_session_endpoint: String,
     frontchannel_logout_supported: bool,
+    frontchannel_logout_session_supported: bool,
     backchannel_logout_supported: bool,
+    backchannel_logout_session_supported: bool,
 }
 
 /// Renders both documents once, at provider build time.
@@ -121,8 +124,11 @@ pub(crate) fn documents(config: &Config) -> Result<WellKnown, Error> {
         request_uri_parameter_supported: false,
         require_request_uri_registration: true,
         claims_parameter_supported: false,
-        frontchannel_logout_supported: false,
-        backchannel_logout_supported: false,
+        end_session_endpoint: format!("{base}/oauth2/sessions/logout"),
+        frontchannel_logout_supported: true,
+        frontchannel_logout_session_supported: true,
+        backchannel_logout_supported: true,
+        backchannel_logout_session_supported: true,
     };
     Ok(WellKnown {
         openid_configuration: encode(&openid)?,

@@ -1,6 +1,6 @@
 //! The built-in pages under `/oauth2/fallbacks/`: the error page (where authorization errors
-//! go while the client is not trusted), and placeholders for unconfigured login/consent and
-//! logout pages. Everything echoed is HTML-escaped (Hydra CVE-2019-8400).
+//! go while the client is not trusted), the placeholder for unconfigured login, consent and
+//! logout pages, and the default page after logout. Everything echoed is HTML-escaped (Hydra CVE-2019-8400).
 
 use http::StatusCode;
 
@@ -14,7 +14,7 @@ use crate::http::{Request, Response};
 pub(crate) enum Page {
     /// `error`: where authorization errors go while the client is not trusted.
     Error,
-    /// `consent`: the placeholder for unconfigured login and consent pages.
+    /// `consent`: the placeholder for unconfigured login, consent and logout pages.
     Consent,
     /// `logout`: where logout lands by default.
     Logout,
@@ -25,9 +25,10 @@ pub(crate) fn page(_p: &Context, req: Request, page: Page) -> Response {
     match page {
         Page::Error => error_page(&req),
         Page::Consent => simple_page(
-            "Login and consent are not configured",
-            "The authorization server has no login or consent page configured. Set \
-             Config::login_url and Config::consent_url to the pages of your application.",
+            "Login, consent and logout are not configured",
+            "The authorization server has no login, consent or logout page configured. Set \
+             Config::login_url, Config::consent_url and Config::logout_url to the pages of \
+             your application.",
         ),
         Page::Logout => simple_page("Logged out", "You have been logged out."),
     }

@@ -122,6 +122,13 @@ pub(crate) async fn finish(
         session_id: record.login_session_id.clone(),
         requested_at: record.requested_at,
     };
+    if let Some(sid) = &grant.session_id {
+        // The client takes part in the session: it is told when the session ends.
+        p.store
+            .add_session_grant(sid, &grant.client_id, &grant.grant_id)
+            .await
+            .map_err(OAuthError::store_failure)?;
+    }
     let params = super::issue::authorization_response(p, areq, &grant, now).await?;
     Ok(super::response::deliver(p, &areq.destination, params))
 }

@@ -1,4 +1,4 @@
-//! The steps the login and consent halves share, written once over [`Half`]: loading a
+//! The steps the login and consent halves (and logout) share, written once over [`Half`]: loading a
 //! request the host may still answer, storing the host's answer (once), and taking back the
 //! verifier that answer produced (once).
 
@@ -12,7 +12,8 @@ use crate::audit::AuditKind;
 use crate::http::response::redirect;
 use crate::http::{Request, Response};
 use crate::store::{
-    ChallengeRecord, ConsentRequestRecord, HandledConsent, HandledLogin, LoginRequestRecord,
+    ChallengeRecord, ConsentRequestRecord, HandledConsent, HandledLogin, HandledLogout,
+    LoginRequestRecord, LogoutRequestRecord,
 };
 
 /// One half of the flow: a stored request kind and the stage it is.
@@ -55,6 +56,21 @@ impl Half for ConsentRequestRecord {
             },
             HandledConsent::Rejected(rejected) => AuditKind::ConsentRejected {
                 client_id,
+                subject,
+                error: rejected.error.as_str().to_owned(),
+            },
+        }
+    }
+}
+
+impl Half for LogoutRequestRecord {
+    const STAGE: Stage = Stage::Logout;
+
+    fn audit(&self, handled: &HandledLogout) -> AuditKind {
+        let subject = self.subject.clone();
+        match handled {
+            HandledLogout::Accepted(_) => AuditKind::Logout { subject },
+            HandledLogout::Rejected(rejected) => AuditKind::LogoutRejected {
                 subject,
                 error: rejected.error.as_str().to_owned(),
             },

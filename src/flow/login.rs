@@ -145,17 +145,15 @@ pub(crate) async fn finish(
     } else {
         // A fresh login replaces whatever session the browser had.
         end_session(p, cookie_sid.as_deref(), cookies).await?;
-        if accepted.remember {
-            Some(remember(p, &accepted, now, cookies).await?)
-        } else {
-            None
-        }
+        Some(new_session(p, &accepted, now, cookies).await?)
     };
     super::consent::start(p, req, areq, &record, &accepted, session_id, cookies).await
 }
 
-/// Creates a login session for an accepted login with `remember` and sets its cookie.
-async fn remember(
+/// Creates the login session of a fresh login: its id is the `sid` of every token issued in
+/// it and what logout ends. Only a login with `remember` sets the cookie that lets later
+/// requests skip the login page.
+async fn new_session(
     p: &Context,
     accepted: &AcceptedLogin,
     now: OffsetDateTime,
@@ -174,14 +172,16 @@ async fn remember(
         expires_at: now.saturating_add(lifetime),
     };
     let id = session.id.clone();
-    cookies.push(p.cookie_key.set(
-        &session_cookie(&p.config),
-        &id,
-        now,
-        session.expires_at,
-        accepted.remember_for > 0,
-        p.config.secure_cookies(),
-    ));
+    if accepted.remember {
+        cookies.push(p.cookie_key.set(
+            &session_cookie(&p.config),
+            &id,
+            now,
+            session.expires_at,
+            accepted.remember_for > 0,
+            p.config.secure_cookies(),
+        ));
+    }
     p.store
         .create_login_session(session)
         .await
@@ -189,7 +189,8 @@ async fn remember(
     Ok(id)
 }
 
-/// Deletes the browser's login session (if any) and clears its cookie.
+/// Ends the browser's login session (if any; its relying parties are notified) and clears
+/// its cookie.
 async fn end_session(
     p: &Context,
     sid: Option<&str>,
@@ -198,10 +199,9 @@ async fn end_session(
     let Some(sid) = sid else {
         return Ok(());
     };
-    match p.store.delete_login_session(sid).await {
-        Ok(()) | Err(StoreError::NotFound) => {}
-        Err(e) => return Err(OAuthError::store_failure(e)),
-    }
+    super::end_sessions(p, crate::store::SessionsToEnd::Id(sid))
+        .await
+        .map_err(OAuthError::store_failure)?;
     cookies.clear(&session_cookie(&p.config), p.config.secure_cookies());
     Ok(())
 }

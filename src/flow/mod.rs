@@ -30,18 +30,21 @@ use crate::flow::request::AuthorizeRequest;
 use crate::http::Request;
 use crate::store::RejectedRequest;
 
+pub(crate) mod backchannel;
 pub(crate) mod consent;
 mod half;
 pub(crate) mod issue;
 pub(crate) mod login;
+pub(crate) mod logout;
 mod models;
 pub(crate) mod request;
 pub(crate) mod response;
 pub(crate) mod subject;
 
+pub use backchannel::{DeliveryReport, LogoutNotifier};
 pub use models::{
     AcceptConsentRequest, AcceptLoginRequest, CompletedRequest, ConsentRequest,
-    ConsentRequestSession, LoginRequest, RejectRequest,
+    ConsentRequestSession, LoginRequest, LogoutRequest, RejectRequest,
 };
 
 /// The login-session cookie's name before [`crate::http::cookies::name`] prefixes it; its
@@ -66,6 +69,7 @@ pub(crate) const MAX_CSRF_COOKIES: usize = 5;
 pub(crate) enum Stage {
     Login,
     Consent,
+    Logout,
 }
 
 impl Stage {
@@ -73,6 +77,7 @@ impl Stage {
         match self {
             Stage::Login => b"login",
             Stage::Consent => b"consent",
+            Stage::Logout => b"logout",
         }
     }
 
@@ -81,6 +86,7 @@ impl Stage {
         match self {
             Stage::Login => "oauth2_authentication_csrf_",
             Stage::Consent => "oauth2_consent_csrf_",
+            Stage::Logout => "oauth2_logout_csrf_",
         }
     }
 
@@ -97,6 +103,7 @@ impl Stage {
         match self {
             Stage::Login => (&config.login_url, "login_challenge"),
             Stage::Consent => (&config.consent_url, "consent_challenge"),
+            Stage::Logout => (&config.logout_url, "logout_challenge"),
         }
     }
 
@@ -105,6 +112,7 @@ impl Stage {
         match self {
             Stage::Login => "login_verifier",
             Stage::Consent => "consent_verifier",
+            Stage::Logout => "logout_verifier",
         }
     }
 
@@ -113,6 +121,7 @@ impl Stage {
         match self {
             Stage::Login => "login request",
             Stage::Consent => "consent request",
+            Stage::Logout => "logout request",
         }
     }
 }
@@ -179,8 +188,8 @@ where
     out
 }
 
-/// The typed-API error for a login or consent request past its lifespan: 410 Gone, because
-/// the request existed but can never be completed; the flow must restart.
+/// The typed-API error for a login, consent or logout request past its lifespan: 410 Gone,
+/// because the request existed but can never be completed; the flow must restart.
 pub(crate) fn expired_error(stage: Stage) -> Error {
     Error::OAuth(OAuthError {
         description: format!(
@@ -228,7 +237,7 @@ impl SetCookies {
 /// the new one it holds at most [`MAX_CSRF_COOKIES`].
 pub(crate) fn evict_csrf_cookies(p: &Context, req: &Request, cookies: &mut SetCookies) {
     let secure = p.config.secure_cookies();
-    let prefixes = [Stage::Login, Stage::Consent]
+    let prefixes = [Stage::Login, Stage::Consent, Stage::Logout]
         .map(|stage| crate::http::cookies::name(stage.csrf_prefix(), secure));
     let mut held: BTreeMap<&str, i64> = BTreeMap::new();
     for (name, value) in crate::http::cookies::request_cookies(req) {
@@ -251,6 +260,22 @@ pub(crate) fn evict_csrf_cookies(p: &Context, req: &Request, cookies: &mut SetCo
     for (_, name) in oldest_first.into_iter().take(excess) {
         cookies.clear(name, secure);
     }
+}
+
+/// Ends the login sessions `which` names, queuing their back-channel deliveries in the same
+/// store call: the one way a session ends (logout, a fresh login replacing it, the admin API).
+pub(crate) async fn end_sessions(
+    p: &Context,
+    which: crate::store::SessionsToEnd<'_>,
+) -> Result<Vec<crate::store::EndedSession>, StoreError> {
+    let ended = p
+        .store
+        .end_login_sessions(which, p.now(), p.config.tokens_at_logout)
+        .await?;
+    if !ended.is_empty() {
+        crate::trace::event!(INFO, sessions = ended.len(), "login sessions ended");
+    }
+    Ok(ended)
 }
 
 /// Fails unless a login or consent request can still be answered: not expired (410) and not
@@ -437,7 +462,7 @@ pub(crate) fn csrf_cookie(
 
 /// Checks (and clears) the CSRF cookie of a returning verifier: `request_forbidden` unless
 /// the browser holds the cookie of this very request.
-fn check_csrf(
+pub(crate) fn check_csrf(
     p: &Context,
     req: &Request,
     stage: Stage,

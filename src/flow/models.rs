@@ -120,3 +120,25 @@ pub struct CompletedRequest {
     /// The URL to redirect the browser to.
     pub redirect_to: String,
 }
+
+/// A logout request as the host's logout page sees it (`GET …/requests/logout`; Hydra's
+/// `logoutRequest`, with its `challenge` and `client` as Hydra v2 adds them).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LogoutRequest {
+    /// The logout challenge.
+    pub challenge: String,
+    /// The user to log out (not pairwise).
+    pub subject: String,
+    /// The login session to end.
+    pub sid: String,
+    /// The original logout URL.
+    pub request_url: String,
+    /// Whether a relying party initiated the logout.
+    pub rp_initiated: bool,
+    /// The relying party that asked, when identified (without its secret).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client: Option<Client>,
+    /// The `ui_locales` of the request.
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub ui_locales: Vec<String>,
+}

@@ -112,6 +112,26 @@ pub(crate) fn html(status: StatusCode, body: String) -> Response {
     res
 }
 
+/// An [`html`] page that may load `frame_sources` (CSP source expressions, such as
+/// origins) in frames, and nothing else.
+pub(crate) fn html_with_frames(status: StatusCode, body: String, frame_sources: &str) -> Response {
+    let mut res = html(status, body);
+    let policy = format!(
+        "default-src 'none'; style-src 'unsafe-inline'; frame-src {frame_sources}; frame-ancestors 'none'; base-uri 'none'"
+    );
+    match HeaderValue::from_str(&policy) {
+        Ok(value) => {
+            res.headers_mut()
+                .insert(header::CONTENT_SECURITY_POLICY, value);
+            res
+        }
+        Err(e) => error(
+            &OAuthError::server_error("The frame sources are invalid.").with_debug(e),
+            false,
+        ),
+    }
+}
+
 /// Escapes text for HTML element content and double-quoted attribute values.
 pub(crate) fn escape_html(text: &str) -> String {
     let mut out = String::with_capacity(text.len());

@@ -29,6 +29,9 @@
 //! * `jwks` (a JWK Set object) and `jwks_uri` are mutually exclusive; `client_uri`,
 //!   `policy_uri`, `tos_uri`, `logo_uri` and `jwks_uri` are empty or absolute http(s) URLs.
 //! * `allowed_cors_origins`: http(s) origins without userinfo, path, query or fragment.
+//! * `post_logout_redirect_uris`: the rules of `redirect_uris`. `frontchannel_logout_uri` and
+//!   `backchannel_logout_uri`: empty, or those rules with an `http(s)` scheme (a browser loads
+//!   the one, the provider's host POSTs to the other).
 //! * `scope`: space-separated RFC 6749 scope tokens (default empty).
 //! * `client_secret_expires_at` is always 0; `created_at` is set on create and kept on
 //!   update, `updated_at` is set on both.
@@ -102,6 +105,16 @@ pub struct Client {
     pub id_token_signed_response_alg: Option<Algorithm>,
     /// Origins allowed to call token, revoke and userinfo from a browser.
     pub allowed_cors_origins: Vec<String>,
+    /// Where RP-initiated logout may send the browser back to (exact match).
+    pub post_logout_redirect_uris: Vec<String>,
+    /// The page the logout completion page loads in a hidden iframe (Front-Channel Logout).
+    pub frontchannel_logout_uri: String,
+    /// Whether `iss` and `sid` are added to the front-channel logout URI.
+    pub frontchannel_logout_session_required: bool,
+    /// Where logout tokens are POSTed (Back-Channel Logout).
+    pub backchannel_logout_uri: String,
+    /// Whether logout tokens must carry `sid` (they always do here).
+    pub backchannel_logout_session_required: bool,
     /// When the client was created.
     #[serde(with = "time::serde::rfc3339::option")]
     pub created_at: Option<OffsetDateTime>,
@@ -153,6 +166,17 @@ impl std::fmt::Debug for Client {
                 &self.id_token_signed_response_alg,
             )
             .field("allowed_cors_origins", &self.allowed_cors_origins)
+            .field("post_logout_redirect_uris", &self.post_logout_redirect_uris)
+            .field("frontchannel_logout_uri", &self.frontchannel_logout_uri)
+            .field(
+                "frontchannel_logout_session_required",
+                &self.frontchannel_logout_session_required,
+            )
+            .field("backchannel_logout_uri", &self.backchannel_logout_uri)
+            .field(
+                "backchannel_logout_session_required",
+                &self.backchannel_logout_session_required,
+            )
             .field("created_at", &self.created_at)
             .field("updated_at", &self.updated_at)
             .finish()

@@ -9,6 +9,20 @@ pub mod secret;
 mod vocabulary;
 
 pub use algorithm::{Algorithm, RsaBits, UnsupportedAlgorithm};
+
+/// What ending a login session (logout, or the admin API) does to the tokens of the grants
+/// issued in it ([`Config::tokens_at_logout`](crate::Config::tokens_at_logout)).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TokensAtLogout {
+    /// They stay valid until they expire or are revoked, as in Hydra v2: logout ends the
+    /// login session and tells the relying parties.
+    #[default]
+    Keep,
+    /// Every token and unused code of those grants is revoked with the session, in the same
+    /// store call.
+    RevokeGrants,
+}
 pub use vocabulary::{
     AuthMethod, GrantType, InvalidResponseType, ResponseType, SubjectType, UnknownValue,
 };

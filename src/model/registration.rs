@@ -126,6 +126,20 @@ fn check_web_url(field: &str, value: &str) -> Result<(), Error> {
     }
 }
 
+/// Checks a front- or back-channel logout URI: empty, or a redirect URI (the same rules)
+/// with an `http` or `https` scheme, since a browser frame or an HTTP client calls it.
+fn check_logout_uri(field: &str, uri: &str) -> Result<(), Error> {
+    if uri.is_empty() {
+        return Ok(());
+    }
+    crate::model::redirect_uri::validate_registration(uri)
+        .map_err(|why| bad(format!("The {field} is invalid: {why}.")))?;
+    if !(uri.starts_with("https://") || uri.starts_with("http://")) {
+        return Err(bad(format!("The {field} must be an http or https URL.")));
+    }
+    Ok(())
+}
+
 /// Checks one entry of `allowed_cors_origins`: an `http`/`https` origin with a host, no
 /// userinfo, no path other than `/`, no query or fragment.
 fn check_cors_origin(index: usize, origin: &str) -> Result<(), Error> {
@@ -274,6 +288,12 @@ impl Client {
             crate::model::redirect_uri::validate_registration(uri)
                 .map_err(|why| bad(format!("redirect_uris[{i}] is invalid: {why}.")))?;
         }
+        for (i, uri) in self.post_logout_redirect_uris.iter().enumerate() {
+            crate::model::redirect_uri::validate_registration(uri)
+                .map_err(|why| bad(format!("post_logout_redirect_uris[{i}] is invalid: {why}.")))?;
+        }
+        check_logout_uri("frontchannel_logout_uri", &self.frontchannel_logout_uri)?;
+        check_logout_uri("backchannel_logout_uri", &self.backchannel_logout_uri)?;
         for grant in &self.grant_types {
             if grant.parse::<GrantType>().is_err() {
                 return Err(bad(

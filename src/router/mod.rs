@@ -43,6 +43,8 @@ pub(crate) enum PublicRoute {
     Userinfo,
     /// `/oauth2/auth/sessions/login/revoke`
     Logout,
+    /// `/oauth2/sessions/logout`
+    EndSession,
     /// `/oauth2/fallbacks/{error,consent,logout}`
     Fallback(Page),
 }
@@ -65,6 +67,7 @@ impl PublicRoute {
             ["oauth2", "revoke"] => Self::Revoke,
             ["userinfo"] => Self::Userinfo,
             ["oauth2", "auth", "sessions", "login", "revoke"] => Self::Logout,
+            ["oauth2", "sessions", "logout"] => Self::EndSession,
             ["oauth2", "fallbacks", "error"] => Self::Fallback(Page::Error),
             ["oauth2", "fallbacks", "consent"] => Self::Fallback(Page::Consent),
             ["oauth2", "fallbacks", "logout"] => Self::Fallback(Page::Logout),
@@ -83,6 +86,7 @@ impl PublicRoute {
             Self::Revoke => "revoke",
             Self::Userinfo => "userinfo",
             Self::Logout => "logout",
+            Self::EndSession => "end_session",
             Self::Fallback(Page::Error) => "fallback_error",
             Self::Fallback(Page::Consent) => "fallback_consent",
             Self::Fallback(Page::Logout) => "fallback_logout",
@@ -97,7 +101,7 @@ impl PublicRoute {
             | Self::Jwks
             | Self::Logout
             | Self::Fallback(_) => GET,
-            Self::Authorize | Self::Userinfo => GET_POST,
+            Self::Authorize | Self::Userinfo | Self::EndSession => GET_POST,
             Self::Token | Self::Revoke => POST,
         }
     }
@@ -111,7 +115,7 @@ impl PublicRoute {
             }
             Self::Token | Self::Revoke => Some(cors::Policy::NamedClient),
             Self::Userinfo => Some(cors::Policy::TokenClient),
-            Self::Authorize | Self::Logout | Self::Fallback(_) => None,
+            Self::Authorize | Self::Logout | Self::EndSession | Self::Fallback(_) => None,
         }
     }
 
@@ -125,6 +129,7 @@ impl PublicRoute {
             Self::Revoke => endpoint::revoke::revoke(p, req).await,
             Self::Userinfo => endpoint::userinfo::userinfo(p, req).await,
             Self::Logout => endpoint::logout::logout(p, req).await,
+            Self::EndSession => endpoint::logout::sessions_logout(p, req).await,
             Self::Fallback(page) => endpoint::fallbacks::page(p, req, page),
         }
     }
@@ -149,6 +154,12 @@ pub(crate) enum AdminRoute {
     AcceptConsent(String),
     /// `/oauth2/auth/requests/consent/{challenge}/reject`
     RejectConsent(String),
+    /// `/oauth2/auth/requests/logout` (the challenge in the query)
+    LogoutRequest,
+    /// `/oauth2/auth/requests/logout/accept`
+    AcceptLogout,
+    /// `/oauth2/auth/requests/logout/reject`
+    RejectLogout,
     /// `/oauth2/auth/sessions/consent/{subject}`
     ConsentSessions(String),
     /// `/oauth2/auth/sessions/consent/{subject}/{client}`
@@ -183,6 +194,9 @@ impl AdminRoute {
             ["oauth2", "auth", "requests", "consent", c] => Self::ConsentRequest(p(c)?),
             ["oauth2", "auth", "requests", "consent", c, "accept"] => Self::AcceptConsent(p(c)?),
             ["oauth2", "auth", "requests", "consent", c, "reject"] => Self::RejectConsent(p(c)?),
+            ["oauth2", "auth", "requests", "logout"] => Self::LogoutRequest,
+            ["oauth2", "auth", "requests", "logout", "accept"] => Self::AcceptLogout,
+            ["oauth2", "auth", "requests", "logout", "reject"] => Self::RejectLogout,
             ["oauth2", "auth", "sessions", "consent", user] => Self::ConsentSessions(p(user)?),
             ["oauth2", "auth", "sessions", "consent", user, client] => {
                 Self::ClientConsentSessions(p(user)?, p(client)?)
@@ -210,6 +224,9 @@ impl AdminRoute {
             Self::ConsentRequest(_) => "consent_request",
             Self::AcceptConsent(_) => "accept_consent",
             Self::RejectConsent(_) => "reject_consent",
+            Self::LogoutRequest => "logout_request",
+            Self::AcceptLogout => "accept_logout",
+            Self::RejectLogout => "reject_logout",
             Self::ConsentSessions(_) => "consent_sessions",
             Self::ClientConsentSessions(..) => "client_consent_sessions",
             Self::LoginSessions(_) => "login_sessions",
@@ -227,11 +244,17 @@ impl AdminRoute {
         match self {
             Self::Clients => GET_POST,
             Self::Client(_) => &[Method::GET, Method::PUT, Method::DELETE],
-            Self::LoginRequest(_) | Self::ConsentRequest(_) | Self::Alive | Self::Ready => GET,
+            Self::LoginRequest(_)
+            | Self::ConsentRequest(_)
+            | Self::LogoutRequest
+            | Self::Alive
+            | Self::Ready => GET,
             Self::AcceptLogin(_)
             | Self::RejectLogin(_)
             | Self::AcceptConsent(_)
-            | Self::RejectConsent(_) => PUT,
+            | Self::RejectConsent(_)
+            | Self::AcceptLogout
+            | Self::RejectLogout => PUT,
             Self::ConsentSessions(_) => &[Method::GET, Method::DELETE],
             Self::ClientConsentSessions(..) | Self::LoginSessions(_) => DELETE,
             Self::Introspect | Self::Flush => POST,
@@ -257,6 +280,9 @@ impl AdminRoute {
             Self::ConsentRequest(c) => admin::requests::get_consent(p, &c).await,
             Self::AcceptConsent(c) => admin::requests::accept_consent(p, req, &c).await,
             Self::RejectConsent(c) => admin::requests::reject_consent(p, req, &c).await,
+            Self::LogoutRequest => admin::requests::get_logout(p, req).await,
+            Self::AcceptLogout => admin::requests::accept_logout(p, req).await,
+            Self::RejectLogout => admin::requests::reject_logout(p, req).await,
             Self::ConsentSessions(user) if get => {
                 admin::sessions::get_consent_sessions(p, req, &user).await
             }
@@ -438,6 +464,7 @@ mod tests {
                 &["oauth2", "auth", "sessions", "login", "revoke"],
                 PublicRoute::Logout,
             ),
+            (&["oauth2", "sessions", "logout"], PublicRoute::EndSession),
             (
                 &["oauth2", "fallbacks", "error"],
                 PublicRoute::Fallback(Page::Error),

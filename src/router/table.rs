@@ -28,6 +28,7 @@ const PUBLIC: &[&str] = &[
     "/oauth2/revoke",
     "/userinfo",
     "/oauth2/auth/sessions/login/revoke",
+    "/oauth2/sessions/logout",
     "/oauth2/fallbacks/error",
     "/oauth2/fallbacks/consent",
     "/oauth2/fallbacks/logout",
@@ -43,6 +44,9 @@ const ADMIN: &[&str] = &[
     "/oauth2/auth/requests/consent/{challenge}",
     "/oauth2/auth/requests/consent/{challenge}/accept",
     "/oauth2/auth/requests/consent/{challenge}/reject",
+    "/oauth2/auth/requests/logout",
+    "/oauth2/auth/requests/logout/accept",
+    "/oauth2/auth/requests/logout/reject",
     "/oauth2/auth/sessions/consent/{user}",
     "/oauth2/auth/sessions/consent/{user}/{client}",
     "/oauth2/auth/sessions/login/{user}",
@@ -118,7 +122,8 @@ mod tests {
             | PublicRoute::Token
             | PublicRoute::Revoke
             | PublicRoute::Userinfo
-            | PublicRoute::Logout => 1,
+            | PublicRoute::Logout
+            | PublicRoute::EndSession => 1,
             PublicRoute::Fallback(Page::Error | Page::Consent | Page::Logout) => 1,
         }
     }
@@ -134,6 +139,9 @@ mod tests {
             | AdminRoute::ConsentRequest(_)
             | AdminRoute::AcceptConsent(_)
             | AdminRoute::RejectConsent(_)
+            | AdminRoute::LogoutRequest
+            | AdminRoute::AcceptLogout
+            | AdminRoute::RejectLogout
             | AdminRoute::ConsentSessions(_)
             | AdminRoute::ClientConsentSessions(..)
             | AdminRoute::LoginSessions(_)

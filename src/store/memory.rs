@@ -2,9 +2,10 @@
 //!
 //! Each aggregate sits behind its own `RwLock`; every trait call takes the lock once, does
 //! its work synchronously and releases it, so no lock is ever held across an `.await` and
-//! every multi-step operation (redeem, rotate, handle) is atomic. The two calls that span
-//! aggregates (`delete_client`, `revoke_consents`) hold their locks together, always taken
-//! in the order clients, flows, sessions, tokens, so they cannot deadlock.
+//! every multi-step operation (redeem, rotate, handle) is atomic. The calls that span
+//! aggregates (`delete_client`, `revoke_consents`, `end_login_sessions`) hold their locks
+//! together, always taken in the order clients, flows, sessions, tokens, deliveries, so they
+//! cannot deadlock.
 
 use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -13,11 +14,13 @@ use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use time::OffsetDateTime;
 
 use super::{
-    ChallengeRecord, ClientStore, CodeRecord, ConsentRequestRecord, FlowStore, HandledConsent,
-    HandledLogin, IssuedTokens, KeyChange, KeyRecord, KeyStore, LoginRequestRecord,
-    LoginSessionRecord, SessionStore, TokenKind, TokenRecord, TokenStore,
+    ChallengeRecord, ClientStore, CodeRecord, ConsentRequestRecord, DeliveryStatus, EndedSession,
+    FlowStore, HandledConsent, HandledLogin, HandledLogout, IssuedTokens, KeyChange, KeyRecord,
+    KeyStore, LoginRequestRecord, LoginSessionRecord, LogoutDelivery, LogoutRequestRecord,
+    LogoutStore, SessionStore, SessionsToEnd, TokenKind, TokenRecord, TokenStore,
 };
 use crate::error::StoreError;
+use crate::model::TokensAtLogout;
 use crate::model::client::ClientRecord;
 use tokens::Tokens;
 
@@ -40,6 +43,8 @@ pub struct MemoryStore {
     flows: RwLock<Flows>,
     sessions: RwLock<Sessions>,
     tokens: RwLock<Tokens>,
+    /// (session id, client id) → the back-channel logout owed.
+    deliveries: RwLock<HashMap<(String, String), LogoutDelivery>>,
 }
 
 #[derive(Debug, Default)]
@@ -87,6 +92,7 @@ fn distinct_origins(record: &ClientRecord) -> BTreeSet<&str> {
 struct Flows {
     login: Requests<LoginRequestRecord>,
     consent: Requests<ConsentRequestRecord>,
+    logout: Requests<LogoutRequestRecord>,
     /// subject → challenges of its remembered consents: every authorization asks for them,
     /// and scanning all consent requests instead made each flow O(requests stored).
     remembered: HashMap<String, BTreeSet<String>>,
@@ -125,6 +131,9 @@ impl Flows {
         }
         for challenge in challenges_of(&self.consent, client_id) {
             self.remove_consent(&challenge);
+        }
+        for challenge in challenges_of(&self.logout, client_id) {
+            self.logout.remove(&challenge);
         }
     }
 }
@@ -279,6 +288,8 @@ impl<R: ChallengeRecord> Requests<R> {
 #[derive(Debug, Default)]
 struct Sessions {
     login: HashMap<String, LoginSessionRecord>,
+    /// session id → the grants issued in it (grant id → client id).
+    grants: HashMap<String, BTreeMap<String, String>>,
     forced_subjects: HashMap<(String, String), String>,
 }
 
@@ -308,6 +319,7 @@ impl Default for MemoryStore {
             flows: RwLock::default(),
             sessions: RwLock::default(),
             tokens: RwLock::default(),
+            deliveries: RwLock::default(),
         }
     }
 }
@@ -475,6 +487,31 @@ impl FlowStore for MemoryStore {
         write(&self.flows).consent.consume(verifier_digest)
     }
 
+    async fn create_logout_request(&self, request: LogoutRequestRecord) -> Result<()> {
+        write(&self.flows)
+            .logout
+            .create(request, self.max_open_requests)
+    }
+
+    async fn logout_request(&self, challenge: &str) -> Result<LogoutRequestRecord> {
+        read(&self.flows).logout.get(challenge)
+    }
+
+    async fn handle_logout_request(
+        &self,
+        challenge: &str,
+        handled: HandledLogout,
+    ) -> Result<LogoutRequestRecord> {
+        write(&self.flows)
+            .logout
+            .handle(challenge, handled)
+            .cloned()
+    }
+
+    async fn consume_logout_verifier(&self, verifier_digest: &str) -> Result<LogoutRequestRecord> {
+        write(&self.flows).logout.consume(verifier_digest)
+    }
+
     async fn remembered_consents(
         &self,
         subject: &str,
@@ -541,7 +578,10 @@ impl FlowStore for MemoryStore {
         let consents = flows
             .consent
             .evict_expired(before, limit.saturating_sub(logins));
-        Ok((logins + consents) as u64)
+        let logouts = flows
+            .logout
+            .evict_expired(before, limit.saturating_sub(logins + consents));
+        Ok((logins + consents + logouts) as u64)
     }
 }
 
@@ -570,7 +610,9 @@ impl SessionStore for MemoryStore {
     }
 
     async fn delete_login_session(&self, id: &str) -> Result<()> {
-        write(&self.sessions)
+        let mut sessions = write(&self.sessions);
+        sessions.grants.remove(id);
+        sessions
             .login
             .remove(id)
             .map(|_| ())
@@ -579,9 +621,7 @@ impl SessionStore for MemoryStore {
 
     async fn delete_login_sessions_of(&self, subject: &str) -> Result<u64> {
         let mut sessions = write(&self.sessions);
-        let before = sessions.login.len();
-        sessions.login.retain(|_, s| s.subject != subject);
-        Ok((before - sessions.login.len()) as u64)
+        Ok(sessions.remove(SessionsToEnd::Subject(subject)).len() as u64)
     }
 
     async fn flush_login_sessions(&self, before: OffsetDateTime, limit: usize) -> Result<u64> {
@@ -595,6 +635,7 @@ impl SessionStore for MemoryStore {
             .collect();
         for id in &doomed {
             sessions.login.remove(id);
+            sessions.grants.remove(id);
         }
         Ok(doomed.len() as u64)
     }
@@ -612,6 +653,129 @@ impl SessionStore for MemoryStore {
             .forced_subjects
             .get(&(client_id.to_owned(), subject.to_owned()))
             .cloned())
+    }
+}
+
+impl Sessions {
+    /// Removes the sessions `which` names, returning each with its clients.
+    fn remove(&mut self, which: SessionsToEnd<'_>) -> Vec<EndedSession> {
+        let ids: Vec<String> = match which {
+            SessionsToEnd::Id(id) => vec![id.to_owned()],
+            SessionsToEnd::Subject(subject) => self
+                .login
+                .values()
+                .filter(|s| s.subject == subject)
+                .map(|s| s.id.clone())
+                .collect(),
+        };
+        ids.iter()
+            .filter_map(|id| {
+                let grants = self.grants.remove(id).unwrap_or_default();
+                let clients: BTreeSet<String> = grants.values().cloned().collect();
+                Some(EndedSession {
+                    session: self.login.remove(id)?,
+                    client_ids: clients.into_iter().collect(),
+                    grant_ids: grants.into_keys().collect(),
+                })
+            })
+            .collect()
+    }
+}
+
+#[async_trait::async_trait]
+impl LogoutStore for MemoryStore {
+    async fn add_session_grant(
+        &self,
+        session_id: &str,
+        client_id: &str,
+        grant_id: &str,
+    ) -> Result<()> {
+        let mut sessions = write(&self.sessions);
+        if sessions.login.contains_key(session_id) {
+            sessions
+                .grants
+                .entry(session_id.to_owned())
+                .or_default()
+                .insert(grant_id.to_owned(), client_id.to_owned());
+        }
+        Ok(())
+    }
+
+    async fn end_login_sessions(
+        &self,
+        which: SessionsToEnd<'_>,
+        now: OffsetDateTime,
+        revoke: TokensAtLogout,
+    ) -> Result<Vec<EndedSession>> {
+        // Sessions, tokens, then deliveries: the lock order of the module docs.
+        let mut sessions = write(&self.sessions);
+        let mut tokens = write(&self.tokens);
+        let mut deliveries = write(&self.deliveries);
+        let ended = sessions.remove(which);
+        if revoke == TokensAtLogout::RevokeGrants {
+            for grant_id in ended.iter().flat_map(|end| &end.grant_ids) {
+                tokens.revoke_grant(grant_id);
+            }
+        }
+        for end in &ended {
+            for client_id in &end.client_ids {
+                let key = (end.session.id.clone(), client_id.clone());
+                deliveries
+                    .entry(key)
+                    .or_insert_with(|| LogoutDelivery::new(&end.session, client_id, now));
+            }
+        }
+        Ok(ended)
+    }
+
+    async fn claim_logout_deliveries(
+        &self,
+        now: OffsetDateTime,
+        lease_until: OffsetDateTime,
+        limit: usize,
+    ) -> Result<Vec<LogoutDelivery>> {
+        let mut deliveries = write(&self.deliveries);
+        let mut due: Vec<&mut LogoutDelivery> = deliveries
+            .values_mut()
+            .filter(|d| d.status == DeliveryStatus::Pending && d.next_attempt_at <= now)
+            .collect();
+        due.sort_by_key(|d| d.next_attempt_at);
+        Ok(due
+            .into_iter()
+            .take(limit)
+            .map(|d| {
+                d.next_attempt_at = lease_until;
+                d.clone()
+            })
+            .collect())
+    }
+
+    async fn delete_logout_delivery(&self, session_id: &str, client_id: &str) -> Result<()> {
+        write(&self.deliveries)
+            .remove(&(session_id.to_owned(), client_id.to_owned()))
+            .map(|_| ())
+            .ok_or(StoreError::NotFound)
+    }
+
+    async fn update_logout_delivery(&self, delivery: LogoutDelivery) -> Result<()> {
+        let mut deliveries = write(&self.deliveries);
+        let key = (delivery.session_id.clone(), delivery.client_id.clone());
+        let slot = deliveries.get_mut(&key).ok_or(StoreError::NotFound)?;
+        *slot = delivery;
+        Ok(())
+    }
+
+    async fn logout_deliveries(&self, limit: usize, offset: usize) -> Result<Vec<LogoutDelivery>> {
+        let deliveries = read(&self.deliveries);
+        let mut all: Vec<&LogoutDelivery> = deliveries.values().collect();
+        all.sort_by(|a, b| {
+            (a.created_at, &a.session_id, &a.client_id).cmp(&(
+                b.created_at,
+                &b.session_id,
+                &b.client_id,
+            ))
+        });
+        Ok(all.into_iter().skip(offset).take(limit).cloned().collect())
     }
 }
 

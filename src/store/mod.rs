@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use crate::error::{ErrorCode, StoreError};
+use crate::model::TokensAtLogout;
 use crate::model::client::ClientRecord;
 
 mod keys;
@@ -136,6 +137,20 @@ pub trait FlowStore: Send + Sync + Debug {
     async fn consume_consent_verifier(&self, verifier_digest: &str)
     -> Result<ConsentRequestRecord>;
 
+    /// Stores a new logout request.
+    async fn create_logout_request(&self, request: LogoutRequestRecord) -> Result<()>;
+    /// The logout request with this challenge; [`StoreError::NotFound`] if none.
+    async fn logout_request(&self, challenge: &str) -> Result<LogoutRequestRecord>;
+    /// Records the host's answer; same contract as [`FlowStore::handle_login_request`].
+    async fn handle_logout_request(
+        &self,
+        challenge: &str,
+        handled: HandledLogout,
+    ) -> Result<LogoutRequestRecord>;
+    /// Consumes the logout verifier once; same contract as
+    /// [`FlowStore::consume_login_verifier`].
+    async fn consume_logout_verifier(&self, verifier_digest: &str) -> Result<LogoutRequestRecord>;
+
     /// Accepted consents of `subject` for `client_id` with `remember = true` and not `skip`,
     /// newest first; the caller checks `remember_for` expiry.
     async fn remembered_consents(
@@ -160,7 +175,8 @@ pub trait FlowStore: Send + Sync + Debug {
     /// tokens stay active (a retry would no longer find it), so a host store that keeps flows
     /// and tokens apart must still make both changes together.
     async fn revoke_consents(&self, subject: &str, client_id: Option<&str>) -> Result<u64>;
-    /// Deletes login and consent requests that expired before `before`; at most `limit`.
+    /// Deletes login, consent and logout requests that expired before `before`; at most
+    /// `limit`.
     async fn flush_requests(&self, before: OffsetDateTime, limit: usize) -> Result<u64>;
 }
 
@@ -181,6 +197,122 @@ pub trait SessionStore: Send + Sync + Debug {
     async fn set_forced_subject(&self, client_id: &str, subject: &str, forced: &str) -> Result<()>;
     /// The forced subject identifier for (client, subject), if any.
     async fn forced_subject(&self, client_id: &str, subject: &str) -> Result<Option<String>>;
+}
+
+/// Logout: which clients took part in a login session, ending sessions, and the outbox of
+/// back-channel logout deliveries (the core records them; the host's
+/// [`LogoutNotifier`](crate::LogoutNotifier) sends them).
+#[async_trait::async_trait]
+pub trait LogoutStore: Send + Sync + Debug {
+    /// Records that `client_id` received the tokens of grant `grant_id` in login session
+    /// `session_id`, if that session exists; recording a grant twice keeps one.
+    async fn add_session_grant(
+        &self,
+        session_id: &str,
+        client_id: &str,
+        grant_id: &str,
+    ) -> Result<()>;
+    /// Ends login sessions in one atomic step: deletes the session `which` names (or every
+    /// session of a subject) with its recorded grants, queues one pending [`LogoutDelivery`]
+    /// per (session, client), due at `now`, and with [`TokensAtLogout::RevokeGrants`] revokes
+    /// every token and unused code of those grants (as [`TokenStore::revoke_grant`]). Returns
+    /// the ended sessions with their clients and grants (empty when none existed).
+    async fn end_login_sessions(
+        &self,
+        which: SessionsToEnd<'_>,
+        now: OffsetDateTime,
+        tokens: TokensAtLogout,
+    ) -> Result<Vec<EndedSession>>;
+    /// Claims up to `limit` pending deliveries due at `now` (earliest first) by moving their
+    /// `next_attempt_at` to `lease_until`, atomically, so that two workers never claim one
+    /// delivery at the same time; a claimed delivery whose worker died is due again then.
+    async fn claim_logout_deliveries(
+        &self,
+        now: OffsetDateTime,
+        lease_until: OffsetDateTime,
+        limit: usize,
+    ) -> Result<Vec<LogoutDelivery>>;
+    /// Deletes a delivery that succeeded (or needs no sending);
+    /// [`StoreError::NotFound`] if none.
+    async fn delete_logout_delivery(&self, session_id: &str, client_id: &str) -> Result<()>;
+    /// Replaces a delivery after a failed attempt (attempts, next attempt, status, error);
+    /// [`StoreError::NotFound`] if none.
+    async fn update_logout_delivery(&self, delivery: LogoutDelivery) -> Result<()>;
+    /// A page of deliveries not yet delivered, pending and failed, ordered by
+    /// (`created_at`, `session_id`, `client_id`).
+    async fn logout_deliveries(&self, limit: usize, offset: usize) -> Result<Vec<LogoutDelivery>>;
+}
+
+/// Which login sessions [`LogoutStore::end_login_sessions`] ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionsToEnd<'a> {
+    /// The session with this id.
+    Id(&'a str),
+    /// Every session of this subject.
+    Subject(&'a str),
+}
+
+/// A login session that was ended, with the clients that took part in it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EndedSession {
+    /// The session as it was.
+    pub session: LoginSessionRecord,
+    /// The clients recorded with [`LogoutStore::add_session_grant`], each once, sorted.
+    pub client_ids: Vec<String>,
+    /// The grants recorded with [`LogoutStore::add_session_grant`], sorted.
+    pub grant_ids: Vec<String>,
+}
+
+/// Where a back-channel logout delivery stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeliveryStatus {
+    /// Waiting for its (next) attempt.
+    Pending,
+    /// Every attempt failed; it is not retried.
+    Failed,
+}
+
+/// A back-channel logout notification owed to one client for one ended session.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogoutDelivery {
+    /// The ended login session (`sid`).
+    pub session_id: String,
+    /// The client to notify.
+    pub client_id: String,
+    /// The session's subject (not pairwise).
+    pub subject: String,
+    /// The logout token's `jti`, the same on every attempt.
+    pub jti: String,
+    /// When the session ended.
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    /// Attempts made so far.
+    pub attempts: u32,
+    /// When the next attempt is due (pending only).
+    #[serde(with = "time::serde::rfc3339")]
+    pub next_attempt_at: OffsetDateTime,
+    /// Pending or failed.
+    pub status: DeliveryStatus,
+    /// Why the last attempt failed.
+    pub last_error: String,
+}
+
+impl LogoutDelivery {
+    /// A new pending delivery to `client_id` for an ended `session`, due at `now`.
+    pub fn new(session: &LoginSessionRecord, client_id: &str, now: OffsetDateTime) -> Self {
+        Self {
+            session_id: session.id.clone(),
+            client_id: client_id.to_owned(),
+            subject: session.subject.clone(),
+            jti: crate::crypto::random_id(),
+            created_at: now,
+            attempts: 0,
+            next_attempt_at: now,
+            status: DeliveryStatus::Pending,
+            last_error: String::new(),
+        }
+    }
 }
 
 /// Authorization codes, access tokens and refresh tokens.
@@ -226,10 +358,13 @@ pub(crate) fn found<T>(
 }
 
 /// Everything a [`Provider`](crate::Provider) persists. Implemented automatically for any
-/// type that implements the five store traits.
-pub trait Store: ClientStore + KeyStore + FlowStore + SessionStore + TokenStore {}
+/// type that implements the six store traits.
+pub trait Store:
+    ClientStore + KeyStore + FlowStore + SessionStore + LogoutStore + TokenStore
+{
+}
 
-impl<T: ClientStore + KeyStore + FlowStore + SessionStore + TokenStore> Store for T {}
+impl<T: ClientStore + KeyStore + FlowStore + SessionStore + LogoutStore + TokenStore> Store for T {}
 
 /// The OpenID Connect parameters of an authorization request, shown to the login and
 /// consent apps (`oidc_context`).
@@ -293,7 +428,7 @@ pub struct LoginRequestRecord {
 /// was consumed (once), and the [`FlowStore`] calls of their kind. Stores and the flow use it
 /// to treat both alike.
 pub(crate) trait ChallengeRecord: Clone + Send + Sync {
-    /// The host's answer: [`HandledLogin`] or [`HandledConsent`].
+    /// The host's answer: [`HandledLogin`], [`HandledConsent`] or [`HandledLogout`].
     type Handled;
     /// What the host's acceptance stored: [`AcceptedLogin`] or [`AcceptedConsent`].
     type Accepted;
@@ -441,6 +576,71 @@ challenge_record!(
     handle_consent_request,
     consume_consent_verifier
 );
+
+challenge_record!(
+    LogoutRequestRecord,
+    HandledLogout,
+    AcceptedLogout,
+    create_logout_request,
+    logout_request,
+    handle_logout_request,
+    consume_logout_verifier
+);
+
+/// A logout request (OpenID Connect RP-Initiated Logout, or the user's own): the browser
+/// is at the host's logout page.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LogoutRequestRecord {
+    /// The logout challenge (public id, given to the logout app).
+    pub challenge: String,
+    /// SHA-256 hex of the logout verifier.
+    pub verifier_digest: String,
+    /// The CSRF value bound to the browser by a signed cookie.
+    pub csrf: String,
+    /// The relying party that asked, if one was identified (empty otherwise).
+    pub client_id: String,
+    /// The subject of the session to end (not pairwise).
+    pub subject: String,
+    /// The login session to end (`sid`).
+    pub session_id: String,
+    /// Whether a relying party initiated the logout.
+    pub rp_initiated: bool,
+    /// The original logout URL (issuer + `/oauth2/sessions/logout`, with its query).
+    pub request_url: String,
+    /// Where the browser goes once the logout is done: the validated
+    /// `post_logout_redirect_uri` with `state`, or the configured default.
+    pub post_logout_redirect: String,
+    /// The `ui_locales` of the request, for the logout page.
+    pub ui_locales: Vec<String>,
+    /// When the logout request arrived.
+    #[serde(with = "time::serde::rfc3339")]
+    pub requested_at: OffsetDateTime,
+    /// After this the request can no longer be completed.
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires_at: OffsetDateTime,
+    /// The host's answer, once given.
+    pub handled: Option<HandledLogout>,
+    /// Whether the verifier was consumed.
+    pub verifier_used: bool,
+}
+
+/// The host's answer to a logout request.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum HandledLogout {
+    /// The user confirmed the logout.
+    Accepted(AcceptedLogout),
+    /// The logout was refused; the session stays.
+    Rejected(RejectedRequest),
+}
+
+/// A confirmed logout.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AcceptedLogout {
+    /// When the host accepted.
+    #[serde(with = "time::serde::rfc3339")]
+    pub handled_at: OffsetDateTime,
+}
 
 /// The host's answer to a login request.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

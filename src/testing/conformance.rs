@@ -8,7 +8,8 @@
 //! revocations racing with rotations, expiry and flush (within the limit, never an
 //! unexpired row), pagination order, the remembered-consent filter, login sessions, forced
 //! subjects, the initial-key race, client deletion taking everything kept under the client's
-//! id with it, and the CORS origin index following client writes.
+//! id with it, the CORS origin index following client writes, and logout (logout requests,
+//! ending sessions with their back-channel outbox, leased claims).
 //!
 //! Like an assertion library, the kit **panics** with a message naming the violated contract;
 //! call it from a test. Every case uses fresh random ids, so cases may share one database and
@@ -49,12 +50,14 @@ use crate::store::{
 };
 
 mod flows;
+mod logout;
 mod tokens;
 
 pub use flows::{
     client_deletion, clients, consent_requests, cors_origins, flush_requests, forced_subjects,
     keys, login_requests, login_sessions, remembered_consents,
 };
+pub use logout::{logout_deliveries, logout_requests};
 pub use tokens::{
     RACE_ROUNDS, client_revocation, codes, consent_revocation, flush_tokens, grant_revocation,
     refresh_rotation, revocation_races, tokens,
@@ -83,6 +86,8 @@ pub async fn run_all(store: &dyn Store) {
     flush_tokens(store).await;
     client_deletion(store).await;
     cors_origins(store).await;
+    logout_requests(store).await;
+    logout_deliveries(store).await;
 }
 
 fn ok<T, E: Debug>(result: Result<T, E>, what: &str) -> T {

@@ -8,11 +8,13 @@ use std::sync::{Arc, Mutex};
 use time::OffsetDateTime;
 
 use crate::error::StoreError;
+use crate::model::TokensAtLogout;
 use crate::model::client::ClientRecord;
 use crate::store::{
-    ClientStore, CodeRecord, ConsentRequestRecord, FlowStore, HandledConsent, HandledLogin,
-    IssuedTokens, KeyChange, KeyRecord, KeyStore, LoginRequestRecord, LoginSessionRecord,
-    MemoryStore, SessionStore, Store, TokenRecord, TokenStore,
+    ClientStore, CodeRecord, ConsentRequestRecord, EndedSession, FlowStore, HandledConsent,
+    HandledLogin, HandledLogout, IssuedTokens, KeyChange, KeyRecord, KeyStore, LoginRequestRecord,
+    LoginSessionRecord, LogoutDelivery, LogoutRequestRecord, LogoutStore, MemoryStore,
+    SessionStore, SessionsToEnd, Store, TokenRecord, TokenStore,
 };
 
 /// Never fail.
@@ -153,6 +155,10 @@ delegate!(FlowStore {
     fn consent_request(challenge: &str) -> ConsentRequestRecord;
     fn handle_consent_request(challenge: &str, handled: HandledConsent) -> ConsentRequestRecord;
     fn consume_consent_verifier(verifier_digest: &str) -> ConsentRequestRecord;
+    fn create_logout_request(request: LogoutRequestRecord) -> ();
+    fn logout_request(challenge: &str) -> LogoutRequestRecord;
+    fn handle_logout_request(challenge: &str, handled: HandledLogout) -> LogoutRequestRecord;
+    fn consume_logout_verifier(verifier_digest: &str) -> LogoutRequestRecord;
     fn remembered_consents(subject: &str, client_id: &str) -> Vec<ConsentRequestRecord>;
     fn consent_sessions(subject: &str, limit: usize, offset: usize) -> Vec<ConsentRequestRecord>;
     fn revoke_consents(subject: &str, client_id: Option<&str>) -> u64;
@@ -167,6 +173,15 @@ delegate!(SessionStore {
     fn flush_login_sessions(before: OffsetDateTime, limit: usize) -> u64;
     fn set_forced_subject(client_id: &str, subject: &str, forced: &str) -> ();
     fn forced_subject(client_id: &str, subject: &str) -> Option<String>;
+});
+
+delegate!(LogoutStore {
+    fn add_session_grant(session_id: &str, client_id: &str, grant_id: &str) -> ();
+    fn end_login_sessions(which: SessionsToEnd<'_>, now: OffsetDateTime, tokens: TokensAtLogout) -> Vec<EndedSession>;
+    fn claim_logout_deliveries(now: OffsetDateTime, lease_until: OffsetDateTime, limit: usize) -> Vec<LogoutDelivery>;
+    fn delete_logout_delivery(session_id: &str, client_id: &str) -> ();
+    fn update_logout_delivery(delivery: LogoutDelivery) -> ();
+    fn logout_deliveries(limit: usize, offset: usize) -> Vec<LogoutDelivery>;
 });
 
 delegate!(TokenStore {

@@ -194,16 +194,21 @@ impl UserAgent {
         self.once(&method, &target, None).await
     }
 
-    /// Whether `url` is one of the host's pages (login, consent, error), where the browser
+    /// Whether `url` is one of the host's pages (login, consent, error, logout), where the browser
     /// stops even when the page is one of the provider's fallbacks.
     fn is_host_page(&self, url: &str) -> bool {
         let config = self.provider.config();
-        [&config.login_url, &config.consent_url, &config.error_url]
-            .iter()
-            .any(|page| {
-                url.strip_prefix(page.as_str())
-                    .is_some_and(|rest| rest.is_empty() || rest.starts_with(['?', '#']))
-            })
+        [
+            &config.login_url,
+            &config.consent_url,
+            &config.error_url,
+            &config.logout_url,
+        ]
+        .iter()
+        .any(|page| {
+            url.strip_prefix(page.as_str())
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with(['?', '#']))
+        })
     }
 
     /// The path and query of `url` if it points at the provider (or is already a path).

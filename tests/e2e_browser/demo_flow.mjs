@@ -1,7 +1,10 @@
 // Clicks through the axum example's demo app in a real headless Chromium:
 //   1. start → login as a user name (with HTML metacharacters, to check escaping) → consent
 //      (allow) → callback: the page shows an ID token whose `sub` is that user;
-//   2. start → login → consent (deny) → callback: the client got `access_denied`.
+//   2. the callback's "Log out" link (RP-initiated logout with the ID token as hint) → the demo's
+//      logout page names the user → confirm → back on the demo's index with `state`; a new flow
+//      shows the login page again (the remembered session ended);
+//   3. start → login → consent (deny) → callback: the client got `access_denied`.
 //
 // Usage: START_URL=http://127.0.0.1:4444/demo/start CHROMIUM=/usr/bin/chromium node demo_flow.mjs
 import { chromium } from 'playwright-core';
@@ -20,10 +23,13 @@ function jwtClaims(jwt) {
   return JSON.parse(Buffer.from(parts[1], 'base64url').toString('utf8'));
 }
 
-async function loginAndConsent(page, user, decision) {
+async function loginAndConsent(page, user, decision, remember = false) {
   await page.goto(START_URL);
   await page.waitForURL(/\/demo\/login\?/, { timeout: TIMEOUT_MS });
   await page.fill('#username', user);
+  if (remember) {
+    await page.check('input[name=remember]');
+  }
   await Promise.all([page.waitForURL(/\/demo\/consent\?/), page.click('#login')]);
   assert.equal(await page.textContent('#subject'), user, 'consent page greets the user');
   const scopes = await page.$$eval('input[name=grant_scope]', (boxes) => boxes.map((b) => b.value));
@@ -52,7 +58,7 @@ let failed = false;
 try {
   // Granted: the final page shows an ID token for exactly this user.
   const user = `alice <b>&"' ${Date.now()}`;
-  await loginAndConsent(page, user, '#allow');
+  await loginAndConsent(page, user, '#allow', true);
   const shownSubject = await page.textContent('#subject');
   const idToken = (await page.textContent('#id_token')).trim();
   const claims = jwtClaims(idToken);
@@ -61,6 +67,16 @@ try {
   assert.ok((await page.textContent('#access_token')).trim().length > 0, 'an access token');
   assert.match(await page.textContent('#scope'), /openid/);
   console.log(`granted: ID token for sub=${JSON.stringify(claims.sub)} aud=${JSON.stringify(claims.aud)} iss=${claims.iss}`);
+  assert.ok(claims.sid, 'the ID token carries the login session id');
+
+  // Logout: RP-initiated, confirmed on the demo's logout page, back to the demo with state.
+  await Promise.all([page.waitForURL(/\/demo\/logout\?logout_challenge=/), page.click('#logout')]);
+  assert.equal(await page.textContent('#subject'), user, 'the logout page names the user');
+  await Promise.all([page.waitForURL(/\/demo\/\?state=/), page.click('#confirm-logout')]);
+  await page.goto(START_URL);
+  await page.waitForURL(/\/demo\/login\?/, { timeout: TIMEOUT_MS });
+  assert.ok(await page.$('#username'), 'after logout the login page asks again');
+  console.log('logout: confirmed, back at the relying party, the session ended');
 
   // Denied: the client receives access_denied.
   await loginAndConsent(page, 'bob', '#deny');

@@ -186,6 +186,16 @@ fn micros(at: OffsetDateTime) -> i64 {
     i64::try_from(micros).unwrap_or(if micros < 0 { i64::MIN } else { i64::MAX })
 }
 
+/// The JSON (RFC 3339) of a time kept as Unix microseconds in a column.
+fn micros_json(micros: i64) -> Result<serde_json::Value> {
+    let at = OffsetDateTime::from_unix_timestamp_nanos(i128::from(micros) * 1_000)
+        .map_err(StoreError::backend)?;
+    let text = at
+        .format(&time::format_description::well_known::Rfc3339)
+        .map_err(StoreError::backend)?;
+    Ok(text.into())
+}
+
 /// A page size or offset as the `BIGINT` SQL expects.
 fn count(n: usize) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)

@@ -9,20 +9,19 @@
 //! transaction rotated or inserted is never missed) and `begin_migration` (PostgreSQL
 //! serialises concurrent starts with an advisory lock).
 
-/// Implements the five store traits and the migration runner for `$store` on database `$db`.
+/// Implements the six store traits and the migration runner for `$store` on database `$db`.
 macro_rules! impl_sql_store {
     ($store:ty, $db:ty) => {
         use $crate::error::StoreError;
         use $crate::model::client::ClientRecord;
         use $crate::store::sql::queries::{self as q, RequestQueries};
         use $crate::store::sql::{
-            RequestRow, count, db_error, from_json, micros, pending_migrations, retry_on_conflict,
-            rows, to_json,
+            RequestRow, count, db_error, from_json, micros, micros_json, pending_migrations,
+            retry_on_conflict, rows, to_json,
         };
+        use $crate::model::TokensAtLogout;
         use $crate::store::{
-            ClientStore, CodeRecord, ConsentRequestRecord, FlowStore, HandledConsent,
-            HandledLogin, IssuedTokens, KeyChange, KeyRecord, KeyStore, LoginRequestRecord,
-            LoginSessionRecord, SessionStore, TokenKind, TokenRecord, TokenStatus, TokenStore,
+            ClientStore, CodeRecord, ConsentRequestRecord, DeliveryStatus, EndedSession, FlowStore, HandledConsent, HandledLogin, HandledLogout, IssuedTokens, KeyChange, KeyRecord, KeyStore, LoginRequestRecord, LoginSessionRecord, LogoutDelivery, LogoutRequestRecord, LogoutStore, SessionStore, SessionsToEnd, TokenKind, TokenRecord, TokenStatus, TokenStore,
         };
         use serde::de::DeserializeOwned;
         use sqlx::Row as _;
@@ -37,6 +36,20 @@ macro_rules! impl_sql_store {
                 handled: row.try_get(1).map_err(db_error)?,
                 verifier_used: row.try_get(2).map_err(db_error)?,
             })
+        }
+
+        fn delivery_from_row(row: &DbRow) -> Result<LogoutDelivery> {
+            let record: String = row.try_get(0).map_err(db_error)?;
+            let status: String = row.try_get(1).map_err(db_error)?;
+            let next: i64 = row.try_get(2).map_err(db_error)?;
+            from_json(&record, &[("status", status.into()), ("next_attempt_at", micros_json(next)?)])
+        }
+
+        fn status_name(status: DeliveryStatus) -> &'static str {
+            match status {
+                DeliveryStatus::Pending => "pending",
+                DeliveryStatus::Failed => "failed",
+            }
         }
 
         fn token_from_row(row: &DbRow) -> Result<TokenRecord> {
@@ -569,6 +582,38 @@ macro_rules! impl_sql_store {
                 self.consume_verifier(&q::CONSENT, verifier_digest).await
             }
 
+            async fn create_logout_request(&self, request: LogoutRequestRecord) -> Result<()> {
+                let handled = request.handled.as_ref().map(to_json).transpose()?;
+                sqlx::query(q::INSERT_LOGOUT)
+                    .bind(request.challenge.as_str())
+                    .bind(request.verifier_digest.as_str())
+                    .bind(micros(request.expires_at))
+                    .bind(handled)
+                    .bind(request.verifier_used)
+                    .bind(to_json(&request)?)
+                    .bind(request.client_id.as_str())
+                    .execute(&self.pool)
+                    .await
+                    .map_err(db_error)?;
+                Ok(())
+            }
+
+            async fn logout_request(&self, challenge: &str) -> Result<LogoutRequestRecord> {
+                self.request(q::LOGOUT.select, challenge).await
+            }
+
+            async fn handle_logout_request(
+                &self,
+                challenge: &str,
+                handled: HandledLogout,
+            ) -> Result<LogoutRequestRecord> {
+                self.handle_request(&q::LOGOUT, challenge, to_json(&handled)?, None).await
+            }
+
+            async fn consume_logout_verifier(&self, verifier_digest: &str) -> Result<LogoutRequestRecord> {
+                self.consume_verifier(&q::LOGOUT, verifier_digest).await
+            }
+
             async fn remembered_consents(
                 &self,
                 subject: &str,
@@ -615,7 +660,10 @@ macro_rules! impl_sql_store {
                 let consents = self
                     .flush(q::CONSENT.flush, before, limit.saturating_sub(rows(logins)))
                     .await?;
-                Ok(logins + consents)
+                let logouts = self
+                    .flush(q::LOGOUT.flush, before, limit.saturating_sub(rows(logins + consents)))
+                    .await?;
+                Ok(logins + consents + logouts)
             }
         }
 
@@ -643,20 +691,51 @@ macro_rules! impl_sql_store {
             }
 
             async fn delete_login_session(&self, id: &str) -> Result<()> {
-                self.execute_one(sqlx::query(q::DELETE_SESSION).bind(id)).await
+                let mut tx = self.begin_write().await?;
+                sqlx::query(q::DELETE_SESSION_GRANTS)
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_error)?;
+                let deleted = sqlx::query(q::DELETE_SESSION)
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_error)?
+                    .rows_affected();
+                tx.commit().await.map_err(db_error)?;
+                match deleted {
+                    0 => Err(StoreError::NotFound),
+                    _ => Ok(()),
+                }
             }
 
             async fn delete_login_sessions_of(&self, subject: &str) -> Result<u64> {
-                Ok(sqlx::query(q::DELETE_SESSIONS_OF)
+                let mut tx = self.begin_write().await?;
+                sqlx::query(q::DELETE_SESSION_GRANTS_OF)
                     .bind(subject)
-                    .execute(&self.pool)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_error)?;
+                let deleted = sqlx::query(q::DELETE_SESSIONS_OF)
+                    .bind(subject)
+                    .execute(&mut *tx)
                     .await
                     .map_err(db_error)?
-                    .rows_affected())
+                    .rows_affected();
+                tx.commit().await.map_err(db_error)?;
+                Ok(deleted)
             }
 
             async fn flush_login_sessions(&self, before: OffsetDateTime, limit: usize) -> Result<u64> {
-                self.flush(q::FLUSH_SESSIONS, before, limit).await
+                let flushed = self.flush(q::FLUSH_SESSIONS, before, limit).await?;
+                if flushed > 0 {
+                    sqlx::query(q::FLUSH_SESSION_GRANTS)
+                        .execute(&self.pool)
+                        .await
+                        .map_err(db_error)?;
+                }
+                Ok(flushed)
             }
 
             async fn set_forced_subject(&self, client_id: &str, subject: &str, forced: &str) -> Result<()> {
@@ -677,6 +756,127 @@ macro_rules! impl_sql_store {
                     .fetch_optional(&self.pool)
                     .await
                     .map_err(db_error)
+            }
+        }
+
+        #[async_trait::async_trait]
+        impl LogoutStore for $store {
+            async fn add_session_grant(&self, session_id: &str, client_id: &str, grant_id: &str) -> Result<()> {
+                sqlx::query(q::INSERT_SESSION_GRANT)
+                    .bind(session_id)
+                    .bind(client_id)
+                    .bind(grant_id)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(db_error)?;
+                Ok(())
+            }
+
+            async fn end_login_sessions(
+                &self,
+                which: SessionsToEnd<'_>,
+                now: OffsetDateTime,
+                tokens: TokensAtLogout,
+            ) -> Result<Vec<EndedSession>> {
+                let (sql, key) = match which {
+                    SessionsToEnd::Id(id) => (q::END_SESSION, id),
+                    SessionsToEnd::Subject(subject) => (q::END_SESSIONS_OF, subject),
+                };
+                // It may revoke like `revoke_grant`, so it runs in a revocation transaction
+                // (and again when that aborts for a concurrent rotation).
+                retry_on_conflict(|| async {
+                    let mut tx = self.begin_revocation().await?;
+                    let records: Vec<String> = sqlx::query_scalar(sql)
+                        .bind(key)
+                        .fetch_all(&mut *tx)
+                        .await
+                        .map_err(db_error)?;
+                    let mut ended = Vec::with_capacity(records.len());
+                    for record in records {
+                        let session: LoginSessionRecord = from_json(&record, &[])?;
+                        let taken: Vec<(String, String)> = sqlx::query_as(q::TAKE_SESSION_GRANTS)
+                            .bind(session.id.as_str())
+                            .fetch_all(&mut *tx)
+                            .await
+                            .map_err(db_error)?;
+                        let mut grant_ids: Vec<String> = taken.iter().map(|(g, _)| g.clone()).collect();
+                        grant_ids.sort_unstable();
+                        let mut client_ids: Vec<String> = taken.into_iter().map(|(_, c)| c).collect();
+                        client_ids.sort_unstable();
+                        client_ids.dedup();
+                        if tokens == TokensAtLogout::RevokeGrants {
+                            for grant_id in &grant_ids {
+                                revoke_in(&mut tx, q::REVOKE_GRANT_TOKENS, q::REVOKE_GRANT_CODES, grant_id)
+                                    .await?;
+                            }
+                        }
+                        for client_id in &client_ids {
+                            let delivery = LogoutDelivery::new(&session, client_id, now);
+                            sqlx::query(q::INSERT_DELIVERY)
+                                .bind(delivery.session_id.as_str())
+                                .bind(delivery.client_id.as_str())
+                                .bind(micros(delivery.created_at))
+                                .bind(status_name(delivery.status))
+                                .bind(micros(delivery.next_attempt_at))
+                                .bind(to_json(&delivery)?)
+                                .execute(&mut *tx)
+                                .await
+                                .map_err(db_error)?;
+                        }
+                        ended.push(EndedSession { session, client_ids, grant_ids });
+                    }
+                    tx.commit().await.map_err(db_error)?;
+                    Ok(ended)
+                })
+                .await
+            }
+
+            async fn claim_logout_deliveries(
+                &self,
+                now: OffsetDateTime,
+                lease_until: OffsetDateTime,
+                limit: usize,
+            ) -> Result<Vec<LogoutDelivery>> {
+                let claimed = sqlx::query(q::CLAIM_DELIVERIES)
+                    .bind(micros(now))
+                    .bind(micros(lease_until))
+                    .bind(count(limit))
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(db_error)?;
+                let mut deliveries = claimed
+                    .iter()
+                    .map(delivery_from_row)
+                    .collect::<Result<Vec<_>>>()?;
+                deliveries.sort_by(|a, b| a.created_at.cmp(&b.created_at));
+                Ok(deliveries)
+            }
+
+            async fn delete_logout_delivery(&self, session_id: &str, client_id: &str) -> Result<()> {
+                self.execute_one(sqlx::query(q::DELETE_DELIVERY).bind(session_id).bind(client_id))
+                    .await
+            }
+
+            async fn update_logout_delivery(&self, delivery: LogoutDelivery) -> Result<()> {
+                self.execute_one(
+                    sqlx::query(q::UPDATE_DELIVERY)
+                        .bind(delivery.session_id.as_str())
+                        .bind(delivery.client_id.as_str())
+                        .bind(status_name(delivery.status))
+                        .bind(micros(delivery.next_attempt_at))
+                        .bind(to_json(&delivery)?),
+                )
+                .await
+            }
+
+            async fn logout_deliveries(&self, limit: usize, offset: usize) -> Result<Vec<LogoutDelivery>> {
+                let found = sqlx::query(q::LIST_DELIVERIES)
+                    .bind(count(limit))
+                    .bind(count(offset))
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(db_error)?;
+                found.iter().map(delivery_from_row).collect()
             }
         }
 

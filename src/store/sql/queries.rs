@@ -10,6 +10,7 @@ pub(crate) const MIGRATIONS: &[(i64, &str)] = &[
         2,
         include_str!("migrations/0002_client_cleanup_and_cors_origins.sql"),
     ),
+    (3, include_str!("migrations/0003_logout.sql")),
 ];
 /// The version whose new columns and tables the store backfills from the records' JSON
 /// (in the migration's transaction) right after applying it.
@@ -29,11 +30,12 @@ pub(crate) const UPDATE_CLIENT: &str =
     "UPDATE oauth2_clients SET created_at = $2, record = $3 WHERE client_id = $1";
 pub(crate) const DELETE_CLIENT: &str = "DELETE FROM oauth2_clients WHERE client_id = $1";
 /// What deleting a client deletes besides the client row, in its transaction (`$1` the id).
-pub(crate) const DELETE_CLIENT_LEFTOVERS: [&str; 4] = [
+pub(crate) const DELETE_CLIENT_LEFTOVERS: [&str; 5] = [
     "DELETE FROM oauth2_client_cors_origins WHERE client_id = $1",
     "DELETE FROM oauth2_login_requests WHERE client_id = $1",
     "DELETE FROM oauth2_consent_requests WHERE client_id = $1",
     "DELETE FROM oauth2_forced_subjects WHERE client_id = $1",
+    "DELETE FROM oauth2_logout_requests WHERE client_id = $1",
 ];
 pub(crate) const INSERT_CORS_ORIGIN: &str =
     "INSERT INTO oauth2_client_cors_origins (origin, client_id) VALUES ($1, $2)";
@@ -207,3 +209,78 @@ pub(crate) const REVOKE_CLIENT_TOKENS: &str =
 /// Tokens without expiry (`expires_at` NULL) never match `<`.
 pub(crate) const FLUSH_TOKENS: &str = "DELETE FROM oauth2_tokens WHERE (kind, signature) IN \
     (SELECT kind, signature FROM oauth2_tokens WHERE expires_at < $1 LIMIT $2)";
+
+pub(crate) const INSERT_LOGOUT: &str = "INSERT INTO oauth2_logout_requests \
+    (challenge, verifier_digest, expires_at, handled, verifier_used, record, client_id) \
+    VALUES ($1, $2, $3, $4, $5, $6, $7)";
+pub(crate) const LOGOUT: RequestQueries = RequestQueries {
+    select: concat!(
+        "SELECT ",
+        request_columns!(),
+        " FROM oauth2_logout_requests WHERE challenge = $1"
+    ),
+    select_by_verifier: concat!(
+        "SELECT ",
+        request_columns!(),
+        " FROM oauth2_logout_requests WHERE verifier_digest = $1"
+    ),
+    handle: concat!(
+        "UPDATE oauth2_logout_requests SET handled = $2 WHERE challenge = $1 AND handled IS NULL \
+         RETURNING ",
+        request_columns!()
+    ),
+    consume: concat!(
+        "UPDATE oauth2_logout_requests SET verifier_used = TRUE WHERE verifier_digest = $1 \
+         AND handled IS NOT NULL AND verifier_used = FALSE RETURNING ",
+        request_columns!()
+    ),
+    flush: "DELETE FROM oauth2_logout_requests WHERE challenge IN \
+        (SELECT challenge FROM oauth2_logout_requests WHERE expires_at < $1 LIMIT $2)",
+};
+
+// Logout: the grants of each session and the back-channel outbox.
+/// Only for a session that exists, so that a session ended meanwhile leaves nothing behind.
+pub(crate) const INSERT_SESSION_GRANT: &str = "INSERT INTO oauth2_session_grants \
+    (session_id, client_id, grant_id) SELECT $1, $2, $3 WHERE EXISTS \
+    (SELECT 1 FROM oauth2_login_sessions WHERE id = $1) ON CONFLICT DO NOTHING";
+pub(crate) const END_SESSION: &str =
+    "DELETE FROM oauth2_login_sessions WHERE id = $1 RETURNING record";
+pub(crate) const END_SESSIONS_OF: &str =
+    "DELETE FROM oauth2_login_sessions WHERE subject = $1 RETURNING record";
+pub(crate) const TAKE_SESSION_GRANTS: &str =
+    "DELETE FROM oauth2_session_grants WHERE session_id = $1 RETURNING grant_id, client_id";
+pub(crate) const DELETE_SESSION_GRANTS: &str =
+    "DELETE FROM oauth2_session_grants WHERE session_id = $1";
+pub(crate) const DELETE_SESSION_GRANTS_OF: &str = "DELETE FROM oauth2_session_grants \
+    WHERE session_id IN (SELECT id FROM oauth2_login_sessions WHERE subject = $1)";
+/// After a flush of sessions: the grants of sessions that are gone.
+pub(crate) const FLUSH_SESSION_GRANTS: &str = "DELETE FROM oauth2_session_grants \
+    WHERE session_id NOT IN (SELECT id FROM oauth2_login_sessions)";
+pub(crate) const INSERT_DELIVERY: &str = "INSERT INTO oauth2_logout_deliveries \
+    (session_id, client_id, created_at, status, next_attempt_at, record) \
+    VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (session_id, client_id) DO NOTHING";
+/// The columns every delivery query returns, in this order.
+macro_rules! delivery_columns {
+    () => {
+        "record, status, next_attempt_at"
+    };
+}
+/// `$1` now, `$2` lease end, `$3` limit. The outer condition is checked again on the row a
+/// concurrent claim may have moved, so that two claims never both take it.
+pub(crate) const CLAIM_DELIVERIES: &str = concat!(
+    "UPDATE oauth2_logout_deliveries SET next_attempt_at = $2 \
+     WHERE status = 'pending' AND next_attempt_at <= $1 AND (session_id, client_id) IN \
+     (SELECT session_id, client_id FROM oauth2_logout_deliveries \
+      WHERE status = 'pending' AND next_attempt_at <= $1 ORDER BY next_attempt_at LIMIT $3) \
+     RETURNING ",
+    delivery_columns!()
+);
+pub(crate) const DELETE_DELIVERY: &str =
+    "DELETE FROM oauth2_logout_deliveries WHERE session_id = $1 AND client_id = $2";
+pub(crate) const UPDATE_DELIVERY: &str = "UPDATE oauth2_logout_deliveries \
+    SET status = $3, next_attempt_at = $4, record = $5 WHERE session_id = $1 AND client_id = $2";
+pub(crate) const LIST_DELIVERIES: &str = concat!(
+    "SELECT ",
+    delivery_columns!(),
+    " FROM oauth2_logout_deliveries ORDER BY created_at, session_id, client_id LIMIT $1 OFFSET $2"
+);

@@ -746,7 +746,7 @@ pub async fn flush_requests(store: &dyn Store) {
     );
 }
 
-fn session(subject: &str, expires_at: OffsetDateTime) -> LoginSessionRecord {
+pub(super) fn session(subject: &str, expires_at: OffsetDateTime) -> LoginSessionRecord {
     LoginSessionRecord {
         id: unique("session"),
         subject: subject.to_owned(),
