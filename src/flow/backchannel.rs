@@ -145,7 +145,7 @@ async fn attempt(
     if client.backchannel_logout_uri.is_empty() {
         return Ok(Attempt::Skipped);
     }
-    let subject = match super::subject::identifier(p, &client, &delivery.subject, "").await {
+    let subject = match super::subject::identifier(p, client, &delivery.subject, "").await {
         Ok(subject) => subject,
         Err(e) => return Ok(Attempt::Failed(e.description.into_owned())),
     };
