@@ -823,8 +823,7 @@ impl TokenStore for MemoryStore {
     }
 }
 
-#[cfg(test)]
-#[cfg(feature = "testing")]
+#[cfg(all(test, feature = "testing"))]
 mod open_requests {
     use time::Duration;
 
