@@ -526,13 +526,23 @@ impl Keys {
             }
         }
         let before = now.saturating_sub(retired_key_lifetime(config));
-        let count =
-            |keys: &[KeyRecord]| keys.iter().filter(|k| k.state == KeyState::Retired).count();
-        let retired_before = count(&store.keys().await?);
-        let after = store
-            .change_keys(KeyChange::RemoveRetiredBefore(before))
-            .await?;
-        report.removed = retired_before.saturating_sub(count(&after));
+        let expired = |keys: &[KeyRecord]| {
+            keys.iter()
+                .filter(|k| {
+                    k.is_signing_key()
+                        && k.state == KeyState::Retired
+                        && k.retired_at.is_some_and(|at| at < before)
+                })
+                .count()
+        };
+        // Only a due removal writes: SQL stores rewrite the key rows on every change.
+        let due = expired(&store.keys().await?);
+        if due > 0 {
+            let after = store
+                .change_keys(KeyChange::RemoveRetiredBefore(before))
+                .await?;
+            report.removed = due.saturating_sub(expired(&after));
+        }
         self.reload(store, now).await?;
         Ok(report)
     }
