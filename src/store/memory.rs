@@ -823,6 +823,7 @@ impl TokenStore for MemoryStore {
     }
 }
 
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 #[cfg(all(test, feature = "testing"))]
 mod open_requests {
     use time::Duration;
