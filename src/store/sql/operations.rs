@@ -21,8 +21,13 @@ macro_rules! impl_sql_store {
         };
         use $crate::model::TokensAtLogout;
         use $crate::store::{
-            ClientStore, CodeRecord, ConsentRequestRecord, DeliveryStatus, EndedSession, FlowStore, HandledConsent, HandledLogin, HandledLogout, IssuedTokens, KeyChange, KeyRecord, KeyStore, LoginRequestRecord, LoginSessionRecord, LogoutDelivery, LogoutRequestRecord, LogoutStore, SessionStore, SessionsToEnd, TokenKind, TokenRecord, TokenStatus, TokenStore,
+            ChallengeRecord, ClientStore, CodeRecord, ConsentRequestRecord, DeliveryStatus,
+            EndedSession, FlowStore, HandledConsent, HandledLogin, HandledLogout, IssuedTokens,
+            KeyChange, KeyRecord, KeyStore, LoginRequestRecord, LoginSessionRecord,
+            LogoutDelivery, LogoutRequestRecord, LogoutStore, SessionStore, SessionsToEnd,
+            TokenKind, TokenRecord, TokenStatus, TokenStore,
         };
+        use serde::Serialize;
         use serde::de::DeserializeOwned;
         use sqlx::Row as _;
         use time::OffsetDateTime;
@@ -244,6 +249,27 @@ macro_rules! impl_sql_store {
             ) -> Result<Vec<T>> {
                 let found = query.fetch_all(&self.pool).await.map_err(db_error)?;
                 found.iter().map(|row| request_row(row)?.decode()).collect()
+            }
+
+            /// Inserts a login or logout request: both tables have the same columns.
+            async fn insert_request<R: ChallengeRecord + Serialize>(
+                &self,
+                insert: &'static str,
+                request: &R,
+                handled: Option<String>,
+            ) -> Result<()> {
+                sqlx::query(insert)
+                    .bind(request.challenge())
+                    .bind(request.verifier_digest())
+                    .bind(micros(request.expires_at()))
+                    .bind(handled)
+                    .bind(request.verifier_used())
+                    .bind(to_json(request)?)
+                    .bind(request.client_id())
+                    .execute(&self.pool)
+                    .await
+                    .map_err(db_error)?;
+                Ok(())
             }
 
             /// The conditional `handled IS NULL` update; `remember` only for consents.
@@ -509,18 +535,7 @@ macro_rules! impl_sql_store {
         impl FlowStore for $store {
             async fn create_login_request(&self, request: LoginRequestRecord) -> Result<()> {
                 let handled = request.handled.as_ref().map(to_json).transpose()?;
-                sqlx::query(q::INSERT_LOGIN)
-                    .bind(request.challenge.as_str())
-                    .bind(request.verifier_digest.as_str())
-                    .bind(micros(request.expires_at))
-                    .bind(handled)
-                    .bind(request.verifier_used)
-                    .bind(to_json(&request)?)
-                    .bind(request.client_id.as_str())
-                    .execute(&self.pool)
-                    .await
-                    .map_err(db_error)?;
-                Ok(())
+                self.insert_request(q::INSERT_LOGIN, &request, handled).await
             }
 
             async fn login_request(&self, challenge: &str) -> Result<LoginRequestRecord> {
@@ -584,18 +599,7 @@ macro_rules! impl_sql_store {
 
             async fn create_logout_request(&self, request: LogoutRequestRecord) -> Result<()> {
                 let handled = request.handled.as_ref().map(to_json).transpose()?;
-                sqlx::query(q::INSERT_LOGOUT)
-                    .bind(request.challenge.as_str())
-                    .bind(request.verifier_digest.as_str())
-                    .bind(micros(request.expires_at))
-                    .bind(handled)
-                    .bind(request.verifier_used)
-                    .bind(to_json(&request)?)
-                    .bind(request.client_id.as_str())
-                    .execute(&self.pool)
-                    .await
-                    .map_err(db_error)?;
-                Ok(())
+                self.insert_request(q::INSERT_LOGOUT, &request, handled).await
             }
 
             async fn logout_request(&self, challenge: &str) -> Result<LogoutRequestRecord> {
