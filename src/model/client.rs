@@ -24,8 +24,9 @@
 //! * `subject_type`: `public` (default) or `pairwise` (only with a configured pairwise salt;
 //!   with more than one redirect URI it needs a `sector_identifier_uri`, which must be https
 //!   and is not fetched).
-//! * `userinfo_signed_response_alg`: `none` (default); `id_token_signed_response_alg`:
-//!   `ES256` (default) or `EdDSA`.
+//! * `userinfo_signed_response_alg`: `none` (default, plain JSON) or an enabled signing
+//!   algorithm; `id_token_signed_response_alg`: an enabled signing algorithm
+//!   ([`KeyConfig::algorithms`](crate::KeyConfig::algorithms)), the first one by default.
 //! * `jwks` (a JWK Set object) and `jwks_uri` are mutually exclusive; `client_uri`,
 //!   `policy_uri`, `tos_uri`, `logo_uri` and `jwks_uri` are empty or absolute http(s) URLs.
 //! * `allowed_cors_origins`: http(s) origins without userinfo, path, query or fragment.
@@ -99,9 +100,9 @@ pub struct Client {
     /// Request object signing algorithm (request objects are not supported).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub request_object_signing_alg: Option<String>,
-    /// `none` (default): userinfo answers plain JSON.
+    /// `none` (default): userinfo answers plain JSON; an enabled algorithm: a signed JWT.
     pub userinfo_signed_response_alg: String,
-    /// Algorithm of this client's ID tokens: `ES256` (default) or `EdDSA`.
+    /// Algorithm of this client's ID tokens: any enabled one (the first enabled by default).
     pub id_token_signed_response_alg: Option<Algorithm>,
     /// Origins allowed to call token, revoke and userinfo from a browser.
     pub allowed_cors_origins: Vec<String>,
