@@ -109,6 +109,13 @@ impl KeyConfig {
         self.algorithms.first().copied().unwrap_or(Algorithm::ES256)
     }
 
+    /// The algorithm of `client`'s ID tokens (and logout tokens).
+    pub(crate) fn id_token_alg(&self, client: &crate::model::client::Client) -> Algorithm {
+        client
+            .id_token_signed_response_alg
+            .unwrap_or(self.default_algorithm())
+    }
+
     fn validate(&self) -> Result<(), ConfigError> {
         if self.algorithms.is_empty() {
             return Err(ConfigError("keys.algorithms must not be empty".into()));

@@ -160,7 +160,7 @@ async fn attempt(
         "events": { BACKCHANNEL_EVENT: {} },
     });
     let token = match p
-        .sign_jwt(client.id_token_alg(), "logout+jwt", &claims)
+        .sign_jwt(p.config.keys.id_token_alg(client), "logout+jwt", &claims)
         .await
     {
         Ok(token) => token,

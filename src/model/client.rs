@@ -240,12 +240,6 @@ impl Client {
         self.subject_type.parse().unwrap_or_default()
     }
 
-    /// The algorithm of this client's ID tokens.
-    pub fn id_token_alg(&self) -> Algorithm {
-        self.id_token_signed_response_alg
-            .unwrap_or(Algorithm::ES256)
-    }
-
     /// A copy without the plaintext secret, as GET, list and login/consent requests show it.
     pub fn without_secret(&self) -> Client {
         Client {

@@ -135,10 +135,7 @@ pub(crate) async fn id_token(
     input: IdTokenInput<'_>,
     now: OffsetDateTime,
 ) -> Result<String, OAuthError> {
-    let alg = input
-        .client
-        .id_token_signed_response_alg
-        .unwrap_or(p.config.keys.default_algorithm());
+    let alg = p.config.keys.id_token_alg(input.client);
     let grant = input.grant;
     let mut claims = super::claims::consented(grant.id_token_extra.clone());
     claims.insert("iss".into(), json!(p.config.issuer));
