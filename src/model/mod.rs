@@ -24,5 +24,6 @@ pub enum TokensAtLogout {
     RevokeGrants,
 }
 pub use vocabulary::{
-    AuthMethod, GrantType, InvalidResponseType, ResponseType, SubjectType, UnknownValue,
+    ApplicationType, AuthMethod, GrantType, InvalidResponseType, ResponseType, SubjectType,
+    UnknownValue,
 };

@@ -1116,6 +1116,7 @@ pub async fn cors_origins(store: &dyn Store) {
             ..client_record(id, now()).client
         },
         secret_hash: None,
+        registration_token: None,
     };
     let (a, b) = (unique("client"), unique("client"));
     ok(
