@@ -12,8 +12,9 @@ use common::flow::{CONSENT, ERROR, LOGIN};
 use common::*;
 use http::{Method, Request, StatusCode};
 use oauth2_provider::{
-    Client, Config, DynamicRegistration, InitialAccessTokens, OAuthError, Provider,
-    RegistrationDecision, RegistrationHook, RegistrationPolicy, RegistrationRequest,
+    AuditEvent, AuditKind, Client, Config, DynamicRegistration, EventSink, InitialAccessTokens,
+    OAuthError, Provider, RegistrationDecision, RegistrationHook, RegistrationPolicy,
+    RegistrationRequest,
 };
 use serde_json::{Value, json};
 
@@ -376,10 +377,13 @@ async fn the_initial_access_token_policy_needs_a_configured_token() {
     assert!(InitialAccessTokens::new(Vec::<String>::new()).is_err());
 }
 
+/// What the hook saw of a request: method, client id, `X-Forwarded-For`.
+type Seen = (Method, Option<String>, Option<String>);
+
 /// A hook that refuses by name, rate-limits, edits the scope, and records what it saw.
 #[derive(Debug, Default)]
 struct Reviewer {
-    seen: Mutex<Vec<(Method, Option<String>, Option<String>)>>,
+    seen: Mutex<Vec<Seen>>,
 }
 
 #[oauth2_provider::async_trait]
@@ -496,4 +500,50 @@ async fn registration_is_off_by_default() {
         assert_error(&res, StatusCode::NOT_FOUND, "not_found");
     }
     assert!(p.list_clients(500, 0).await.unwrap().is_empty());
+}
+
+#[derive(Debug)]
+struct Collect(Mutex<std::sync::mpsc::Sender<AuditEvent>>);
+
+impl EventSink for Collect {
+    fn record(&self, event: &AuditEvent) {
+        let _ = self.0.lock().unwrap().send(event.clone());
+    }
+}
+
+#[tokio::test]
+async fn registration_is_audited_like_the_admin_api() {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let p = Provider::builder(config(RegistrationPolicy::Open))
+        .event_sink(Arc::new(Collect(Mutex::new(tx))))
+        .build()
+        .await
+        .unwrap();
+    let created = register(&p, &mcp_metadata()).await;
+    let id = created["client_id"].as_str().unwrap();
+    let token = created["registration_access_token"].as_str().unwrap();
+    let res = public(
+        &p,
+        managed(Method::PUT, id, Some(token), Some(&mcp_metadata())),
+    )
+    .await;
+    let token = body_json(&res)["registration_access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let res = public(&p, managed(Method::DELETE, id, Some(&token), None)).await;
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    let client_id = id.to_owned();
+    for expected in [
+        AuditKind::ClientCreated {
+            client_id: client_id.clone(),
+        },
+        AuditKind::ClientUpdated {
+            client_id: client_id.clone(),
+        },
+        AuditKind::ClientDeleted { client_id },
+    ] {
+        let event = rx.recv_timeout(std::time::Duration::from_secs(5)).unwrap();
+        assert_eq!(event.kind, expected);
+    }
 }
