@@ -53,6 +53,7 @@ impl Fixture {
             .create_client(ClientRecord {
                 client,
                 secret_hash: Some(SecretHash::of_generated(SECRET)),
+                registration_token: None,
             })
             .await
             .unwrap();

@@ -71,6 +71,7 @@ impl Bench {
         let record = ClientRecord {
             client,
             secret_hash: Some(SecretHash::of_generated(SECRET)),
+            registration_token: None,
         };
         self.rt
             .block_on(self.provider.store().create_client(record))

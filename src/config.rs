@@ -5,10 +5,16 @@ use std::fmt;
 
 use time::Duration;
 
+mod registration;
+
 pub use crate::model::TokensAtLogout;
 use crate::model::redirect_uri::is_loopback_host;
 use crate::model::secret::Secret;
 use crate::model::{AccessTokenStrategy, Algorithm, RsaBits};
+pub use registration::{
+    DynamicRegistration, InitialAccessTokens, RegistrationDecision, RegistrationHook,
+    RegistrationPolicy, RegistrationRequest,
+};
 
 /// The configuration of a [`Provider`](crate::Provider).
 ///
@@ -63,6 +69,9 @@ pub struct Config {
     pub claims_supported: Vec<String>,
     /// The userinfo URL advertised in discovery, when it is not the provider's own.
     pub userinfo_endpoint: Option<String>,
+    /// Dynamic client registration (RFC 7591/7592) at `/oauth2/register`: `None` (the
+    /// default) serves none, as Hydra with `oidc.dynamic_client_registration.enabled` false.
+    pub dynamic_client_registration: Option<DynamicRegistration>,
     /// The signing keys: algorithms, RSA size, scheduled rotation.
     pub keys: KeyConfig,
     /// Opt-outs from secure defaults. Each one weakens the server.
@@ -241,6 +250,7 @@ impl Config {
             claims_supported: Vec::new(),
             userinfo_endpoint: None,
             keys: KeyConfig::default(),
+            dynamic_client_registration: None,
             dangerous: Dangerous::default(),
         };
         config.validate()?;

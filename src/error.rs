@@ -231,6 +231,10 @@ error_codes! {
     RegistrationNotSupported registration_not_supported => BAD_REQUEST, "The OP does not support use of the registration parameter.";
     /// `unsupported_token_type` (400), RFC 7009.
     UnsupportedTokenType unsupported_token_type => BAD_REQUEST, "The authorization server does not support the revocation of the presented token type.";
+    /// `invalid_redirect_uri` (400), RFC 7591 §3.2.2: a registered redirect URI is invalid.
+    InvalidRedirectUri invalid_redirect_uri => BAD_REQUEST, "The value of one or more redirect_uris is invalid.";
+    /// `invalid_client_metadata` (400), RFC 7591 §3.2.2: another client metadata field is invalid.
+    InvalidClientMetadata invalid_client_metadata => BAD_REQUEST, "The value of one of the Client Metadata fields is invalid and the server has rejected this request.";
     /// `not_found` (404).
     NotFound not_found => NOT_FOUND, "The requested resource could not be found.";
     /// `method_not_allowed` (405).

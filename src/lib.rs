@@ -44,7 +44,10 @@ pub use admin::{
 pub use async_trait::async_trait;
 pub use audit::{AuditEvent, AuditKind, EventSink};
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use config::{Config, ConfigError, Dangerous, KeyConfig, Lifespans};
+pub use config::{
+    Config, ConfigError, Dangerous, DynamicRegistration, InitialAccessTokens, KeyConfig, Lifespans,
+    RegistrationDecision, RegistrationHook, RegistrationPolicy, RegistrationRequest,
+};
 pub use context::secret_check::{SecretCheckExecutor, SecretCheckJob};
 pub use context::{KeyMaintenance, Signer, SignerError, SignerKey};
 pub use error::{Error, ErrorCode, OAuthError, StoreError};

@@ -302,6 +302,7 @@ async fn preflights_do_not_scan_every_client() {
                 ..Client::default()
             },
             secret_hash: None,
+            registration_token: None,
         };
         p.store().create_client(record).await.unwrap();
     }

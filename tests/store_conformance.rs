@@ -52,6 +52,7 @@ mod sqlite {
                 ..Default::default()
             },
             secret_hash: None,
+            registration_token: None,
         };
         first.create_client(client.clone()).await.unwrap();
         first.pool().close().await;
@@ -127,6 +128,7 @@ mod sqlite {
                 ..Default::default()
             },
             secret_hash: None,
+            registration_token: None,
         };
         sqlx::query(
             "INSERT INTO oauth2_clients (client_id, created_at, record) VALUES ($1, 0, $2)",
@@ -225,6 +227,7 @@ mod sqlite {
             let record = ClientRecord {
                 client: oauth2_provider::Client::default(),
                 secret_hash: None,
+                registration_token: None,
             };
             store.create_client(record).await.unwrap();
         }

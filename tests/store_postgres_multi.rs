@@ -180,6 +180,7 @@ async fn two_providers(db: &ScratchDb) -> (Provider, Provider) {
     let record = ClientRecord {
         client: flow_client("app"),
         secret_hash: Some(SecretHash::of_generated(flow::APP_SECRET)),
+        registration_token: None,
     };
     providers[0].store().create_client(record).await.unwrap();
     let b = providers.pop().unwrap();
@@ -367,6 +368,7 @@ async fn a_client_changed_on_one_instance_reaches_the_other_within_the_cache_ttl
     let mut record = ClientRecord {
         client: flow_client("cached"),
         secret_hash: None,
+        registration_token: None,
     };
     a.create_client(record.clone()).await.unwrap();
     let uris = async |store: &PostgresStore| {

@@ -10,8 +10,8 @@ use std::time::Duration;
 use oauth2_provider::config::parse_duration;
 use oauth2_provider::model::secret::Secret;
 use oauth2_provider::{
-    AccessTokenStrategy, Algorithm, AuditEvent, Config, EventSink, MemoryStore, Provider, RsaBits,
-    Store,
+    AccessTokenStrategy, Algorithm, AuditEvent, Config, DynamicRegistration, EventSink,
+    MemoryStore, Provider, RegistrationPolicy, RsaBits, Store,
 };
 use tokio::sync::watch;
 
@@ -239,10 +239,6 @@ const UNSUPPORTED: &[(&str, &str)] = &[
     ),
     ("DATABASE_PLUGIN", "implement the Store traits instead"),
     (
-        "OIDC_DYNAMIC_CLIENT_REGISTRATION_DEFAULT_SCOPE",
-        "there is no dynamic registration",
-    ),
-    (
         "HTTPS_ALLOW_TERMINATION_FROM",
         "terminate TLS in front; the issuer decides https",
     ),
@@ -376,6 +372,15 @@ fn config_from_env(public_port: u16, demo_path: Option<&str>) -> Result<Config, 
     config.userinfo_endpoint = var("OIDC_DISCOVERY_USERINFO_ENDPOINT");
     config.share_error_debug = flag("OAUTH2_SHARE_ERROR_DEBUG")?;
     config.access_token_strategy = access_token_strategy()?;
+    // Hydra v2's `oidc.dynamic_client_registration.enabled` and `.default_scope`; open
+    // registration, as Hydra's.
+    if flag("OIDC_DYNAMIC_CLIENT_REGISTRATION_ENABLED")? {
+        let mut registration = DynamicRegistration::new(RegistrationPolicy::Open);
+        if let Some(scope) = var("OIDC_DYNAMIC_CLIENT_REGISTRATION_DEFAULT_SCOPE") {
+            registration.default_scope = comma_list(&scope);
+        }
+        config.dynamic_client_registration = Some(registration);
+    }
     let lifespans = &mut config.lifespans;
     if let Some(d) = duration("ACCESS_TOKEN_LIFESPAN")? {
         lifespans.access_token = d;

@@ -14,7 +14,6 @@ use crate::error::{Error, OAuthError, StoreError};
 use crate::http::params::{MAX_PAGE_SIZE, json_body, pagination};
 use crate::http::{Request, Response, response};
 use crate::model::client::{Client, ClientRecord};
-use crate::model::registration::Policy;
 
 fn not_found(e: StoreError) -> Error {
     match e {
@@ -23,17 +22,9 @@ fn not_found(e: StoreError) -> Error {
     }
 }
 
-/// The registration rules the configuration sets.
-fn policy(p: &Context) -> Policy<'_> {
-    Policy {
-        pairwise_enabled: p.config.pairwise_enabled(),
-        signing_algorithms: &p.config.keys.algorithms,
-    }
-}
-
 /// See [`Provider::create_client`](crate::Provider::create_client).
 pub(crate) async fn create_client(p: &Context, client: Client) -> Result<Client, Error> {
-    let registration = client.register(None, &policy(p), p.now())?;
+    let registration = client.register(None, &p.registration_policy(), p.now())?;
     let shown = registration.shown();
     match p.store.create_client(registration.record).await {
         Ok(()) => {
@@ -81,7 +72,7 @@ pub(crate) async fn update_client(
         client_id: client_id.to_owned(),
         ..client
     }
-    .register(Some(&previous), &policy(p), p.now())?;
+    .register(Some(&previous), &p.registration_policy(), p.now())?;
     let shown = registration.shown();
     p.store
         .update_client(registration.record)

@@ -15,6 +15,7 @@ use crate::error::{Error, OAuthError};
 use crate::http::Response;
 use crate::http::cookies::CookieKey;
 use crate::model::Algorithm;
+use crate::model::registration::Policy;
 use crate::store::Store;
 
 pub(crate) mod keys;
@@ -152,6 +153,14 @@ impl Context {
             at: self.now(),
             kind: kind(),
         });
+    }
+
+    /// The registration rules the configuration sets, for every way a client is registered.
+    pub(crate) fn registration_policy(&self) -> Policy<'_> {
+        Policy {
+            pairwise_enabled: self.config.pairwise_enabled(),
+            signing_algorithms: &self.config.keys.algorithms,
+        }
     }
 
     /// Renders an error response, sharing debug detail only if configured.

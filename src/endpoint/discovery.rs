@@ -26,9 +26,10 @@ use crate::model::{AuthMethod, GrantType, SubjectType};
 ///
 /// No `introspection_endpoint`: introspection is on the admin API, as in Hydra, and the admin
 /// API is not for the clients that read this document. The features to come add their field
-/// here, so that both documents advertise it: `registration_endpoint` (RFC 7591) once public
-/// registration exists, `client_id_metadata_document_supported` once Client ID Metadata
-/// Documents are accepted; until then both are omitted, which is how a client reads "no".
+/// here, so that both documents advertise it: `client_id_metadata_document_supported` once
+/// Client ID Metadata Documents are accepted; until then it is omitted, which is how a client
+/// reads "no". `registration_endpoint` (RFC 7591) is there only while dynamic registration
+/// is on.
 #[derive(Debug, Serialize)]
 struct ServerMetadata<'a> {
     issuer: &'a str,
@@ -44,6 +45,8 @@ struct ServerMetadata<'a> {
     revocation_endpoint_auth_methods_supported: &'static [AuthMethod],
     code_challenge_methods_supported: [&'static str; 1],
     authorization_response_iss_parameter_supported: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    registration_endpoint: Option<String>,
 }
 
 /// The OpenID Connect discovery document (OIDC Discovery 1.0 §3): the server metadata and the
@@ -105,6 +108,10 @@ pub(crate) fn documents(config: &Config) -> Result<WellKnown, Error> {
         revocation_endpoint_auth_methods_supported: AuthMethod::ALL,
         code_challenge_methods_supported: ["S256"],
         authorization_response_iss_parameter_supported: true,
+        registration_endpoint: config
+            .dynamic_client_registration
+            .is_some()
+            .then(|| format!("{base}/oauth2/register")),
     };
     let openid = OpenIdConfiguration {
         server: &server,

@@ -33,6 +33,12 @@
 //! * `post_logout_redirect_uris`: the rules of `redirect_uris`. `frontchannel_logout_uri` and
 //!   `backchannel_logout_uri`: empty, or those rules with an `http(s)` scheme (a browser loads
 //!   the one, the provider's host POSTs to the other).
+//! * `application_type`: `web` (default) or `native`. A native client's redirect URIs
+//!   follow RFC 8252 §7: `http` only on a loopback host (§7.3), `https` (claimed, §7.2), or a
+//!   private-use scheme that is a reverse domain name such as `com.example.app` (§7.1).
+//! * `registration_access_token` and `registration_client_uri` are set only by dynamic
+//!   registration (RFC 7591/7592, [`DynamicRegistration`](crate::DynamicRegistration)); sent
+//!   values are ignored.
 //! * `scope`: space-separated RFC 6749 scope tokens (default empty).
 //! * `client_secret_expires_at` is always 0; `created_at` is set on create and kept on
 //!   update, `updated_at` is set on both.
@@ -43,7 +49,8 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use crate::model::{
-    AccessTokenStrategy, Algorithm, AuthMethod, GrantType, ResponseType, SubjectType,
+    AccessTokenStrategy, Algorithm, ApplicationType, AuthMethod, GrantType, ResponseType,
+    SubjectType,
 };
 
 pub use crate::model::secret::SecretHash;
@@ -126,6 +133,17 @@ pub struct Client {
     /// The kind of access token the client gets: `opaque` or `jwt` (RFC 9068); empty means
     /// the provider's [`Config::access_token_strategy`](crate::Config::access_token_strategy).
     pub access_token_strategy: String,
+    /// An [`ApplicationType`]: `web` (default) or `native` (OpenID Connect Dynamic Client
+    /// Registration 1.0 §2); a native client registers redirect URIs by RFC 8252's rules.
+    pub application_type: String,
+    /// The registration access token (RFC 7592 §3): only in the responses of dynamic
+    /// registration that issued it (create, update); stored as a digest, never shown again.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub registration_access_token: Option<String>,
+    /// Where the client reads, updates and deletes its registration with that token (RFC 7592
+    /// §3): only in the responses of dynamic registration.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub registration_client_uri: Option<String>,
     /// When the client was created.
     #[serde(with = "time::serde::rfc3339::option")]
     pub created_at: Option<OffsetDateTime>,
@@ -190,6 +208,15 @@ impl std::fmt::Debug for Client {
             )
             .field("audience", &self.audience)
             .field("access_token_strategy", &self.access_token_strategy)
+            .field("application_type", &self.application_type)
+            .field(
+                "registration_access_token",
+                &self
+                    .registration_access_token
+                    .as_ref()
+                    .map(|_| "<redacted>"),
+            )
+            .field("registration_client_uri", &self.registration_client_uri)
             .field("created_at", &self.created_at)
             .field("updated_at", &self.updated_at)
             .finish()
@@ -203,6 +230,11 @@ pub struct ClientRecord {
     pub client: Client,
     /// The secret hash; `None` for public clients (`token_endpoint_auth_method = none`).
     pub secret_hash: Option<SecretHash>,
+    /// The SHA-256 (lowercase hex) of the registration access token of a client registered
+    /// dynamically (RFC 7592), which manages it at `/oauth2/register/{id}`; `None` for
+    /// clients the admin API created.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub registration_token: Option<String>,
 }
 
 /// The typed view of the protocol values. Registration has parsed every one of them, so for
@@ -247,6 +279,11 @@ impl Client {
         self.effective_auth_method() == Some(AuthMethod::None)
     }
 
+    /// What kind of application the client is: `native` only when registered so.
+    pub fn effective_application_type(&self) -> ApplicationType {
+        self.application_type.parse().unwrap_or_default()
+    }
+
     /// The kind of `sub` the client sees: `pairwise` only when registered so.
     pub fn effective_subject_type(&self) -> SubjectType {
         self.subject_type.parse().unwrap_or_default()
@@ -288,6 +325,43 @@ fn allows<T: FromStr + Default + PartialEq + Copy>(registered: &[String], value:
     }
 }
 
+/// The JSON field names of [`Client`], as its `Deserialize` implementation declares them, so
+/// that dynamic registration can drop the metadata it does not know (RFC 7591 §2) with a list
+/// that cannot drift from the struct.
+pub(crate) fn field_names() -> &'static [&'static str] {
+    let mut names: &'static [&'static str] = &[];
+    // The recorder always fails after recording: it only asks for the struct's fields.
+    let _ = Client::deserialize(FieldNames(&mut names));
+    names
+}
+
+/// A deserializer that records the fields a struct asks for and deserializes nothing.
+struct FieldNames<'a>(&'a mut &'static [&'static str]);
+
+impl<'de> serde::Deserializer<'de> for FieldNames<'_> {
+    type Error = serde::de::value::Error;
+
+    fn deserialize_any<V: serde::de::Visitor<'de>>(self, _: V) -> Result<V::Value, Self::Error> {
+        Err(serde::de::Error::custom("only struct fields are recorded"))
+    }
+
+    fn deserialize_struct<V: serde::de::Visitor<'de>>(
+        self,
+        _name: &'static str,
+        fields: &'static [&'static str],
+        _visitor: V,
+    ) -> Result<V::Value, Self::Error> {
+        *self.0 = fields;
+        Err(serde::de::Error::custom("fields recorded"))
+    }
+
+    serde::forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf
+        option unit unit_struct newtype_struct seq tuple tuple_struct map enum identifier
+        ignored_any
+    }
+}
+
 /// Longest accepted `client_id`.
 pub(crate) const MAX_CLIENT_ID_LEN: usize = 255;
 
@@ -300,6 +374,27 @@ mod tests {
     use super::*;
 
     #[test]
+    fn field_names_are_the_json_fields() {
+        let names = field_names();
+        for name in [
+            "client_id",
+            "redirect_uris",
+            "application_type",
+            "updated_at",
+        ] {
+            assert!(names.contains(&name), "{name}");
+        }
+        let json = serde_json::to_value(Client {
+            client_secret: Some("s".into()),
+            ..Client::default()
+        })
+        .unwrap();
+        for key in json.as_object().unwrap().keys() {
+            assert!(names.contains(&key.as_str()), "{key}");
+        }
+    }
+
+    #[test]
     fn debug_redacts_the_secret() {
         let client = Client {
             client_id: "app".into(),
@@ -309,5 +404,10 @@ mod tests {
         let text = format!("{client:?}");
         assert!(text.contains("\"app\"") && text.contains("<redacted>"));
         assert!(!text.contains("top-secret-value"));
+        let client = Client {
+            registration_access_token: Some("op_rg_registration-token".into()),
+            ..Client::default()
+        };
+        assert!(!format!("{client:?}").contains("registration-token"));
     }
 }

@@ -25,6 +25,6 @@ pub enum TokensAtLogout {
     RevokeGrants,
 }
 pub use vocabulary::{
-    AccessTokenStrategy, AuthMethod, GrantType, InvalidResponseType, ResponseType, SubjectType,
-    UnknownValue,
+    AccessTokenStrategy, ApplicationType, AuthMethod, GrantType, InvalidResponseType, ResponseType,
+    SubjectType, UnknownValue,
 };

@@ -67,6 +67,27 @@ pub(crate) fn validate_registration(uri: &str) -> Result<(), String> {
     }
 }
 
+/// The stricter rules of a native client's redirect URI (RFC 8252 §7), on top of
+/// [`validate_registration`]: `http` only on a loopback host (§7.3; `localhost` is allowed as
+/// OpenID Connect Dynamic Client Registration §2 allows it, though §8.3 advises the IP
+/// literals, and only they get the any-port match of [`matches`]), `https` (a claimed URI,
+/// §7.2), or a private-use scheme that is a reverse domain name (§7.1: "MUST use a URI scheme
+/// based on a domain name under their control, expressed in reverse order").
+pub(crate) fn validate_native(uri: &str) -> Result<(), String> {
+    validate_registration(uri)?;
+    let scheme = uri.split_once(':').map_or("", |(scheme, _)| scheme);
+    if scheme.eq_ignore_ascii_case("http") || scheme.eq_ignore_ascii_case("https") {
+        return Ok(());
+    }
+    let labels: Vec<&str> = scheme.split('.').collect();
+    if labels.len() < 2 || labels.iter().any(|l| l.is_empty()) {
+        return Err(format!(
+            "the private-use scheme {scheme:?} of a native client must be a reverse domain name, such as com.example.app (RFC 8252 §7.1)"
+        ));
+    }
+    Ok(())
+}
+
 /// Whether the raw text has an `@` in its authority, which some parsers read as userinfo.
 fn has_raw_userinfo(uri: &str) -> bool {
     let Some((_, rest)) = uri.split_once("://") else {
@@ -142,6 +163,30 @@ mod tests {
             "myapp://callback",
         ] {
             assert!(validate_registration(ok).is_ok(), "{ok}");
+        }
+    }
+
+    #[test]
+    fn native_clients_use_loopback_https_or_reverse_domain_schemes() {
+        for ok in [
+            "http://127.0.0.1/cb",
+            "http://[::1]:8080/cb",
+            "http://localhost/cb",
+            "https://app.example.com/cb",
+            "com.example.app:/oauth2redirect",
+            "com.example.app://cb",
+        ] {
+            assert!(validate_native(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "myapp://callback",
+            "com.:/cb",
+            ".com.example:/cb",
+            "http://app.example.com/cb",
+            "javascript:alert(1)",
+            "com.example.app:/cb#frag",
+        ] {
+            assert!(validate_native(bad).is_err(), "{bad}");
         }
     }
 

@@ -9,12 +9,12 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use time::OffsetDateTime;
 
-use crate::error::Error;
+use crate::error::{Error, OAuthError};
 use crate::model::client::{Client, ClientRecord, MAX_CLIENT_ID_LEN, MIN_CHOSEN_SECRET_LEN};
 use crate::model::secret::SecretHash;
 use crate::model::{
-    AccessTokenStrategy, Algorithm, AuthMethod, GrantType, InvalidResponseType, ResponseType,
-    SubjectType,
+    AccessTokenStrategy, Algorithm, ApplicationType, AuthMethod, GrantType, InvalidResponseType,
+    ResponseType, SubjectType,
 };
 
 /// What registration (create or update) made of a submitted client.
@@ -53,7 +53,7 @@ impl Policy<'_> {
     }
 
     /// A 400 naming why `alg` cannot be used: not built in, or not enabled.
-    fn check_algorithm(&self, field: &str, alg: Algorithm) -> Result<(), Error> {
+    fn check_algorithm(&self, field: &str, alg: Algorithm) -> Result<(), Refused> {
         if !alg.is_compiled() {
             return Err(bad(format!(
                 "The {field} {alg} is not available: this server is built without RSA support (the `rsa` feature)."
@@ -72,8 +72,39 @@ impl Policy<'_> {
 /// Most entries of a client's `audience`: each is matched against every requested resource.
 const MAX_AUDIENCES: usize = 64;
 
-fn bad(why: impl Into<Cow<'static, str>>) -> Error {
-    Error::BadRequest(why.into())
+/// Why a submitted client was refused. RFC 7591 §3.2.2 tells a bad redirect URI apart from
+/// other bad metadata; the admin API answers both as `invalid_request`, as Hydra does.
+#[derive(Debug)]
+pub(crate) struct Refused {
+    /// The reason, naming the field.
+    pub(crate) why: Cow<'static, str>,
+    /// Whether an entry of `redirect_uris` is at fault.
+    pub(crate) redirect_uri: bool,
+}
+
+impl Refused {
+    /// The error of dynamic registration: `invalid_redirect_uri` or `invalid_client_metadata`.
+    pub(crate) fn dynamic(self) -> OAuthError {
+        if self.redirect_uri {
+            OAuthError::invalid_redirect_uri(self.why)
+        } else {
+            OAuthError::invalid_client_metadata(self.why)
+        }
+    }
+}
+
+/// The admin API's and the typed API's error: a 400 `invalid_request`.
+impl From<Refused> for Error {
+    fn from(refused: Refused) -> Self {
+        Error::BadRequest(refused.why)
+    }
+}
+
+fn bad(why: impl Into<Cow<'static, str>>) -> Refused {
+    Refused {
+        why: why.into(),
+        redirect_uri: false,
+    }
 }
 
 /// A random UUID v4 (with dashes), as Hydra generates client ids.
@@ -99,7 +130,7 @@ fn generate_secret() -> String {
 
 /// Checks a `client_id`: 1 to [`MAX_CLIENT_ID_LEN`] visible ASCII characters (`!` to `~`),
 /// except `/`, `?`, `#` and `%`, which would make `/clients/{id}` ambiguous.
-fn check_client_id(id: &str) -> Result<(), Error> {
+fn check_client_id(id: &str) -> Result<(), Refused> {
     if id.is_empty() || id.len() > MAX_CLIENT_ID_LEN {
         return Err(bad(format!(
             "The client_id must be 1 to {MAX_CLIENT_ID_LEN} characters long."
@@ -118,7 +149,7 @@ fn check_client_id(id: &str) -> Result<(), Error> {
 
 /// Checks an optional informational URL (`client_uri`, `logo_uri`, …): empty, or an
 /// absolute `http`/`https` URL, so that consent pages never render a `javascript:` link.
-fn check_web_url(field: &str, value: &str) -> Result<(), Error> {
+fn check_web_url(field: &str, value: &str) -> Result<(), Refused> {
     if value.is_empty() {
         return Ok(());
     }
@@ -132,7 +163,7 @@ fn check_web_url(field: &str, value: &str) -> Result<(), Error> {
 
 /// Checks a front- or back-channel logout URI: empty, or a redirect URI (the same rules)
 /// with an `http` or `https` scheme, since a browser frame or an HTTP client calls it.
-fn check_logout_uri(field: &str, uri: &str) -> Result<(), Error> {
+fn check_logout_uri(field: &str, uri: &str) -> Result<(), Refused> {
     if uri.is_empty() {
         return Ok(());
     }
@@ -146,7 +177,7 @@ fn check_logout_uri(field: &str, uri: &str) -> Result<(), Error> {
 
 /// Checks one entry of `allowed_cors_origins`: an `http`/`https` origin with a host, no
 /// userinfo, no path other than `/`, no query or fragment.
-fn check_cors_origin(index: usize, origin: &str) -> Result<(), Error> {
+fn check_cors_origin(index: usize, origin: &str) -> Result<(), Refused> {
     let why = match url::Url::parse(origin) {
         Err(e) => format!("is not an absolute URL ({e})"),
         Ok(url) if !matches!(url.scheme(), "http" | "https") => "must use http or https".into(),
@@ -165,7 +196,7 @@ fn check_cors_origin(index: usize, origin: &str) -> Result<(), Error> {
 
 /// Checks one entry of `response_types`: a space-separated set of `code`, `token` and
 /// `id_token`, in any order, without repeats or extra spaces (a [`ResponseType`]).
-fn check_response_type(index: usize, entry: &str) -> Result<(), Error> {
+fn check_response_type(index: usize, entry: &str) -> Result<(), Refused> {
     match entry.parse::<ResponseType>() {
         Ok(_) => Ok(()),
         Err(InvalidResponseType::Unknown) => Err(bad(format!(
@@ -179,7 +210,7 @@ fn check_response_type(index: usize, entry: &str) -> Result<(), Error> {
 
 /// Checks `token_endpoint_auth_method`: an [`AuthMethod`]; the JWT methods get their own
 /// message, since a client may reasonably expect them.
-fn check_auth_method(method: &str) -> Result<(), Error> {
+fn check_auth_method(method: &str) -> Result<(), Refused> {
     match method.parse::<AuthMethod>() {
         Ok(_) => Ok(()),
         Err(_) if matches!(method, "private_key_jwt" | "client_secret_jwt") => Err(bad(format!(
@@ -192,7 +223,7 @@ fn check_auth_method(method: &str) -> Result<(), Error> {
 }
 
 /// Checks `scope`: space-separated scope tokens of RFC 6749 §3.3 (`%x21 / %x23-5B / %x5D-7E`).
-fn check_scope(scope: &str) -> Result<(), Error> {
+fn check_scope(scope: &str) -> Result<(), Refused> {
     let valid = |b: u8| b == b' ' || (b.is_ascii_graphic() && b != b'"' && b != b'\\');
     if scope.bytes().all(valid) {
         Ok(())
@@ -218,11 +249,14 @@ impl Client {
         previous: Option<&ClientRecord>,
         policy: &Policy<'_>,
         now: OffsetDateTime,
-    ) -> Result<Registration, Error> {
+    ) -> Result<Registration, Refused> {
         if self.client_id.is_empty() && previous.is_none() {
             self.client_id = uuid_v4();
         }
         check_client_id(&self.client_id)?;
+        // Only dynamic registration issues these, after registering (RFC 7592 §3).
+        self.registration_access_token = None;
+        self.registration_client_uri = None;
         self.apply_defaults(policy);
         self.validate(policy)?;
         let sent = self.client_secret.take().filter(|s| !s.is_empty());
@@ -257,6 +291,7 @@ impl Client {
             record: ClientRecord {
                 client: self,
                 secret_hash,
+                registration_token: previous.and_then(|p| p.registration_token.clone()),
             },
             new_secret,
         })
@@ -278,6 +313,9 @@ impl Client {
         if self.subject_type.is_empty() {
             self.subject_type = SubjectType::default().as_str().into();
         }
+        if self.application_type.is_empty() {
+            self.application_type = ApplicationType::default().as_str().into();
+        }
         if self.userinfo_signed_response_alg.is_empty() {
             self.userinfo_signed_response_alg = "none".into();
         }
@@ -287,10 +325,19 @@ impl Client {
     }
 
     /// Every field rule except the id and the secret (see [`Client::register`]).
-    fn validate(&self, policy: &Policy<'_>) -> Result<(), Error> {
+    fn validate(&self, policy: &Policy<'_>) -> Result<(), Refused> {
+        if self.application_type.parse::<ApplicationType>().is_err() {
+            return Err(bad("The application_type must be 'web' or 'native'."));
+        }
+        let check_redirect_uri = match self.effective_application_type() {
+            ApplicationType::Web => crate::model::redirect_uri::validate_registration,
+            ApplicationType::Native => crate::model::redirect_uri::validate_native,
+        };
         for (i, uri) in self.redirect_uris.iter().enumerate() {
-            crate::model::redirect_uri::validate_registration(uri)
-                .map_err(|why| bad(format!("redirect_uris[{i}] is invalid: {why}.")))?;
+            check_redirect_uri(uri).map_err(|why| Refused {
+                redirect_uri: true,
+                ..bad(format!("redirect_uris[{i}] is invalid: {why}."))
+            })?;
         }
         for (i, uri) in self.post_logout_redirect_uris.iter().enumerate() {
             crate::model::redirect_uri::validate_registration(uri)
@@ -355,7 +402,7 @@ impl Client {
 
     /// `audience` (resource indicators a client may request: RFC 8707 URIs, a bounded
     /// list) and `access_token_strategy` (empty, `opaque` or `jwt`).
-    fn validate_resource_fields(&self) -> Result<(), Error> {
+    fn validate_resource_fields(&self) -> Result<(), Refused> {
         if self.audience.len() > MAX_AUDIENCES {
             return Err(bad(format!(
                 "The audience may hold at most {MAX_AUDIENCES} entries."
@@ -380,7 +427,7 @@ impl Client {
     }
 
     /// `subject_type` and the pairwise rules (sector identifier; not fetched).
-    fn validate_subject_type(&self, pairwise_enabled: bool) -> Result<(), Error> {
+    fn validate_subject_type(&self, pairwise_enabled: bool) -> Result<(), Refused> {
         if let Some(sector) = &self.sector_identifier_uri {
             let https =
                 url::Url::parse(sector).is_ok_and(|u| u.scheme() == "https" && u.has_host());

@@ -159,6 +159,20 @@ vocabulary! {
     }
 }
 
+vocabulary! {
+    /// What kind of application a client is (`application_type`, OpenID Connect Dynamic
+    /// Client Registration 1.0 §2). It decides which redirect URIs the client may register:
+    /// a native app's follow RFC 8252 (see [`model::client`](crate::model::client)).
+    #[derive(Default)]
+    ApplicationType ("application type") {
+        /// `web`: a web application (the default).
+        #[default]
+        Web => "web",
+        /// `native`: an app on the user's device (RFC 8252).
+        Native => "native",
+    }
+}
+
 /// A response type: one of the registered combinations of `code`, `token` and `id_token`
 /// (OAuth 2.0 Multiple Response Type Encoding Practices). The parts are a set: any order
 /// parses, each part at most once; the value renders in its registered spelling

@@ -47,6 +47,10 @@ pub(crate) enum PublicRoute {
     EndSession,
     /// `/oauth2/fallbacks/{error,consent,logout}`
     Fallback(Page),
+    /// `/oauth2/register` (RFC 7591), when dynamic registration is on
+    Register,
+    /// `/oauth2/register/{id}` (RFC 7592), when dynamic registration is on
+    RegisteredClient(String),
 }
 
 impl PublicRoute {
@@ -71,8 +75,30 @@ impl PublicRoute {
             ["oauth2", "fallbacks", "error"] => Self::Fallback(Page::Error),
             ["oauth2", "fallbacks", "consent"] => Self::Fallback(Page::Consent),
             ["oauth2", "fallbacks", "logout"] => Self::Fallback(Page::Logout),
+            ["oauth2", "register"] => Self::Register,
+            ["oauth2", "register", id] => Self::RegisteredClient(parameter(id)?),
             _ => return Ok(None),
         }))
+    }
+
+    /// Whether the configuration serves the route: registration only when it is on, so that
+    /// its paths are a 404 otherwise, as in Hydra.
+    fn is_served(&self, p: &Context) -> bool {
+        match self {
+            Self::Register | Self::RegisteredClient(_) => {
+                p.config.dynamic_client_registration.is_some()
+            }
+            Self::Discovery
+            | Self::AuthorizationServerMetadata
+            | Self::Jwks
+            | Self::Authorize
+            | Self::Token
+            | Self::Revoke
+            | Self::Userinfo
+            | Self::Logout
+            | Self::EndSession
+            | Self::Fallback(_) => true,
+        }
     }
 
     /// The route's name in the request span.
@@ -90,6 +116,8 @@ impl PublicRoute {
             Self::Fallback(Page::Error) => "fallback_error",
             Self::Fallback(Page::Consent) => "fallback_consent",
             Self::Fallback(Page::Logout) => "fallback_logout",
+            Self::Register => "register",
+            Self::RegisteredClient(_) => "registered_client",
         }
     }
 
@@ -102,7 +130,8 @@ impl PublicRoute {
             | Self::Logout
             | Self::Fallback(_) => GET,
             Self::Authorize | Self::Userinfo | Self::EndSession => GET_POST,
-            Self::Token | Self::Revoke => POST,
+            Self::Token | Self::Revoke | Self::Register => POST,
+            Self::RegisteredClient(_) => &[Method::GET, Method::PUT, Method::DELETE],
         }
     }
 
@@ -110,9 +139,13 @@ impl PublicRoute {
     /// headers, and `OPTIONS` is a 405 like any other method the route does not answer).
     fn cors(&self) -> Option<cors::Policy> {
         match self {
-            Self::Discovery | Self::AuthorizationServerMetadata | Self::Jwks => {
-                Some(cors::Policy::Configured)
-            }
+            // Registration too: a browser-based client (the MCP Inspector) registers itself
+            // from an origin the host lists.
+            Self::Discovery
+            | Self::AuthorizationServerMetadata
+            | Self::Jwks
+            | Self::Register
+            | Self::RegisteredClient(_) => Some(cors::Policy::Configured),
             Self::Token | Self::Revoke => Some(cors::Policy::NamedClient),
             Self::Userinfo => Some(cors::Policy::TokenClient),
             Self::Authorize | Self::Logout | Self::EndSession | Self::Fallback(_) => None,
@@ -131,6 +164,12 @@ impl PublicRoute {
             Self::Logout => endpoint::logout::logout(p, req).await,
             Self::EndSession => endpoint::logout::sessions_logout(p, req).await,
             Self::Fallback(page) => endpoint::fallbacks::page(p, req, page),
+            Self::Register => endpoint::registration::create(p, req).await,
+            Self::RegisteredClient(id) => match *req.method() {
+                Method::GET => endpoint::registration::get(p, req, &id).await,
+                Method::PUT => endpoint::registration::update(p, req, &id).await,
+                _ => endpoint::registration::delete(p, req, &id).await,
+            },
         }
     }
 }
@@ -326,11 +365,14 @@ async fn public_route(p: &Context, req: Request, span: &RequestSpan) -> Response
     }
     let issuer_path = p.config.issuer_path();
     let route = match route(&req, |segments| PublicRoute::parse(segments, issuer_path)) {
-        Ok(Some(route)) => route,
-        Ok(None) => return not_found(p),
+        Ok(Some(route)) if route.is_served(p) => route,
+        Ok(_) => return not_found(p),
         Err(e) => return p.error_response(&e),
     };
     span.route(route.name());
+    if let PublicRoute::RegisteredClient(id) = &route {
+        crate::trace::client_id(id);
+    }
     let cors = route.cors();
     if let (Some(policy), &Method::OPTIONS) = (cors, req.method()) {
         return cors::preflight(p, &req, policy, &method_list(route.methods())).await;
@@ -480,6 +522,12 @@ mod tests {
         assert_eq!(parse(&["oauth2", "fallbacks", "other"]), None);
         assert_eq!(parse(&["clients"]), None);
         assert_eq!(parse(&["oauth2", "%74oken"]), None);
+        assert_eq!(parse(&["oauth2", "register"]), Some(PublicRoute::Register));
+        assert_eq!(
+            parse(&["oauth2", "register", "a%2Fb"]),
+            Some(PublicRoute::RegisteredClient("a/b".into()))
+        );
+        assert_eq!(parse(&["oauth2", "register", "a", "b"]), None);
     }
 
     #[test]

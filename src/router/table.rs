@@ -32,6 +32,8 @@ const PUBLIC: &[&str] = &[
     "/oauth2/fallbacks/error",
     "/oauth2/fallbacks/consent",
     "/oauth2/fallbacks/logout",
+    "/oauth2/register",
+    "/oauth2/register/{id}",
 ];
 
 /// The path templates of the admin API.
@@ -123,7 +125,9 @@ mod tests {
             | PublicRoute::Revoke
             | PublicRoute::Userinfo
             | PublicRoute::Logout
-            | PublicRoute::EndSession => 1,
+            | PublicRoute::EndSession
+            | PublicRoute::Register
+            | PublicRoute::RegisteredClient(_) => 1,
             PublicRoute::Fallback(Page::Error | Page::Consent | Page::Logout) => 1,
         }
     }

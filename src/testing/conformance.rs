@@ -135,6 +135,7 @@ fn client_record(client_id: &str, created_at: OffsetDateTime) -> ClientRecord {
             ..Client::default()
         },
         secret_hash: None,
+        registration_token: None,
     }
 }
 

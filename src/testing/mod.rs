@@ -104,6 +104,7 @@ impl Harness {
                 ..client
             },
             secret_hash: secret.map(SecretHash::of_generated),
+            registration_token: None,
         };
         Ok(self.provider.store().create_client(record).await?)
     }

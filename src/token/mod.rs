@@ -16,6 +16,9 @@ pub(crate) enum CredentialKind {
     AuthorizationCode,
     /// Login and consent verifiers.
     Verifier,
+    /// The registration access token of a dynamically registered client (RFC 7592), which
+    /// manages only that client's registration.
+    RegistrationToken,
 }
 
 impl CredentialKind {
@@ -29,6 +32,7 @@ impl CredentialKind {
             Self::Token(TokenKind::AccessToken) => "op_at_",
             Self::Token(TokenKind::RefreshToken) => "op_rt_",
             Self::Verifier => "op_vf_",
+            Self::RegistrationToken => "op_rg_",
         }
     }
 
@@ -40,6 +44,7 @@ impl CredentialKind {
             Self::ACCESS_TOKEN,
             Self::REFRESH_TOKEN,
             Self::Verifier,
+            Self::RegistrationToken,
         ]
         .into_iter()
         .find(|k| token.starts_with(k.prefix()))

@@ -49,6 +49,7 @@ pub async fn create_confidential(p: &Provider, client: Client) {
         .create_client(ClientRecord {
             client,
             secret_hash: Some(SecretHash::of_generated(SECRET)),
+            registration_token: None,
         })
         .await
         .unwrap();
@@ -61,6 +62,7 @@ pub async fn create_public(p: &Provider, mut client: Client) {
         .create_client(ClientRecord {
             client,
             secret_hash: None,
+            registration_token: None,
         })
         .await
         .unwrap();

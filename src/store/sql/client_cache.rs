@@ -114,6 +114,7 @@ mod tests {
                 ..Client::default()
             },
             secret_hash: None,
+            registration_token: None,
         })
     }
 
