@@ -46,7 +46,10 @@ pub use audit::{AuditEvent, AuditKind, EventSink};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::{Config, ConfigError, Dangerous, KeyConfig, Lifespans};
 pub use context::secret_check::{SecretCheckExecutor, SecretCheckJob};
-pub use context::{KeyMaintenance, Signer, SignerError, SignerKey};
+pub use context::{
+    ClientMetadataError, ClientMetadataFetcher, KeyMaintenance, MAX_CLIENT_METADATA_BYTES, Signer,
+    SignerError, SignerKey,
+};
 pub use error::{Error, ErrorCode, OAuthError, StoreError};
 pub use flow::{
     AcceptConsentRequest, AcceptLoginRequest, CompletedRequest, ConsentRequest,

@@ -25,10 +25,7 @@ fn not_found(e: StoreError) -> Error {
 
 /// The registration rules the configuration sets.
 fn policy(p: &Context) -> Policy<'_> {
-    Policy {
-        pairwise_enabled: p.config.pairwise_enabled(),
-        signing_algorithms: &p.config.keys.algorithms,
-    }
+    p.config.registration_policy()
 }
 
 /// See [`Provider::create_client`](crate::Provider::create_client).

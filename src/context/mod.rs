@@ -17,9 +17,12 @@ use crate::http::cookies::CookieKey;
 use crate::model::Algorithm;
 use crate::store::Store;
 
+pub(crate) mod client_metadata;
 pub(crate) mod keys;
 pub(crate) mod secret_check;
 
+pub(crate) use client_metadata::{ClientLookupError, ClientSource};
+pub use client_metadata::{ClientMetadataError, ClientMetadataFetcher, MAX_CLIENT_METADATA_BYTES};
 pub use keys::{KeyMaintenance, Signer, SignerError, SignerKey};
 pub(crate) use keys::{KeyRing, Keys};
 use secret_check::SecretChecks;
@@ -39,6 +42,8 @@ pub(crate) struct Context {
     pub(crate) secret_checks: SecretChecks,
     /// The queue to the host's audit event sink, if any.
     pub(crate) audit: Audit,
+    /// The host's fetcher of Client ID Metadata Documents: set exactly when they are on.
+    pub(crate) client_metadata: Option<Arc<dyn ClientMetadataFetcher>>,
 }
 
 /// The metadata documents of `/.well-known/`, pre-encoded at build (the endpoint layer
@@ -77,6 +82,7 @@ impl Context {
             well_known,
             secret_checks,
             audit,
+            client_metadata: None,
         })
     }
 

@@ -27,8 +27,10 @@ use crate::model::{AuthMethod, GrantType, SubjectType};
 /// No `introspection_endpoint`: introspection is on the admin API, as in Hydra, and the admin
 /// API is not for the clients that read this document. The features to come add their field
 /// here, so that both documents advertise it: `registration_endpoint` (RFC 7591) once public
-/// registration exists, `client_id_metadata_document_supported` once Client ID Metadata
-/// Documents are accepted; until then both are omitted, which is how a client reads "no".
+/// registration exists. `client_id_metadata_document_supported`
+/// (draft-ietf-oauth-client-id-metadata-document, "Authorization Server Metadata") is `true`
+/// when [`Config::client_id_metadata_documents`] is on, and omitted otherwise, which is how a
+/// client reads "no".
 #[derive(Debug, Serialize)]
 struct ServerMetadata<'a> {
     issuer: &'a str,
@@ -44,6 +46,8 @@ struct ServerMetadata<'a> {
     revocation_endpoint_auth_methods_supported: &'static [AuthMethod],
     code_challenge_methods_supported: [&'static str; 1],
     authorization_response_iss_parameter_supported: bool,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    client_id_metadata_document_supported: bool,
 }
 
 /// The OpenID Connect discovery document (OIDC Discovery 1.0 §3): the server metadata and the
@@ -76,8 +80,6 @@ pub(crate) fn documents(config: &Config) -> Result<WellKnown, Error> {
     } else {
         &[SubjectType::Public]
     };
-    let mut scopes = vec!["offline_access", "offline", "openid"];
-    scopes.extend(config.scopes_supported.iter().map(String::as_str));
     let algorithms: Vec<&'static str> = config.keys.algorithms.iter().map(|a| a.as_str()).collect();
     let mut claims = vec!["sub"];
     claims.extend(config.claims_supported.iter().map(String::as_str));
@@ -86,7 +88,7 @@ pub(crate) fn documents(config: &Config) -> Result<WellKnown, Error> {
         authorization_endpoint: format!("{base}/oauth2/auth"),
         token_endpoint: format!("{base}/oauth2/token"),
         jwks_uri: format!("{base}/.well-known/jwks.json"),
-        scopes_supported: scopes,
+        scopes_supported: config.advertised_scopes(),
         // Hydra's spellings, kept for byte-compatible discovery (a set of parts has any
         // order; `ResponseType::as_str` is the registered spelling).
         response_types_supported: [
@@ -105,6 +107,7 @@ pub(crate) fn documents(config: &Config) -> Result<WellKnown, Error> {
         revocation_endpoint_auth_methods_supported: AuthMethod::ALL,
         code_challenge_methods_supported: ["S256"],
         authorization_response_iss_parameter_supported: true,
+        client_id_metadata_document_supported: config.client_id_metadata_documents,
     };
     let openid = OpenIdConfiguration {
         server: &server,

@@ -263,7 +263,7 @@ impl Client {
     }
 
     /// Fills the defaults a client is stored with, so GET shows what is in force.
-    fn apply_defaults(&mut self, policy: &Policy<'_>) {
+    pub(super) fn apply_defaults(&mut self, policy: &Policy<'_>) {
         let empty_is_none = |field: &mut Option<String>| {
             if field.as_deref() == Some("") {
                 *field = None;
@@ -287,7 +287,7 @@ impl Client {
     }
 
     /// Every field rule except the id and the secret (see [`Client::register`]).
-    fn validate(&self, policy: &Policy<'_>) -> Result<(), Error> {
+    pub(super) fn validate(&self, policy: &Policy<'_>) -> Result<(), Error> {
         for (i, uri) in self.redirect_uris.iter().enumerate() {
             crate::model::redirect_uri::validate_registration(uri)
                 .map_err(|why| bad(format!("redirect_uris[{i}] is invalid: {why}.")))?;
