@@ -72,6 +72,13 @@ pub struct Config {
     /// Dynamic client registration (RFC 7591/7592) at `/oauth2/register`: `None` (the
     /// default) serves none, as Hydra with `oidc.dynamic_client_registration.enabled` false.
     pub dynamic_client_registration: Option<DynamicRegistration>,
+    /// Accept unregistered public clients that identify themselves by a Client ID Metadata
+    /// Document (draft-ietf-oauth-client-id-metadata-document, as MCP uses it): a `client_id`
+    /// that is an https URL is resolved by fetching its document through the
+    /// [`ClientMetadataFetcher`](crate::ClientMetadataFetcher) set on the builder, which
+    /// [`ProviderBuilder::build`](crate::ProviderBuilder::build) then requires. The metadata
+    /// advertises `client_id_metadata_document_supported`. Default: off.
+    pub client_id_metadata_documents: bool,
     /// The signing keys: algorithms, RSA size, scheduled rotation.
     pub keys: KeyConfig,
     /// Opt-outs from secure defaults. Each one weakens the server.
@@ -208,6 +215,11 @@ pub struct Dangerous {
     /// Off, private members never leave the provider; anyone with the admin API could
     /// otherwise copy the signing keys.
     pub expose_private_keys: bool,
+    /// Also accept `http://127.0.0.1:PORT/…` and `http://[::1]:PORT/…` as Client ID Metadata
+    /// Document URLs, which the draft's SSRF section allows only for development with the
+    /// server itself on loopback: for tests of clients on one machine, never in production.
+    /// The fetcher must be told to reach loopback as well.
+    pub http_loopback_client_metadata: bool,
 }
 
 /// A configuration value was rejected.
@@ -249,6 +261,7 @@ impl Config {
             scopes_supported: Vec::new(),
             claims_supported: Vec::new(),
             userinfo_endpoint: None,
+            client_id_metadata_documents: false,
             keys: KeyConfig::default(),
             dynamic_client_registration: None,
             dangerous: Dangerous::default(),
@@ -362,6 +375,23 @@ impl Config {
     /// Whether pairwise subject identifiers are enabled.
     pub(crate) fn pairwise_enabled(&self) -> bool {
         self.pairwise_salt.is_some()
+    }
+
+    /// The scopes the metadata advertises (`scopes_supported`): `offline_access`, `offline`,
+    /// `openid`, then [`Config::scopes_supported`]. Also what a client of a Client ID Metadata
+    /// Document may request at most.
+    pub(crate) fn advertised_scopes(&self) -> Vec<&str> {
+        let mut scopes = vec!["offline_access", "offline", "openid"];
+        scopes.extend(self.scopes_supported.iter().map(String::as_str));
+        scopes
+    }
+
+    /// The rules a client must pass, registered or described by a metadata document.
+    pub(crate) fn registration_policy(&self) -> crate::model::registration::Policy<'_> {
+        crate::model::registration::Policy {
+            pairwise_enabled: self.pairwise_enabled(),
+            signing_algorithms: &self.keys.algorithms,
+        }
     }
 }
 

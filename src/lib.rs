@@ -49,7 +49,10 @@ pub use config::{
     RegistrationDecision, RegistrationHook, RegistrationPolicy, RegistrationRequest,
 };
 pub use context::secret_check::{SecretCheckExecutor, SecretCheckJob};
-pub use context::{KeyMaintenance, Signer, SignerError, SignerKey};
+pub use context::{
+    ClientMetadataError, ClientMetadataFetcher, KeyMaintenance, MAX_CLIENT_METADATA_BYTES, Signer,
+    SignerError, SignerKey,
+};
 pub use error::{Error, ErrorCode, OAuthError, StoreError};
 pub use flow::{
     AcceptConsentRequest, AcceptLoginRequest, CompletedRequest, ConsentRequest,

@@ -12,7 +12,7 @@ use crate::audit::{self, Audit, EventSink};
 use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
 use crate::context::secret_check::{SecretCheckExecutor, SecretCheckOptions, SecretChecks};
-use crate::context::{Context, KeyMaintenance, Signer};
+use crate::context::{ClientMetadataFetcher, Context, KeyMaintenance, Signer};
 use crate::error::Error;
 use crate::flow::{
     self, AcceptConsentRequest, AcceptLoginRequest, CompletedRequest, ConsentRequest,
@@ -41,6 +41,7 @@ pub struct ProviderBuilder {
     secret_checks: SecretCheckOptions,
     event_sink: Option<Arc<dyn EventSink>>,
     event_queue: usize,
+    client_metadata: Option<Arc<dyn ClientMetadataFetcher>>,
 }
 
 impl ProviderBuilder {
@@ -101,6 +102,14 @@ impl ProviderBuilder {
         self
     }
 
+    /// Fetches Client ID Metadata Documents, which
+    /// [`Config::client_id_metadata_documents`] turns on; without that switch it is never
+    /// called.
+    pub fn client_metadata_fetcher(mut self, fetcher: Arc<dyn ClientMetadataFetcher>) -> Self {
+        self.client_metadata = Some(fetcher);
+        self
+    }
+
     /// How many audit events may wait for a slow sink; beyond, new events are dropped and
     /// counted in [`Provider::events_dropped`] (default: 1024; must be at least 1).
     pub fn event_queue(mut self, queue: usize) -> Self {
@@ -122,6 +131,18 @@ impl ProviderBuilder {
         if self.event_queue == 0 {
             return Err(Error::BadRequest("event_queue must be at least 1".into()));
         }
+        let client_metadata = match (
+            self.config.client_id_metadata_documents,
+            self.client_metadata,
+        ) {
+            (false, _) => None,
+            (true, Some(fetcher)) => Some(fetcher),
+            (true, None) => {
+                return Err(Error::BadRequest(
+                    "client_id_metadata_documents needs a client_metadata_fetcher".into(),
+                ));
+            }
+        };
         let audit = match self.event_sink {
             Some(sink) => Audit::new(sink, self.event_queue).map_err(|e| {
                 Error::Internal(format!("the audit event thread did not start: {e}").into())
@@ -136,7 +157,7 @@ impl ProviderBuilder {
             .unwrap_or_else(|| Arc::new(SystemClock) as Arc<dyn Clock>);
         let well_known = endpoint::discovery::documents(&self.config)?;
         let secret_checks = SecretChecks::new(self.secret_checks);
-        let cx = Context::load(
+        let mut cx = Context::load(
             self.config,
             store,
             clock,
@@ -146,6 +167,7 @@ impl ProviderBuilder {
             audit,
         )
         .await?;
+        cx.client_metadata = client_metadata;
         Ok(Provider { cx: Arc::new(cx) })
     }
 }
@@ -162,6 +184,7 @@ impl Provider {
             secret_checks: SecretCheckOptions::default(),
             event_sink: None,
             event_queue: audit::DEFAULT_QUEUE,
+            client_metadata: None,
         }
     }
 

@@ -86,7 +86,8 @@ async fn metadata_has_the_discovery_documents_values() {
                 .contains(&json!("code"))
         );
         for absent in [
-            // Not built yet: advertised once registration or CIMD exists.
+            // Registration is not built yet; CIMD is off by default
+            // (tests/client_metadata_documents.rs turns it on).
             "registration_endpoint",
             "client_id_metadata_document_supported",
             // On the admin API only, as in Hydra.

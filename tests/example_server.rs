@@ -287,3 +287,81 @@ fn hydra_subject_type_names_are_checked() {
     assert_config_error(name, &[("LOG_LEVEL", "loud")], "LOG_LEVEL");
     assert_config_error(name, &[("LOG_FORMAT", "xml")], "LOG_FORMAT");
 }
+
+/// Serves one Client ID Metadata Document on 127.0.0.1 from a thread; returns its URL.
+fn serve_client_metadata_document() -> String {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/client.json", listener.local_addr().unwrap());
+    let body = serde_json::json!({
+        "client_id": url,
+        "client_name": "Loopback MCP Client",
+        "redirect_uris": ["http://127.0.0.1:33418/callback"],
+        "token_endpoint_auth_method": "none",
+    })
+    .to_string();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { return };
+            let mut head = Vec::new();
+            let mut buf = [0u8; 1024];
+            while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                match stream.read(&mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => head.extend_from_slice(&buf[..n]),
+                }
+            }
+            let _ = write!(
+                stream,
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    url
+}
+
+#[test]
+fn client_metadata_documents_turn_on_and_reach_loopback_only_when_dangerously_allowed() {
+    let url = serve_client_metadata_document();
+    let enc = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+    let query = format!(
+        "/oauth2/auth?response_type=code&client_id={}&redirect_uri={}&state=state-123\
+         &code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256",
+        enc(&url),
+        enc("http://127.0.0.1:33418/callback")
+    );
+    for dangerous in [false, true] {
+        let server = Server::start(
+            "hyper_server",
+            &[
+                ("OAUTH2_CLIENT_ID_METADATA_DOCUMENTS", "true"),
+                (
+                    "DANGEROUS_ALLOW_LOOPBACK_CLIENT_METADATA",
+                    if dangerous { "true" } else { "false" },
+                ),
+            ],
+        );
+        let (status, body) = http(
+            &server.public,
+            "GET",
+            "/.well-known/oauth-authorization-server",
+            b"",
+        );
+        assert_eq!(status, 200, "{body}");
+        assert!(
+            body.contains("\"client_id_metadata_document_supported\":true"),
+            "{body}"
+        );
+        let res = exchange(&server.public, "GET", &query, &[], b"", 0);
+        let location = res.header("location").unwrap_or_default().to_owned();
+        if dangerous {
+            assert!(location.contains("login_challenge="), "{location}");
+            assert!(server.stderr().contains("DANGER"), "{}", server.stderr());
+        } else {
+            assert!(location.contains("error=invalid_client"), "{location}");
+            assert!(!server.stderr().contains("DANGER"), "{}", server.stderr());
+        }
+        assert_eq!(server.terminate(), Some(0));
+    }
+}

@@ -15,6 +15,7 @@ use oauth2_provider::{
 };
 use tokio::sync::watch;
 
+pub(crate) mod client_metadata;
 mod notifier;
 
 /// `println!` that never panics: a server must not die because its stdout was closed.
@@ -381,6 +382,9 @@ fn config_from_env(public_port: u16, demo_path: Option<&str>) -> Result<Config, 
         }
         config.dynamic_client_registration = Some(registration);
     }
+    config.client_id_metadata_documents = flag("OAUTH2_CLIENT_ID_METADATA_DOCUMENTS")?;
+    config.dangerous.http_loopback_client_metadata =
+        flag("DANGEROUS_ALLOW_LOOPBACK_CLIENT_METADATA")?;
     let lifespans = &mut config.lifespans;
     if let Some(d) = duration("ACCESS_TOKEN_LIFESPAN")? {
         lifespans.access_token = d;
@@ -508,7 +512,11 @@ impl Settings {
             // PUBLIC_PORT=0: the default issuer must name the port the OS chose.
             self.config = config_from_env(public_addr.port(), self.demo_path)?;
         }
+        let client_metadata = client_metadata_fetcher(&self.config)?;
         let mut builder = Provider::builder(self.config).store(store);
+        if let Some(fetcher) = client_metadata {
+            builder = builder.client_metadata_fetcher(fetcher);
+        }
         if let Some(path) = &self.audit_log {
             builder = builder.event_sink(Arc::new(JsonLines::open(path)?));
         }
@@ -531,6 +539,36 @@ impl Settings {
             metrics: self.metrics,
         })
     }
+}
+
+/// The fetcher of Client ID Metadata Documents when `OAUTH2_CLIENT_ID_METADATA_DOCUMENTS` is
+/// on; `DANGEROUS_ALLOW_LOOPBACK_CLIENT_METADATA` lets it reach loopback, loudly.
+fn client_metadata_fetcher(
+    config: &Config,
+) -> Result<Option<Arc<dyn oauth2_provider::ClientMetadataFetcher>>, Failure> {
+    let loopback = config.dangerous.http_loopback_client_metadata;
+    if !config.client_id_metadata_documents {
+        if loopback {
+            say_err!(
+                "warning: DANGEROUS_ALLOW_LOOPBACK_CLIENT_METADATA is ignored: \
+                 OAUTH2_CLIENT_ID_METADATA_DOCUMENTS is off"
+            );
+        }
+        return Ok(None);
+    }
+    let policy = if loopback {
+        say_err!(
+            "DANGER: DANGEROUS_ALLOW_LOOPBACK_CLIENT_METADATA=true: client metadata documents \
+             are fetched from loopback addresses and over plain http from 127.0.0.1 and [::1]; \
+             anyone who can reach this server can make it call services on this machine. For \
+             tests on one machine only, never in production"
+        );
+        client_metadata::AddressPolicy::DangerousLoopback
+    } else {
+        client_metadata::AddressPolicy::PublicOnly
+    };
+    let fetcher = client_metadata::HyperFetcher::new(policy).map_err(Failure::Runtime)?;
+    Ok(Some(Arc::new(fetcher)))
 }
 
 /// Writes each audit event as one JSON line, to a file opened for appending or to stdout.

@@ -24,7 +24,7 @@ fn not_found(e: StoreError) -> Error {
 
 /// See [`Provider::create_client`](crate::Provider::create_client).
 pub(crate) async fn create_client(p: &Context, client: Client) -> Result<Client, Error> {
-    let registration = client.register(None, &p.registration_policy(), p.now())?;
+    let registration = client.register(None, &p.config.registration_policy(), p.now())?;
     let shown = registration.shown();
     match p.store.create_client(registration.record).await {
         Ok(()) => {
@@ -72,7 +72,7 @@ pub(crate) async fn update_client(
         client_id: client_id.to_owned(),
         ..client
     }
-    .register(Some(&previous), &p.registration_policy(), p.now())?;
+    .register(Some(&previous), &p.config.registration_policy(), p.now())?;
     let shown = registration.shown();
     p.store
         .update_client(registration.record)

@@ -25,7 +25,7 @@ use crate::error::Error;
 use crate::http::params::Params;
 use crate::http::{Request, Response, response};
 use crate::model::scope;
-use crate::store::{JsonObject, TokenRecord, found};
+use crate::store::{JsonObject, TokenRecord};
 
 /// An RFC 7662 introspection response with Hydra's field names (`OAuth2TokenIntrospection`).
 /// Every field but `active` is left out when empty.
@@ -119,7 +119,7 @@ pub(crate) async fn introspect(
         }
     }
     // A deleted client's tokens are dead even if their revocation did not complete.
-    if found(p.store.client(&record.grant.client_id).await)?.is_none() {
+    if p.find_client(&record.grant.client_id).await?.is_none() {
         return Ok(Introspection::inactive());
     }
     Ok(Introspection::of(record, &p.config.issuer))

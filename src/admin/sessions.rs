@@ -18,7 +18,6 @@ use crate::http::{Request, Response, response};
 use crate::model::client::Client;
 use crate::store::{
     AcceptedConsent, ConsentRequestRecord, HandledConsent, JsonObject, OidcContext, SessionsToEnd,
-    found,
 };
 
 /// How many stored consents [`Provider::consent_sessions`] reads per store call.
@@ -154,8 +153,10 @@ pub(crate) async fn consent_sessions(
                 continue;
             };
             if !clients.contains_key(&record.client_id) {
-                let client =
-                    found(store.client(&record.client_id).await)?.map(|r| r.client.clone());
+                let client = p
+                    .find_client(&record.client_id)
+                    .await?
+                    .map(|r| r.client.clone());
                 clients.insert(record.client_id.clone(), client);
             }
             let Some(Some(client)) = clients.get(&record.client_id) else {

@@ -15,12 +15,14 @@ use crate::error::{Error, OAuthError};
 use crate::http::Response;
 use crate::http::cookies::CookieKey;
 use crate::model::Algorithm;
-use crate::model::registration::Policy;
 use crate::store::Store;
 
+pub(crate) mod client_metadata;
 pub(crate) mod keys;
 pub(crate) mod secret_check;
 
+pub(crate) use client_metadata::{ClientLookupError, ClientSource};
+pub use client_metadata::{ClientMetadataError, ClientMetadataFetcher, MAX_CLIENT_METADATA_BYTES};
 pub use keys::{KeyMaintenance, Signer, SignerError, SignerKey};
 pub(crate) use keys::{KeyRing, Keys};
 use secret_check::SecretChecks;
@@ -40,6 +42,8 @@ pub(crate) struct Context {
     pub(crate) secret_checks: SecretChecks,
     /// The queue to the host's audit event sink, if any.
     pub(crate) audit: Audit,
+    /// The host's fetcher of Client ID Metadata Documents: set exactly when they are on.
+    pub(crate) client_metadata: Option<Arc<dyn ClientMetadataFetcher>>,
 }
 
 /// The metadata documents of `/.well-known/`, pre-encoded at build (the endpoint layer
@@ -78,6 +82,7 @@ impl Context {
             well_known,
             secret_checks,
             audit,
+            client_metadata: None,
         })
     }
 
@@ -153,14 +158,6 @@ impl Context {
             at: self.now(),
             kind: kind(),
         });
-    }
-
-    /// The registration rules the configuration sets, for every way a client is registered.
-    pub(crate) fn registration_policy(&self) -> Policy<'_> {
-        Policy {
-            pairwise_enabled: self.config.pairwise_enabled(),
-            signing_algorithms: &self.config.keys.algorithms,
-        }
     }
 
     /// Renders an error response, sharing debug detail only if configured.

@@ -26,10 +26,11 @@ use crate::model::{AuthMethod, GrantType, SubjectType};
 ///
 /// No `introspection_endpoint`: introspection is on the admin API, as in Hydra, and the admin
 /// API is not for the clients that read this document. The features to come add their field
-/// here, so that both documents advertise it: `client_id_metadata_document_supported` once
-/// Client ID Metadata Documents are accepted; until then it is omitted, which is how a client
-/// reads "no". `registration_endpoint` (RFC 7591) is there only while dynamic registration
-/// is on.
+/// here, so that both documents advertise it. `registration_endpoint` (RFC 7591) is there only
+/// while dynamic registration is on. `client_id_metadata_document_supported`
+/// (draft-ietf-oauth-client-id-metadata-document, "Authorization Server Metadata") is `true`
+/// when [`Config::client_id_metadata_documents`] is on, and omitted otherwise, which is how a
+/// client reads "no".
 #[derive(Debug, Serialize)]
 struct ServerMetadata<'a> {
     issuer: &'a str,
@@ -47,6 +48,8 @@ struct ServerMetadata<'a> {
     authorization_response_iss_parameter_supported: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     registration_endpoint: Option<String>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    client_id_metadata_document_supported: bool,
 }
 
 /// The OpenID Connect discovery document (OIDC Discovery 1.0 §3): the server metadata and the
@@ -79,8 +82,6 @@ pub(crate) fn documents(config: &Config) -> Result<WellKnown, Error> {
     } else {
         &[SubjectType::Public]
     };
-    let mut scopes = vec!["offline_access", "offline", "openid"];
-    scopes.extend(config.scopes_supported.iter().map(String::as_str));
     let algorithms: Vec<&'static str> = config.keys.algorithms.iter().map(|a| a.as_str()).collect();
     let mut claims = vec!["sub"];
     claims.extend(config.claims_supported.iter().map(String::as_str));
@@ -89,7 +90,7 @@ pub(crate) fn documents(config: &Config) -> Result<WellKnown, Error> {
         authorization_endpoint: format!("{base}/oauth2/auth"),
         token_endpoint: format!("{base}/oauth2/token"),
         jwks_uri: format!("{base}/.well-known/jwks.json"),
-        scopes_supported: scopes,
+        scopes_supported: config.advertised_scopes(),
         // Hydra's spellings, kept for byte-compatible discovery (a set of parts has any
         // order; `ResponseType::as_str` is the registered spelling).
         response_types_supported: [
@@ -112,6 +113,7 @@ pub(crate) fn documents(config: &Config) -> Result<WellKnown, Error> {
             .dynamic_client_registration
             .is_some()
             .then(|| format!("{base}/oauth2/register")),
+        client_id_metadata_document_supported: config.client_id_metadata_documents,
     };
     let openid = OpenIdConfiguration {
         server: &server,

@@ -118,7 +118,7 @@ async fn create_client(p: &Context, req: &Request) -> Result<Client, OAuthError>
         ..review(settings, req, None, submitted).await?
     };
     let mut registration = client
-        .register(None, &p.registration_policy(), p.now())
+        .register(None, &p.config.registration_policy(), p.now())
         .map_err(|refused| refused.dynamic())?;
     let token = issue_token(&mut registration);
     let shown = registration.shown();
@@ -151,7 +151,7 @@ async fn update_client(p: &Context, req: &Request, id: &str) -> Result<Client, O
         ..review(settings, req, Some(id), submitted).await?
     };
     let mut registration = client
-        .register(Some(&previous), &p.registration_policy(), p.now())
+        .register(Some(&previous), &p.config.registration_policy(), p.now())
         .map_err(|refused| refused.dynamic())?;
     let token = issue_token(&mut registration);
     let shown = registration.shown();

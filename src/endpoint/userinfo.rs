@@ -14,7 +14,7 @@ use http::header::{CONTENT_TYPE, HeaderValue, WWW_AUTHENTICATE};
 use serde_json::Value;
 
 use crate::context::Context;
-use crate::error::{ErrorCode, OAuthError, StoreError};
+use crate::error::{ErrorCode, OAuthError};
 use crate::http::bearer;
 use crate::http::response::{json, no_store};
 use crate::http::{Request, Response};
@@ -82,14 +82,14 @@ async fn claims(p: &Context, req: &Request) -> Result<(JsonObject, Arc<ClientRec
     if !record.is_active(p.now()) {
         return Err(invalid_token("The access token is expired or revoked."));
     }
-    let client = match p.store.client(&record.grant.client_id).await {
-        Ok(record) => record,
-        Err(StoreError::NotFound) => {
-            return Err(invalid_token(
-                "The client the access token was issued to no longer exists.",
-            ));
-        }
-        Err(e) => return Err(OAuthError::store_failure(e)),
+    let Some(client) = p
+        .find_client(&record.grant.client_id)
+        .await
+        .map_err(OAuthError::store_failure)?
+    else {
+        return Err(invalid_token(
+            "The client the access token was issued to no longer exists.",
+        ));
     };
     let grant = record.grant;
     if !crate::model::scope::is_openid(&grant.granted_scope) {

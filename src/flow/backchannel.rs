@@ -15,7 +15,7 @@ use time::{Duration, OffsetDateTime};
 
 use crate::context::Context;
 use crate::error::Error;
-use crate::store::{DeliveryStatus, LogoutDelivery, found};
+use crate::store::{DeliveryStatus, LogoutDelivery};
 
 /// Attempts per delivery before it is marked failed.
 pub(crate) const MAX_ATTEMPTS: u32 = 6;
@@ -138,7 +138,7 @@ async fn attempt(
     delivery: &LogoutDelivery,
     now: OffsetDateTime,
 ) -> Result<Attempt, Error> {
-    let Some(record) = found(p.store.client(&delivery.client_id).await)? else {
+    let Some(record) = p.find_client(&delivery.client_id).await? else {
         return Ok(Attempt::Skipped);
     };
     let client = &record.client;

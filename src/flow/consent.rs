@@ -143,7 +143,8 @@ pub(crate) async fn finish(
 /// See [`Provider::consent_request`](crate::Provider::consent_request).
 pub(crate) async fn consent_request(p: &Context, challenge: &str) -> Result<ConsentRequest, Error> {
     let record: ConsentRequestRecord = open(p, challenge).await?;
-    let client = super::client_for_page(p, &record.client_id).await?;
+    let (client, client_metadata_document_url) =
+        super::client_for_page(p, &record.client_id).await?;
     Ok(ConsentRequest {
         challenge: record.challenge,
         requested_scope: record.requested_scope,
@@ -156,6 +157,7 @@ pub(crate) async fn consent_request(p: &Context, challenge: &str) -> Result<Cons
         login_challenge: record.login_challenge,
         login_session_id: record.login_session_id.unwrap_or_default(),
         acr: record.acr,
+        client_metadata_document_url,
     })
 }
 

@@ -246,7 +246,8 @@ pub(crate) fn validate_prompt(
 /// See [`Provider::login_request`](crate::Provider::login_request).
 pub(crate) async fn login_request(p: &Context, challenge: &str) -> Result<LoginRequest, Error> {
     let record: LoginRequestRecord = open(p, challenge).await?;
-    let client = super::client_for_page(p, &record.client_id).await?;
+    let (client, client_metadata_document_url) =
+        super::client_for_page(p, &record.client_id).await?;
     Ok(LoginRequest {
         challenge: record.challenge,
         requested_scope: record.requested_scope,
@@ -257,6 +258,7 @@ pub(crate) async fn login_request(p: &Context, challenge: &str) -> Result<LoginR
         client,
         request_url: record.request_url,
         session_id: record.session_id.unwrap_or_default(),
+        client_metadata_document_url,
     })
 }
 

@@ -23,7 +23,7 @@ use crate::http::{Request, Response};
 use crate::model::client::Client;
 use crate::store::{
     AcceptedLogout, ChallengeRecord, EndedSession, HandledLogout, LoginSessionRecord,
-    LogoutRequestRecord, RejectedRequest, SessionsToEnd, found,
+    LogoutRequestRecord, RejectedRequest, SessionsToEnd,
 };
 
 /// The parameters of RP-Initiated Logout 1.0 §2 (query of a GET, form of a POST).
@@ -147,7 +147,7 @@ async fn identify_client(
         (None, None) => return Ok(None),
     };
     for id in candidates {
-        if let Some(record) = found(p.store.client(id).await).map_err(OAuthError::store_failure)? {
+        if let Some(record) = p.find_client(id).await.map_err(OAuthError::store_failure)? {
             return Ok(Some(record.client.clone()));
         }
     }
@@ -247,8 +247,7 @@ pub(crate) async fn finish(
 async fn front_channel_uris(p: &Context, ended: &EndedSession) -> Result<Vec<String>, OAuthError> {
     let mut uris = Vec::new();
     for id in &ended.client_ids {
-        let Some(record) = found(p.store.client(id).await).map_err(OAuthError::store_failure)?
-        else {
+        let Some(record) = p.find_client(id).await.map_err(OAuthError::store_failure)? else {
             continue;
         };
         let client = &record.client;
@@ -306,7 +305,7 @@ pub(crate) async fn logout_request(p: &Context, challenge: &str) -> Result<Logou
     let record: LogoutRequestRecord = open(p, challenge).await?;
     let client = match record.client_id.as_str() {
         "" => None,
-        id => found(p.store.client(id).await)?.map(|r| r.client.without_secret()),
+        id => p.find_client(id).await?.map(|r| r.client.without_secret()),
     };
     Ok(LogoutRequest {
         challenge: record.challenge,

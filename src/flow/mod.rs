@@ -24,7 +24,7 @@ use http::StatusCode;
 
 use time::OffsetDateTime;
 
-use crate::context::Context;
+use crate::context::{ClientLookupError, ClientSource, Context};
 use crate::error::{Error, ErrorCode, OAuthError, StoreError};
 use crate::flow::request::AuthorizeRequest;
 use crate::http::Request;
@@ -299,17 +299,27 @@ fn already_handled(stage: Stage) -> Error {
     Error::Conflict(format!("The {} was already handled.", stage.noun()).into())
 }
 
-/// Maps the store's answer to loading or handling a request onto the typed API's errors.
 /// The client of a login or consent request as the login and consent pages see it: without
-/// its secret. A client deleted since the request was made is [`Error::NotFound`].
-pub(crate) async fn client_for_page(p: &Context, client_id: &str) -> Result<crate::Client, Error> {
-    match p.store.client(client_id).await {
-        Ok(record) => Ok(record.client.without_secret()),
-        Err(StoreError::NotFound) => Err(Error::NotFound("client")),
-        Err(other) => Err(Error::Store(other)),
+/// its secret, and, when it is not registered, the URL of the metadata document that
+/// describes it (its id), so that the page can say so. A client deleted since the request
+/// was made, or whose document is no longer accepted, is [`Error::NotFound`].
+pub(crate) async fn client_for_page(
+    p: &Context,
+    client_id: &str,
+) -> Result<(crate::Client, Option<String>), Error> {
+    match p.resolve_client(client_id).await {
+        Ok((record, source)) => Ok((
+            record.client.without_secret(),
+            (source == ClientSource::MetadataDocument).then(|| client_id.to_owned()),
+        )),
+        Err(ClientLookupError::NotFound | ClientLookupError::Refused(_)) => {
+            Err(Error::NotFound("client"))
+        }
+        Err(ClientLookupError::Store(other)) => Err(Error::Store(other)),
     }
 }
 
+/// Maps the store's answer to loading or handling a request onto the typed API's errors.
 pub(crate) fn request_store_error(stage: Stage, e: StoreError) -> Error {
     match e {
         StoreError::NotFound => Error::NotFound(stage.noun()),

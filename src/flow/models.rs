@@ -89,6 +89,13 @@ pub struct LoginRequest {
     /// The login session that allowed `skip`, else empty.
     #[serde(default)]
     pub session_id: String,
+    /// Set only when the client is not registered here but identified itself by a Client
+    /// ID Metadata Document: the document's URL, which is also its `client_id`. Anyone can
+    /// publish such a document, so the page should say that the application is unregistered,
+    /// show this URL (its host at least) and warn the user; the MCP authorization
+    /// specification (2025-11-25) asks servers to display these hostnames.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_metadata_document_url: Option<String>,
 }
 
 /// A consent request, as the consent app reads it (`GET …/consent/{challenge}`).
@@ -121,6 +128,13 @@ pub struct ConsentRequest {
     /// The accepted authentication context class.
     #[serde(default)]
     pub acr: String,
+    /// Set only when the client is not registered here but identified itself by a Client
+    /// ID Metadata Document: the document's URL, which is also its `client_id`. Anyone can
+    /// publish such a document, so the page should say that the application is unregistered,
+    /// show this URL (its host at least) and warn the user; the MCP authorization
+    /// specification (2025-11-25) asks servers to display these hostnames.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_metadata_document_url: Option<String>,
 }
 
 /// Where the login or consent app must send the browser next.

@@ -2,8 +2,8 @@
 //! client and its redirect URI — until both are trusted, errors go to the error URL only —
 //! then everything else, whose errors go to the client.
 
-use crate::context::Context;
-use crate::error::{OAuthError, StoreError};
+use crate::context::{ClientLookupError, Context};
+use crate::error::OAuthError;
 use crate::flow::Stage;
 use crate::flow::response::{Destination, ResponseMode};
 use crate::http::Request;
@@ -263,14 +263,21 @@ async fn trusted_client(
         .and_then(|id| crate::http::params::identifier("client_id", id))
         .map_err(Rejection::Untrusted)?;
     crate::trace::client_id(client_id);
-    let client = match p.store.client(client_id).await {
+    // A client whose metadata document failed is refused here, at the error URL: its
+    // redirect URIs are unknown, so nothing may go to the one the request names.
+    let client = match p.client(client_id).await {
         Ok(record) => record.client.clone(),
-        Err(StoreError::NotFound) => {
+        Err(ClientLookupError::NotFound) => {
             return Err(Rejection::Untrusted(OAuthError::invalid_client(
                 "The requested OAuth 2.0 client does not exist.",
             )));
         }
-        Err(e) => return Err(Rejection::Untrusted(OAuthError::store_failure(e))),
+        Err(ClientLookupError::Refused(why)) => {
+            return Err(Rejection::Untrusted(OAuthError::invalid_client(why)));
+        }
+        Err(ClientLookupError::Store(e)) => {
+            return Err(Rejection::Untrusted(OAuthError::store_failure(e)));
+        }
     };
     let sent = params
         .get("redirect_uri")

@@ -9,8 +9,8 @@ use base64::alphabet;
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 use http::header::AUTHORIZATION;
 
-use crate::context::Context;
-use crate::error::{Error, OAuthError, StoreError};
+use crate::context::{ClientLookupError, Context};
+use crate::error::{Error, OAuthError};
 use crate::http::Request;
 use crate::http::params::{Params, identifier};
 use crate::model::AuthMethod;
@@ -163,9 +163,10 @@ pub(crate) async fn authenticate(
     let presented = presented(req, params)?;
     identifier("client_id", &presented.client_id)?;
     crate::trace::client_id(&presented.client_id);
-    let record = match p.store.client(&presented.client_id).await {
+    let record = match p.client(&presented.client_id).await {
         Ok(record) => record,
-        Err(StoreError::NotFound) => {
+        Err(ClientLookupError::Refused(why)) => return Err(OAuthError::invalid_client(why)),
+        Err(ClientLookupError::NotFound) => {
             crate::trace::event!(WARN,
                 client_id = %presented.client_id,
                 method = presented.method.as_str(),
@@ -176,7 +177,7 @@ pub(crate) async fn authenticate(
                 "The client is unknown or the credentials are wrong.",
             ));
         }
-        Err(e) => return Err(OAuthError::store_failure(e)),
+        Err(ClientLookupError::Store(e)) => return Err(OAuthError::store_failure(e)),
     };
     let registered = record.client.effective_auth_method();
     if registered != Some(presented.method) {

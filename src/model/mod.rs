@@ -2,6 +2,7 @@
 
 mod algorithm;
 pub mod client;
+pub(crate) mod metadata_document;
 pub(crate) mod redirect_uri;
 pub(crate) mod registration;
 pub(crate) mod resource;

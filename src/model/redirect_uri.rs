@@ -89,7 +89,7 @@ pub(crate) fn validate_native(uri: &str) -> Result<(), String> {
 }
 
 /// Whether the raw text has an `@` in its authority, which some parsers read as userinfo.
-fn has_raw_userinfo(uri: &str) -> bool {
+pub(crate) fn has_raw_userinfo(uri: &str) -> bool {
     let Some((_, rest)) = uri.split_once("://") else {
         return false;
     };

@@ -298,7 +298,7 @@ impl Client {
     }
 
     /// Fills the defaults a client is stored with, so GET shows what is in force.
-    fn apply_defaults(&mut self, policy: &Policy<'_>) {
+    pub(super) fn apply_defaults(&mut self, policy: &Policy<'_>) {
         let empty_is_none = |field: &mut Option<String>| {
             if field.as_deref() == Some("") {
                 *field = None;
@@ -325,7 +325,7 @@ impl Client {
     }
 
     /// Every field rule except the id and the secret (see [`Client::register`]).
-    fn validate(&self, policy: &Policy<'_>) -> Result<(), Refused> {
+    pub(super) fn validate(&self, policy: &Policy<'_>) -> Result<(), Refused> {
         if self.application_type.parse::<ApplicationType>().is_err() {
             return Err(bad("The application_type must be 'web' or 'native'."));
         }

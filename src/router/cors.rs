@@ -151,8 +151,7 @@ fn configured_allows(p: &Context, origin: &str) -> bool {
 }
 
 async fn client_allows(p: &Context, client_id: &str, origin: &str) -> bool {
-    p.store
-        .client(client_id)
+    p.client(client_id)
         .await
         .is_ok_and(|r| r.client.allowed_cors_origins.iter().any(|o| o == origin))
 }
