@@ -14,6 +14,7 @@ use oauth2_provider::{
 };
 use tokio::sync::watch;
 
+pub(crate) mod http_client;
 mod notifier;
 
 /// `println!` that never panics: a server must not die because its stdout was closed.
