@@ -112,30 +112,8 @@ fn tokens_not_issued_for_the_resource_are_refused() {
 
     // An active access token of the provider, asked without `resource`: it is for no
     // resource, so not for this one.
-    let client =
-        br#"{"client_id":"machine","grant_types":["client_credentials"],"scope":"mcp:tools"}"#;
-    let (status, body) = http(&provider.admin, "POST", "/clients", client);
-    assert_eq!(status, 201, "{body}");
-    let secret = serde_json::from_str::<serde_json::Value>(&body).unwrap()["client_secret"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    use base64::Engine as _;
-    let basic = base64::engine::general_purpose::STANDARD.encode(format!("machine:{secret}"));
-    let form = b"grant_type=client_credentials&scope=mcp%3Atools";
-    let token = exchange(
-        &provider.public,
-        "POST",
-        "/oauth2/token",
-        &[
-            ("Authorization", &format!("Basic {basic}")),
-            ("Content-Type", "application/x-www-form-urlencoded"),
-        ],
-        form,
-        form.len(),
-    );
-    assert_eq!(token.status, 200, "{}", token.body);
-    let access_token = token.json()["access_token"].as_str().unwrap().to_owned();
+    let client = machine_client(&provider, &[], "opaque");
+    let access_token = client_token(&provider, &client, "scope=mcp%3Atools");
     let res = list_tools(&addr, Some(&access_token));
     assert_eq!(res.status, 401, "{}", res.body);
     let challenge = res.header("www-authenticate").unwrap();
@@ -144,6 +122,114 @@ fn tokens_not_issued_for_the_resource_are_refused() {
             && challenge.contains("not issued for this resource"),
         "{challenge}"
     );
+}
+
+/// A client-credentials client allowed the scopes `mcp:tools other` and the resources
+/// `audience`, getting `strategy` access tokens; its id and secret.
+fn machine_client(provider: &Server, audience: &[&str], strategy: &str) -> (String, String) {
+    let client = serde_json::json!({
+        "grant_types": ["client_credentials"],
+        "scope": "mcp:tools other",
+        "audience": audience,
+        "access_token_strategy": strategy,
+    });
+    let (status, body) = http(
+        &provider.admin,
+        "POST",
+        "/clients",
+        client.to_string().as_bytes(),
+    );
+    assert_eq!(status, 201, "{body}");
+    let client: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let field = |name: &str| client[name].as_str().unwrap().to_owned();
+    (field("client_id"), field("client_secret"))
+}
+
+/// A client-credentials access token asked with `form` (`scope=…&resource=…`).
+fn client_token(provider: &Server, (id, secret): &(String, String), form: &str) -> String {
+    use base64::Engine as _;
+    let basic = base64::engine::general_purpose::STANDARD.encode(format!("{id}:{secret}"));
+    let form = format!("grant_type=client_credentials&{form}");
+    let token = exchange(
+        &provider.public,
+        "POST",
+        "/oauth2/token",
+        &[
+            ("Authorization", &format!("Basic {basic}")),
+            ("Content-Type", "application/x-www-form-urlencoded"),
+        ],
+        form.as_bytes(),
+        form.len(),
+    );
+    assert_eq!(token.status, 200, "{form}: {}", token.body);
+    token.json()["access_token"].as_str().unwrap().to_owned()
+}
+
+#[test]
+fn a_token_for_the_resource_is_served_and_its_scope_enforced() {
+    let (provider, _resource, addr) = start(None);
+    let resource = format!("http://{addr}/mcp");
+    let encoded: String = url::form_urlencoded::byte_serialize(resource.as_bytes()).collect();
+    // Opaque tokens and RFC 9068 JWT access tokens alike: both are introspected.
+    for strategy in ["opaque", "jwt"] {
+        let client = machine_client(&provider, &[&resource, "https://other.example/"], strategy);
+        let token = client_token(
+            &provider,
+            &client,
+            &format!("scope=mcp%3Atools&resource={encoded}"),
+        );
+        let res = list_tools(&addr, Some(&token));
+        assert_eq!(res.status, 200, "{strategy}: {}", res.body);
+        assert_eq!(res.json()["result"]["tools"][0]["name"], "whoami");
+        let call = br#"{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"whoami","arguments":{}}}"#;
+        let bearer = format!("Bearer {token}");
+        let res = exchange(
+            &addr,
+            "POST",
+            "/mcp",
+            &[
+                ("Content-Type", "application/json"),
+                ("Authorization", &bearer),
+            ],
+            call,
+            call.len(),
+        );
+        let text = res.json()["result"]["content"][0]["text"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let whoami: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(whoami["aud"], serde_json::json!([resource]), "{strategy}");
+        assert_eq!(whoami["sub"], client.0.as_str());
+
+        // For this resource but without the scope it requires: 403, naming the scope.
+        let token = client_token(
+            &provider,
+            &client,
+            &format!("scope=other&resource={encoded}"),
+        );
+        let res = list_tools(&addr, Some(&token));
+        assert_eq!(res.status, 403, "{strategy}: {}", res.body);
+        let challenge = res.header("www-authenticate").unwrap();
+        assert!(
+            challenge.starts_with("Bearer error=\"insufficient_scope\", scope=\"mcp:tools\""),
+            "{challenge}"
+        );
+
+        // With the scope, but for another resource: 401.
+        let token = client_token(
+            &provider,
+            &client,
+            "scope=mcp%3Atools&resource=https%3A%2F%2Fother.example%2F",
+        );
+        let res = list_tools(&addr, Some(&token));
+        assert_eq!(res.status, 401, "{strategy}: {}", res.body);
+        assert!(
+            res.header("www-authenticate")
+                .unwrap()
+                .contains("not issued for this resource")
+        );
+    }
 }
 
 #[test]

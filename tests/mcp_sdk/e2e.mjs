@@ -315,7 +315,8 @@ const run = async () => {
     const otherIntrospection = await introspect(otherTokens.access_token);
     info('introspection:', JSON.stringify(otherIntrospection));
     if (!otherIntrospection.active) fail('the other token is not active');
-    if (otherIntrospection.aud?.includes(MCP_URL)) fail(`the other token is also for ${MCP_URL}`);
+    if (!otherIntrospection.aud?.includes(OTHER_RESOURCE)) fail(`the other token is not for ${OTHER_RESOURCE}`);
+    if (otherIntrospection.aud.includes(MCP_URL)) fail(`the other token is also for ${MCP_URL}`);
     const refused = await fetch(MCP_URL, {
       method: 'POST',
       headers: {
@@ -355,7 +356,7 @@ if (mode === 'preregistered') {
   info(`created client ${created.client_id} through the admin API`);
   provider.stored.client = { client_id: created.client_id };
 } else if (mode === 'cimd') {
-  clientDocument = { client_id: documentUrl, ...provider.clientMetadata };
+  clientDocument = { client_id: documentUrl, ...provider.clientMetadata, scope: 'mcp:tools' };
   info(`client ID metadata document at ${documentUrl}`);
   // The SDK takes a client ID metadata URL only over https (`isHttpsUrl`); over loopback http
   // (CI) the client starts from the client information the SDK itself stores when it picks

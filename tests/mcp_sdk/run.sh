@@ -11,6 +11,7 @@
 #   MCP_AS_PORT, MCP_ADMIN_PORT, MCP_RESOURCE_PORT   ports (default 4454, 4455, 4456)
 #   DCR_ENV    what turns dynamic client registration on in the axum example
 #   CIMD_ENV   what turns client ID metadata documents on, loopback http documents included
+#              (the dangerous opt-in: the e2e client serves its document on 127.0.0.1)
 set -euo pipefail
 
 cd "$(dirname "$0")/../.."
@@ -24,7 +25,7 @@ ISSUER=http://127.0.0.1:$AS_PORT/
 ADMIN_URL=http://127.0.0.1:$ADMIN_PORT
 MCP_URL=http://127.0.0.1:$RESOURCE_PORT/mcp
 DCR_ENV=${DCR_ENV:-OIDC_DYNAMIC_CLIENT_REGISTRATION_ENABLED=true}
-CIMD_ENV=${CIMD_ENV:-}
+CIMD_ENV=${CIMD_ENV:-OAUTH2_CLIENT_ID_METADATA_DOCUMENTS=true DANGEROUS_ALLOW_LOOPBACK_CLIENT_METADATA=true}
 MODES=("$@")
 [ ${#MODES[@]} -gt 0 ] || MODES=(dcr cimd)
 
@@ -57,10 +58,11 @@ wait_for() { # wait_for URL PID LOG
     echo "$1 did not answer within 60 s:" >&2; cat "$3" >&2; return 1
 }
 
-# Every mode's switches at once: the server is shared by the modes.
+# Every mode's switches at once: the server is shared by the modes. The resource's scope is
+# advertised, as a client of a client ID metadata document may request only advertised scopes.
 # shellcheck disable=SC2086 # the *_ENV are lists of NAME=value words
 env PUBLIC_PORT="$AS_PORT" ADMIN_PORT="$ADMIN_PORT" SYSTEM_SECRET=mcp-e2e-secret-0123456789abcdef \
-    $DCR_ENV $CIMD_ENV "$TARGET_DIR/debug/examples/axum_server" >"$LOGS/as.log" 2>&1 </dev/null &
+    OIDC_DISCOVERY_SCOPES_SUPPORTED=mcp:tools $DCR_ENV $CIMD_ENV "$TARGET_DIR/debug/examples/axum_server" >"$LOGS/as.log" 2>&1 </dev/null &
 PIDS+=($!)
 wait_for "${ISSUER}.well-known/oauth-authorization-server" "${PIDS[0]}" "$LOGS/as.log"
 env RESOURCE_PORT="$RESOURCE_PORT" OAUTH2_ISSUER_URL="$ISSUER" ADMIN_URL="$ADMIN_URL" \
