@@ -88,9 +88,13 @@ macro_rules! say {
     }};
 }
 
-/// A configuration error: one line on stderr, exit code 2 (as the provider's examples).
+/// Why the server could not start or stopped badly; decides the exit code, as in the
+/// provider's examples (2 for configuration, 1 for anything else).
 #[derive(Debug)]
-struct ConfigError(String);
+enum Failure {
+    Config(String),
+    Runtime(String),
+}
 
 /// An environment variable; empty counts as unset.
 fn var(name: &str) -> Option<String> {
@@ -109,22 +113,22 @@ struct Settings {
 }
 
 impl Settings {
-    fn from_env() -> Result<Self, ConfigError> {
+    fn from_env() -> Result<Self, Failure> {
         let host = var("RESOURCE_HOST").unwrap_or_else(|| "127.0.0.1".into());
         let port = match var("RESOURCE_PORT") {
-            Some(p) => p
-                .parse::<u16>()
-                .map_err(|_| ConfigError(format!("RESOURCE_PORT={p:?} is not a port number")))?,
+            Some(p) => p.parse::<u16>().map_err(|_| {
+                Failure::Config(format!("RESOURCE_PORT={p:?} is not a port number"))
+            })?,
             None => 4446,
         };
         let addr = (host.as_str(), port)
             .to_socket_addrs()
             .ok()
             .and_then(|mut addrs| addrs.next())
-            .ok_or_else(|| ConfigError(format!("RESOURCE_HOST={host:?} does not resolve")))?;
+            .ok_or_else(|| Failure::Config(format!("RESOURCE_HOST={host:?} does not resolve")))?;
         let issuer = var("OAUTH2_ISSUER_URL").unwrap_or_else(|| "http://127.0.0.1:4444/".into());
         url::Url::parse(&issuer)
-            .map_err(|e| ConfigError(format!("OAUTH2_ISSUER_URL={issuer:?}: {e}")))?;
+            .map_err(|e| Failure::Config(format!("OAUTH2_ISSUER_URL={issuer:?}: {e}")))?;
         let admin = var("ADMIN_URL").unwrap_or_else(|| "http://127.0.0.1:4445".into());
         let introspection_url = url::Url::parse(&format!(
             "{}/oauth2/introspect",
@@ -133,7 +137,7 @@ impl Settings {
         .ok()
         .filter(|url| url.scheme() == "http" && url.host_str().is_some())
         .ok_or_else(|| {
-            ConfigError(format!(
+            Failure::Config(format!(
                 "ADMIN_URL={admin:?} must be an http URL (this example has no TLS \
                          client; the admin API belongs on a private network)"
             ))
@@ -150,7 +154,7 @@ impl Settings {
             !s.bytes()
                 .all(|b| matches!(b, 0x21 | 0x23..=0x5B | 0x5D..=0x7E))
         }) {
-            return Err(ConfigError(format!(
+            return Err(Failure::Config(format!(
                 "RESOURCE_SCOPES: {bad:?} is not an RFC 6749 scope token"
             )));
         }
@@ -186,16 +190,15 @@ struct Resource {
 impl Resource {
     /// Checks an identifier (RFC 8707 §2: an absolute URI without a fragment; a query is
     /// refused too, which §2 discourages and this example does not need).
-    fn new(id: &str) -> Result<Self, ConfigError> {
-        let url =
-            url::Url::parse(id).map_err(|e| ConfigError(format!("RESOURCE_URL={id:?}: {e}")))?;
+    fn new(id: &str) -> Result<Self, Failure> {
+        let url = url::Url::parse(id)
+            .map_err(|e| Failure::Config(format!("RESOURCE_URL={id:?}: {e}")))?;
         if !matches!(url.scheme(), "http" | "https")
             || url.host_str().is_none()
             || url.query().is_some()
             || url.fragment().is_some()
-            || id.contains('#')
         {
-            return Err(ConfigError(format!(
+            return Err(Failure::Config(format!(
                 "RESOURCE_URL={id:?} must be an http(s) URL without query or fragment"
             )));
         }
@@ -361,6 +364,7 @@ enum Denied {
     Unavailable,
 }
 
+/// What the handlers share.
 #[derive(Debug)]
 struct App {
     resource: Resource,
@@ -640,20 +644,6 @@ async fn signalled() {
     }
     #[cfg(not(unix))]
     let _ = tokio::signal::ctrl_c().await;
-}
-
-/// Why the server could not start or stopped badly; decides the exit code, as in the
-/// provider's examples (2 for configuration, 1 for anything else).
-#[derive(Debug)]
-enum Failure {
-    Config(String),
-    Runtime(String),
-}
-
-impl From<ConfigError> for Failure {
-    fn from(ConfigError(why): ConfigError) -> Self {
-        Self::Config(why)
-    }
 }
 
 async fn main_inner() -> Result<(), Failure> {
