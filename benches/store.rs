@@ -26,6 +26,7 @@ fn tokens(tag: &str, n: usize) -> IssuedTokens {
         subject: "bench-client".into(),
         subject_identifier: "bench-client".into(),
         granted_scope: vec!["read".into()],
+        granted_audience: Vec::new(),
         access_token_extra: JsonObject::new(),
         id_token_extra: JsonObject::new(),
         auth_time: None,

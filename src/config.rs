@@ -8,7 +8,7 @@ use time::Duration;
 pub use crate::model::TokensAtLogout;
 use crate::model::redirect_uri::is_loopback_host;
 use crate::model::secret::Secret;
-use crate::model::{Algorithm, RsaBits};
+use crate::model::{AccessTokenStrategy, Algorithm, RsaBits};
 
 /// The configuration of a [`Provider`](crate::Provider).
 ///
@@ -34,6 +34,9 @@ pub struct Config {
     pub tokens_at_logout: TokensAtLogout,
     /// Token, code and request lifespans.
     pub lifespans: Lifespans,
+    /// The kind of access token of clients that name none (their `access_token_strategy`):
+    /// opaque by default, or RFC 9068 JWTs (Hydra's `strategies.access_token`).
+    pub access_token_strategy: AccessTokenStrategy,
     /// Key for HMAC-signed cookies and token signatures (at least 16 bytes).
     pub system_secret: Secret,
     /// Earlier system secrets, during a rotation (Hydra's semantics: the first secret signs
@@ -226,6 +229,7 @@ impl Config {
             logout_redirect_url: format!("{base}/oauth2/fallbacks/logout"),
             tokens_at_logout: TokensAtLogout::default(),
             lifespans: Lifespans::default(),
+            access_token_strategy: AccessTokenStrategy::default(),
             system_secret: Secret::generate(),
             old_system_secrets: Vec::new(),
             pairwise_salt: None,

@@ -201,6 +201,9 @@ error_codes! {
     UnsupportedResponseType unsupported_response_type => BAD_REQUEST, "The authorization server does not support obtaining a token using this method.";
     /// `invalid_scope` (400).
     InvalidScope invalid_scope => BAD_REQUEST, "The requested scope is invalid, unknown, or malformed.";
+    /// `invalid_target` (400), RFC 8707 §2: a `resource` is not an absolute URI, has a
+    /// fragment, or is not one the client (or the grant) may have.
+    InvalidTarget invalid_target => BAD_REQUEST, "The requested resource is invalid, missing, unknown, or malformed.";
     /// `access_denied` (403).
     AccessDenied access_denied => FORBIDDEN, "The resource owner or authorization server denied the request.";
     /// `invalid_token` (401): a bearer token is invalid, expired or revoked (RFC 6750).

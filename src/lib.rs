@@ -26,6 +26,7 @@ mod http;
 mod jose;
 pub mod model;
 mod provider;
+pub mod resource_server;
 mod router;
 pub mod store;
 #[cfg(feature = "testing")]
@@ -54,7 +55,7 @@ pub use flow::{
 };
 pub use jose::{Jwk, JwkSet, PrivateJwk, SigningKey};
 pub use model::client::Client;
-pub use model::{Algorithm, RsaBits};
+pub use model::{AccessTokenStrategy, Algorithm, RsaBits};
 pub use provider::{AdminApi, Provider, ProviderBuilder, PublicApi};
 pub use store::{MemoryStore, Store};
 

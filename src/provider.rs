@@ -497,6 +497,15 @@ impl Provider {
     }
 }
 
+/// In-process, a provider is the key source of its own resource servers: the key set its
+/// `jwks_uri` serves, without a request.
+#[async_trait::async_trait]
+impl crate::resource_server::JwksSource for Provider {
+    async fn fetch(&self) -> Result<JwkSet, String> {
+        serde_json::from_slice(&self.cx.keys().jwks).map_err(|e| e.to_string())
+    }
+}
+
 /// The public HTTP API of a provider; mount it on the internet-facing listener.
 #[derive(Debug, Clone)]
 pub struct PublicApi {

@@ -19,7 +19,7 @@ const LAYERS: &[&[&str]] = &[
     &["router"],
     &["endpoint", "admin"],
     &["flow", "grant"],
-    &["token"],
+    &["token", "resource_server"],
     &["context"],
     &["http", "jose"],
     &["store", "config", "audit"],

@@ -10,7 +10,8 @@ use std::time::Duration;
 use oauth2_provider::config::parse_duration;
 use oauth2_provider::model::secret::Secret;
 use oauth2_provider::{
-    Algorithm, AuditEvent, Config, EventSink, MemoryStore, Provider, RsaBits, Store,
+    AccessTokenStrategy, Algorithm, AuditEvent, Config, EventSink, MemoryStore, Provider, RsaBits,
+    Store,
 };
 use tokio::sync::watch;
 
@@ -207,6 +208,26 @@ fn pairwise_salt() -> Result<Option<Secret>, Failure> {
     }
 }
 
+/// The default kind of access token: beta.8's `OAUTH2_ACCESS_TOKEN_STRATEGY` or Hydra
+/// v1/v2's `STRATEGIES_ACCESS_TOKEN`, `opaque` (default) or `jwt`.
+fn access_token_strategy() -> Result<AccessTokenStrategy, Failure> {
+    let names = ["OAUTH2_ACCESS_TOKEN_STRATEGY", "STRATEGIES_ACCESS_TOKEN"];
+    let mut chosen: Option<(&str, AccessTokenStrategy)> = None;
+    for name in names {
+        let Some(value) = var(name) else { continue };
+        let strategy = value
+            .parse::<AccessTokenStrategy>()
+            .map_err(|_| Failure::Config(format!("{name}={value:?} must be opaque or jwt")))?;
+        if let Some((other, earlier)) = chosen.filter(|(_, earlier)| *earlier != strategy) {
+            return Err(Failure::Config(format!(
+                "{other}={earlier} and {name}={strategy} disagree"
+            )));
+        }
+        chosen = Some((name, strategy));
+    }
+    Ok(chosen.map(|(_, s)| s).unwrap_or_default())
+}
+
 /// Hydra v1.0.0-beta.8's variables that these servers do not read, with what to do instead.
 const UNSUPPORTED: &[(&str, &str)] = &[
     (
@@ -242,10 +263,6 @@ const UNSUPPORTED: &[(&str, &str)] = &[
     (
         "RESOURCE_NAME_PREFIX",
         "there are no access control policies",
-    ),
-    (
-        "OAUTH2_ACCESS_TOKEN_STRATEGY",
-        "access tokens are always opaque",
     ),
     (
         "CORS_ENABLED",
@@ -359,6 +376,7 @@ fn config_from_env(public_port: u16, demo_path: Option<&str>) -> Result<Config, 
     config.claims_supported = list("OIDC_DISCOVERY_CLAIMS_SUPPORTED");
     config.userinfo_endpoint = var("OIDC_DISCOVERY_USERINFO_ENDPOINT");
     config.share_error_debug = flag("OAUTH2_SHARE_ERROR_DEBUG")?;
+    config.access_token_strategy = access_token_strategy()?;
     let lifespans = &mut config.lifespans;
     if let Some(d) = duration("ACCESS_TOKEN_LIFESPAN")? {
         lifespans.access_token = d;

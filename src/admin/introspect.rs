@@ -9,8 +9,11 @@
 //! Deliberate choices:
 //! * The token's prefix (`op_at_`, `op_rt_`) names its table, so `token_type_hint` is read
 //!   only to reject repeats and otherwise ignored (RFC 7662 §2.1 makes it a hint).
-//! * `aud` is omitted: access tokens carry no audience in this provider (as in Hydra
-//!   beta.8, where it was never set); `client_id` names the client.
+//! * `aud` is the resources (RFC 8707) the token was issued for: an access token's own,
+//!   possibly narrowed by its token request, a refresh token's the whole grant's. Omitted
+//!   when none was granted; `client_id` names the client.
+//! * A JWT access token (RFC 9068) is found by its digest like an opaque one, so a revoked
+//!   JWT is inactive here although its signature still verifies.
 //! * `iat` is when the token was issued and `nbf` equals it; `exp` is the token's own expiry
 //!   (a refresh token without expiry has no `exp`).
 
@@ -52,7 +55,7 @@ pub struct Introspection {
     /// Not-before time (the issue time), seconds since the epoch.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub nbf: Option<i64>,
-    /// Intended audiences; always empty here (see the module documentation).
+    /// The resources the token is for (RFC 8707); omitted when none was granted.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub aud: Vec<String>,
     /// The issuer, byte-for-byte as configured.
@@ -89,7 +92,7 @@ impl Introspection {
             exp: record.expires_at.map(|e| e.unix_timestamp()),
             iat: Some(iat),
             nbf: Some(iat),
-            aud: Vec::new(),
+            aud: grant.granted_audience,
             iss: issuer.to_owned(),
             token_type: record.kind.as_str().to_owned(),
             ext: grant.access_token_extra,

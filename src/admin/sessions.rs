@@ -30,6 +30,7 @@ const STORE_PAGE: usize = 100;
 pub struct PreviousConsentSession {
     consent_request: ConsentRequestView,
     grant_scope: Vec<String>,
+    grant_access_token_audience: Vec<String>,
     session: SessionData,
     remember: bool,
     remember_for: i64,
@@ -40,6 +41,7 @@ pub struct PreviousConsentSession {
 struct ConsentRequestView {
     challenge: String,
     requested_scope: Vec<String>,
+    requested_access_token_audience: Vec<String>,
     skip: bool,
     subject: String,
     oidc_context: OidcContext,
@@ -63,6 +65,7 @@ impl PreviousConsentSession {
             consent_request: ConsentRequestView {
                 challenge: record.challenge,
                 requested_scope: record.requested_scope,
+                requested_access_token_audience: record.requested_access_token_audience,
                 skip: record.skip,
                 subject: record.subject,
                 oidc_context: record.oidc_context,
@@ -72,6 +75,7 @@ impl PreviousConsentSession {
                 login_session_id: record.login_session_id,
             },
             grant_scope: accepted.grant_scope,
+            grant_access_token_audience: accepted.grant_access_token_audience,
             session: SessionData {
                 access_token: accepted.access_token_extra,
                 id_token: accepted.id_token_extra,
@@ -99,6 +103,11 @@ impl PreviousConsentSession {
     /// The scopes granted.
     pub fn grant_scope(&self) -> &[String] {
         &self.grant_scope
+    }
+
+    /// The resources granted (RFC 8707).
+    pub fn grant_access_token_audience(&self) -> &[String] {
+        &self.grant_access_token_audience
     }
 
     /// Seconds the consent is remembered; 0 means forever.

@@ -43,6 +43,7 @@ pub(crate) async fn start(
         csrf: keys.csrf,
         client_id: login.client_id.clone(),
         requested_scope: login.requested_scope.clone(),
+        requested_access_token_audience: login.requested_access_token_audience.clone(),
         skip,
         subject: accepted.subject.clone(),
         oidc_context: login.oidc_context.clone(),
@@ -69,7 +70,7 @@ fn native_public_client(areq: &AuthorizeRequest) -> bool {
 }
 
 /// Whether an unexpired remembered consent of the subject for this client covers every
-/// requested scope.
+/// requested scope and resource.
 async fn remembered_covers(
     p: &Context,
     subject: &str,
@@ -85,7 +86,12 @@ async fn remembered_covers(
         Some(HandledConsent::Accepted(a)) => {
             let unexpired = a.remember_for == 0
                 || crate::clock::after(a.handled_at, a.remember_for).is_none_or(|end| end > now);
-            unexpired && scope::all_covered(&a.grant_scope, &login.requested_scope)
+            unexpired
+                && scope::all_covered(&a.grant_scope, &login.requested_scope)
+                && login
+                    .requested_access_token_audience
+                    .iter()
+                    .all(|r| a.grant_access_token_audience.contains(r))
         }
         _ => false,
     }))
@@ -115,6 +121,7 @@ pub(crate) async fn finish(
         subject: record.subject.clone(),
         subject_identifier,
         granted_scope: accepted.grant_scope.clone(),
+        granted_audience: accepted.grant_access_token_audience.clone(),
         access_token_extra: accepted.access_token_extra.clone(),
         id_token_extra: accepted.id_token_extra.clone(),
         auth_time: Some(record.authenticated_at),
@@ -140,6 +147,7 @@ pub(crate) async fn consent_request(p: &Context, challenge: &str) -> Result<Cons
     Ok(ConsentRequest {
         challenge: record.challenge,
         requested_scope: record.requested_scope,
+        requested_access_token_audience: record.requested_access_token_audience,
         skip: record.skip,
         subject: record.subject,
         oidc_context: record.oidc_context,
@@ -167,6 +175,15 @@ pub(crate) async fn accept_consent(
             format!("The scope '{extra}' was not requested and cannot be granted.").into(),
         ));
     }
+    if let Some(extra) = body
+        .grant_access_token_audience
+        .iter()
+        .find(|r| !record.requested_access_token_audience.contains(r))
+    {
+        return Err(Error::BadRequest(
+            format!("The resource '{extra}' was not requested and cannot be granted.").into(),
+        ));
+    }
     if record.skip && body.remember {
         return Err(Error::BadRequest(
             "Can not remember consent because no user interaction was required (skip=true).".into(),
@@ -180,6 +197,7 @@ pub(crate) async fn accept_consent(
     let grant_scope = scope::split(&scope::join(&body.grant_scope));
     let accepted = AcceptedConsent {
         grant_scope,
+        grant_access_token_audience: dedup(body.grant_access_token_audience),
         remember: body.remember,
         remember_for: body.remember_for,
         access_token_extra: body.session.access_token,
@@ -187,6 +205,17 @@ pub(crate) async fn accept_consent(
         handled_at: p.now(),
     };
     complete(p, record, HandledConsent::Accepted(accepted)).await
+}
+
+/// `values` in order without repeats.
+fn dedup(values: Vec<String>) -> Vec<String> {
+    let mut kept: Vec<String> = Vec::with_capacity(values.len());
+    for value in values {
+        if !kept.contains(&value) {
+            kept.push(value);
+        }
+    }
+    kept
 }
 
 /// See [`Provider::reject_consent`](crate::Provider::reject_consent).

@@ -50,7 +50,8 @@ pub(crate) async fn authorization_response(
         None
     };
     let access_token = if rt.has_token() {
-        let minted = access_and_refresh(p, grant, now, false);
+        let audience = &grant.granted_audience;
+        let minted = access_and_refresh(p, &areq.client, grant, audience, now, false).await?;
         p.store
             .insert_tokens(minted.records)
             .await

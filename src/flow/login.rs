@@ -60,6 +60,7 @@ pub(crate) async fn start(
         csrf: keys.csrf,
         client_id: areq.client.client_id.clone(),
         requested_scope: areq.scope.clone(),
+        requested_access_token_audience: areq.resource.clone(),
         skip: session.is_some(),
         subject: session
             .as_ref()
@@ -249,6 +250,7 @@ pub(crate) async fn login_request(p: &Context, challenge: &str) -> Result<LoginR
     Ok(LoginRequest {
         challenge: record.challenge,
         requested_scope: record.requested_scope,
+        requested_access_token_audience: record.requested_access_token_audience,
         skip: record.skip,
         subject: record.subject,
         oidc_context: record.oidc_context,

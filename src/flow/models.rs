@@ -38,6 +38,9 @@ pub struct ConsentRequestSession {
 pub struct AcceptConsentRequest {
     /// The scopes granted; each must be one of the requested scopes.
     pub grant_scope: Vec<String>,
+    /// The resources granted (RFC 8707; Hydra v2's name): the `aud` of the access tokens.
+    /// Each must be one of the requested ones; empty grants none.
+    pub grant_access_token_audience: Vec<String>,
     /// Remember the grant so later requests for the same scopes report `skip=true`.
     pub remember: bool,
     /// Seconds to remember it; 0 = forever.
@@ -69,6 +72,9 @@ pub struct LoginRequest {
     pub challenge: String,
     /// The scopes the client asked for.
     pub requested_scope: Vec<String>,
+    /// The resources the client asked for (RFC 8707 `resource`; Hydra v2's name).
+    #[serde(default)]
+    pub requested_access_token_audience: Vec<String>,
     /// True when a remembered login session already authenticated the user: the app must
     /// accept without showing a form (and without `remember`).
     pub skip: bool,
@@ -92,6 +98,9 @@ pub struct ConsentRequest {
     pub challenge: String,
     /// The scopes the client asked for.
     pub requested_scope: Vec<String>,
+    /// The resources the client asked for (RFC 8707 `resource`; Hydra v2's name).
+    #[serde(default)]
+    pub requested_access_token_audience: Vec<String>,
     /// True when a remembered consent already covers the requested scopes: the app should
     /// accept without asking (and without `remember`).
     pub skip: bool,

@@ -9,7 +9,7 @@ use crate::flow::response::{Destination, ResponseMode};
 use crate::http::Request;
 use crate::http::params::Params;
 use crate::model::client::Client;
-use crate::model::{GrantType, ResponseType, redirect_uri, scope};
+use crate::model::{GrantType, ResponseType, redirect_uri, resource, scope};
 use crate::store::OidcContext;
 
 /// The longest `state` echoed; longer ones are refused rather than truncated.
@@ -59,6 +59,8 @@ pub(crate) struct AuthorizeRequest {
     pub(crate) response_type: ResponseType,
     /// Requested scopes, in request order.
     pub(crate) scope: Vec<String>,
+    /// Requested resources (RFC 8707), in request order without repeats.
+    pub(crate) resource: Vec<String>,
     pub(crate) nonce: Option<String>,
     /// The S256 PKCE challenge.
     pub(crate) code_challenge: Option<String>,
@@ -146,6 +148,7 @@ pub(crate) async fn parse(p: &Context, req: &Request) -> Result<AuthorizeRequest
         destination,
         response_type: rest.response_type,
         scope: rest.scope,
+        resource: rest.resource,
         nonce: rest.nonce,
         code_challenge: rest.code_challenge,
         prompt: rest.prompt,
@@ -307,6 +310,7 @@ async fn trusted_client(
 struct Rest {
     response_type: ResponseType,
     scope: Vec<String>,
+    resource: Vec<String>,
     nonce: Option<String>,
     code_challenge: Option<String>,
     prompt: Prompt,
@@ -316,7 +320,7 @@ struct Rest {
 }
 
 /// Everything after the destination, in order: repeated and unsupported parameters, the
-/// response type, scopes, nonce, PKCE, prompt, `max_age`, `id_token_hint` and the OIDC
+/// response type, scopes, resources (RFC 8707), nonce, PKCE, prompt, `max_age`, `id_token_hint` and the OIDC
 /// context.
 async fn validate_rest(
     p: &Context,
@@ -330,6 +334,8 @@ async fn validate_rest(
     reject_request_objects(params)?;
     let response_type = check_response_type(client, response_type_text, response_type)?;
     let scope = requested_scope(params, client, response_type)?;
+    let resource = resource::requested(params.get_all("resource"))?;
+    resource::check_allowed(&client.audience, &resource)?;
     let nonce = nonce(params, response_type)?;
     let code_challenge = check_pkce(params, client, response_type)?;
     let prompt = parse_prompt(params.get("prompt")?)?;
@@ -344,6 +350,7 @@ async fn validate_rest(
     Ok(Rest {
         response_type,
         scope,
+        resource,
         nonce,
         code_challenge,
         prompt,

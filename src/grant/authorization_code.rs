@@ -14,7 +14,7 @@ use crate::error::{OAuthError, StoreError};
 use crate::http::params::Params;
 use crate::model::GrantType;
 use crate::model::client::Client;
-use crate::model::scope;
+use crate::model::{resource, scope};
 use crate::store::CodeRecord;
 use crate::token::issue::{IdTokenInput, access_and_refresh, audit_issued, id_token};
 use crate::token::lookup;
@@ -35,7 +35,10 @@ pub(crate) async fn exchange(
     check(p, client, params, &record, now).await?;
 
     let grant = &record.grant;
-    let minted = access_and_refresh(p, grant, now, issues_refresh(grant, client));
+    let requested = resource::requested(params.get_all("resource"))?;
+    let audience = resource::narrow(&grant.granted_audience, requested)?;
+    let with_refresh = issues_refresh(grant, client);
+    let minted = access_and_refresh(p, client, grant, &audience, now, with_refresh).await?;
     let id_token = if scope::is_openid(&grant.granted_scope) {
         let input = IdTokenInput {
             grant,

@@ -5,7 +5,9 @@
 //! `unauthorized_client` (it authenticated as what it is, but this grant is only for clients
 //! that can keep a secret); an omitted `scope` grants no scope at all, as Hydra does; each
 //! requested scope must be allowed by the client's registered scopes (wildcards as in
-//! Hydra), else `invalid_scope`.
+//! Hydra), else `invalid_scope`; each requested `resource` (RFC 8707) must be allowed by the
+//! client's registered `audience`, else `invalid_target` — with no user consenting, an
+//! empty `audience` allows none.
 
 use super::TokenResponse;
 use crate::context::Context;
@@ -13,7 +15,7 @@ use crate::error::OAuthError;
 use crate::http::params::Params;
 use crate::model::GrantType;
 use crate::model::client::Client;
-use crate::model::scope;
+use crate::model::{resource, scope};
 use crate::store::{GrantData, JsonObject};
 use crate::token::issue::{access_and_refresh, audit_issued};
 
@@ -38,6 +40,15 @@ pub(crate) async fn exchange(
             "The client is not allowed to request the scope '{denied}'."
         )));
     }
+    let resources = resource::requested(params.get_all("resource"))?;
+    if let Some(denied) = resources
+        .iter()
+        .find(|r| !resource::allowed_by(&client.audience, r))
+    {
+        return Err(OAuthError::invalid_target(format!(
+            "The client is not allowed to request the resource '{denied}'."
+        )));
+    }
     let now = p.now();
     let grant = GrantData {
         grant_id: crate::crypto::random_id(),
@@ -45,6 +56,7 @@ pub(crate) async fn exchange(
         subject: client.client_id.clone(),
         subject_identifier: client.client_id.clone(),
         granted_scope: requested,
+        granted_audience: resources,
         access_token_extra: JsonObject::new(),
         id_token_extra: JsonObject::new(),
         auth_time: None,
@@ -52,7 +64,10 @@ pub(crate) async fn exchange(
         session_id: None,
         requested_at: now,
     };
-    let (bearer, records) = access_and_refresh(p, &grant, now, false).split();
+    let audience = &grant.granted_audience;
+    let (bearer, records) = access_and_refresh(p, client, &grant, audience, now, false)
+        .await?
+        .split();
     p.store
         .insert_tokens(records)
         .await

@@ -13,6 +13,9 @@
 //!   scope; the new refresh token keeps the original one (RFC 6749 §6: "the refresh token
 //!   scope MUST be identical to that of the refresh token included by the client"), so a
 //!   later refresh can ask for the full scope again.
+//! * A requested `resource` narrows the new access token's audience within the grant's
+//!   (RFC 8707 §2.2, `invalid_target` otherwise); the new refresh token keeps the grant's
+//!   whole audience, like its scope.
 //! * The refreshed ID token keeps `sub`, `aud`, `auth_time`, `acr` and `sid`, gets a fresh
 //!   `iat`/`exp` from the configured ID-token lifespan, and has no `nonce`.
 
@@ -23,7 +26,7 @@ use crate::error::{OAuthError, StoreError};
 use crate::http::params::Params;
 use crate::model::GrantType;
 use crate::model::client::Client;
-use crate::model::scope;
+use crate::model::{resource, scope};
 use crate::store::{GrantData, TokenKind, TokenRecord, TokenStatus};
 use crate::token::issue::{IdTokenInput, access_and_refresh, audit_issued, id_token};
 use crate::token::lookup;
@@ -62,8 +65,12 @@ pub(crate) async fn exchange(
     }
     let original = &record.grant;
     let narrowed = narrow(original, params.get("scope")?)?;
+    let requested = resource::requested(params.get_all("resource"))?;
+    let audience = resource::narrow(&original.granted_audience, requested)?;
 
-    let (bearer, mut records) = access_and_refresh(p, &narrowed, now, true).split();
+    let (bearer, mut records) = access_and_refresh(p, client, &narrowed, &audience, now, true)
+        .await?
+        .split();
     if let Some(refresh) = &mut records.refresh {
         refresh.grant = original.clone();
     }

@@ -31,6 +31,9 @@ pub(crate) fn identifier<'a>(name: &str, value: &'a str) -> Result<&'a str, OAut
     Ok(value)
 }
 
+/// Parameters a request may repeat: RFC 8707 §2 lets a client send several `resource`s.
+pub(crate) const REPEATABLE: &[&str] = &["resource"];
+
 /// Decoded `application/x-www-form-urlencoded` parameters, in order.
 #[derive(Debug, Default, Clone)]
 pub(crate) struct Params {
@@ -115,13 +118,23 @@ impl Params {
         })
     }
 
-    /// Checks every parameter for repetition at once (for endpoints that read many). Linear
-    /// in the number of parameters: it runs before client authentication, so a body of
-    /// thousands of distinct keys must cost no more than reading it.
+    /// Every non-empty value of `name`, in request order: for the one parameter that may
+    /// repeat ([`REPEATABLE`]).
+    pub(crate) fn get_all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.pairs
+            .iter()
+            .filter(move |(k, v)| k == name && !v.is_empty())
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Checks every parameter but the [`REPEATABLE`] ones for repetition at once (for
+    /// endpoints that read many). Linear in the number of parameters: it runs before client
+    /// authentication, so a body of thousands of distinct keys must cost no more than reading
+    /// it.
     pub(crate) fn reject_repeated(&self) -> Result<(), OAuthError> {
         let mut seen = std::collections::HashSet::with_capacity(self.pairs.len());
         for (k, v) in &self.pairs {
-            if !v.is_empty() && !seen.insert(k.as_str()) {
+            if !v.is_empty() && !REPEATABLE.contains(&k.as_str()) && !seen.insert(k.as_str()) {
                 return Err(OAuthError::invalid_request(format!(
                     "The parameter '{k}' must not be included more than once."
                 )));

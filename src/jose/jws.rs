@@ -27,6 +27,8 @@ struct Header {
     alg: String,
     #[serde(default)]
     kid: Option<String>,
+    #[serde(default)]
+    typ: Option<String>,
     /// RFC 7515 §4.1.11: we understand no extensions, so any `crit` is fatal.
     #[serde(default)]
     crit: Option<IgnoredAny>,
@@ -80,6 +82,31 @@ impl VerifyingKeys {
     /// `jku`, `x5u`, `x5c`) are ignored. Time-based and audience/issuer claims
     /// are **not** checked — that is the caller's job.
     pub fn verify_jwt(&self, token: &str) -> Result<Map<String, Value>, JoseError> {
+        self.verify(token).map(|(_, claims)| claims)
+    }
+
+    /// Like [`VerifyingKeys::verify_jwt`], and the header's `typ` must name `typ` (compared
+    /// without case, with or without the `application/` prefix, RFC 7515 §4.1.9): a token of
+    /// one kind (an RFC 9068 `at+jwt` access token) is never taken for another.
+    pub fn verify_jwt_of_type(
+        &self,
+        token: &str,
+        typ: &str,
+    ) -> Result<Map<String, Value>, JoseError> {
+        let (header, claims) = self.verify(token)?;
+        let named = header.typ.as_deref().unwrap_or("");
+        let named = match named.get(..12) {
+            Some(prefix) if prefix.eq_ignore_ascii_case("application/") => &named[12..],
+            _ => named,
+        };
+        if named.eq_ignore_ascii_case(typ) {
+            Ok(claims)
+        } else {
+            Err(JoseError::Malformed("unexpected token type"))
+        }
+    }
+
+    fn verify(&self, token: &str) -> Result<(Header, Map<String, Value>), JoseError> {
         if token.len() > MAX_TOKEN_LEN {
             return Err(JoseError::TooLarge);
         }
@@ -121,8 +148,9 @@ impl VerifyingKeys {
         let signing_input = &token[..header_b64.len() + 1 + payload_b64.len()];
         key.verify(signing_input.as_bytes(), &sig[..len])?;
 
-        serde_json::from_slice(&b64url_decode(payload_b64)?)
-            .map_err(|_| JoseError::Malformed("claims are not a JSON object"))
+        let claims = serde_json::from_slice(&b64url_decode(payload_b64)?)
+            .map_err(|_| JoseError::Malformed("claims are not a JSON object"))?;
+        Ok((header, claims))
     }
 }
 

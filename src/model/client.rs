@@ -42,7 +42,9 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use crate::model::{Algorithm, AuthMethod, GrantType, ResponseType, SubjectType};
+use crate::model::{
+    AccessTokenStrategy, Algorithm, AuthMethod, GrantType, ResponseType, SubjectType,
+};
 
 pub use crate::model::secret::SecretHash;
 
@@ -116,6 +118,14 @@ pub struct Client {
     pub backchannel_logout_uri: String,
     /// Whether logout tokens must carry `sid` (they always do here).
     pub backchannel_logout_session_required: bool,
+    /// The audiences (RFC 8707 resource URIs) the client may request tokens for, as Hydra's
+    /// client `audience`: each requested `resource` must equal one or lie below one. Empty
+    /// restricts nothing where a user consents (authorization code, implicit) and allows
+    /// no resource for client credentials, where nobody else vouches for the request.
+    pub audience: Vec<String>,
+    /// The kind of access token the client gets: `opaque` or `jwt` (RFC 9068); empty means
+    /// the provider's [`Config::access_token_strategy`](crate::Config::access_token_strategy).
+    pub access_token_strategy: String,
     /// When the client was created.
     #[serde(with = "time::serde::rfc3339::option")]
     pub created_at: Option<OffsetDateTime>,
@@ -178,6 +188,8 @@ impl std::fmt::Debug for Client {
                 "backchannel_logout_session_required",
                 &self.backchannel_logout_session_required,
             )
+            .field("audience", &self.audience)
+            .field("access_token_strategy", &self.access_token_strategy)
             .field("created_at", &self.created_at)
             .field("updated_at", &self.updated_at)
             .finish()
@@ -238,6 +250,15 @@ impl Client {
     /// The kind of `sub` the client sees: `pairwise` only when registered so.
     pub fn effective_subject_type(&self) -> SubjectType {
         self.subject_type.parse().unwrap_or_default()
+    }
+
+    /// The kind of access token the client gets: its registered strategy, else `default`
+    /// (an unparsable stored value, too).
+    pub fn effective_access_token_strategy(
+        &self,
+        default: AccessTokenStrategy,
+    ) -> AccessTokenStrategy {
+        self.access_token_strategy.parse().unwrap_or(default)
     }
 
     /// A copy without the plaintext secret, as GET, list and login/consent requests show it.

@@ -4,6 +4,7 @@ mod algorithm;
 pub mod client;
 pub(crate) mod redirect_uri;
 pub(crate) mod registration;
+pub(crate) mod resource;
 pub mod scope;
 pub mod secret;
 mod vocabulary;
@@ -24,5 +25,6 @@ pub enum TokensAtLogout {
     RevokeGrants,
 }
 pub use vocabulary::{
-    AuthMethod, GrantType, InvalidResponseType, ResponseType, SubjectType, UnknownValue,
+    AccessTokenStrategy, AuthMethod, GrantType, InvalidResponseType, ResponseType, SubjectType,
+    UnknownValue,
 };

@@ -13,7 +13,8 @@ use crate::error::Error;
 use crate::model::client::{Client, ClientRecord, MAX_CLIENT_ID_LEN, MIN_CHOSEN_SECRET_LEN};
 use crate::model::secret::SecretHash;
 use crate::model::{
-    Algorithm, AuthMethod, GrantType, InvalidResponseType, ResponseType, SubjectType,
+    AccessTokenStrategy, Algorithm, AuthMethod, GrantType, InvalidResponseType, ResponseType,
+    SubjectType,
 };
 
 /// What registration (create or update) made of a submitted client.
@@ -67,6 +68,9 @@ impl Policy<'_> {
         Ok(())
     }
 }
+
+/// Most entries of a client's `audience`: each is matched against every requested resource.
+const MAX_AUDIENCES: usize = 64;
 
 fn bad(why: impl Into<Cow<'static, str>>) -> Error {
     Error::BadRequest(why.into())
@@ -345,7 +349,34 @@ impl Client {
         for (i, origin) in self.allowed_cors_origins.iter().enumerate() {
             check_cors_origin(i, origin)?;
         }
+        self.validate_resource_fields()?;
         check_scope(&self.scope)
+    }
+
+    /// `audience` (resource indicators a client may request: RFC 8707 URIs, a bounded
+    /// list) and `access_token_strategy` (empty, `opaque` or `jwt`).
+    fn validate_resource_fields(&self) -> Result<(), Error> {
+        if self.audience.len() > MAX_AUDIENCES {
+            return Err(bad(format!(
+                "The audience may hold at most {MAX_AUDIENCES} entries."
+            )));
+        }
+        for (i, audience) in self.audience.iter().enumerate() {
+            if let Some(why) = crate::model::resource::problem(audience) {
+                return Err(bad(format!("audience[{i}] {why}.")));
+            }
+        }
+        if !self.access_token_strategy.is_empty()
+            && self
+                .access_token_strategy
+                .parse::<AccessTokenStrategy>()
+                .is_err()
+        {
+            return Err(bad(
+                "The access_token_strategy must be 'opaque' or 'jwt' (or empty for the server's default).",
+            ));
+        }
+        Ok(())
     }
 
     /// `subject_type` and the pairwise rules (sector identifier; not fetched).

@@ -145,6 +145,20 @@ vocabulary! {
     }
 }
 
+vocabulary! {
+    /// What kind of access token a client gets (Hydra v2's `access_token_strategy`, per
+    /// client, with [`Config::access_token_strategy`](crate::Config::access_token_strategy)
+    /// as the provider-wide default).
+    #[derive(Default)]
+    AccessTokenStrategy ("access token strategy") {
+        /// `opaque`: a random string only this provider can resolve (the default).
+        #[default]
+        Opaque => "opaque",
+        /// `jwt`: an RFC 9068 JWT a resource server can verify with the provider's keys.
+        Jwt => "jwt",
+    }
+}
+
 /// A response type: one of the registered combinations of `code`, `token` and `id_token`
 /// (OAuth 2.0 Multiple Response Type Encoding Practices). The parts are a set: any order
 /// parses, each part at most once; the value renders in its registered spelling

@@ -401,6 +401,9 @@ pub struct LoginRequestRecord {
     pub client_id: String,
     /// Scopes requested.
     pub requested_scope: Vec<String>,
+    /// Resources requested (RFC 8707 `resource`); Hydra v2's name.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub requested_access_token_audience: Vec<String>,
     /// Whether a valid login session already authenticated the user.
     pub skip: bool,
     /// The subject of that session, when `skip`.
@@ -711,6 +714,9 @@ pub struct ConsentRequestRecord {
     pub client_id: String,
     /// Scopes requested.
     pub requested_scope: Vec<String>,
+    /// Resources requested (RFC 8707 `resource`); Hydra v2's name.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub requested_access_token_audience: Vec<String>,
     /// Whether a remembered consent already covers the requested scopes.
     pub skip: bool,
     /// The authenticated subject (not pairwise).
@@ -757,6 +763,9 @@ pub enum HandledConsent {
 pub struct AcceptedConsent {
     /// The scopes granted (a subset of the requested ones).
     pub grant_scope: Vec<String>,
+    /// The resources granted (a subset of the requested ones); Hydra v2's name.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub grant_access_token_audience: Vec<String>,
     /// Whether to remember the grant for later requests.
     pub remember: bool,
     /// Seconds to remember it; 0 means forever.
@@ -799,6 +808,10 @@ pub struct GrantData {
     pub subject_identifier: String,
     /// Granted scopes.
     pub granted_scope: Vec<String>,
+    /// Granted resources (RFC 8707), the `aud` of the access tokens. In an access token's
+    /// own record, the audience that token was issued for: a token request may narrow it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub granted_audience: Vec<String>,
     /// Extra data of access tokens (`ext`).
     pub access_token_extra: JsonObject,
     /// Extra ID-token claims.

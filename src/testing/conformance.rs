@@ -141,6 +141,10 @@ fn client_record(client_id: &str, created_at: OffsetDateTime) -> ClientRecord {
 pub(crate) fn grant(grant_id: &str, client_id: &str) -> GrantData {
     GrantData {
         grant_id: grant_id.to_owned(),
+        granted_audience: vec![
+            "https://a.example/".to_owned(),
+            "https://b.example/".to_owned(),
+        ],
         access_token_extra: serde_json::Map::from_iter([("k".to_owned(), "v".into())]),
         ..super::fixtures::grant(client_id, "alice", &["openid", "offline"], now())
     }
@@ -157,9 +161,15 @@ fn token(kind: TokenKind, grant: &GrantData, expires_at: Option<OffsetDateTime>)
     }
 }
 
+/// An access token for part of the grant's audience (a token request narrowed it) and a
+/// refresh token for the whole grant.
 fn issued(grant: &GrantData) -> IssuedTokens {
+    let narrowed = GrantData {
+        granted_audience: grant.granted_audience.iter().take(1).cloned().collect(),
+        ..grant.clone()
+    };
     IssuedTokens {
-        access: token(TokenKind::AccessToken, grant, Some(later())),
+        access: token(TokenKind::AccessToken, &narrowed, Some(later())),
         refresh: Some(token(TokenKind::RefreshToken, grant, None)),
     }
 }
@@ -185,6 +195,7 @@ fn login_request(expires_at: OffsetDateTime) -> LoginRequestRecord {
         csrf: unique("csrf"),
         client_id: "client".to_owned(),
         requested_scope: vec!["openid".to_owned()],
+        requested_access_token_audience: vec!["https://a.example/".to_owned()],
         skip: false,
         subject: String::new(),
         oidc_context: OidcContext::default(),
@@ -209,6 +220,7 @@ pub(crate) fn consent_request(
         csrf: unique("csrf"),
         client_id: client_id.to_owned(),
         requested_scope: vec!["openid".to_owned()],
+        requested_access_token_audience: vec!["https://a.example/".to_owned()],
         skip: false,
         subject: subject.to_owned(),
         oidc_context: OidcContext::default(),
@@ -239,6 +251,7 @@ fn accepted_login(subject: &str) -> HandledLogin {
 pub(crate) fn accepted_consent(remember: bool) -> HandledConsent {
     HandledConsent::Accepted(AcceptedConsent {
         grant_scope: vec!["openid".to_owned()],
+        grant_access_token_audience: vec!["https://a.example/".to_owned()],
         remember,
         remember_for: 0,
         access_token_extra: serde_json::Map::new(),

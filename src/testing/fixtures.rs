@@ -51,7 +51,7 @@ pub fn mint_token(kind: TokenKind) -> String {
 
 /// A grant of `subject` to `client_id` of `scopes`, authenticated and requested at `at`,
 /// with a fresh random id: the subject is its own subject identifier, and there are no
-/// extra claims, no ACR and no login session. Change fields with struct update syntax.
+/// resources, extra claims, ACR or login session. Change fields with struct update syntax.
 pub fn grant(client_id: &str, subject: &str, scopes: &[&str], at: OffsetDateTime) -> GrantData {
     GrantData {
         grant_id: crate::crypto::random_id(),
@@ -59,6 +59,7 @@ pub fn grant(client_id: &str, subject: &str, scopes: &[&str], at: OffsetDateTime
         subject: subject.to_owned(),
         subject_identifier: subject.to_owned(),
         granted_scope: scopes.iter().map(|s| (*s).to_owned()).collect(),
+        granted_audience: Vec::new(),
         access_token_extra: JsonObject::new(),
         id_token_extra: JsonObject::new(),
         auth_time: Some(at),

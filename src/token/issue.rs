@@ -1,15 +1,15 @@
-//! Minting the tokens of a grant step: access and refresh tokens as store records plus the
-//! strings handed to the client, and signed ID tokens.
+//! Minting the tokens of a grant step: access tokens (opaque or RFC 9068 JWTs) and refresh
+//! tokens as store records plus the strings handed to the client, and signed ID tokens.
 
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
-use super::{CredentialKind, mint};
+use super::{Credential, CredentialKind, mint};
 use crate::audit::{AuditKind, grant_ref};
 use crate::context::Context;
 use crate::error::OAuthError;
-use crate::model::GrantType;
 use crate::model::client::Client;
+use crate::model::{AccessTokenStrategy, GrantType};
 use crate::store::{GrantData, IssuedTokens, TokenKind, TokenRecord, TokenStatus};
 
 /// Tokens minted for one grant step: the bearer strings and the records to store.
@@ -72,21 +72,39 @@ pub(crate) fn wants_refresh(grant: &GrantData) -> bool {
         .any(|s| s == "offline" || s == "offline_access")
 }
 
-/// Mints an access token, and a refresh token when `with_refresh`, for `grant` at `now`.
-pub(crate) fn access_and_refresh(
+/// Mints an access token for `audience` (the grant's resources, or the subset a token
+/// request narrowed them to), and a refresh token for the whole grant when `with_refresh`,
+/// for `client` at `now`. The access token is opaque or an RFC 9068 JWT, as the client's
+/// [`AccessTokenStrategy`] says; either way the store keeps its digest, so introspection,
+/// userinfo and revocation find both kinds the same way.
+pub(crate) async fn access_and_refresh(
     p: &Context,
+    client: &Client,
     grant: &GrantData,
+    audience: &[String],
     now: OffsetDateTime,
     with_refresh: bool,
-) -> MintedTokens {
+) -> Result<MintedTokens, OAuthError> {
     let lifespans = &p.config.lifespans;
-    let access = mint(CredentialKind::ACCESS_TOKEN);
+    let expires_at = now.saturating_add(lifespans.access_token);
+    let access_grant = GrantData {
+        granted_audience: audience.to_vec(),
+        ..grant.clone()
+    };
+    let access = match client.effective_access_token_strategy(p.config.access_token_strategy) {
+        AccessTokenStrategy::Opaque => mint(CredentialKind::ACCESS_TOKEN),
+        AccessTokenStrategy::Jwt => {
+            let token = jwt_access_token(p, &access_grant, now, expires_at).await?;
+            let signature = super::signature(&token);
+            Credential { token, signature }
+        }
+    };
     let access_record = TokenRecord {
         signature: access.signature,
         kind: TokenKind::AccessToken,
-        grant: grant.clone(),
+        grant: access_grant,
         issued_at: now,
-        expires_at: Some(now.saturating_add(lifespans.access_token)),
+        expires_at: Some(expires_at),
         status: TokenStatus::Active,
     };
     let (refresh_token, refresh_record) = if with_refresh {
@@ -103,7 +121,7 @@ pub(crate) fn access_and_refresh(
     } else {
         (None, None)
     };
-    MintedTokens {
+    Ok(MintedTokens {
         access_token: access.token,
         refresh_token,
         expires_in: lifespans.access_token.whole_seconds(),
@@ -111,7 +129,56 @@ pub(crate) fn access_and_refresh(
             access: access_record,
             refresh: refresh_record,
         },
+    })
+}
+
+/// The `typ` header of JWT access tokens (RFC 9068 §2.1), which keeps them from being taken
+/// for ID tokens (`JWT`) or logout tokens.
+pub(crate) const ACCESS_TOKEN_TYP: &str = "at+jwt";
+
+/// Signs an RFC 9068 access token for `grant` (whose audience is the token's) with the
+/// provider's default algorithm.
+///
+/// `aud` is the granted resources; without any, the provider itself (its issuer, where the
+/// token is good for userinfo), since RFC 9068 §3 requires a default audience. `sub` is the
+/// subject as the client sees it (pairwise or forced): the client can read the token, so it
+/// must not learn more than its ID tokens tell it. `ext` carries the consent's access-token
+/// data, as Hydra does.
+async fn jwt_access_token(
+    p: &Context,
+    grant: &GrantData,
+    now: OffsetDateTime,
+    expires_at: OffsetDateTime,
+) -> Result<String, OAuthError> {
+    let alg = p.config.keys.default_algorithm();
+    let mut claims = serde_json::Map::new();
+    claims.insert("iss".into(), json!(p.config.issuer));
+    claims.insert("sub".into(), json!(grant.subject_identifier));
+    let aud = if grant.granted_audience.is_empty() {
+        json!([p.config.issuer])
+    } else {
+        json!(grant.granted_audience)
+    };
+    claims.insert("aud".into(), aud);
+    claims.insert("client_id".into(), json!(grant.client_id));
+    claims.insert("iat".into(), json!(now.unix_timestamp()));
+    claims.insert("nbf".into(), json!(now.unix_timestamp()));
+    claims.insert("exp".into(), json!(expires_at.unix_timestamp()));
+    claims.insert("jti".into(), json!(crate::crypto::random_id()));
+    claims.insert(
+        "scope".into(),
+        json!(crate::model::scope::join(&grant.granted_scope)),
+    );
+    if let Some(auth_time) = grant.auth_time {
+        claims.insert("auth_time".into(), json!(auth_time.unix_timestamp()));
     }
+    if !grant.acr.is_empty() {
+        claims.insert("acr".into(), json!(grant.acr));
+    }
+    if !grant.access_token_extra.is_empty() {
+        claims.insert("ext".into(), json!(grant.access_token_extra));
+    }
+    p.sign_jwt(alg, ACCESS_TOKEN_TYP, &claims).await
 }
 
 /// What an ID token is minted from.

@@ -1,4 +1,5 @@
-//! Opaque tokens: 256 random bits behind a type prefix; stores see only their SHA-256.
+//! Credentials: opaque tokens (256 random bits behind a type prefix) and RFC 9068 JWT access
+//! tokens; stores see only their SHA-256.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -31,7 +32,8 @@ impl CredentialKind {
         }
     }
 
-    /// The kind a presented credential claims by its prefix.
+    /// The kind a presented credential claims by its prefix; a compact JWS (RFC 9068 access
+    /// tokens have no prefix) claims to be an access token, and its digest decides.
     pub(crate) fn of(token: &str) -> Option<Self> {
         [
             Self::AuthorizationCode,
@@ -41,7 +43,14 @@ impl CredentialKind {
         ]
         .into_iter()
         .find(|k| token.starts_with(k.prefix()))
+        .or_else(|| looks_like_jwt(token).then_some(Self::ACCESS_TOKEN))
     }
+}
+
+/// Whether `token` has the shape of a compact JWS whose header is a JSON object (`eyJ` is
+/// base64url of `{"`): three parts, no more.
+fn looks_like_jwt(token: &str) -> bool {
+    token.starts_with("eyJ") && token.bytes().filter(|b| *b == b'.').count() == 2
 }
 
 /// A freshly minted opaque credential and the digest a store keeps.
@@ -89,6 +98,11 @@ mod tests {
             Some(CredentialKind::REFRESH_TOKEN)
         );
         assert_eq!(CredentialKind::of("garbage"), None);
+        assert_eq!(
+            CredentialKind::of("eyJhbGciOiJFUzI1NiJ9.e30.c2ln"),
+            Some(CredentialKind::ACCESS_TOKEN)
+        );
+        assert_eq!(CredentialKind::of("eyJhbGciOiJFUzI1NiJ9.e30"), None);
     }
 
     #[test]

@@ -217,6 +217,7 @@ pub async fn consent(
             csrf: random(),
             client_id: client_id.to_owned(),
             requested_scope: vec!["openid".into(), "core".into()],
+            requested_access_token_audience: Vec::new(),
             skip: false,
             subject: subject.to_owned(),
             oidc_context: OidcContext::default(),
@@ -240,6 +241,7 @@ pub async fn consent(
             &challenge,
             HandledConsent::Accepted(AcceptedConsent {
                 grant_scope: vec!["openid".into(), "core".into()],
+                grant_access_token_audience: Vec::new(),
                 remember,
                 remember_for,
                 access_token_extra: extra,

@@ -4,8 +4,8 @@
 //! A token is not kept as its [`TokenRecord`]: the signature is the table's 32-byte key (not
 //! 64 hex characters, twice), the grant id is one allocation that the grant index shares, the
 //! client id is shared by every token of the client (and is the subject of a client
-//! credentials grant), and the rarely-set parts of a grant (extra claims, `auth_time`, `acr`,
-//! the session) sit behind one pointer that is null when they are all empty. Reads build the
+//! credentials grant), and the rarely-set parts of a grant (resources, extra claims, `auth_time`,
+//! `acr`, the session) sit behind one pointer that is null when they are all empty. Reads build the
 //! record again.
 
 use std::collections::HashSet;
@@ -72,6 +72,7 @@ struct Grant {
 /// The parts of a grant that user-facing flows set.
 #[derive(Debug, Default, PartialEq)]
 struct GrantRest {
+    granted_audience: Vec<String>,
     access_token_extra: JsonObject,
     id_token_extra: JsonObject,
     auth_time: Option<OffsetDateTime>,
@@ -92,6 +93,7 @@ impl Token {
                 subject: g.subject.to_string(),
                 subject_identifier: g.subject_identifier.to_string(),
                 granted_scope: g.granted_scope.to_vec(),
+                granted_audience: rest.map(|r| r.granted_audience.clone()).unwrap_or_default(),
                 access_token_extra: rest
                     .map(|r| r.access_token_extra.clone())
                     .unwrap_or_default(),
@@ -157,6 +159,7 @@ impl Tokens {
         let subject = self.name_like(g.subject, &client_id);
         let subject_identifier = self.name_like(g.subject_identifier, &subject);
         let rest = GrantRest {
+            granted_audience: g.granted_audience,
             access_token_extra: g.access_token_extra,
             id_token_extra: g.id_token_extra,
             auth_time: g.auth_time,
@@ -402,6 +405,7 @@ mod tests {
                 subject: "c".into(),
                 subject_identifier: "c".into(),
                 granted_scope: Vec::new(),
+                granted_audience: Vec::new(),
                 access_token_extra: JsonObject::new(),
                 id_token_extra: JsonObject::new(),
                 auth_time: None,
