@@ -3,10 +3,10 @@
 //! `GET /demo/start` sends the browser through a real authorization-code flow with PKCE:
 //! the provider redirects to `/demo/login` (any user name is accepted — there are no
 //! passwords here, this is where a host checks its users), then to `/demo/consent` (the
-//! requested scopes as checkboxes), then to `/demo/callback`, which redeems the code at the
-//! token endpoint in-process and shows the tokens, with a link that logs out (RP-initiated
-//! logout, confirmed on `/demo/logout`, back to `/demo/`). Every echoed value is HTML-escaped and
-//! every page is sent with `X-Frame-Options: DENY` and a restrictive CSP.
+//! requested scopes and resources as checkboxes), then to `/demo/callback`, which redeems
+//! the code at the token endpoint in-process and shows the tokens, with a link that logs out
+//! (RP-initiated logout, confirmed on `/demo/logout`, back to `/demo/`). Every echoed value is
+//! HTML-escaped and every page is sent with `X-Frame-Options: DENY` and a restrictive CSP.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -376,9 +376,10 @@ async fn consent_page(State(demo): State<Arc<Demo>>, uri: Uri) -> Response {
         Err(e) => return error_page(&e),
     };
     if request.skip {
-        // A remembered consent covers these scopes already.
+        // A remembered consent covers these scopes and resources already.
         let accept = AcceptConsentRequest {
             grant_scope: request.requested_scope,
+            grant_access_token_audience: request.requested_access_token_audience,
             ..Default::default()
         };
         return match demo.provider.accept_consent(challenge, accept).await {
@@ -402,6 +403,18 @@ async fn consent_page(State(demo): State<Arc<Demo>>, uri: Uri) -> Response {
             )
         })
         .collect();
+    // The resources (RFC 8707) the access is for: the `aud` of the access tokens.
+    let resources: String = request
+        .requested_access_token_audience
+        .iter()
+        .map(|resource| {
+            let resource = escape(resource);
+            format!(
+                "<label><input type=\"checkbox\" name=\"grant_access_token_audience\" \
+                 value=\"{resource}\" checked> for use at <code>{resource}</code></label>"
+            )
+        })
+        .collect();
     page(
         StatusCode::OK,
         "Grant access",
@@ -409,7 +422,7 @@ async fn consent_page(State(demo): State<Arc<Demo>>, uri: Uri) -> Response {
             "<p>Hello <strong id=\"subject\">{subject}</strong>. <strong>{client}</strong> \
              asks for these permissions:</p>\
              <form method=\"post\" action=\"{base}/consent\">\
-             <input type=\"hidden\" name=\"challenge\" value=\"{challenge}\">{scopes}\
+             <input type=\"hidden\" name=\"challenge\" value=\"{challenge}\">{scopes}{resources}\
              <label><input type=\"checkbox\" name=\"remember\" value=\"1\"> Remember this \
              decision</label>\
              <button id=\"allow\" name=\"action\" value=\"accept\">Allow</button>\
@@ -438,6 +451,7 @@ async fn consent_submit(State(demo): State<Arc<Demo>>, body: Bytes) -> Response 
     } else {
         let accept = AcceptConsentRequest {
             grant_scope: form.all("grant_scope"),
+            grant_access_token_audience: form.all("grant_access_token_audience"),
             remember: form.get("remember").is_some(),
             ..Default::default()
         };

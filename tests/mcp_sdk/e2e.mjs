@@ -146,7 +146,10 @@ async function browse(url) {
     if (res.status !== 200) fail(`${res.status} from ${next}: ${html.slice(0, 500)}`);
     if (!/\/demo\/(login|consent)$/.test(where.pathname)) fail(`unexpected page ${next}: ${html.slice(0, 300)}`);
     const form = demoForm(html, next);
-    if (where.pathname.endsWith('/consent')) info(`consent: granting ${form.fields.getAll('grant_scope').join(' ') || '(no scope)'}`);
+    if (where.pathname.endsWith('/consent')) {
+      const granted = (name) => form.fields.getAll(name).join(' ') || '(none)';
+      info(`consent: granting scope ${granted('grant_scope')}, audience ${granted('grant_access_token_audience')}`);
+    }
     next = form.action;
     body = form.fields.toString();
   }
