@@ -33,7 +33,15 @@ fn start(admin_url: Option<&str>) -> (Server, Server, String) {
 
 /// `tools/list` at the MCP endpoint, with `Authorization: Bearer {token}` if given.
 fn list_tools(addr: &str, token: Option<&str>) -> Response {
-    let body = br#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#;
+    mcp(
+        addr,
+        token,
+        r#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#,
+    )
+}
+
+/// One JSON-RPC message to the MCP endpoint, with `Authorization: Bearer {token}` if given.
+fn mcp(addr: &str, token: Option<&str>, message: &str) -> Response {
     let bearer = token.map(|t| format!("Bearer {t}"));
     let mut headers = vec![
         ("Content-Type", "application/json"),
@@ -42,7 +50,14 @@ fn list_tools(addr: &str, token: Option<&str>) -> Response {
     if let Some(bearer) = &bearer {
         headers.push(("Authorization", bearer));
     }
-    exchange(addr, "POST", "/mcp", &headers, body, body.len())
+    exchange(
+        addr,
+        "POST",
+        "/mcp",
+        &headers,
+        message.as_bytes(),
+        message.len(),
+    )
 }
 
 #[test]
@@ -181,19 +196,8 @@ fn a_token_for_the_resource_is_served_and_its_scope_enforced() {
         let res = list_tools(&addr, Some(&token));
         assert_eq!(res.status, 200, "{strategy}: {}", res.body);
         assert_eq!(res.json()["result"]["tools"][0]["name"], "whoami");
-        let call = br#"{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"whoami","arguments":{}}}"#;
-        let bearer = format!("Bearer {token}");
-        let res = exchange(
-            &addr,
-            "POST",
-            "/mcp",
-            &[
-                ("Content-Type", "application/json"),
-                ("Authorization", &bearer),
-            ],
-            call,
-            call.len(),
-        );
+        let call = r#"{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"whoami","arguments":{}}}"#;
+        let res = mcp(&addr, Some(&token), call);
         let text = res.json()["result"]["content"][0]["text"]
             .as_str()
             .unwrap()

@@ -172,6 +172,21 @@ fn error_page(err: &Error) -> Response {
     )
 }
 
+/// One ticked checkbox `name` per value, labelled by `label` (given the escaped value).
+fn checkboxes(name: &str, values: &[String], label: impl Fn(&str) -> String) -> String {
+    values
+        .iter()
+        .map(|value| {
+            let value = escape(value);
+            format!(
+                "<label><input type=\"checkbox\" name=\"{name}\" value=\"{value}\" checked> \
+                 {}</label>",
+                label(&value)
+            )
+        })
+        .collect()
+}
+
 fn bad_request(why: &str) -> Response {
     page(
         StatusCode::BAD_REQUEST,
@@ -392,29 +407,13 @@ async fn consent_page(State(demo): State<Arc<Demo>>, uri: Uri) -> Response {
     } else {
         &request.client.client_name
     };
-    let scopes: String = request
-        .requested_scope
-        .iter()
-        .map(|scope| {
-            let scope = escape(scope);
-            format!(
-                "<label><input type=\"checkbox\" name=\"grant_scope\" value=\"{scope}\" \
-                 checked> {scope}</label>"
-            )
-        })
-        .collect();
+    let scopes = checkboxes("grant_scope", &request.requested_scope, str::to_owned);
     // The resources (RFC 8707) the access is for: the `aud` of the access tokens.
-    let resources: String = request
-        .requested_access_token_audience
-        .iter()
-        .map(|resource| {
-            let resource = escape(resource);
-            format!(
-                "<label><input type=\"checkbox\" name=\"grant_access_token_audience\" \
-                 value=\"{resource}\" checked> for use at <code>{resource}</code></label>"
-            )
-        })
-        .collect();
+    let resources = checkboxes(
+        "grant_access_token_audience",
+        &request.requested_access_token_audience,
+        |resource| format!("for use at <code>{resource}</code>"),
+    );
     page(
         StatusCode::OK,
         "Grant access",
