@@ -3,10 +3,10 @@
 //! `GET /demo/start` sends the browser through a real authorization-code flow with PKCE:
 //! the provider redirects to `/demo/login` (any user name is accepted — there are no
 //! passwords here, this is where a host checks its users), then to `/demo/consent` (the
-//! requested scopes as checkboxes), then to `/demo/callback`, which redeems the code at the
-//! token endpoint in-process and shows the tokens, with a link that logs out (RP-initiated
-//! logout, confirmed on `/demo/logout`, back to `/demo/`). Every echoed value is HTML-escaped and
-//! every page is sent with `X-Frame-Options: DENY` and a restrictive CSP.
+//! requested scopes and resources as checkboxes), then to `/demo/callback`, which redeems
+//! the code at the token endpoint in-process and shows the tokens, with a link that logs out
+//! (RP-initiated logout, confirmed on `/demo/logout`, back to `/demo/`). Every echoed value is
+//! HTML-escaped and every page is sent with `X-Frame-Options: DENY` and a restrictive CSP.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -170,6 +170,21 @@ fn error_page(err: &Error) -> Response {
         "Something went wrong",
         &format!("<p id=\"error\">{}</p>", escape(&err.to_string())),
     )
+}
+
+/// One ticked checkbox `name` per value, labelled by `label` (given the escaped value).
+fn checkboxes(name: &str, values: &[String], label: impl Fn(&str) -> String) -> String {
+    values
+        .iter()
+        .map(|value| {
+            let value = escape(value);
+            format!(
+                "<label><input type=\"checkbox\" name=\"{name}\" value=\"{value}\" checked> \
+                 {}</label>",
+                label(&value)
+            )
+        })
+        .collect()
 }
 
 fn bad_request(why: &str) -> Response {
@@ -376,9 +391,10 @@ async fn consent_page(State(demo): State<Arc<Demo>>, uri: Uri) -> Response {
         Err(e) => return error_page(&e),
     };
     if request.skip {
-        // A remembered consent covers these scopes already.
+        // A remembered consent covers these scopes and resources already.
         let accept = AcceptConsentRequest {
             grant_scope: request.requested_scope,
+            grant_access_token_audience: request.requested_access_token_audience,
             ..Default::default()
         };
         return match demo.provider.accept_consent(challenge, accept).await {
@@ -391,17 +407,13 @@ async fn consent_page(State(demo): State<Arc<Demo>>, uri: Uri) -> Response {
     } else {
         &request.client.client_name
     };
-    let scopes: String = request
-        .requested_scope
-        .iter()
-        .map(|scope| {
-            let scope = escape(scope);
-            format!(
-                "<label><input type=\"checkbox\" name=\"grant_scope\" value=\"{scope}\" \
-                 checked> {scope}</label>"
-            )
-        })
-        .collect();
+    let scopes = checkboxes("grant_scope", &request.requested_scope, str::to_owned);
+    // The resources (RFC 8707) the access is for: the `aud` of the access tokens.
+    let resources = checkboxes(
+        "grant_access_token_audience",
+        &request.requested_access_token_audience,
+        |resource| format!("for use at <code>{resource}</code>"),
+    );
     page(
         StatusCode::OK,
         "Grant access",
@@ -409,7 +421,7 @@ async fn consent_page(State(demo): State<Arc<Demo>>, uri: Uri) -> Response {
             "<p>Hello <strong id=\"subject\">{subject}</strong>. <strong>{client}</strong> \
              asks for these permissions:</p>\
              <form method=\"post\" action=\"{base}/consent\">\
-             <input type=\"hidden\" name=\"challenge\" value=\"{challenge}\">{scopes}\
+             <input type=\"hidden\" name=\"challenge\" value=\"{challenge}\">{scopes}{resources}\
              <label><input type=\"checkbox\" name=\"remember\" value=\"1\"> Remember this \
              decision</label>\
              <button id=\"allow\" name=\"action\" value=\"accept\">Allow</button>\
@@ -438,6 +450,7 @@ async fn consent_submit(State(demo): State<Arc<Demo>>, body: Bytes) -> Response 
     } else {
         let accept = AcceptConsentRequest {
             grant_scope: form.all("grant_scope"),
+            grant_access_token_audience: form.all("grant_access_token_audience"),
             remember: form.get("remember").is_some(),
             ..Default::default()
         };

@@ -16,6 +16,7 @@ use oauth2_provider::{
 use tokio::sync::watch;
 
 pub(crate) mod client_metadata;
+pub(crate) mod http_client;
 mod notifier;
 
 /// `println!` that never panics: a server must not die because its stdout was closed.

@@ -107,6 +107,25 @@ impl Server {
     /// Starts the example `name` with `env` and waits (at most [`READY_TIMEOUT`]) until it
     /// prints the addresses of both APIs.
     pub(crate) fn start(name: &'static str, env: &[(&str, &str)]) -> Self {
+        let (mut server, addrs) = Self::start_listening(
+            name,
+            env,
+            &[
+                "public API listening on http://",
+                "admin API listening on http://",
+            ],
+        );
+        [server.public, server.admin] = addrs.try_into().unwrap();
+        server
+    }
+
+    /// Starts the example `name` with `env` and waits (at most [`READY_TIMEOUT`]) until its
+    /// first stdout lines are `prefixes`, each followed by an address; those addresses.
+    pub(crate) fn start_listening(
+        name: &'static str,
+        env: &[(&str, &str)],
+        prefixes: &[&str],
+    ) -> (Self, Vec<String>) {
         let mut child = command(name, env).spawn().unwrap();
         let stdout = Arc::new(Mutex::new(String::new()));
         let stderr = Arc::new(Mutex::new(String::new()));
@@ -120,8 +139,8 @@ impl Server {
             stderr,
         };
         let deadline = Instant::now() + READY_TIMEOUT;
-        for what in ["public", "admin"] {
-            let prefix = format!("{what} API listening on http://");
+        let mut addrs = Vec::new();
+        for prefix in prefixes {
             let line = match rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
                 Ok(line) => line,
                 Err(RecvTimeoutError::Timeout) => {
@@ -136,15 +155,12 @@ impl Server {
                 }
             };
             let addr = line
-                .strip_prefix(&prefix)
+                .strip_prefix(prefix)
                 .unwrap_or_else(|| panic!("unexpected line {line:?}"))
                 .to_owned();
-            match what {
-                "public" => server.public = addr,
-                _ => server.admin = addr,
-            }
+            addrs.push(addr);
         }
-        server
+        (server, addrs)
     }
 
     /// What the server wrote on stderr so far.
