@@ -27,11 +27,13 @@
 //! a valid token without the required scopes → 403 `insufficient_scope`; the authorization
 //! server unreachable → 503 (an outage is never taken for a verdict).
 //!
-//! Tokens are checked by RFC 7662 introspection at the provider's admin API, each answer
-//! cached for [`CACHE_TTL`] (never past the token's expiry) under the SHA-256 of the token, so
-//! the cache holds no bearer strings. The check sits behind [`TokenVerifier`], so that a local
-//! verifier of JWT access tokens can take the introspector's place; audience, expiry and
-//! scope are enforced after it, whichever verifier answered.
+//! RFC 9068 JWT access tokens (clients with `access_token_strategy: jwt`) are verified here
+//! with the crate's `resource_server::AccessTokenVerifier` against the provider's JWKS
+//! (signature, `typ`, `iss`, `aud`, `exp`), without a call per request. Opaque tokens are
+//! checked by RFC 7662 introspection at the provider's admin API, each answer cached for
+//! [`CACHE_TTL`] (never past the token's expiry) under the SHA-256 of the token, so the cache
+//! holds no bearer strings. Both sit behind [`TokenVerifier`]; audience, expiry and scope are
+//! enforced after it, whichever verifier answered.
 //!
 //! Configuration (environment):
 //! * `RESOURCE_HOST`, `RESOURCE_PORT`: where it listens (127.0.0.1, 4446; port 0 lets the OS
@@ -56,7 +58,8 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use bytes::Bytes;
-use oauth2_provider::{Introspection, async_trait};
+use oauth2_provider::resource_server::{AccessTokenVerifier, JwksSource, VerifyError};
+use oauth2_provider::{Introspection, JwkSet, async_trait};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
@@ -72,6 +75,8 @@ const CACHE_TTL: Duration = Duration::from_secs(10);
 const CACHE_MAX: usize = 10_000;
 /// Most bytes read of an introspection answer.
 const MAX_INTROSPECTION_BYTES: usize = 64 * 1024;
+/// The largest JWKS answer read.
+const MAX_JWKS_BYTES: usize = 256 * 1024;
 /// Most bytes of an MCP request body.
 const MAX_BODY_BYTES: usize = 256 * 1024;
 /// MCP revisions this server speaks, newest first (`initialize` answers the client's if it
@@ -334,6 +339,56 @@ impl TokenVerifier for Introspector {
         };
         cache.insert(key, cached);
         Ok(claims)
+    }
+}
+
+/// RFC 9068 JWT access tokens are verified here, with the crate's verifier and the provider's
+/// published keys; anything else (opaque tokens) goes to introspection. A JWT is accepted
+/// until its `exp` even if revoked since: that is the price of not asking the provider.
+#[derive(Debug)]
+struct JwtOrIntrospection {
+    jwt: AccessTokenVerifier,
+    introspection: Introspector,
+}
+
+/// The provider's JWKS over HTTP, for the verifier's cache.
+#[derive(Debug)]
+struct JwksOverHttp {
+    url: url::Url,
+}
+
+#[async_trait]
+impl JwksSource for JwksOverHttp {
+    async fn fetch(&self) -> Result<JwkSet, String> {
+        match http_client::get(&self.url, MAX_JWKS_BYTES).await? {
+            (StatusCode::OK, Some(body)) => {
+                serde_json::from_slice(&body).map_err(|e| e.to_string())
+            }
+            (status, _) => Err(format!("{} answered {status}", self.url)),
+        }
+    }
+}
+
+#[async_trait]
+impl TokenVerifier for JwtOrIntrospection {
+    async fn verify(&self, token: &str) -> Result<Option<Claims>, Unavailable> {
+        if !(token.starts_with("eyJ") && token.matches('.').count() == 2) {
+            return self.introspection.verify(token).await;
+        }
+        match self.jwt.verify(token).await {
+            Ok(claims) => Ok(Some(Claims {
+                sub: claims.sub,
+                client_id: claims.client_id,
+                scope: claims.scope.join(" "),
+                aud: claims.aud,
+                exp: Some(claims.exp),
+            })),
+            Err(VerifyError::KeysUnavailable(why)) => Err(Unavailable(why)),
+            Err(why) => {
+                say!("401: a JWT access token was refused: {why}");
+                Ok(None)
+            }
+        }
     }
 }
 
@@ -646,6 +701,12 @@ async fn signalled() {
     let _ = tokio::signal::ctrl_c().await;
 }
 
+/// The provider's `jwks_uri`, as its discovery names it: `{issuer}/.well-known/jwks.json`.
+fn jwks_url(issuer: &str) -> Result<url::Url, Failure> {
+    let url = format!("{}/.well-known/jwks.json", issuer.trim_end_matches('/'));
+    url::Url::parse(&url).map_err(|e| Failure::Config(format!("OAUTH2_ISSUER_URL: {e}")))
+}
+
 async fn main_inner() -> Result<(), Failure> {
     let settings = Settings::from_env()?;
     let listener = tokio::net::TcpListener::bind(settings.addr)
@@ -671,12 +732,23 @@ async fn main_inner() -> Result<(), Failure> {
     say!("protected resource listening on http://{addr}");
     say!("resource {}", resource.id);
     say!("metadata {}", resource.metadata_url);
-    say!("tokens introspected at {}", settings.introspection_url);
+    say!(
+        "opaque tokens introspected at {}",
+        settings.introspection_url
+    );
+    let jwks = JwksOverHttp {
+        url: jwks_url(&settings.issuer)?,
+    };
+    say!("JWT access tokens verified with the keys at {}", jwks.url);
+    let (issuer, resource_id) = (settings.issuer.clone(), resource.id.clone());
     let app = Arc::new(App {
         resource,
         issuer: settings.issuer,
         scopes: settings.scopes,
-        verifier: Box::new(Introspector::new(settings.introspection_url)),
+        verifier: Box::new(JwtOrIntrospection {
+            jwt: AccessTokenVerifier::new(&issuer, &resource_id, Arc::new(jwks)),
+            introspection: Introspector::new(settings.introspection_url),
+        }),
     });
     let router = router
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

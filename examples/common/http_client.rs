@@ -1,6 +1,6 @@
-//! The one request the examples send to other servers: an HTTP/1.1 form POST on a fresh
-//! connection with hyper (back-channel logout tokens to relying parties, tokens to the
-//! provider's introspection endpoint).
+//! The requests the examples send to other servers: HTTP/1.1 on a fresh connection with
+//! hyper, a form POST (back-channel logout tokens to relying parties, tokens to the
+//! provider's introspection endpoint) or a GET (the provider's JWKS).
 //!
 //! A connect time-out, a response time-out and a cap on the answer read; a redirect is
 //! returned as it came, never followed, so that a server cannot bounce the request
@@ -23,6 +23,26 @@ const RESPONSE_TIMEOUT: Duration = Duration::from_secs(5);
 pub(crate) async fn post_form(
     url: &url::Url,
     form: String,
+    max_answer: usize,
+) -> Result<(http::StatusCode, Option<Bytes>), String> {
+    let form = Some(("application/x-www-form-urlencoded", Bytes::from(form)));
+    send(http::Method::POST, url, form, max_answer).await
+}
+
+/// GETs `url` (the protected resource example reads the provider's JWKS): as [`post_form`].
+#[allow(dead_code)] // the back-channel notifier of the provider examples only POSTs
+pub(crate) async fn get(
+    url: &url::Url,
+    max_answer: usize,
+) -> Result<(http::StatusCode, Option<Bytes>), String> {
+    send(http::Method::GET, url, None, max_answer).await
+}
+
+/// One request with an optional body of the given content type.
+async fn send(
+    method: http::Method,
+    url: &url::Url,
+    body: Option<(&'static str, Bytes)>,
     max_answer: usize,
 ) -> Result<(http::StatusCode, Option<Bytes>), String> {
     if url.scheme() != "http" {
@@ -48,14 +68,18 @@ pub(crate) async fn post_form(
         Some(port) => format!("{host}:{port}"),
         None => host,
     };
-    let request = http::Request::post(path)
-        .header(http::header::HOST, authority)
-        .header(
-            http::header::CONTENT_TYPE,
-            "application/x-www-form-urlencoded",
-        )
-        .body(Full::new(Bytes::from(form)))
-        .map_err(|e| e.to_string())?;
+    let mut request = http::Request::builder()
+        .method(method)
+        .uri(path)
+        .header(http::header::HOST, authority);
+    let body = match body {
+        Some((content_type, body)) => {
+            request = request.header(http::header::CONTENT_TYPE, content_type);
+            body
+        }
+        None => Bytes::new(),
+    };
+    let request = request.body(Full::new(body)).map_err(|e| e.to_string())?;
     let exchange = async {
         let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
             .await

@@ -273,6 +273,9 @@ const run = async () => {
     await transport.finishAuth(code);
     const tokens = provider.stored.tokens;
     info(`access token ${short(tokens?.access_token)}, token_type ${tokens?.token_type}, scope ${tokens?.scope}`);
+    if (mode === 'preregistered' && !tokens?.access_token?.startsWith('eyJ')) {
+      fail('the pre-registered client (access_token_strategy jwt) got no JWT access token');
+    }
     const introspection = await introspect(tokens.access_token);
     info('introspection:', JSON.stringify(introspection));
     if (!introspection.active) fail('the access token is not active');
@@ -349,7 +352,8 @@ if (mode === 'preregistered') {
   const res = await fetch(`${ADMIN_URL}/clients`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ ...provider.clientMetadata, scope: 'mcp:tools' }),
+    // RFC 9068 JWT access tokens, which the protected resource verifies itself.
+    body: JSON.stringify({ ...provider.clientMetadata, scope: 'mcp:tools', access_token_strategy: 'jwt' }),
   });
   const created = await res.json();
   if (res.status !== 201) {
