@@ -1,5 +1,6 @@
 """Gives schemathesis something real to find: seeds a running server through its own APIs and
-writes schemathesis configs whose dictionaries offer the seeded values (a client, tokens, open
+writes schemathesis configs whose dictionaries offer the seeded values (a client, a dynamically
+registered one when registration is on, tokens, open
 and handled login and consent challenges, a user with a login session and a remembered consent)
 next to generated ones, so that fuzzing reaches past "not found". CONFIG_OUT.toml is for every
 operation; CONFIG_OUT-client.toml adds the client's Basic credentials to token and revoke.
@@ -80,9 +81,18 @@ tokens = expect(requests.post(f"{PUBLIC}/oauth2/token", auth=(CLIENT, SECRET), d
 open_logins = [login_challenge(requests.Session()) for _ in range(OPEN_FLOWS)]
 open_consents = [consent_challenge(requests.Session(), remember=False)[1] for _ in range(OPEN_FLOWS)]
 
+# A dynamically registered client, when the server offers registration: its id joins the
+# client ids, and its registration access token authorizes the RFC 7592 operations.
+registration = {}
+endpoint = expect(requests.get(f"{PUBLIC}/.well-known/openid-configuration"), 200).json().get("registration_endpoint")
+if endpoint:
+    registration = expect(requests.post(endpoint, json={
+        "client_name": "schemathesis", "redirect_uris": [REDIRECT], "token_endpoint_auth_method": "none",
+    }), 201).json()
+
 values = {
     "challenge": open_logins + open_consents + [handled_login, handled_consent],
-    "client": [CLIENT],
+    "client": [CLIENT] + ([registration["client_id"]] if registration else []),
     "user": [USER],
     "token": [tokens["access_token"], tokens["refresh_token"]],
     "code": [code],
@@ -112,6 +122,10 @@ lines.append("")
 for operation in ("userinfoGet", "userinfo"):
     lines += ["[[operations]]", f'include-operation-id = "{operation}"',
               f'headers = {{ Authorization = "Bearer {tokens["access_token"]}" }}', ""]
+for operation in ("getOidcDynamicClient", "setOidcDynamicClient", "deleteOidcDynamicClient"):
+    if registration:
+        lines += ["[[operations]]", f'include-operation-id = "{operation}"',
+                  f'headers = {{ Authorization = "Bearer {registration["registration_access_token"]}" }}', ""]
 with open(f"{OUT}.toml", "w") as f:
     f.write("\n".join(lines))
 basic = base64.b64encode(f"{CLIENT}:{SECRET}".encode()).decode()
@@ -120,5 +134,5 @@ for operation in ("oauthToken", "revokeOAuth2Token"):
               f'headers = {{ Authorization = "Basic {basic}" }}', ""]
 with open(f"{OUT}-client.toml", "w") as f:
     f.write("\n".join(lines))
-print(f"seeded client {CLIENT}, user {USER}, {OPEN_FLOWS} open login and {OPEN_FLOWS} open consent "
+print(f"seeded client {CLIENT}{' and a registered one' if registration else ''}, user {USER}, {OPEN_FLOWS} open login and {OPEN_FLOWS} open consent "
       "challenges, one finished flow with its tokens")
