@@ -168,24 +168,12 @@ pub(crate) async fn accept_consent(
     body: AcceptConsentRequest,
 ) -> Result<CompletedRequest, Error> {
     let record: ConsentRequestRecord = open(p, challenge).await?;
-    if let Some(extra) = body
-        .grant_scope
-        .iter()
-        .find(|s| !record.requested_scope.contains(s))
-    {
-        return Err(Error::BadRequest(
-            format!("The scope '{extra}' was not requested and cannot be granted.").into(),
-        ));
-    }
-    if let Some(extra) = body
-        .grant_access_token_audience
-        .iter()
-        .find(|r| !record.requested_access_token_audience.contains(r))
-    {
-        return Err(Error::BadRequest(
-            format!("The resource '{extra}' was not requested and cannot be granted.").into(),
-        ));
-    }
+    only_requested("scope", &body.grant_scope, &record.requested_scope)?;
+    only_requested(
+        "resource",
+        &body.grant_access_token_audience,
+        &record.requested_access_token_audience,
+    )?;
     if record.skip && body.remember {
         return Err(Error::BadRequest(
             "Can not remember consent because no user interaction was required (skip=true).".into(),
@@ -207,6 +195,16 @@ pub(crate) async fn accept_consent(
         handled_at: p.now(),
     };
     complete(p, record, HandledConsent::Accepted(accepted)).await
+}
+
+/// Refuses the first granted value (a scope, a resource) that was not requested.
+fn only_requested(what: &str, granted: &[String], requested: &[String]) -> Result<(), Error> {
+    match granted.iter().find(|g| !requested.contains(g)) {
+        Some(extra) => Err(Error::BadRequest(
+            format!("The {what} '{extra}' was not requested and cannot be granted.").into(),
+        )),
+        None => Ok(()),
+    }
 }
 
 /// `values` in order without repeats.
