@@ -41,10 +41,12 @@ async fn main_inner() -> Result<(), Failure> {
         axum::middleware::from_fn(move |req, next: axum::middleware::Next| {
             let metrics = metrics.clone();
             async move {
-                match metrics {
-                    Some(metrics) => metrics.time(api, next.run(req)).await,
-                    None => next.run(req).await,
+                let timing = metrics.as_ref().map(|metrics| metrics.start(api));
+                let res = next.run(req).await;
+                if let Some(timing) = timing {
+                    timing.finish(&res);
                 }
+                res
             }
         })
     };

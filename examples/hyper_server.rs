@@ -88,10 +88,10 @@ impl Served {
             );
             return res;
         }
-        metrics
-            .time(self.api.kind(), self.answer(req))
-            .await
-            .map(Full::new)
+        let timing = metrics.start(self.api.kind());
+        let res = self.answer(req).await;
+        timing.finish(&res);
+        res.map(Full::new)
     }
 
     async fn answer(&self, req: http::Request<Incoming>) -> http::Response<Bytes> {

@@ -10,7 +10,6 @@
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
-use std::future::Future;
 use std::sync::RwLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
@@ -138,12 +137,29 @@ impl Series {
     }
 }
 
-/// Counts a request in flight until dropped, also when its handling is cancelled.
-struct InFlight<'a>(&'a AtomicU64);
+/// One request being timed: counted in flight until dropped, also when its handling is
+/// cancelled.
+pub(crate) struct Timing<'a> {
+    metrics: &'a Metrics,
+    api: Api,
+    start: Instant,
+}
 
-impl Drop for InFlight<'_> {
+impl Drop for Timing<'_> {
     fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::Relaxed);
+        self.metrics.in_flight[self.api as usize].fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+impl Timing<'_> {
+    /// Counts the request by the route its response names.
+    pub(crate) fn finish<B>(self, res: &http::Response<B>) {
+        let elapsed = self.start.elapsed();
+        // A response the host made itself (413 while collecting the body, 503 at shutdown)
+        // has no route.
+        let route = res.extensions().get::<Route>().and_then(Route::name);
+        self.metrics
+            .observe((self.api, route, res.status().as_u16()), elapsed);
     }
 }
 
@@ -152,24 +168,16 @@ fn read<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
 }
 
 impl Metrics {
-    /// Runs `handling` (a request to `api`) and counts it by the route its response names.
-    pub(crate) async fn time<B>(
-        &self,
-        api: Api,
-        handling: impl Future<Output = http::Response<B>>,
-    ) -> http::Response<B> {
-        let in_flight = &self.in_flight[api as usize];
-        in_flight.fetch_add(1, Ordering::Relaxed);
-        let guard = InFlight(in_flight);
-        let start = Instant::now();
-        let res = handling.await;
-        let elapsed = start.elapsed();
-        drop(guard);
-        // A response the host made itself (413 while collecting the body, 503 at shutdown)
-        // has no route.
-        let route = res.extensions().get::<Route>().and_then(Route::name);
-        self.observe((api, route, res.status().as_u16()), elapsed);
-        res
+    /// Starts timing a request to `api`; [`Timing::finish`] counts it. The handling is
+    /// awaited in the caller, not wrapped: moving the provider's future into a wrapper
+    /// would copy it (kilobytes) for each request.
+    pub(crate) fn start(&self, api: Api) -> Timing<'_> {
+        self.in_flight[api as usize].fetch_add(1, Ordering::Relaxed);
+        Timing {
+            metrics: self,
+            api,
+            start: Instant::now(),
+        }
     }
 
     fn observe(&self, key: Key, elapsed: std::time::Duration) {
