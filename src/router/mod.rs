@@ -471,7 +471,12 @@ fn matched<R>(
             p.config.max_body_bytes
         )));
     }
-    route(req, parse)?.ok_or_else(|| OAuthError::not_found("No endpoint is served at this path."))
+    route(req, parse)?.ok_or_else(no_route)
+}
+
+/// The 404 of a path no route serves (or a route this configuration does not serve).
+fn no_route() -> OAuthError {
+    OAuthError::not_found("No endpoint is served at this path.")
 }
 
 /// Records the status on the span and puts the [`Route`] in the response's extensions.
