@@ -18,7 +18,9 @@ use std::future::IntoFuture;
 use std::process::ExitCode;
 
 use axum::Router;
+use tower::Layer as _;
 
+use common::telemetry::Api;
 use common::{Failure, Settings, Shutdown, Started};
 
 async fn main_inner() -> Result<(), Failure> {
@@ -32,11 +34,27 @@ async fn main_inner() -> Result<(), Failure> {
     let shutdown = Shutdown::on_signals()?;
     let shutdown_for_requests = shutdown.clone();
 
+    // With metrics on, the provider's requests (not the demo's, nor the scrape) are counted
+    // and timed around the provider's service, by the route each response names.
+    let timed = |api: Api| {
+        let metrics = metrics.clone();
+        axum::middleware::from_fn(move |req, next: axum::middleware::Next| {
+            let metrics = metrics.clone();
+            async move {
+                let timing = metrics.as_ref().map(|metrics| metrics.start(api));
+                let res = next.run(req).await;
+                if let Some(timing) = timing {
+                    timing.finish(&res);
+                }
+                res
+            }
+        })
+    };
     let public_app = Router::new()
         .nest(demo::PATH, demo::router(&provider))
-        .fallback_service(provider.public());
+        .fallback_service(timed(Api::Public).layer(provider.public()));
     let mut admin_app = Router::new();
-    if let Some(metrics) = metrics {
+    if let Some(metrics) = metrics.clone() {
         let provider = provider.clone();
         let render = move || async move {
             (
@@ -46,7 +64,7 @@ async fn main_inner() -> Result<(), Failure> {
         };
         admin_app = admin_app.route(common::METRICS_PATH, axum::routing::get(render));
     }
-    let admin_app = admin_app.fallback_service(provider.admin());
+    let admin_app = admin_app.fallback_service(timed(Api::Admin).layer(provider.admin()));
     // Past the drain deadline, requests still running get a 503 instead of a cut connection.
     let answer = move |req, next: axum::middleware::Next| {
         let shutdown = shutdown_for_requests.clone();

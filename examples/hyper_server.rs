@@ -32,70 +32,87 @@ use oauth2_provider::tower::collect_request;
 use oauth2_provider::{AdminApi, Provider, PublicApi};
 use tokio::net::TcpListener;
 
-use common::telemetry::Metrics;
+use common::telemetry::{self, Metrics};
 use common::{Failure, Settings, Shutdown, Started};
 
-/// One of the provider's two HTTP APIs; the admin one with the metrics, if on.
+/// One of the provider's two HTTP APIs.
 #[derive(Debug, Clone)]
 enum Api {
     Public(PublicApi),
-    Admin(AdminApi, Option<Arc<Metrics>>),
+    Admin(AdminApi),
 }
 
 impl Api {
-    async fn handle(
-        &self,
-        provider: &Provider,
-        req: http::Request<Bytes>,
-    ) -> http::Response<Bytes> {
+    async fn handle(&self, req: http::Request<Bytes>) -> http::Response<Bytes> {
         match self {
             Self::Public(api) => api.handle(req).await,
-            Self::Admin(_, Some(metrics))
-                if req.uri().path() == common::METRICS_PATH
-                    && req.method() == http::Method::GET =>
-            {
-                let mut res = http::Response::new(Bytes::from(metrics.render(provider)));
-                res.headers_mut().insert(
-                    http::header::CONTENT_TYPE,
-                    http::HeaderValue::from_static("text/plain; version=0.0.4"),
-                );
-                res
-            }
-            Self::Admin(api, _) => api.handle(req).await,
+            Self::Admin(api) => api.handle(req).await,
+        }
+    }
+
+    fn kind(&self) -> telemetry::Api {
+        match self {
+            Self::Public(_) => telemetry::Api::Public,
+            Self::Admin(_) => telemetry::Api::Admin,
         }
     }
 }
 
-/// Collects the body with the provider's limit (413 when over, after draining what the
-/// client is still sending; 400 when the connection fails midway) and hands the request to
-/// the provider.
-async fn serve(
-    api: &Api,
-    provider: &Provider,
-    shutdown: &Shutdown,
-    req: http::Request<Incoming>,
-) -> http::Response<Full<Bytes>> {
-    let handling = async {
-        match collect_request(provider, req).await {
-            Ok(req) => api.handle(provider, req).await,
-            Err(res) => res,
+/// What every request of a listener needs.
+#[derive(Debug)]
+struct Served {
+    api: Api,
+    provider: Provider,
+    /// Counts and times the requests, and is served on the admin listener, if on.
+    metrics: Option<Arc<Metrics>>,
+    shutdown: Shutdown,
+}
+
+impl Served {
+    /// Collects the body with the provider's limit (413 when over, after draining what the
+    /// client is still sending; 400 when the connection fails midway) and hands the request
+    /// to the provider; on the admin listener, answers `GET /metrics/prometheus` itself.
+    async fn serve(&self, req: http::Request<Incoming>) -> http::Response<Full<Bytes>> {
+        let Some(metrics) = &self.metrics else {
+            return self.answer(req).await.map(Full::new);
+        };
+        if matches!(self.api, Api::Admin(_))
+            && req.uri().path() == common::METRICS_PATH
+            && req.method() == http::Method::GET
+        {
+            let mut res =
+                http::Response::new(Full::new(Bytes::from(metrics.render(&self.provider))));
+            res.headers_mut().insert(
+                http::header::CONTENT_TYPE,
+                http::HeaderValue::from_static("text/plain; version=0.0.4"),
+            );
+            return res;
         }
-    };
-    shutdown.answer(handling).await.map(Full::new)
+        let timing = metrics.start(self.api.kind());
+        let res = self.answer(req).await;
+        timing.finish(&res);
+        res.map(Full::new)
+    }
+
+    async fn answer(&self, req: http::Request<Incoming>) -> http::Response<Bytes> {
+        let handling = async {
+            match collect_request(&self.provider, req).await {
+                Ok(req) => self.api.handle(req).await,
+                Err(res) => res,
+            }
+        };
+        self.shutdown.answer(handling).await
+    }
 }
 
 /// Accepts connections until shutdown, one task each, then waits for them to finish.
-async fn run(
-    listener: TcpListener,
-    api: Api,
-    provider: Provider,
-    shutdown: Shutdown,
-) -> io::Result<()> {
+async fn run(listener: TcpListener, served: Served) -> io::Result<()> {
+    let served = Arc::new(served);
     let graceful = GracefulShutdown::new();
     let mut http = http1::Builder::new();
     // With a timer, hyper drops connections that take over 30 s to send their headers.
     http.keep_alive(true).timer(TokioTimer::new());
-    let signalled = shutdown.signalled();
+    let signalled = served.shutdown.signalled();
     tokio::pin!(signalled);
     loop {
         let stream = tokio::select! {
@@ -112,10 +129,10 @@ async fn run(
         };
         // Small responses: send them now rather than wait for more to coalesce.
         let _ = stream.set_nodelay(true);
-        let (api, provider, shutdown) = (api.clone(), provider.clone(), shutdown.clone());
+        let served = Arc::clone(&served);
         let service = service_fn(move |req| {
-            let (api, provider, shutdown) = (api.clone(), provider.clone(), shutdown.clone());
-            async move { Ok::<_, Infallible>(serve(&api, &provider, &shutdown, req).await) }
+            let served = Arc::clone(&served);
+            async move { Ok::<_, Infallible>(served.serve(req).await) }
         });
         let conn = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
         tokio::spawn(async move {
@@ -136,20 +153,16 @@ async fn main_inner() -> Result<(), Failure> {
         metrics,
     } = Settings::from_env(None)?.start().await?;
     let shutdown = Shutdown::on_signals()?;
+    let served = |api| Served {
+        api,
+        provider: provider.clone(),
+        metrics: metrics.clone(),
+        shutdown: shutdown.clone(),
+    };
     let servers = async {
         tokio::try_join!(
-            run(
-                public,
-                Api::Public(provider.public()),
-                provider.clone(),
-                shutdown.clone()
-            ),
-            run(
-                admin,
-                Api::Admin(provider.admin(), metrics),
-                provider.clone(),
-                shutdown.clone()
-            ),
+            run(public, served(Api::Public(provider.public()))),
+            run(admin, served(Api::Admin(provider.admin()))),
         )
         .map(|_| ())
     };

@@ -27,13 +27,17 @@ impl StoreError {
     }
 }
 
+/// How [`StoreError::Backend`] displays: the mark by which
+/// [`OAuthError::is_store_failure`] knows an error whose debug detail is a failed backend.
+const BACKEND_FAILED: &str = "storage backend failed";
+
 impl fmt::Display for StoreError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::NotFound => f.write_str("record not found"),
             Self::Conflict => f.write_str("record exists already or was already handled"),
             Self::AlreadyUsed => f.write_str("single-use value was already used"),
-            Self::Backend(e) => write!(f, "storage backend failed: {e}"),
+            Self::Backend(e) => write!(f, "{BACKEND_FAILED}: {e}"),
         }
     }
 }
@@ -337,6 +341,17 @@ impl OAuthError {
     /// conflict means to it, and sends every other store error here.
     pub(crate) fn store_failure(e: StoreError) -> Self {
         Self::server_error("The storage backend failed.").with_debug(e)
+    }
+
+    /// Whether this is a 5xx because the storage backend failed: its debug detail is a
+    /// [`StoreError::Backend`] (as [`store_failure`](Self::store_failure) attaches it).
+    /// Counted in the provider's [`Counts::store_failures`](crate::Counts::store_failures).
+    pub(crate) fn is_store_failure(&self) -> bool {
+        self.status.is_server_error()
+            && self
+                .debug
+                .as_deref()
+                .is_some_and(|debug| debug.starts_with(BACKEND_FAILED))
     }
 
     /// Attaches internal detail, rendered only when `Config::share_error_debug` is on.

@@ -48,6 +48,7 @@ pub use config::{
     Config, ConfigError, Dangerous, DynamicRegistration, InitialAccessTokens, KeyConfig, Lifespans,
     RegistrationDecision, RegistrationHook, RegistrationPolicy, RegistrationRequest,
 };
+pub use context::counters::{Counts, FlowCounts};
 pub use context::secret_check::{SecretCheckExecutor, SecretCheckJob};
 pub use context::{
     ClientMetadataError, ClientMetadataFetcher, KeyMaintenance, MAX_CLIENT_METADATA_BYTES, Signer,
@@ -63,6 +64,7 @@ pub use jose::{Jwk, JwkSet, PrivateJwk, SigningKey};
 pub use model::client::Client;
 pub use model::{AccessTokenStrategy, Algorithm, RsaBits};
 pub use provider::{AdminApi, Provider, ProviderBuilder, PublicApi};
+pub use router::Route;
 pub use store::{MemoryStore, Store};
 
 /// Internals that the crate's own benchmarks and tests use directly: JOSE (signing and

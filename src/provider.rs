@@ -226,6 +226,19 @@ impl Provider {
         self.cx.audit.dropped()
     }
 
+    /// What this provider counted since it was built, with the two gauges above: the source
+    /// of a host's metrics (see the README's Metrics section). Reading it takes a few relaxed
+    /// loads; counting costs each request an atomic add, and no tracing subscriber is needed.
+    /// Requests by route, status and latency are the host's to count around `handle`, with
+    /// the [`Route`](crate::Route) every response carries.
+    pub fn counts(&self) -> crate::Counts {
+        crate::Counts {
+            secret_checks_in_flight: self.secret_checks_in_flight(),
+            events_dropped: self.events_dropped(),
+            ..self.cx.counters.snapshot()
+        }
+    }
+
     /// Rotates `alg`'s keys at once, as one atomic store change: the next key (published
     /// since the last rotation) signs from now on, the active key retires (it stays in the
     /// JWKS until every token it signed has expired) and a new next key is published.

@@ -170,6 +170,8 @@ fn metrics_count_what_happened(name: &'static str) {
     for _ in 0..3 {
         assert_eq!(client_credentials(&server, &client), 200);
     }
+    let unknown = exchange(&server.public, "GET", "/no/such/path", &[], b"", 0);
+    assert_eq!(unknown.status, 404);
     let res = exchange(&server.admin, "GET", "/metrics/prometheus", &[], b"", 0);
     assert_eq!(res.status, 200, "{}", res.body);
     assert!(
@@ -183,8 +185,12 @@ fn metrics_count_what_happened(name: &'static str) {
         r#"oauth2_requests_total{api="admin",route="clients",status="201"} 1"#,
         r#"oauth2_request_duration_seconds_count{api="public",route="token",status="200"} 3"#,
         r#"oauth2_request_duration_seconds_bucket{api="public",route="token",status="200",le="+Inf"} 3"#,
+        r#"oauth2_requests_total{api="public",route="",status="404"} 1"#,
         r#"oauth2_tokens_issued_total{grant_type="client_credentials"} 3"#,
-        "oauth2_flows_started_total 0",
+        r#"oauth2_tokens_issued_total{grant_type="authorization_code"} 0"#,
+        r#"oauth2_flows_started_total{stage="login"} 0"#,
+        r#"oauth2_flows_completed_total{stage="consent"} 0"#,
+        "oauth2_store_failures_total 0",
         "oauth2_secret_checks_in_flight 0",
         "oauth2_audit_events_dropped_total 0",
     ] {

@@ -234,7 +234,13 @@ async fn rejected_logout_keeps_the_session() {
     let mut ua = h.user_agent();
     sign_in(&mut ua, "app", "alice").await;
     let challenge = logout_challenge(&mut ua, &logout_url(&[("client_id", "app")])).await;
+    let counts = h.provider.counts();
+    assert_eq!(
+        (counts.flows_started.logout, counts.flows_completed.logout),
+        (1, 0)
+    );
     h.provider.reject_logout(&challenge).await.unwrap();
+    assert_eq!(h.provider.counts().flows_completed.logout, 1);
     assert!(matches!(
         h.provider.accept_logout(&challenge).await,
         Err(Error::Conflict(_))

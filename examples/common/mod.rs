@@ -94,7 +94,7 @@ pub(crate) struct Settings {
     flush_interval: Option<std::time::Duration>,
     /// Where audit events go as JSON lines (`AUDIT_LOG`: a file path, or `-` for stdout).
     audit_log: Option<String>,
-    /// What the metrics layer counts, unless `PROMETHEUS_METRICS=false`.
+    /// The requests counted and timed, unless `PROMETHEUS_METRICS=false`.
     metrics: Option<Arc<telemetry::Metrics>>,
 }
 
@@ -460,7 +460,8 @@ impl Settings {
     /// where the demo login and consent pages live; they become the default login and
     /// consent URLs.
     pub(crate) fn from_env(demo_path: Option<&'static str>) -> Result<Self, Failure> {
-        let metrics = telemetry::install()?;
+        telemetry::install_log()?;
+        let metrics = flag_or("PROMETHEUS_METRICS", true)?.then(Arc::default);
         warn_unsupported();
         let public_addr = socket_addr("PUBLIC_HOST", "PUBLIC_PORT", 4444)?;
         let admin_addr = socket_addr("ADMIN_HOST", "ADMIN_PORT", 4445)?;

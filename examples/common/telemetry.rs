@@ -1,60 +1,32 @@
 //! The example servers' log (`LOG_LEVEL`, `LOG_FORMAT=json`) and their Prometheus metrics at
-//! `/metrics/prometheus` on the admin listener, both from the provider's `tracing` spans and
-//! events: the core depends on no metrics crate, the host derives what it wants.
+//! `/metrics/prometheus` on the admin listener. The two are independent: the metrics need no
+//! tracing subscriber, and the log costs a request nothing below `debug`.
 //!
-//! The metrics: requests by API, route and status with a latency histogram (from the
-//! `request` span: opened when the request arrives, closed when its response is ready), tokens
-//! issued by grant type (the `tokens issued` event), flows started (`request started` of a
-//! login request) and completed (`authorization response issued`), audit events dropped, and
-//! the checks of chosen client secrets queued or running (asked of the provider).
+//! The metrics: requests by API, route and status with a latency histogram, counted and timed
+//! here around the provider's `handle` by the [`Route`] every response carries, and requests
+//! in flight; everything else is [`Provider::counts`], read at scrape time — tokens issued by
+//! grant type, login, consent and logout requests started and completed, store failures, the
+//! checks of chosen client secrets queued or running, and audit events dropped.
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
+use std::sync::RwLock;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use oauth2_provider::Provider;
-use tracing_core::field::{Field, Visit};
-use tracing_core::span::{Attributes, Id, Record};
-use tracing_core::{Event, Level, LevelFilter, Subscriber};
-use tracing_subscriber::Layer;
-use tracing_subscriber::filter::filter_fn;
-use tracing_subscriber::layer::{Context, SubscriberExt as _};
-use tracing_subscriber::registry::LookupSpan;
+use oauth2_provider::{Counts, FlowCounts, Provider, Route};
+use tracing_core::subscriber::Interest;
+use tracing_core::{LevelFilter, Metadata};
+use tracing_subscriber::filter::DynFilterFn;
+use tracing_subscriber::layer::SubscriberExt as _;
 use tracing_subscriber::util::SubscriberInitExt as _;
+use tracing_subscriber::{Layer as _, fmt};
 
 use super::{Failure, var};
 
-/// Upper bounds of the latency histogram's buckets, in seconds.
-const BUCKETS: [f64; 12] = [
-    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
-];
-
-/// What the provider's spans and events have counted so far.
-#[derive(Debug, Default)]
-pub(crate) struct Metrics {
-    requests: Mutex<HashMap<(Name, Name, u16), Requests>>,
-    tokens: Mutex<HashMap<String, u64>>,
-    flows_started: AtomicU64,
-    flows_completed: AtomicU64,
-    /// Requests being handled now: public, admin.
-    in_flight: [AtomicU64; 2],
-}
-
-/// The requests of one API, route and status.
-#[derive(Debug, Default)]
-struct Requests {
-    /// Requests at or under each bucket's bound (not cumulative yet).
-    buckets: [u64; BUCKETS.len()],
-    count: u64,
-    seconds: f64,
-}
-
-/// Installs the log and, unless `PROMETHEUS_METRICS=false`, the metrics layer. Nothing at
-/// all is installed with `LOG_LEVEL=off` and no metrics, so the provider then runs without
-/// a subscriber.
-pub(crate) fn install() -> Result<Option<Arc<Metrics>>, Failure> {
+/// Installs the log on stderr (stdout carries the lines that say where the server listens).
+/// With `LOG_LEVEL=off` nothing is installed, and the provider runs without a subscriber.
+pub(crate) fn install_log() -> Result<(), Failure> {
     let level = match var("LOG_LEVEL")
         .as_deref()
         .map(str::to_ascii_lowercase)
@@ -81,314 +53,300 @@ pub(crate) fn install() -> Result<Option<Arc<Metrics>>, Failure> {
             )));
         }
     };
-    let metrics = super::flag_or("PROMETHEUS_METRICS", true)?.then(Arc::<Metrics>::default);
-    if level == LevelFilter::OFF && metrics.is_none() {
-        return Ok(None);
+    if level == LevelFilter::OFF {
+        return Ok(());
     }
-    // Logs go to stderr: stdout carries the lines that say where the server listens. Below
-    // debug, the log takes events only: keeping every request span's fields for the context
-    // of events that mostly never come would cost each request more than all the metrics.
-    let logged = move |meta: &tracing_core::Metadata<'_>| {
+    // Below debug, the log takes events only: the request span (an `info` span, there for the
+    // context of events) is then turned off at its call site once, so a request neither
+    // builds nor enters it.
+    let logged = move |meta: &Metadata<'_>| {
         level >= *meta.level() && (meta.is_event() || level >= LevelFilter::DEBUG)
     };
-    let text = (!json && level != LevelFilter::OFF).then(|| {
-        tracing_subscriber::fmt::layer()
-            .with_writer(std::io::stderr)
-            .with_filter(filter_fn(logged))
-    });
-    let json = (json && level != LevelFilter::OFF).then(|| {
-        tracing_subscriber::fmt::layer()
-            .json()
-            .with_writer(std::io::stderr)
-            .with_filter(filter_fn(logged))
-    });
-    let counting = metrics.clone().map(|metrics| {
-        Counting(metrics).with_filter(filter_fn(|meta| {
-            meta.target() == "oauth2_provider" && *meta.level() <= Level::DEBUG
-        }))
-    });
-    tracing_subscriber::registry()
-        .with(text)
-        .with(json)
-        .with(counting)
-        .try_init()
-        .map_err(|e| Failure::Runtime(format!("the log could not be installed: {e}")))?;
-    Ok(metrics)
-}
-
-/// The layer that counts.
-struct Counting(Arc<Metrics>);
-
-/// A short label value (an API or route name) kept inline: counting a request allocates
-/// nothing. Longer names are cut (route names are at most 25 bytes).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
-struct Name {
-    len: u8,
-    bytes: [u8; 31],
-}
-
-impl Name {
-    fn new(value: &str) -> Self {
-        let mut name = Self::default();
-        let mut len = value.len().min(name.bytes.len());
-        while !value.is_char_boundary(len) {
-            len -= 1;
-        }
-        name.bytes[..len].copy_from_slice(&value.as_bytes()[..len]);
-        name.len = len as u8;
-        name
-    }
-
-    fn as_str(&self) -> &str {
-        std::str::from_utf8(&self.bytes[..usize::from(self.len)]).unwrap_or_default()
-    }
-}
-
-impl std::fmt::Display for Name {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// What the layer keeps of a request span while it is open.
-struct RequestSpan {
-    start: Instant,
-    api: Name,
-    route: Name,
-    status: u16,
-}
-
-impl Visit for RequestSpan {
-    fn record_str(&mut self, field: &Field, value: &str) {
-        match field.name() {
-            "api" => self.api = Name::new(value),
-            "route" => self.route = Name::new(value),
-            _ => {}
-        }
-    }
-
-    fn record_u64(&mut self, field: &Field, value: u64) {
-        if field.name() == "status" {
-            self.status = u16::try_from(value).unwrap_or(0);
-        }
-    }
-
-    fn record_debug(&mut self, _: &Field, _: &dyn std::fmt::Debug) {}
-}
-
-/// The message and the `grant_type` / `stage` of an event.
-#[derive(Default)]
-struct EventFields {
-    message: String,
-    label: String,
-}
-
-impl Visit for EventFields {
-    fn record_str(&mut self, field: &Field, value: &str) {
-        if matches!(field.name(), "grant_type" | "stage") {
-            value.clone_into(&mut self.label);
-        }
-    }
-
-    fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
-        if field.name() == "message" {
-            let _ = write!(self.message, "{value:?}");
-        }
-    }
-}
-
-impl<S: Subscriber + for<'a> LookupSpan<'a>> Layer<S> for Counting {
-    fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
-        if attrs.metadata().name() != "request" {
-            return;
-        }
-        let mut request = RequestSpan {
-            start: Instant::now(),
-            api: Name::default(),
-            route: Name::default(),
-            status: 0,
-        };
-        attrs.record(&mut request);
-        self.0
-            .in_flight(request.api.as_str())
-            .fetch_add(1, Ordering::Relaxed);
-        if let Some(span) = ctx.span(id) {
-            span.extensions_mut().insert(request);
-        }
-    }
-
-    fn on_record(&self, id: &Id, values: &Record<'_>, ctx: Context<'_, S>) {
-        if let Some(span) = ctx.span(id) {
-            if let Some(request) = span.extensions_mut().get_mut::<RequestSpan>() {
-                values.record(request);
+    let filter = DynFilterFn::new(move |meta, _| logged(meta))
+        .with_callsite_filter(move |meta| {
+            if logged(meta) {
+                Interest::always()
+            } else {
+                Interest::never()
             }
+        })
+        .with_max_level_hint(level);
+    let text = fmt::layer().with_writer(std::io::stderr);
+    let installed = if json {
+        tracing_subscriber::registry()
+            .with(text.json().with_filter(filter))
+            .try_init()
+    } else {
+        tracing_subscriber::registry()
+            .with(text.with_filter(filter))
+            .try_init()
+    };
+    installed.map_err(|e| Failure::Runtime(format!("the log could not be installed: {e}")))
+}
+
+/// Upper bounds of the latency histogram's buckets, in seconds.
+const BUCKETS: [f64; 12] = [
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+];
+
+/// One of the provider's two HTTP APIs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub(crate) enum Api {
+    Public,
+    Admin,
+}
+
+impl Api {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Public => "public",
+            Self::Admin => "admin",
         }
     }
+}
 
-    fn on_event(&self, event: &Event<'_>, _: Context<'_, S>) {
-        let mut fields = EventFields::default();
-        event.record(&mut fields);
-        match (fields.message.as_str(), fields.label.as_str()) {
-            ("tokens issued", grant_type) => {
-                *lock(&self.0.tokens)
-                    .entry(grant_type.to_owned())
-                    .or_default() += 1;
-            }
-            ("request started", "login request") => {
-                self.0.flows_started.fetch_add(1, Ordering::Relaxed);
-            }
-            ("authorization response issued", _) => {
-                self.0.flows_completed.fetch_add(1, Ordering::Relaxed);
-            }
-            _ => {}
-        }
-    }
+/// What a series of requests is kept by: API, route name (none: answered before a route
+/// matched) and status.
+type Key = (Api, Option<&'static str>, u16);
 
-    fn on_close(&self, id: Id, ctx: Context<'_, S>) {
-        let Some(span) = ctx.span(&id) else { return };
-        let Some(request) = span.extensions_mut().remove::<RequestSpan>() else {
-            return;
-        };
-        self.0
-            .in_flight(request.api.as_str())
-            .fetch_sub(1, Ordering::Relaxed);
-        let seconds = request.start.elapsed().as_secs_f64();
-        let mut requests = lock(&self.0.requests);
-        let stats = requests
-            .entry((request.api, request.route, request.status))
-            .or_default();
-        stats.count += 1;
-        stats.seconds += seconds;
+/// The requests counted and timed here (the rest comes from [`Provider::counts`]).
+#[derive(Debug, Default)]
+pub(crate) struct Metrics {
+    /// A request takes the read lock; only the first of each series takes the write lock.
+    requests: RwLock<HashMap<Key, Series>>,
+    /// Requests being handled now: public, admin.
+    in_flight: [AtomicU64; 2],
+}
+
+/// The requests of one API, route and status.
+#[derive(Debug, Default)]
+struct Series {
+    /// Requests at or under each bucket's bound (not cumulative yet).
+    buckets: [AtomicU64; BUCKETS.len()],
+    count: AtomicU64,
+    nanos: AtomicU64,
+}
+
+impl Series {
+    fn add(&self, seconds: f64, nanos: u64) {
         if let Some(bucket) = BUCKETS.iter().position(|bound| seconds <= *bound) {
-            stats.buckets[bucket] += 1;
+            self.buckets[bucket].fetch_add(1, Ordering::Relaxed);
         }
+        self.count.fetch_add(1, Ordering::Relaxed);
+        self.nanos.fetch_add(nanos, Ordering::Relaxed);
     }
 }
 
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
+/// One request being timed: counted in flight until dropped, also when its handling is
+/// cancelled.
+pub(crate) struct Timing<'a> {
+    metrics: &'a Metrics,
+    api: Api,
+    start: Instant,
+}
+
+impl Drop for Timing<'_> {
+    fn drop(&mut self) {
+        self.metrics.in_flight[self.api as usize].fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+impl Timing<'_> {
+    /// Counts the request by the route its response names.
+    pub(crate) fn finish<B>(self, res: &http::Response<B>) {
+        let elapsed = self.start.elapsed();
+        // A response the host made itself (413 while collecting the body, 503 at shutdown)
+        // has no route.
+        let route = res.extensions().get::<Route>().and_then(Route::name);
+        self.metrics
+            .observe((self.api, route, res.status().as_u16()), elapsed);
+    }
+}
+
+fn read<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
+    lock.read().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 impl Metrics {
-    fn in_flight(&self, api: &str) -> &AtomicU64 {
-        &self.in_flight[usize::from(api == "admin")]
+    /// Starts timing a request to `api`; [`Timing::finish`] counts it. The handling is
+    /// awaited in the caller, not wrapped: moving the provider's future into a wrapper
+    /// would copy it (kilobytes) for each request.
+    pub(crate) fn start(&self, api: Api) -> Timing<'_> {
+        self.in_flight[api as usize].fetch_add(1, Ordering::Relaxed);
+        Timing {
+            metrics: self,
+            api,
+            start: Instant::now(),
+        }
     }
 
-    /// The Prometheus text exposition (format 0.0.4) of everything counted, plus the
-    /// provider's gauges.
+    fn observe(&self, key: Key, elapsed: std::time::Duration) {
+        let (seconds, nanos) = (
+            elapsed.as_secs_f64(),
+            u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX),
+        );
+        if let Some(series) = read(&self.requests).get(&key) {
+            return series.add(seconds, nanos);
+        }
+        self.requests
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .entry(key)
+            .or_default()
+            .add(seconds, nanos);
+    }
+
+    /// The Prometheus text exposition (format 0.0.4) of the requests and of the provider's
+    /// counts.
     pub(crate) fn render(&self, provider: &Provider) -> String {
         let mut out = String::new();
-        let _ = self.write(&mut out, provider);
+        let _ = self.write_requests(&mut out);
+        let _ = write_counts(&mut out, &provider.counts());
         out
     }
 
-    fn write(&self, out: &mut String, provider: &Provider) -> std::fmt::Result {
-        writeln!(
+    fn write_requests(&self, out: &mut String) -> std::fmt::Result {
+        let requests = read(&self.requests);
+        let mut keys: Vec<_> = requests.keys().copied().collect();
+        keys.sort_unstable();
+        let labels = |(api, route, status): Key| {
+            format!(
+                "api=\"{}\",route=\"{}\",status=\"{status}\"",
+                api.as_str(),
+                route.unwrap_or_default()
+            )
+        };
+        family(
             out,
-            "# HELP oauth2_requests_total Requests answered, by API, route and status."
+            "oauth2_requests_total",
+            "counter",
+            "Requests answered, by API, route (empty: no route matched) and status.",
         )?;
-        writeln!(out, "# TYPE oauth2_requests_total counter")?;
-        let requests = lock(&self.requests);
-        let mut keys: Vec<_> = requests.keys().collect();
-        keys.sort();
-        for key @ (api, route, status) in &keys {
-            let labels = format!("api=\"{api}\",route=\"{route}\",status=\"{status}\"");
-            writeln!(
-                out,
-                "oauth2_requests_total{{{labels}}} {}",
-                requests[*key].count
-            )?;
+        for key in &keys {
+            let n = requests[key].count.load(Ordering::Relaxed);
+            writeln!(out, "oauth2_requests_total{{{}}} {n}", labels(*key))?;
         }
-        writeln!(
+        family(
             out,
-            "# HELP oauth2_request_duration_seconds Time from a request's arrival to its response."
+            "oauth2_request_duration_seconds",
+            "histogram",
+            "Time from a request's arrival at the handler to its response.",
         )?;
-        writeln!(out, "# TYPE oauth2_request_duration_seconds histogram")?;
-        for key @ (api, route, status) in &keys {
-            let stats = &requests[*key];
-            let labels = format!("api=\"{api}\",route=\"{route}\",status=\"{status}\"");
+        for key in &keys {
+            let series = &requests[key];
+            let labels = labels(*key);
             let mut cumulative = 0;
-            for (bound, n) in BUCKETS.iter().zip(stats.buckets) {
-                cumulative += n;
+            for (bound, n) in BUCKETS.iter().zip(&series.buckets) {
+                cumulative += n.load(Ordering::Relaxed);
                 writeln!(
                     out,
                     "oauth2_request_duration_seconds_bucket{{{labels},le=\"{bound}\"}} {cumulative}"
                 )?;
             }
+            let count = series.count.load(Ordering::Relaxed);
+            let seconds = series.nanos.load(Ordering::Relaxed) as f64 / 1e9;
             writeln!(
                 out,
-                "oauth2_request_duration_seconds_bucket{{{labels},le=\"+Inf\"}} {}",
-                stats.count
+                "oauth2_request_duration_seconds_bucket{{{labels},le=\"+Inf\"}} {count}"
             )?;
             writeln!(
                 out,
-                "oauth2_request_duration_seconds_sum{{{labels}}} {}",
-                stats.seconds
+                "oauth2_request_duration_seconds_sum{{{labels}}} {seconds}"
             )?;
             writeln!(
                 out,
-                "oauth2_request_duration_seconds_count{{{labels}}} {}",
-                stats.count
+                "oauth2_request_duration_seconds_count{{{labels}}} {count}"
             )?;
         }
         drop(requests);
-        writeln!(
+        family(
             out,
-            "# HELP oauth2_tokens_issued_total Grant steps that issued tokens, by grant type."
+            "oauth2_requests_in_flight",
+            "gauge",
+            "Requests being handled now, by API.",
         )?;
-        writeln!(out, "# TYPE oauth2_tokens_issued_total counter")?;
-        let tokens = lock(&self.tokens);
-        let mut grants: Vec<_> = tokens.iter().collect();
-        grants.sort();
-        for (grant_type, n) in grants {
+        for api in [Api::Public, Api::Admin] {
+            let n = self.in_flight[api as usize].load(Ordering::Relaxed);
             writeln!(
                 out,
-                "oauth2_tokens_issued_total{{grant_type=\"{grant_type}\"}} {n}"
+                "oauth2_requests_in_flight{{api=\"{}\"}} {n}",
+                api.as_str()
             )?;
-        }
-        drop(tokens);
-        writeln!(
-            out,
-            "# HELP oauth2_requests_in_flight Requests being handled now, by API."
-        )?;
-        writeln!(out, "# TYPE oauth2_requests_in_flight gauge")?;
-        for api in ["public", "admin"] {
-            let n = self.in_flight(api).load(Ordering::Relaxed);
-            writeln!(out, "oauth2_requests_in_flight{{api=\"{api}\"}} {n}")?;
-        }
-        let gauges = [
-            (
-                "oauth2_flows_started_total",
-                "counter",
-                "Authorization flows that reached the login page.",
-                self.flows_started.load(Ordering::Relaxed),
-            ),
-            (
-                "oauth2_flows_completed_total",
-                "counter",
-                "Authorization flows that ended with a code or tokens for the client.",
-                self.flows_completed.load(Ordering::Relaxed),
-            ),
-            (
-                "oauth2_audit_events_dropped_total",
-                "counter",
-                "Audit events dropped because the sink fell behind.",
-                provider.events_dropped(),
-            ),
-            (
-                "oauth2_secret_checks_in_flight",
-                "gauge",
-                "Checks of chosen client secrets queued or running.",
-                provider.secret_checks_in_flight() as u64,
-            ),
-        ];
-        for (name, kind, help, value) in gauges {
-            writeln!(out, "# HELP {name} {help}")?;
-            writeln!(out, "# TYPE {name} {kind}")?;
-            writeln!(out, "{name} {value}")?;
         }
         Ok(())
     }
+}
+
+/// `# HELP` and `# TYPE` of a metric family.
+fn family(out: &mut String, name: &str, kind: &str, help: &str) -> std::fmt::Result {
+    writeln!(out, "# HELP {name} {help}")?;
+    writeln!(out, "# TYPE {name} {kind}")
+}
+
+fn write_counts(out: &mut String, counts: &Counts) -> std::fmt::Result {
+    family(
+        out,
+        "oauth2_tokens_issued_total",
+        "counter",
+        "Grant steps that issued tokens, by grant type.",
+    )?;
+    for (grant_type, n) in &counts.tokens_issued {
+        writeln!(
+            out,
+            "oauth2_tokens_issued_total{{grant_type=\"{grant_type}\"}} {n}"
+        )?;
+    }
+    let flows = [
+        (
+            "oauth2_flows_started_total",
+            "Login, consent and logout requests started: the browser sent to the host's page.",
+            counts.flows_started,
+        ),
+        (
+            "oauth2_flows_completed_total",
+            "Login, consent and logout requests the host answered (accepted or rejected).",
+            counts.flows_completed,
+        ),
+    ];
+    for (
+        name,
+        help,
+        FlowCounts {
+            login,
+            consent,
+            logout,
+            ..
+        },
+    ) in flows
+    {
+        family(out, name, "counter", help)?;
+        for (stage, n) in [("login", login), ("consent", consent), ("logout", logout)] {
+            writeln!(out, "{name}{{stage=\"{stage}\"}} {n}")?;
+        }
+    }
+    let single = [
+        (
+            "oauth2_store_failures_total",
+            "counter",
+            "Requests answered with a storage failure.",
+            counts.store_failures,
+        ),
+        (
+            "oauth2_secret_checks_in_flight",
+            "gauge",
+            "Checks of chosen client secrets queued or running.",
+            counts.secret_checks_in_flight as u64,
+        ),
+        (
+            "oauth2_audit_events_dropped_total",
+            "counter",
+            "Audit events dropped because the sink fell behind.",
+            counts.events_dropped,
+        ),
+    ];
+    for (name, kind, help, value) in single {
+        family(out, name, kind, help)?;
+        writeln!(out, "{name} {value}")?;
+    }
+    Ok(())
 }

@@ -1,7 +1,7 @@
 //! The shared state of a provider — configuration, store, clock, signing keys, the cookie key,
-//! the key sealer and the slow secret checks — as one struct every layer above takes by reference. The
-//! [`Provider`](crate::Provider) is an `Arc` of it; nothing below the provider ever sees the
-//! provider itself.
+//! the key sealer, the slow secret checks and the counters — as one struct every layer above
+//! takes by reference. The [`Provider`](crate::Provider) is an `Arc` of it; nothing below the
+//! provider ever sees the provider itself.
 
 use std::sync::Arc;
 
@@ -18,11 +18,13 @@ use crate::model::Algorithm;
 use crate::store::Store;
 
 pub(crate) mod client_metadata;
+pub(crate) mod counters;
 pub(crate) mod keys;
 pub(crate) mod secret_check;
 
 pub(crate) use client_metadata::{ClientLookupError, ClientSource};
 pub use client_metadata::{ClientMetadataError, ClientMetadataFetcher, MAX_CLIENT_METADATA_BYTES};
+use counters::Counters;
 pub use keys::{KeyMaintenance, Signer, SignerError, SignerKey};
 pub(crate) use keys::{KeyRing, Keys};
 use secret_check::SecretChecks;
@@ -44,6 +46,8 @@ pub(crate) struct Context {
     pub(crate) audit: Audit,
     /// The host's fetcher of Client ID Metadata Documents: set exactly when they are on.
     pub(crate) client_metadata: Option<Arc<dyn ClientMetadataFetcher>>,
+    /// What the host's metrics read.
+    pub(crate) counters: Counters,
 }
 
 /// The metadata documents of `/.well-known/`, pre-encoded at build (the endpoint layer
@@ -83,6 +87,7 @@ impl Context {
             secret_checks,
             audit,
             client_metadata: None,
+            counters: Counters::default(),
         })
     }
 
@@ -162,6 +167,7 @@ impl Context {
 
     /// Renders an error response, sharing debug detail only if configured.
     pub(crate) fn error_response(&self, err: &OAuthError) -> Response {
+        self.counters.error_rendered(err);
         crate::http::response::error(err, self.config.share_error_debug)
     }
 }

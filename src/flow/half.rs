@@ -130,6 +130,7 @@ pub(crate) async fn start<R: Half>(
         .create(p.store.as_ref())
         .await
         .map_err(OAuthError::store_failure)?;
+    R::STAGE.count(&p.counters.flows_started);
     crate::trace::event!(DEBUG, stage = R::STAGE.noun(), "request started");
     super::evict_csrf_cookies(p, req, cookies);
     cookies.push(super::csrf_cookie(
@@ -169,6 +170,7 @@ pub(crate) async fn complete<R: Half>(
     R::answer(p.store.as_ref(), record.challenge(), handled)
         .await
         .map_err(|e| super::request_store_error(R::STAGE, e))?;
+    R::STAGE.count(&p.counters.flows_completed);
     if let Some(event) = event {
         p.audit(|| event);
     }

@@ -361,6 +361,7 @@ async fn answer(
     LogoutRequestRecord::answer(p.store.as_ref(), &record.challenge, handled)
         .await
         .map_err(|e| super::request_store_error(Stage::Logout, e))?;
+    Stage::Logout.count(&p.counters.flows_completed);
     Ok(())
 }
 

@@ -24,6 +24,7 @@ use http::StatusCode;
 
 use time::OffsetDateTime;
 
+use crate::context::counters::{self, FlowCounters};
 use crate::context::{ClientLookupError, ClientSource, Context};
 use crate::error::{Error, ErrorCode, OAuthError, StoreError};
 use crate::flow::request::AuthorizeRequest;
@@ -73,6 +74,15 @@ pub(crate) enum Stage {
 }
 
 impl Stage {
+    /// Counts one more request of this stage in `counters` (started or completed).
+    fn count(self, counters: &FlowCounters) {
+        counters::bump(match self {
+            Stage::Login => &counters.login,
+            Stage::Consent => &counters.consent,
+            Stage::Logout => &counters.logout,
+        });
+    }
+
     fn label(self) -> &'static [u8] {
         match self {
             Stage::Login => b"login",

@@ -81,6 +81,7 @@ pub(crate) fn to_error_url(p: &Context, err: &OAuthError) -> Response {
 /// the characters RFC 6749 §4.1.2.1 allows (no CR, LF, `"` or `\`).
 fn error_params(p: &Context, err: &OAuthError) -> Vec<(&'static str, String)> {
     crate::trace::error(err.error.as_str());
+    p.counters.error_rendered(err);
     let mut params = vec![
         ("error", safe_error_text(err.error.as_str())),
         ("error_description", safe_error_text(&err.description)),

@@ -351,28 +351,67 @@ impl AdminRoute {
     }
 }
 
+/// Which route of which API answered a request: in the extensions of every response of
+/// [`PublicApi::handle`](crate::PublicApi::handle) and
+/// [`AdminApi::handle`](crate::AdminApi::handle), so that a host can count and time requests
+/// by route around `handle` without parsing the path again (and without a tracing
+/// subscriber). Route names are fixed words (`token`, `accept_login`, …), never the raw path,
+/// which can carry a challenge or a client id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Route {
+    api: &'static str,
+    name: Option<&'static str>,
+}
+
+impl Route {
+    /// `public` or `admin`.
+    pub fn api(&self) -> &'static str {
+        self.api
+    }
+
+    /// The route's name, as in the request span; `None` when the request was answered before
+    /// its path matched a route (a path no route serves, a body over the limit, a path
+    /// parameter that is not text).
+    pub fn name(&self) -> Option<&'static str> {
+        self.name
+    }
+}
+
 /// The public API, inside its request span.
 pub(crate) async fn public(p: &Context, req: Request) -> Response {
     let span = RequestSpan::new("public", req.method());
-    let res = span.run(public_route(p, req, &span)).await;
-    span.status(res.status());
-    res
+    let (name, res) = span.run(public_route(p, req, &span)).await;
+    finish(
+        &span,
+        Route {
+            api: "public",
+            name,
+        },
+        res,
+    )
 }
 
-async fn public_route(p: &Context, req: Request, span: &RequestSpan) -> Response {
-    if let Some(res) = too_large(p, &req) {
-        return res;
-    }
+async fn public_route(
+    p: &Context,
+    req: Request,
+    span: &RequestSpan,
+) -> (Option<&'static str>, Response) {
     let issuer_path = p.config.issuer_path();
-    let route = match route(&req, |segments| PublicRoute::parse(segments, issuer_path)) {
-        Ok(Some(route)) if route.is_served(p) => route,
-        Ok(_) => return not_found(p),
-        Err(e) => return p.error_response(&e),
+    let route = match matched(p, &req, |segments| {
+        PublicRoute::parse(segments, issuer_path)
+    }) {
+        Ok(route) if route.is_served(p) => route,
+        Ok(_) => return (None, p.error_response(&no_route())),
+        Err(e) => return (None, p.error_response(&e)),
     };
     span.route(route.name());
     if let PublicRoute::RegisteredClient(id) = &route {
         crate::trace::client_id(id);
     }
+    (Some(route.name()), serve_public(p, req, route).await)
+}
+
+async fn serve_public(p: &Context, req: Request, route: PublicRoute) -> Response {
     let cors = route.cors();
     if let (Some(policy), &Method::OPTIONS) = (cors, req.method()) {
         return cors::preflight(p, &req, policy, &method_list(route.methods())).await;
@@ -391,21 +430,24 @@ async fn public_route(p: &Context, req: Request, span: &RequestSpan) -> Response
 /// The admin API, inside its request span.
 pub(crate) async fn admin(p: &Context, req: Request) -> Response {
     let span = RequestSpan::new("admin", req.method());
-    let res = span.run(admin_route(p, req, &span)).await;
-    span.status(res.status());
-    res
+    let (name, res) = span.run(admin_route(p, req, &span)).await;
+    finish(&span, Route { api: "admin", name }, res)
 }
 
-async fn admin_route(p: &Context, req: Request, span: &RequestSpan) -> Response {
-    if let Some(res) = too_large(p, &req) {
-        return res;
-    }
-    let route = match route(&req, AdminRoute::parse) {
-        Ok(Some(route)) => route,
-        Ok(None) => return not_found(p),
-        Err(e) => return p.error_response(&e),
+async fn admin_route(
+    p: &Context,
+    req: Request,
+    span: &RequestSpan,
+) -> (Option<&'static str>, Response) {
+    let route = match matched(p, &req, AdminRoute::parse) {
+        Ok(route) => route,
+        Err(e) => return (None, p.error_response(&e)),
     };
     span.route(route.name());
+    (Some(route.name()), serve_admin(p, req, route).await)
+}
+
+async fn serve_admin(p: &Context, req: Request, route: AdminRoute) -> Response {
     if let AdminRoute::Client(id) | AdminRoute::ClientConsentSessions(_, id) = &route {
         crate::trace::client_id(id);
     }
@@ -413,6 +455,35 @@ async fn admin_route(p: &Context, req: Request, span: &RequestSpan) -> Response 
         return res;
     }
     route.dispatch(p, req).await
+}
+
+/// The route of `req`, or the error that answers it when there is none: 413 for a body over
+/// the limit (before any endpoint sees it), 404 for a path no route serves, 400 for a path
+/// parameter that is not text.
+fn matched<R>(
+    p: &Context,
+    req: &Request,
+    parse: impl FnOnce(&[&str]) -> Result<Option<R>, OAuthError>,
+) -> Result<R, OAuthError> {
+    if req.body().len() > p.config.max_body_bytes {
+        return Err(OAuthError::request_entity_too_large(format!(
+            "The request body must not exceed {} bytes.",
+            p.config.max_body_bytes
+        )));
+    }
+    route(req, parse)?.ok_or_else(no_route)
+}
+
+/// The 404 of a path no route serves (or a route this configuration does not serve).
+fn no_route() -> OAuthError {
+    OAuthError::not_found("No endpoint is served at this path.")
+}
+
+/// Records the status on the span and puts the [`Route`] in the response's extensions.
+fn finish(span: &RequestSpan, route: Route, mut res: Response) -> Response {
+    span.status(res.status());
+    res.extensions_mut().insert(route);
+    res
 }
 
 /// Parses the request's path with `parse`, segment by segment as sent: the fixed segments
@@ -447,22 +518,6 @@ fn parameter(raw: &str) -> Result<String, OAuthError> {
         ));
     }
     Ok(decoded.into_owned())
-}
-
-fn not_found(p: &Context) -> Response {
-    p.error_response(&OAuthError::not_found(
-        "No endpoint is served at this path.",
-    ))
-}
-
-/// Rejects oversized bodies before any endpoint sees them.
-fn too_large(p: &Context, req: &Request) -> Option<Response> {
-    (req.body().len() > p.config.max_body_bytes).then(|| {
-        p.error_response(&OAuthError::request_entity_too_large(format!(
-            "The request body must not exceed {} bytes.",
-            p.config.max_body_bytes
-        )))
-    })
 }
 
 /// The 405 response, with `Allow`, when the method is not among the route's methods.

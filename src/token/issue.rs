@@ -49,8 +49,10 @@ impl MintedTokens {
     }
 }
 
-/// The trace and audit events of tokens of `grant` issued (stored) by `grant_type`.
+/// The trace and audit events, and the count, of tokens of `grant` issued (stored) by
+/// `grant_type`.
 pub(crate) fn audit_issued(p: &Context, grant_type: GrantType, grant: &GrantData) {
+    p.counters.tokens_issued(grant_type);
     crate::trace::event!(DEBUG,
         grant_type = grant_type.as_str(),
         client_id = %grant.client_id,
