@@ -384,6 +384,9 @@ impl TokenVerifier for JwtOrIntrospection {
                 exp: Some(claims.exp),
             })),
             Err(VerifyError::KeysUnavailable(why)) => Err(Unavailable(why)),
+            // Genuine but for another resource: introspection tells whose and for what, so
+            // that the refusal below names the audience (rare, and cached like any answer).
+            Err(VerifyError::WrongAudience) => self.introspection.verify(token).await,
             Err(why) => {
                 say!("401: a JWT access token was refused: {why}");
                 Ok(None)
