@@ -360,7 +360,7 @@ struct JwksOverHttp {
 #[async_trait]
 impl JwksSource for JwksOverHttp {
     async fn fetch(&self) -> Result<JwkSet, String> {
-        match http_client::get(&self.url, MAX_JWKS_BYTES).await? {
+        match http_client::request(http::Method::GET, &self.url, None, MAX_JWKS_BYTES).await? {
             (StatusCode::OK, Some(body)) => {
                 serde_json::from_slice(&body).map_err(|e| e.to_string())
             }

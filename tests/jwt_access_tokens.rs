@@ -279,3 +279,49 @@ async fn the_verifier_fetches_keys_again_for_a_new_kid_but_not_for_every_unknown
     ));
     assert_eq!(source.fetches.load(Ordering::SeqCst), 2);
 }
+
+/// A key source that can be switched to failing.
+#[derive(Debug)]
+struct Flaky {
+    provider: Provider,
+    down: std::sync::atomic::AtomicBool,
+}
+
+#[async_trait::async_trait]
+impl JwksSource for Flaky {
+    async fn fetch(&self) -> Result<JwkSet, String> {
+        if self.down.load(Ordering::SeqCst) {
+            return Err("connection refused".into());
+        }
+        self.provider.fetch().await
+    }
+}
+
+#[tokio::test]
+async fn a_key_source_outage_is_unavailable_and_cached_keys_outlive_it() {
+    let h = harness().await;
+    h.register(jwt_client("jwt-app"), Some(APP_SECRET))
+        .await
+        .unwrap();
+    let body = tokens(&h, "jwt-app").await;
+    let at = body["access_token"].as_str().unwrap();
+    let source = Arc::new(Flaky {
+        provider: h.provider.clone(),
+        down: std::sync::atomic::AtomicBool::new(true),
+    });
+    let verifier = AccessTokenVerifier::new(ISSUER, API, source.clone())
+        .with_clock(h.clock.clone())
+        .with_max_age(time::Duration::seconds(30));
+    // No keys yet and none to fetch: the resource server's outage, not a verdict on the token.
+    assert!(matches!(
+        verifier.verify(at).await,
+        Err(VerifyError::KeysUnavailable(_))
+    ));
+    source.down.store(false, Ordering::SeqCst);
+    h.clock.advance(time::Duration::seconds(11));
+    verifier.verify(at).await.unwrap();
+    // Past the cache's age with the source down: the stale keys still verify.
+    source.down.store(true, Ordering::SeqCst);
+    h.clock.advance(time::Duration::seconds(31));
+    verifier.verify(at).await.unwrap();
+}

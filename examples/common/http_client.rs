@@ -26,20 +26,12 @@ pub(crate) async fn post_form(
     max_answer: usize,
 ) -> Result<(http::StatusCode, Option<Bytes>), String> {
     let form = Some(("application/x-www-form-urlencoded", Bytes::from(form)));
-    send(http::Method::POST, url, form, max_answer).await
+    request(http::Method::POST, url, form, max_answer).await
 }
 
-/// GETs `url` (the protected resource example reads the provider's JWKS): as [`post_form`].
-#[allow(dead_code)] // the back-channel notifier of the provider examples only POSTs
-pub(crate) async fn get(
-    url: &url::Url,
-    max_answer: usize,
-) -> Result<(http::StatusCode, Option<Bytes>), String> {
-    send(http::Method::GET, url, None, max_answer).await
-}
-
-/// One request with an optional body of the given content type.
-async fn send(
+/// One request with an optional body of the given content type (the protected resource
+/// example GETs the provider's JWKS with it): as [`post_form`].
+pub(crate) async fn request(
     method: http::Method,
     url: &url::Url,
     body: Option<(&'static str, Bytes)>,

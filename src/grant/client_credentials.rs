@@ -41,14 +41,12 @@ pub(crate) async fn exchange(
         )));
     }
     let resources = resource::requested(params.get_all("resource"))?;
-    if let Some(denied) = resources
-        .iter()
-        .find(|r| !resource::allowed_by(&client.audience, r))
-    {
-        return Err(OAuthError::invalid_target(format!(
-            "The client is not allowed to request the resource '{denied}'."
-        )));
+    if client.audience.is_empty() && !resources.is_empty() {
+        return Err(OAuthError::invalid_target(
+            "The client has no registered audience, so it may request no resource with client_credentials.",
+        ));
     }
+    resource::check_allowed(&client.audience, &resources)?;
     let now = p.now();
     let grant = GrantData {
         grant_id: crate::crypto::random_id(),

@@ -59,7 +59,7 @@ pub(crate) fn requested<'a>(
 /// allowed audience, or lies under one as a path below it (`https://api.example/v1` allows
 /// `https://api.example/v1/orders`, not `https://api.example/v10`), as Hydra matches
 /// audiences. An allowed audience with a query matches only exactly.
-pub(crate) fn allowed_by(allowed: &[String], resource: &str) -> bool {
+fn allowed_by(allowed: &[String], resource: &str) -> bool {
     allowed.iter().any(|a| {
         if a == resource {
             return true;
