@@ -95,12 +95,15 @@ impl Served {
     }
 
     async fn answer(&self, req: http::Request<Incoming>) -> http::Response<Bytes> {
-        let handling = async {
+        // Boxed: the provider's future is a few KB, and every layer above that awaits it (the
+        // shutdown race, the timing, hyper's service) would otherwise move it again; ~8 % of
+        // a `client_credentials` request's CPU time went to those copies.
+        let handling = Box::pin(async {
             match collect_request(&self.provider, req).await {
                 Ok(req) => self.api.handle(req).await,
                 Err(res) => res,
             }
-        };
+        });
         self.shutdown.answer(handling).await
     }
 }

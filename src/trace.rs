@@ -91,16 +91,17 @@ impl RequestSpan {
         let _ = name;
     }
 
-    /// Runs the request's handling inside the span.
+    /// Runs the request's handling inside the span. Not an `async fn`: that would keep
+    /// `handling` twice in its state (as the argument and as the awaited future).
     #[inline]
-    pub(crate) async fn run<F: Future>(&self, handling: F) -> F::Output {
+    pub(crate) fn run<F: Future>(&self, handling: F) -> impl Future<Output = F::Output> {
         #[cfg(feature = "tracing")]
         {
-            tracing::Instrument::instrument(handling, self.span.clone()).await
+            tracing::Instrument::instrument(handling, self.span.clone())
         }
         #[cfg(not(feature = "tracing"))]
         {
-            handling.await
+            handling
         }
     }
 

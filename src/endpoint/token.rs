@@ -42,11 +42,15 @@ async fn exchange(p: &Context, req: &Request) -> Result<TokenResponse, OAuthErro
             "The client is not registered for the '{grant_type}' grant type."
         )));
     }
+    // The code and refresh exchanges are boxed: their futures are larger than the client
+    // credentials one, and every layer above moves this future (see `router`'s "Boxing").
     match grant_type {
         GrantType::AuthorizationCode => {
-            grant::authorization_code::exchange(p, client, &params).await
+            Box::pin(grant::authorization_code::exchange(p, client, &params)).await
         }
-        GrantType::RefreshToken => grant::refresh_token::exchange(p, client, &params).await,
+        GrantType::RefreshToken => {
+            Box::pin(grant::refresh_token::exchange(p, client, &params)).await
+        }
         GrantType::ClientCredentials => {
             grant::client_credentials::exchange(p, client, &params).await
         }

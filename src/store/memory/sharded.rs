@@ -1,11 +1,16 @@
-//! A map keyed by SHA-256 digests, split into many hash tables so that growing never pauses
-//! for long.
+//! Hash tables split into many shards so that growing never pauses for long, keyed by hashes
+//! the caller computes.
 //!
-//! A `HashMap` grows by rehashing every entry at once: with a million tokens that is a pause of
-//! several hundred milliseconds, during which a one-core server answers nothing (the load
+//! A hash table grows by rehashing every entry at once: with a million tokens that is a pause
+//! of several hundred milliseconds, during which a one-core server answers nothing (the load
 //! benchmark saw p99 ≈ 300 ms for `client_credentials`). Split in [`SHARDS`] tables that grow
 //! independently, each pause is that much shorter, and after a flush each table gives its
 //! memory back on its own.
+//!
+//! The tables hold bare values (`hashbrown`'s `HashTable`), not key–value pairs: a token is
+//! found by the key inside it, so a slot is one pointer, and a second table can find the same
+//! token by its grant — several entries may share a hash, which makes a grant's tokens one
+//! probe sequence rather than a list per grant.
 //!
 //! Keys are 32-byte digests, not their 64-character hex, and are not hashed again: a digest is
 //! already uniform, so a table takes 8 of its bytes as the hash and another byte picks the
@@ -14,15 +19,13 @@
 //! the digest of a credential minted from 256 random bits (or of some other signature string),
 //! and a lookup of a presented credential digests it first and only probes, never inserts.
 
-use std::borrow::Borrow;
-use std::collections::HashMap;
-use std::collections::hash_map::Entry;
-use std::hash::{BuildHasher, BuildHasherDefault, Hash, Hasher};
+use hashbrown::HashTable;
+use hashbrown::hash_table::Entry;
 
 /// Measured with the load benchmark at ~1.4 million live tokens (`client_credentials` p99):
 /// 64 shards 6.8–8.4 ms, 256 shards 3.6–3.8 ms, 1024 shards 3.4–4.0 ms — but 1024 made
-/// introspection ~30% slower (more scattered tables). An empty map costs nothing worth
-/// counting: no table allocates until used.
+/// introspection ~30% slower (more scattered tables). An empty table costs nothing worth
+/// counting: none allocates until used.
 const SHARDS: usize = 256;
 
 /// Below this capacity a table is never shrunk: not worth the rehash.
@@ -41,55 +44,37 @@ impl Key {
                 .unwrap_or_else(|| crate::crypto::sha256(signature.as_bytes())),
         )
     }
+
+    /// Its first 8 bytes: uniform already, so they are its hash.
+    pub(super) fn hash(&self) -> u64 {
+        uniform_hash(&self.0)
+    }
 }
 
-/// The 32 bytes of a 64-character lowercase hex string. Uppercase is refused so that two
+/// The first 8 bytes of bytes that are uniformly random (a digest, a random id), as a hash.
+pub(super) fn uniform_hash(bytes: &[u8]) -> u64 {
+    let mut first = [0u8; 8];
+    first.copy_from_slice(&bytes[..8]);
+    u64::from_le_bytes(first)
+}
+
+/// The `N` bytes of a `2 N`-character lowercase hex string. Uppercase is refused so that two
 /// spellings never share a key.
-fn decode_lower_hex(text: &str) -> Option<[u8; 32]> {
+pub(super) fn decode_lower_hex<const N: usize>(text: &str) -> Option<[u8; N]> {
     let nibble = |c: u8| match c {
         b'0'..=b'9' => Some(c - b'0'),
         b'a'..=b'f' => Some(c - b'a' + 10),
         _ => None,
     };
     let text = text.as_bytes();
-    if text.len() != 64 {
+    if text.len() != 2 * N {
         return None;
     }
-    let mut out = [0u8; 32];
+    let mut out = [0u8; N];
     for (byte, pair) in out.iter_mut().zip(text.chunks_exact(2)) {
         *byte = nibble(pair[0])? << 4 | nibble(pair[1])?;
     }
     Some(out)
-}
-
-impl Hash for Key {
-    fn hash<H: Hasher>(&self, state: &mut H) {
-        let mut first = [0u8; 8];
-        first.copy_from_slice(&self.0[..8]);
-        state.write_u64(u64::from_le_bytes(first));
-    }
-}
-
-/// Passes a [`Key`]'s 8 bytes through as the hash.
-#[derive(Debug, Default, Clone, Copy)]
-pub(super) struct KeyHasher(u64);
-
-impl Hasher for KeyHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write_u64(&mut self, n: u64) {
-        self.0 = n;
-    }
-
-    /// Only [`Key`] is hashed here, through `write_u64`; any other input is folded in
-    /// (FNV-1a) so that the hasher stays correct for it.
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
-        }
-    }
 }
 
 /// The capacity a table of `len` entries shrinks to once it is mostly empty (after a flush).
@@ -98,110 +83,110 @@ fn shrunk_capacity(len: usize, capacity: usize) -> Option<usize> {
     (capacity > MIN_SHRINK_CAPACITY && len < capacity / 4).then_some(len * 2)
 }
 
-/// Hashes a [`Key`] by passing 8 of its bytes through.
-pub(super) type KeyHashing = BuildHasherDefault<KeyHasher>;
-
-/// A `HashMap<K, V, S>` in [`SHARDS`] parts. Keys are [`Key`]s by default; other keys (the
-/// grant index's ids) use a keyed hasher such as `RandomState`.
+/// `T`s in [`SHARDS`] hash tables. Every call names the entry's hash; calls that may move
+/// entries (insert, shrink) also take the function that computes it from an entry.
 #[derive(Debug)]
-pub(super) struct Sharded<K, V, S = KeyHashing> {
-    picker: S,
-    shards: Vec<HashMap<K, V, S>>,
+pub(super) struct ShardedTable<T> {
+    shards: Box<[HashTable<T>]>,
 }
 
-impl<K, V, S: Default> Default for Sharded<K, V, S> {
+impl<T> Default for ShardedTable<T> {
     fn default() -> Self {
         Self {
-            picker: S::default(),
-            shards: (0..SHARDS).map(|_| HashMap::default()).collect(),
+            shards: (0..SHARDS).map(|_| HashTable::new()).collect(),
         }
     }
 }
 
-impl<K: Hash + Eq, V, S: BuildHasher> Sharded<K, V, S> {
-    fn index<Q: Hash + ?Sized>(&self, key: &Q) -> usize {
-        // Bits 32–39 of the hash: a table takes its bucket from the low bits and its tags
-        // from the top seven, so within a shard the keys still differ in both.
-        ((self.picker.hash_one(key) >> 32) as usize) % SHARDS
+impl<T> ShardedTable<T> {
+    /// Bits 32–39 of the hash: a table takes its bucket from the low bits and its tags from
+    /// the top seven, so within a shard the entries still differ in both.
+    fn shard(hash: u64) -> usize {
+        ((hash >> 32) as usize) % SHARDS
     }
 
-    pub(super) fn get<Q>(&self, key: &Q) -> Option<&V>
-    where
-        K: Borrow<Q>,
-        Q: Hash + Eq + ?Sized,
-    {
-        self.shards[self.index(key)].get(key)
+    pub(super) fn find(&self, hash: u64, eq: impl FnMut(&T) -> bool) -> Option<&T> {
+        self.shards[Self::shard(hash)].find(hash, eq)
     }
 
-    pub(super) fn get_key_value<Q>(&self, key: &Q) -> Option<(&K, &V)>
-    where
-        K: Borrow<Q>,
-        Q: Hash + Eq + ?Sized,
-    {
-        self.shards[self.index(key)].get_key_value(key)
+    pub(super) fn find_mut(&mut self, hash: u64, eq: impl FnMut(&T) -> bool) -> Option<&mut T> {
+        self.shards[Self::shard(hash)].find_mut(hash, eq)
     }
 
-    pub(super) fn get_mut<Q>(&mut self, key: &Q) -> Option<&mut V>
-    where
-        K: Borrow<Q>,
-        Q: Hash + Eq + ?Sized,
-    {
-        let index = self.index(key);
-        self.shards[index].get_mut(key)
+    /// The entries that may have this hash: every one that has it, and perhaps others, so the
+    /// caller checks each.
+    pub(super) fn candidates(&self, hash: u64) -> impl Iterator<Item = &T> {
+        self.shards[Self::shard(hash)].iter_hash(hash)
     }
 
-    pub(super) fn contains_key<Q>(&self, key: &Q) -> bool
-    where
-        K: Borrow<Q>,
-        Q: Hash + Eq + ?Sized,
-    {
-        self.shards[self.index(key)].contains_key(key)
+    /// Adds `value` even if an equal one is there: the caller removes that first if it must.
+    pub(super) fn insert(&mut self, hash: u64, value: T, rehash: impl Fn(&T) -> u64) {
+        self.shards[Self::shard(hash)].insert_unique(hash, value, rehash);
     }
 
-    pub(super) fn insert(&mut self, key: K, value: V) -> Option<V> {
-        let index = self.index(&key);
-        self.shards[index].insert(key, value)
+    /// Puts `value` in place of the entry `eq` finds, or adds it; returns the replaced entry.
+    /// One probe, where removing and then inserting would take two.
+    pub(super) fn replace(
+        &mut self,
+        hash: u64,
+        value: T,
+        eq: impl FnMut(&T) -> bool,
+        rehash: impl Fn(&T) -> u64,
+    ) -> Option<T> {
+        match self.shards[Self::shard(hash)].entry(hash, eq, rehash) {
+            Entry::Occupied(mut entry) => Some(std::mem::replace(entry.get_mut(), value)),
+            Entry::Vacant(entry) => {
+                entry.insert(value);
+                None
+            }
+        }
     }
 
-    pub(super) fn entry(&mut self, key: K) -> Entry<'_, K, V> {
-        let index = self.index(&key);
-        self.shards[index].entry(key)
+    pub(super) fn remove(&mut self, hash: u64, eq: impl FnMut(&T) -> bool) -> Option<T> {
+        match self.shards[Self::shard(hash)].find_entry(hash, eq) {
+            Ok(entry) => Some(entry.remove().0),
+            Err(_) => None,
+        }
     }
 
-    pub(super) fn remove<Q>(&mut self, key: &Q) -> Option<V>
-    where
-        K: Borrow<Q>,
-        Q: Hash + Eq + ?Sized,
-    {
-        let index = self.index(key);
-        self.shards[index].remove(key)
-    }
-
-    pub(super) fn iter(&self) -> impl Iterator<Item = (&K, &V)> {
+    pub(super) fn iter(&self) -> impl Iterator<Item = &T> {
         self.shards.iter().flatten()
     }
 
-    pub(super) fn values(&self) -> impl Iterator<Item = &V> {
-        self.shards.iter().flat_map(HashMap::values)
+    pub(super) fn iter_mut(&mut self) -> impl Iterator<Item = &mut T> {
+        self.shards.iter_mut().flat_map(HashTable::iter_mut)
+    }
+
+    /// Removes and returns up to `limit` entries that `doomed` picks.
+    pub(super) fn extract(&mut self, limit: usize, mut doomed: impl FnMut(&T) -> bool) -> Vec<T> {
+        let mut out = Vec::new();
+        for shard in self.shards.iter_mut() {
+            let room = limit - out.len();
+            if room == 0 {
+                break;
+            }
+            out.extend(shard.extract_if(|entry| doomed(entry)).take(room));
+        }
+        out
     }
 
     /// Gives memory back from every table that is mostly empty (after a flush).
-    pub(super) fn shrink_if_sparse(&mut self) {
-        for shard in &mut self.shards {
+    pub(super) fn shrink_if_sparse(&mut self, rehash: impl Fn(&T) -> u64) {
+        for shard in self.shards.iter_mut() {
             if let Some(capacity) = shrunk_capacity(shard.len(), shard.capacity()) {
-                shard.shrink_to(capacity);
+                shard.shrink_to(capacity, &rehash);
             }
         }
     }
 
     #[cfg(test)]
     pub(super) fn len(&self) -> usize {
-        self.shards.iter().map(HashMap::len).sum()
+        self.shards.iter().map(HashTable::len).sum()
     }
 
     #[cfg(test)]
     pub(super) fn capacity(&self) -> usize {
-        self.shards.iter().map(HashMap::capacity).sum()
+        self.shards.iter().map(HashTable::capacity).sum()
     }
 }
 
@@ -218,23 +203,46 @@ mod tests {
         assert_ne!(Key::of(&hex.to_uppercase()), key);
         assert_eq!(Key::of("sig-1").0, crate::crypto::sha256(b"sig-1"));
         assert_ne!(Key::of("sig-1"), Key::of("sig-2"));
-        assert_eq!(decode_lower_hex(&hex[..62]), None);
-        assert_eq!(decode_lower_hex(&format!("{}g", &hex[..63])), None);
+        assert_eq!(decode_lower_hex::<32>(&hex[..62]), None);
+        assert_eq!(decode_lower_hex::<32>(&format!("{}g", &hex[..63])), None);
+        assert_eq!(decode_lower_hex::<2>("0aff"), Some([0x0a, 0xff]));
     }
 
     #[test]
     fn keys_spread_over_shards_and_find_their_values() {
-        let mut map: Sharded<Key, u32> = Sharded::default();
+        let mut table: ShardedTable<(Key, u32)> = ShardedTable::default();
+        let key = |i: u32| Key::of(&crate::crypto::sha256_hex(&i.to_le_bytes()));
         for i in 0..10_000u32 {
-            let key = Key::of(&crate::crypto::sha256_hex(&i.to_le_bytes()));
-            assert_eq!(map.insert(key, i), None);
+            table.insert(key(i).hash(), (key(i), i), |(k, _)| k.hash());
         }
-        assert_eq!(map.len(), 10_000);
-        let used = map.shards.iter().filter(|s| !s.is_empty()).count();
+        assert_eq!(table.len(), 10_000);
+        let used = table.shards.iter().filter(|s| !s.is_empty()).count();
         assert_eq!(used, SHARDS, "10,000 uniform keys leave no shard empty");
         for i in 0..10_000u32 {
-            let key = Key::of(&crate::crypto::sha256_hex(&i.to_le_bytes()));
-            assert_eq!(map.get(&key), Some(&i));
+            let k = key(i);
+            assert_eq!(table.find(k.hash(), |(e, _)| *e == k), Some(&(k, i)));
         }
+    }
+
+    #[test]
+    fn entries_sharing_a_hash_are_all_candidates_and_removed_one_by_one() {
+        let mut table: ShardedTable<u32> = ShardedTable::default();
+        let shared = 0x1234_5678_9abc_def0;
+        for i in 0..40 {
+            table.insert(shared, i, |_| shared);
+        }
+        table.insert(7, 1000, |&v| if v == 1000 { 7 } else { shared });
+        let mut found: Vec<u32> = table.candidates(shared).copied().collect();
+        found.sort_unstable();
+        assert_eq!(found, (0..40).collect::<Vec<_>>());
+        assert_eq!(table.replace(shared, 3, |&v| v == 3, |_| shared), Some(3));
+        assert_eq!(table.candidates(shared).count(), 40);
+        assert_eq!(table.remove(shared, |&v| v == 3), Some(3));
+        assert_eq!(table.remove(shared, |&v| v == 3), None);
+        assert_eq!(table.candidates(shared).count(), 39);
+        let odd = table.extract(5, |&v| v % 2 == 1);
+        assert_eq!(odd.len(), 5);
+        assert_eq!(table.len(), 40 - 5);
+        assert_eq!(table.find(7, |&v| v == 1000), Some(&1000));
     }
 }
