@@ -35,6 +35,8 @@ use super::{MemoryStore, Store};
 use crate::error::StoreError;
 
 mod client_cache;
+#[cfg(feature = "postgres")]
+mod group_commit;
 #[macro_use]
 mod operations;
 #[cfg(feature = "postgres")]

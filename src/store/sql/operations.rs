@@ -3,11 +3,12 @@
 //! sqlx's executor traits carry higher-ranked bounds that make code generic over the
 //! database brittle to write and to read, so the one implementation below is stamped out
 //! per concrete database by [`impl_sql_store!`]. A dialect module provides the struct (with a
-//! `pool` field) and three hooks, the only places the dialects really differ:
+//! `pool` field) and four hooks, the only places the dialects really differ:
 //! `begin_write` (SQLite takes the write lock up front with `BEGIN IMMEDIATE`),
 //! `begin_revocation` (PostgreSQL revokes in REPEATABLE READ, so that a token a concurrent
-//! transaction rotated or inserted is never missed) and `begin_migration` (PostgreSQL
-//! serialises concurrent starts with an advisory lock).
+//! transaction rotated or inserted is never missed), `begin_migration` (PostgreSQL
+//! serialises concurrent starts with an advisory lock) and `write_tokens` (PostgreSQL
+//! writes concurrent `insert_tokens` calls together, see `group_commit`).
 
 /// Implements the six store traits and the migration runner for `$store` on database `$db`.
 macro_rules! impl_sql_store {
@@ -940,11 +941,7 @@ macro_rules! impl_sql_store {
             }
 
             async fn insert_tokens(&self, tokens: IssuedTokens) -> Result<()> {
-                insert_issued(&tokens)?
-                    .execute(&self.pool)
-                    .await
-                    .map_err(db_error)?;
-                Ok(())
+                self.write_tokens(tokens).await
             }
 
             async fn access_token(&self, signature: &str) -> Result<TokenRecord> {

@@ -7,6 +7,7 @@ use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::{Connection as _, Postgres, Transaction};
 
 use super::client_cache::{ClientCache, DEFAULT_CLIENT_CACHE_TTL};
+use super::group_commit::GroupCommit;
 
 /// A [`Store`](crate::Store) on PostgreSQL (feature `postgres`), or anything speaking its
 /// protocol. Several [`Provider`](crate::Provider)s on one database behave as one: every
@@ -15,6 +16,7 @@ use super::client_cache::{ClientCache, DEFAULT_CLIENT_CACHE_TTL};
 pub struct PostgresStore {
     pool: PgPool,
     clients: Arc<ClientCache>,
+    tokens: Arc<GroupCommit>,
 }
 
 /// Connections per store: enough to keep two cores busy while some wait on the network.
@@ -67,6 +69,7 @@ impl PostgresStore {
     /// migrations.
     pub async fn from_pool(pool: PgPool) -> Result<Self> {
         let store = Self {
+            tokens: Arc::new(GroupCommit::new(pool.clone())),
             pool,
             clients: Arc::new(ClientCache::new(DEFAULT_CLIENT_CACHE_TTL)),
         };
@@ -107,6 +110,12 @@ impl PostgresStore {
             .await
             .map_err(StoreError::backend)?;
         Ok(tx)
+    }
+
+    /// Concurrent calls share one multi-row `INSERT` (group commit); each returns once the
+    /// statement holding its rows has committed.
+    async fn write_tokens(&self, tokens: IssuedTokens) -> Result<()> {
+        self.tokens.insert(tokens).await
     }
 }
 

@@ -197,6 +197,13 @@ pub(crate) const INSERT_TOKEN: &str = "INSERT INTO oauth2_tokens \
 pub(crate) const INSERT_TOKEN_PAIR: &str = "INSERT INTO oauth2_tokens \
     (kind, signature, grant_id, client_id, expires_at, status, record) \
     VALUES ($1, $2, $3, $4, $5, $6, $7), ($8, $9, $10, $11, $12, $13, $14)";
+/// Any number of tokens in one statement (PostgreSQL only): the columns come as arrays, so
+/// one prepared statement serves every batch size (`store::sql::group_commit`).
+#[cfg(feature = "postgres")]
+pub(crate) const INSERT_TOKENS_UNNEST: &str = "INSERT INTO oauth2_tokens \
+    (kind, signature, grant_id, client_id, expires_at, status, record) \
+    SELECT * FROM UNNEST($1::TEXT[], $2::TEXT[], $3::TEXT[], $4::TEXT[], $5::BIGINT[], \
+    $6::TEXT[], $7::TEXT[])";
 pub(crate) const SELECT_TOKEN: &str =
     "SELECT record, status FROM oauth2_tokens WHERE kind = $1 AND signature = $2";
 /// Marks an active refresh token rotated, returning its grant.

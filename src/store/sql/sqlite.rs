@@ -91,6 +91,15 @@ impl SqliteStore {
     async fn begin_migration(&self) -> Result<Transaction<'static, Sqlite>> {
         self.begin_write().await
     }
+
+    /// One statement per call: SQLite commits locally, with no round trip to share.
+    async fn write_tokens(&self, tokens: IssuedTokens) -> Result<()> {
+        insert_issued(&tokens)?
+            .execute(&self.pool)
+            .await
+            .map_err(db_error)?;
+        Ok(())
+    }
 }
 
 impl_sql_store!(SqliteStore, sqlx::Sqlite);
