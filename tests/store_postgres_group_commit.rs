@@ -67,6 +67,11 @@ async fn lock_tokens(url: &str) -> PgConnection {
     locker
 }
 
+/// Ends [`lock_tokens`]'s transaction: the waiting inserts go ahead.
+async fn unlock(locker: &mut PgConnection) {
+    sqlx::raw_sql("ROLLBACK").execute(locker).await.unwrap();
+}
+
 /// The backends of this database waiting for the lock with an `INSERT` of tokens.
 const BLOCKED_INSERTS: &str = "SELECT pid FROM pg_stat_activity \
     WHERE datname = current_database() AND wait_event_type = 'Lock' \
@@ -198,10 +203,7 @@ async fn a_batch_whose_connection_dies_fails_its_callers_and_stores_none_of_them
             .await
             .unwrap();
     }
-    sqlx::raw_sql("ROLLBACK")
-        .execute(&mut locker)
-        .await
-        .unwrap();
+    unlock(&mut locker).await;
 
     let mut failed = 0;
     for (task, tokens) in tasks.into_iter().zip(&batch) {
@@ -252,10 +254,7 @@ async fn callers_that_go_away_do_not_fail_the_rest_of_their_batch() {
             kept.push((task, tokens));
         }
     }
-    sqlx::raw_sql("ROLLBACK")
-        .execute(&mut locker)
-        .await
-        .unwrap();
+    unlock(&mut locker).await;
     for (task, tokens) in kept {
         tokio::time::timeout(Duration::from_secs(30), task)
             .await

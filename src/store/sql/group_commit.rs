@@ -16,13 +16,14 @@
 //!   request is written at once, and it is bounded in rows and bytes;
 //! * the write is a shared future that every caller of the batch polls, so it completes
 //!   while any of them still waits, whichever request is cancelled (a client hanging up
-//!   never fails the others' tokens).
+//!   never fails the others' tokens); the store keeps only weak handles, so a batch whose
+//!   callers have all gone away is dropped with its connection instead of holding it.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use futures_util::FutureExt as _;
-use futures_util::future::{BoxFuture, Shared};
+use futures_util::future::{BoxFuture, Shared, WeakShared};
 use sqlx::postgres::PgPool;
 
 use super::{micros, queries as q, to_json};
@@ -40,6 +41,8 @@ const MAX_BYTES: usize = 512 * 1024;
 /// How a batch ended, for each of its callers: the error is shared, so it is counted once.
 type Outcome = Result<(), Arc<sqlx::Error>>;
 type Batch = Shared<BoxFuture<'static, Outcome>>;
+/// What the store keeps of a batch: a handle that does not keep it alive.
+type WeakBatch = WeakShared<BoxFuture<'static, Outcome>>;
 
 /// The token inserts of one store.
 #[derive(Debug)]
@@ -52,14 +55,15 @@ pub(super) struct GroupCommit {
 struct State {
     /// The batch still taking rows (it has not started), if any.
     open: Option<Open>,
-    /// The last [`LANES`] batches, oldest first: a new batch starts when the oldest is done.
-    lanes: VecDeque<Batch>,
+    /// The last [`LANES`] batches, oldest first: a new batch starts when the oldest is done
+    /// (or gone, with all its callers).
+    lanes: VecDeque<WeakBatch>,
 }
 
 #[derive(Debug)]
 struct Open {
     rows: Arc<Mutex<Option<Rows>>>,
-    done: Batch,
+    done: WeakBatch,
 }
 
 impl GroupCommit {
@@ -73,7 +77,7 @@ impl GroupCommit {
     /// Inserts the tokens of one grant step; `Ok` once the row is committed.
     pub(super) async fn insert(&self, tokens: IssuedTokens) -> Result<(), StoreError> {
         let mut rows = Rows::default();
-        for token in std::iter::once(&tokens.access).chain(&tokens.refresh) {
+        for token in std::iter::once(tokens.access).chain(tokens.refresh) {
             rows.push(token)?;
         }
         match self.join(rows).await {
@@ -85,18 +89,19 @@ impl GroupCommit {
     /// Adds `rows` to the open batch, or opens one; the batch's outcome.
     fn join(&self, rows: Rows) -> Batch {
         let mut state = lock(&self.state);
-        let rows = match &state.open {
-            Some(open) => match lock(&open.rows).as_mut() {
-                Some(taking) if taking.fits(&rows) => {
-                    taking.append(rows);
-                    return open.done.clone();
+        if let Some(open) = &state.open {
+            // A batch nobody waits for any more is gone: its rows go nowhere.
+            if let Some(done) = open.done.upgrade() {
+                if let Some(taking) = lock(&open.rows).as_mut() {
+                    if taking.fits(&rows) {
+                        taking.append(rows);
+                        return done;
+                    }
                 }
-                _ => rows,
-            },
-            None => rows,
-        };
+            }
+        }
         let after = if state.lanes.len() >= LANES {
-            state.lanes.pop_front()
+            state.lanes.pop_front().and_then(|lane| lane.upgrade())
         } else {
             None
         };
@@ -104,11 +109,8 @@ impl GroupCommit {
         let done = write(self.pool.clone(), after, Arc::clone(&rows))
             .boxed()
             .shared();
-        state.lanes.push_back(done.clone());
-        state.open = Some(Open {
-            rows,
-            done: done.clone(),
-        });
+        state.open = done.downgrade().map(|weak| Open { rows, done: weak });
+        state.lanes.extend(done.downgrade());
         done
     }
 }
@@ -151,13 +153,14 @@ struct Rows {
 }
 
 impl Rows {
-    fn push(&mut self, token: &TokenRecord) -> Result<(), StoreError> {
-        let record = to_json(token)?;
+    /// Takes the token by value: its strings move into the columns instead of being copied.
+    fn push(&mut self, token: TokenRecord) -> Result<(), StoreError> {
+        let record = to_json(&token)?;
         self.bytes += record.len();
         self.kinds.push(token.kind.as_str());
-        self.signatures.push(token.signature.clone());
-        self.grant_ids.push(token.grant.grant_id.clone());
-        self.client_ids.push(token.grant.client_id.clone());
+        self.signatures.push(token.signature);
+        self.grant_ids.push(token.grant.grant_id);
+        self.client_ids.push(token.grant.client_id);
         self.expires_at.push(token.expires_at.map(micros));
         self.statuses.push(token.status.as_str());
         self.records.push(record);
