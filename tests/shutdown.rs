@@ -12,7 +12,6 @@ use std::time::Duration;
 use base64::Engine as _;
 use common::postgres::ScratchDb;
 use common::process::{Server, exchange, http};
-use sqlx::Connection as _;
 
 /// Starts the hyper example on a scratch database with a client for `client_credentials`;
 /// the server, the database and the client's Basic credentials.
@@ -83,22 +82,12 @@ fn wait_in_flight(server: &Server, n: usize) {
     }
 }
 
-/// Locks the token table: every token request waits at its insert until the commit.
-async fn lock_tokens(db: &ScratchDb) -> sqlx::PgConnection {
-    let mut conn = sqlx::PgConnection::connect(&db.url).await.unwrap();
-    sqlx::raw_sql("BEGIN; LOCK TABLE oauth2_tokens IN ACCESS EXCLUSIVE MODE")
-        .execute(&mut conn)
-        .await
-        .unwrap();
-    conn
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn sigterm_with_50_token_requests_in_flight_answers_every_one() {
     let Some((server, db, basic)) = server().await else {
         return;
     };
-    let mut lock = lock_tokens(&db).await;
+    let mut lock = db.lock_tokens().await;
     let requests = token_requests(&server, &basic, 50);
     let server = tokio::task::spawn_blocking(move || {
         wait_in_flight(&server, 50);
@@ -123,7 +112,7 @@ async fn requests_held_past_the_drain_deadline_get_a_clean_503() {
     let Some((server, db, basic)) = server().await else {
         return;
     };
-    let _lock = lock_tokens(&db).await;
+    let _lock = db.lock_tokens().await;
     // At most the pool's 16 connections, so that each one waits for the lock, not the pool.
     let requests = token_requests(&server, &basic, 10);
     let server = tokio::task::spawn_blocking(move || {

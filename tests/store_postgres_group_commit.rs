@@ -57,17 +57,7 @@ async fn stored(store: &PostgresStore, tokens: &IssuedTokens) -> bool {
     access
 }
 
-/// Holds `oauth2_tokens` locked in an open transaction, so that inserts wait in the database.
-async fn lock_tokens(url: &str) -> PgConnection {
-    let mut locker = PgConnection::connect(url).await.unwrap();
-    sqlx::raw_sql("BEGIN; LOCK TABLE oauth2_tokens IN ACCESS EXCLUSIVE MODE")
-        .execute(&mut locker)
-        .await
-        .unwrap();
-    locker
-}
-
-/// Ends [`lock_tokens`]'s transaction: the waiting inserts go ahead.
+/// Ends [`ScratchDb::lock_tokens`]'s transaction: the waiting inserts go ahead.
 async fn unlock(locker: &mut PgConnection) {
     sqlx::raw_sql("ROLLBACK").execute(locker).await.unwrap();
 }
@@ -190,7 +180,7 @@ async fn a_batch_whose_connection_dies_fails_its_callers_and_stores_none_of_them
         return;
     };
     let store = PostgresStore::connect(&db.url).await.unwrap();
-    let mut locker = lock_tokens(&db.url).await;
+    let mut locker = db.lock_tokens().await;
     let batch: Vec<IssuedTokens> = (0..60).map(issued).collect();
     let tasks = spawn_inserts(&store, &batch);
 
@@ -239,7 +229,7 @@ async fn callers_that_go_away_do_not_fail_the_rest_of_their_batch() {
         return;
     };
     let store = PostgresStore::connect(&db.url).await.unwrap();
-    let mut locker = lock_tokens(&db.url).await;
+    let mut locker = db.lock_tokens().await;
     let batch: Vec<IssuedTokens> = (0..60).map(issued).collect();
     let tasks = spawn_inserts(&store, &batch);
     wait_for_blocked_inserts(&db.url).await;
@@ -277,7 +267,7 @@ async fn a_database_dropped_mid_batch_is_a_5xx_for_every_waiting_token_request()
     let store = Arc::new(PostgresStore::connect(&url).await.unwrap());
     let (p, _clock) = common::provider_on(Config::new(common::ISSUER).unwrap(), store).await;
     create_confidential(&p, client_model("machine", &["client_credentials"], "read")).await;
-    let _locker = lock_tokens(&url).await;
+    let mut locker = db.lock_tokens().await;
 
     let tasks: Vec<_> = (0..40)
         .map(|_| {
@@ -290,7 +280,8 @@ async fn a_database_dropped_mid_batch_is_a_5xx_for_every_waiting_token_request()
         })
         .collect();
     wait_for_blocked_inserts(&url).await;
-    // Ends every connection to the database, the locker's too, and the database itself.
+    // The waiting inserts die while the lock still holds them, then the database goes.
+    db.cut_off_all_but(&mut locker).await;
     db.drop_now().await;
 
     for task in tasks {

@@ -51,6 +51,44 @@ impl ScratchDb {
         })
     }
 
+    /// Opens a connection holding `oauth2_tokens` locked in an open transaction: every token
+    /// insert waits in the database until that transaction ends.
+    pub(crate) async fn lock_tokens(&self) -> PgConnection {
+        let mut locker = PgConnection::connect(&self.url).await.unwrap();
+        sqlx::raw_sql("BEGIN; LOCK TABLE oauth2_tokens IN ACCESS EXCLUSIVE MODE")
+            .execute(&mut locker)
+            .await
+            .unwrap();
+        locker
+    }
+
+    /// Lets no new connection in and ends every open one but `keep`, waiting until each
+    /// backend is gone. Whatever waits behind a lock `keep` holds dies without committing,
+    /// which `DROP DATABASE … WITH (FORCE)` alone does not promise: it may end the lock
+    /// holder first, and a waiter may commit before its own end reaches it.
+    pub(crate) async fn cut_off_all_but(&self, keep: &mut PgConnection) {
+        let keep_pid: i32 = sqlx::query_scalar("SELECT pg_backend_pid()")
+            .fetch_one(keep)
+            .await
+            .unwrap();
+        let mut conn = PgConnection::connect(&self.admin).await.unwrap();
+        let close = format!("ALTER DATABASE {} WITH ALLOW_CONNECTIONS false", self.name);
+        sqlx::raw_sql(sqlx::AssertSqlSafe(close))
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        let ended: Vec<bool> = sqlx::query_scalar(
+            "SELECT pg_terminate_backend(pid, 10000) FROM pg_stat_activity \
+             WHERE datname = $1 AND pid <> $2",
+        )
+        .bind(&self.name)
+        .bind(keep_pid)
+        .fetch_all(&mut conn)
+        .await
+        .unwrap();
+        assert!(ended.iter().all(|&gone| gone), "a backend outlived 10 s");
+    }
+
     /// Drops the database (closing any connection still open to it).
     pub(crate) async fn drop_now(self) {
         let mut conn = PgConnection::connect(&self.admin).await.unwrap();
