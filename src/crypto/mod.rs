@@ -23,13 +23,22 @@ pub(crate) fn random_bytes<const N: usize>() -> [u8; N] {
 
 /// Lowercase hex encoding.
 pub(crate) fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        out.push(char::from(DIGITS[usize::from(b >> 4)]));
-        out.push(char::from(DIGITS[usize::from(b & 0xf)]));
+    let mut out = Vec::with_capacity(bytes.len() * 2);
+    out.extend(bytes.iter().flat_map(|&b| hex_pair(b)));
+    String::from_utf8(out).unwrap_or_else(|_| unreachable!("hex digits are ASCII"))
+}
+
+/// Writes the lowercase hex of `bytes` into `out`, which is twice as long.
+fn hex_into(bytes: &[u8], out: &mut [u8]) {
+    for (pair, &b) in out.chunks_exact_mut(2).zip(bytes) {
+        pair.copy_from_slice(&hex_pair(b));
     }
-    out
+}
+
+/// The two lowercase hex digits of `b`.
+fn hex_pair(b: u8) -> [u8; 2] {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    [DIGITS[usize::from(b >> 4)], DIGITS[usize::from(b & 0xf)]]
 }
 
 /// Decodes lowercase or uppercase hex; `None` on any other character or odd length.
@@ -57,6 +66,13 @@ pub(crate) fn sha256(data: &[u8]) -> [u8; 32] {
 /// Lowercase hex SHA-256 of `data`.
 pub(crate) fn sha256_hex(data: &[u8]) -> String {
     hex(&sha256(data))
+}
+
+/// [`sha256_hex`] on the stack, for comparing with a stored digest without allocating.
+pub(crate) fn sha256_hex_array(data: &[u8]) -> [u8; 64] {
+    let mut out = [0u8; 64];
+    hex_into(&sha256(data), &mut out);
+    out
 }
 
 /// HMAC-SHA256 under `key` of the concatenated `parts`. Callers that feed several

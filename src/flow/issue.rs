@@ -3,6 +3,8 @@
 //! refresh token from the front channel), an ID token with `c_hash`/`at_hash` as OIDC Core
 //! §3.3.2.11 requires.
 
+use std::borrow::Cow;
+
 use time::OffsetDateTime;
 
 use super::request::AuthorizeRequest;
@@ -50,8 +52,8 @@ pub(crate) async fn authorization_response(
         None
     };
     let access_token = if rt.has_token() {
-        let audience = &grant.granted_audience;
-        let minted = access_and_refresh(p, &areq.client, grant, audience, now, false).await?;
+        let minted =
+            access_and_refresh(p, &areq.client, Cow::Borrowed(grant), None, now, false).await?;
         p.store
             .insert_tokens(minted.records)
             .await
@@ -83,7 +85,13 @@ pub(crate) async fn authorization_response(
     }
     params.push(("scope", grant.granted_scope.join(" ")));
     if rt.has_token() || rt.has_id_token() {
-        audit_issued(p, GrantType::Implicit, grant);
+        audit_issued(
+            p,
+            GrantType::Implicit,
+            &grant.client_id,
+            &grant.subject,
+            &grant.grant_id,
+        );
     }
     crate::trace::event!(DEBUG, client_id = %grant.client_id, "authorization response issued");
     Ok(params)

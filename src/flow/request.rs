@@ -408,11 +408,7 @@ fn requested_scope(
     response_type: ResponseType,
 ) -> Result<Vec<String>, OAuthError> {
     let scope = scope::split(params.get("scope")?.unwrap_or(""));
-    let allowed = scope::split(&client.scope);
-    if let Some(bad) = scope
-        .iter()
-        .find(|s| !allowed.iter().any(|a| scope::matches(a, s)))
-    {
+    if let Some(bad) = scope::first_not_allowed(&scope, &client.scope) {
         return Err(OAuthError::invalid_scope(format!(
             "The client is not allowed to request the scope '{bad}'."
         )));

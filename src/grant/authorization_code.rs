@@ -5,6 +5,8 @@
 //! that marks the code used and inserts its tokens; a second redemption — sequential or
 //! racing — fails with `invalid_grant` and revokes every token the code bought.
 
+use std::borrow::Cow;
+
 use time::OffsetDateTime;
 
 use super::{TokenResponse, issues_refresh, pkce, refuse_reuse};
@@ -38,7 +40,15 @@ pub(crate) async fn exchange(
     let requested = resource::requested(params.get_all("resource"))?;
     let audience = resource::narrow(&grant.granted_audience, requested)?;
     let with_refresh = issues_refresh(grant, client);
-    let minted = access_and_refresh(p, client, grant, &audience, now, with_refresh).await?;
+    let minted = access_and_refresh(
+        p,
+        client,
+        Cow::Borrowed(grant),
+        Some(&audience),
+        now,
+        with_refresh,
+    )
+    .await?;
     let id_token = if scope::is_openid(&grant.granted_scope) {
         let input = IdTokenInput {
             grant,
@@ -55,7 +65,13 @@ pub(crate) async fn exchange(
     match p.store.redeem_code(&record.signature, records).await {
         Ok(()) => {
             crate::trace::event!(DEBUG, client_id = %grant.client_id, "authorization code redeemed");
-            audit_issued(p, GrantType::AuthorizationCode, grant);
+            audit_issued(
+                p,
+                GrantType::AuthorizationCode,
+                &grant.client_id,
+                &grant.subject,
+                &grant.grant_id,
+            );
             Ok(TokenResponse::new(bearer, &grant.granted_scope, id_token))
         }
         // Lost a race against another redemption of the same code: that is reuse too.

@@ -56,11 +56,18 @@ pub(crate) fn basic_credentials(req: &Request) -> Result<Option<(String, String)
         .ok()
         .and_then(|raw| String::from_utf8(raw).ok())
         .ok_or_else(|| invalid_client("The Basic credentials are not valid base64."))?;
-    let (id, secret) = decoded
-        .split_once(':')
+    let colon = decoded
+        .find(':')
         .ok_or_else(|| invalid_client("The Basic credentials lack a ':' separator."))?;
-    let decode = |part: &str| {
-        form_decode(part)
+    // The id stays in the decoded string: one allocation fewer per request.
+    let mut id = decoded;
+    let secret = id[colon + 1..].to_owned();
+    id.truncate(colon);
+    let decode = |part: String| {
+        if !part.contains(['%', '+']) {
+            return Ok(part);
+        }
+        form_decode(&part)
             .ok_or_else(|| invalid_client("The Basic credentials are not form-urlencoded."))
     };
     Ok(Some((decode(id)?, decode(secret)?)))
@@ -70,9 +77,6 @@ pub(crate) fn basic_credentials(req: &Request) -> Result<Option<(String, String)
 /// and the secret in it): `+` is a space, `%XX` a byte. Strict: a stray `%` or a result that
 /// is not UTF-8 is `None`, and `&` or `=` are kept as they are, never treated as separators.
 fn form_decode(part: &str) -> Option<String> {
-    if !part.contains(['%', '+']) {
-        return Some(part.to_owned());
-    }
     let mut out = Vec::with_capacity(part.len());
     let mut rest = part;
     while let Some(c) = rest.chars().next() {

@@ -9,6 +9,8 @@
 //! client's registered `audience`, else `invalid_target` — with no user consenting, an
 //! empty `audience` allows none.
 
+use std::borrow::Cow;
+
 use super::TokenResponse;
 use crate::context::Context;
 use crate::error::OAuthError;
@@ -31,11 +33,7 @@ pub(crate) async fn exchange(
         ));
     }
     let requested = scope::split(params.get("scope")?.unwrap_or(""));
-    let allowed = scope::split(&client.scope);
-    if let Some(denied) = requested
-        .iter()
-        .find(|s| !allowed.iter().any(|a| scope::matches(a, s)))
-    {
+    if let Some(denied) = scope::first_not_allowed(&requested, &client.scope) {
         return Err(OAuthError::invalid_scope(format!(
             "The client is not allowed to request the scope '{denied}'."
         )));
@@ -48,8 +46,9 @@ pub(crate) async fn exchange(
     }
     resource::check_allowed(&client.audience, &resources)?;
     let now = p.now();
+    let grant_id = crate::crypto::random_id();
     let grant = GrantData {
-        grant_id: crate::crypto::random_id(),
+        grant_id: grant_id.clone(),
         client_id: client.client_id.clone(),
         subject: client.client_id.clone(),
         subject_identifier: client.client_id.clone(),
@@ -62,14 +61,22 @@ pub(crate) async fn exchange(
         session_id: None,
         requested_at: now,
     };
-    let audience = &grant.granted_audience;
-    let (bearer, records) = access_and_refresh(p, client, &grant, audience, now, false)
+    // The grant goes to the store whole; what is needed afterwards is taken first.
+    let (bearer, records) = access_and_refresh(p, client, Cow::Owned(grant), None, now, false)
         .await?
         .split();
+    let response = TokenResponse::new(bearer, &records.access.grant.granted_scope, None);
     p.store
         .insert_tokens(records)
         .await
         .map_err(OAuthError::store_failure)?;
-    audit_issued(p, GrantType::ClientCredentials, &grant);
-    Ok(TokenResponse::new(bearer, &grant.granted_scope, None))
+    let client_id = &client.client_id;
+    audit_issued(
+        p,
+        GrantType::ClientCredentials,
+        client_id,
+        client_id,
+        &grant_id,
+    );
+    Ok(response)
 }

@@ -19,6 +19,8 @@
 //! * The refreshed ID token keeps `sub`, `aud`, `auth_time`, `acr` and `sid`, gets a fresh
 //!   `iat`/`exp` from the configured ID-token lifespan, and has no `nonce`.
 
+use std::borrow::Cow;
+
 use super::{TokenResponse, refuse_reuse};
 use crate::audit::Credential;
 use crate::context::Context;
@@ -68,9 +70,16 @@ pub(crate) async fn exchange(
     let requested = resource::requested(params.get_all("resource"))?;
     let audience = resource::narrow(&original.granted_audience, requested)?;
 
-    let (bearer, mut records) = access_and_refresh(p, client, &narrowed, &audience, now, true)
-        .await?
-        .split();
+    let (bearer, mut records) = access_and_refresh(
+        p,
+        client,
+        Cow::Borrowed(&narrowed),
+        Some(&audience),
+        now,
+        true,
+    )
+    .await?
+    .split();
     if let Some(refresh) = &mut records.refresh {
         refresh.grant = original.clone();
     }
@@ -93,7 +102,13 @@ pub(crate) async fn exchange(
     {
         Ok(()) => {
             crate::trace::event!(DEBUG, client_id = %client.client_id, "refresh token rotated");
-            audit_issued(p, GrantType::RefreshToken, &narrowed);
+            audit_issued(
+                p,
+                GrantType::RefreshToken,
+                &narrowed.client_id,
+                &narrowed.subject,
+                &narrowed.grant_id,
+            );
             Ok(TokenResponse::new(
                 bearer,
                 &narrowed.granted_scope,

@@ -12,8 +12,10 @@ const JSON: HeaderValue = HeaderValue::from_static("application/json");
 
 /// A JSON response.
 pub(crate) fn json<T: Serialize + ?Sized>(status: StatusCode, value: &T) -> Response {
-    match serde_json::to_vec(value) {
-        Ok(body) => json_bytes(status, Bytes::from(body)),
+    // Room for a token response or an introspection without growing (`to_vec` starts at 128).
+    let mut body = Vec::with_capacity(256);
+    match serde_json::to_writer(&mut body, value) {
+        Ok(()) => json_bytes(status, Bytes::from(body)),
         Err(e) => error(
             &OAuthError::server_error("The response could not be encoded.").with_debug(e),
             false,

@@ -8,6 +8,7 @@ pub(crate) mod registration;
 pub(crate) mod resource;
 pub mod scope;
 pub mod secret;
+pub(crate) mod seen;
 mod vocabulary;
 
 pub use algorithm::{Algorithm, RsaBits, UnsupportedAlgorithm};

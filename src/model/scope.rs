@@ -1,13 +1,13 @@
 //! Scopes: space-separated lists and Hydra's wildcard matching strategy.
 
 /// Splits a space-separated scope string into its distinct, non-empty scopes, keeping order.
-/// Linear in the number of scopes (a set remembers those seen), because a scope arrives from
-/// unauthenticated requests and may hold thousands of tokens.
+/// Linear in the number of scopes (see [`Seen`](super::seen::Seen)), because a scope arrives
+/// from unauthenticated requests and may hold thousands of tokens.
 pub fn split(scope: &str) -> Vec<String> {
-    let mut seen = std::collections::HashSet::with_capacity(scope.matches(' ').count() + 1);
+    let mut seen = super::seen::Seen::default();
     scope
         .split(' ')
-        .filter(|s| !s.is_empty() && seen.insert(*s))
+        .filter(|s| !s.is_empty() && seen.insert(s))
         .map(str::to_owned)
         .collect()
 }
@@ -23,6 +23,10 @@ pub fn join(scopes: &[String]) -> String {
 /// `*` alone matches any non-empty scope; otherwise segments must be equal and the lengths
 /// the same.
 pub fn matches(granted: &str, needle: &str) -> bool {
+    // Without a wildcard, equal segments of equal count are equal strings.
+    if granted == needle || !granted.contains('*') {
+        return granted == needle;
+    }
     let needle_parts: Vec<&str> = needle.split('.').collect();
     let granted_parts: Vec<&str> = granted.split('.').collect();
     if granted_parts.len() > needle_parts.len() {
@@ -41,6 +45,15 @@ pub fn matches(granted: &str, needle: &str) -> bool {
         }
     }
     true
+}
+
+/// The first of `requested` that no scope of `allowed` (a client's registered scope, space
+/// separated, wildcards as in [`matches`]) covers.
+pub(crate) fn first_not_allowed<'a>(requested: &'a [String], allowed: &str) -> Option<&'a str> {
+    requested
+        .iter()
+        .map(String::as_str)
+        .find(|s| !allowed.split(' ').any(|a| !a.is_empty() && matches(a, s)))
 }
 
 /// Whether `openid` was granted, which is what makes a grant an OpenID Connect one that

@@ -106,12 +106,11 @@ impl SecretHash {
     /// Whether `presented` is the secret, compared in constant time. A PBKDF2 check takes
     /// about 0.1 s of CPU; the endpoints run it off the executor.
     pub fn verify(&self, presented: &str) -> bool {
-        use crate::crypto::{constant_time_eq, hex, sha256_hex, unhex};
+        use crate::crypto::{constant_time_eq, hex, sha256_hex_array, unhex};
         match self {
-            Self::Sha256 { digest } => constant_time_eq(
-                sha256_hex(presented.as_bytes()).as_bytes(),
-                digest.as_bytes(),
-            ),
+            Self::Sha256 { digest } => {
+                constant_time_eq(&sha256_hex_array(presented.as_bytes()), digest.as_bytes())
+            }
             Self::Pbkdf2Sha256 {
                 iterations,
                 salt,

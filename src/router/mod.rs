@@ -514,8 +514,20 @@ fn route<R>(
 ) -> Result<Option<R>, OAuthError> {
     let path = req.uri().path();
     let trimmed = path.strip_prefix('/').unwrap_or(path);
-    let segments: Vec<&str> = trimmed.split('/').collect();
-    parse(&segments)
+    // Every route has fewer segments than this: only a deep issuer path or a path no route
+    // serves pays for a vector.
+    const INLINE: usize = 12;
+    let mut inline = [""; INLINE];
+    let mut count = 0;
+    for (n, segment) in trimmed.split('/').enumerate() {
+        if n == INLINE {
+            let segments: Vec<&str> = trimmed.split('/').collect();
+            return parse(&segments);
+        }
+        inline[n] = segment;
+        count = n + 1;
+    }
+    parse(&inline[..count])
 }
 
 /// Whether the segments after the well-known suffix are the issuer's path (`/tenant1` →
@@ -602,6 +614,31 @@ mod tests {
             Some(PublicRoute::RegisteredClient("a/b".into()))
         );
         assert_eq!(parse(&["oauth2", "register", "a", "b"]), None);
+    }
+
+    #[test]
+    fn paths_split_into_the_same_segments_short_or_deep() {
+        let segments_of = |path: &str| {
+            let req = http::Request::builder()
+                .uri(path)
+                .body(bytes::Bytes::new())
+                .unwrap();
+            route(&req, |segments| {
+                Ok(Some(
+                    segments.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
+                ))
+            })
+            .unwrap()
+            .unwrap()
+        };
+        assert_eq!(segments_of("/oauth2/token"), ["oauth2", "token"]);
+        assert_eq!(segments_of("/"), [""]);
+        assert_eq!(segments_of("/a//b/"), ["a", "", "b", ""]);
+        for depth in [11, 12, 13, 40] {
+            let path: String = (0..depth).map(|n| format!("/s{n}")).collect();
+            let expected: Vec<String> = (0..depth).map(|n| format!("s{n}")).collect();
+            assert_eq!(segments_of(&path), expected, "{depth} segments");
+        }
     }
 
     #[test]

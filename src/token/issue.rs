@@ -1,6 +1,8 @@
 //! Minting the tokens of a grant step: access tokens (opaque or RFC 9068 JWTs) and refresh
 //! tokens as store records plus the strings handed to the client, and signed ID tokens.
 
+use std::borrow::Cow;
+
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
@@ -49,20 +51,27 @@ impl MintedTokens {
     }
 }
 
-/// The trace and audit events, and the count, of tokens of `grant` issued (stored) by
-/// `grant_type`.
-pub(crate) fn audit_issued(p: &Context, grant_type: GrantType, grant: &GrantData) {
+/// The trace and audit events, and the count, of tokens issued (stored) by `grant_type` for
+/// the grant `grant_id` of `client_id` and `subject`. Ids rather than the grant, so that a
+/// caller may hand the grant itself to the store.
+pub(crate) fn audit_issued(
+    p: &Context,
+    grant_type: GrantType,
+    client_id: &str,
+    subject: &str,
+    grant_id: &str,
+) {
     p.counters.tokens_issued(grant_type);
     crate::trace::event!(DEBUG,
         grant_type = grant_type.as_str(),
-        client_id = %grant.client_id,
+        client_id = %client_id,
         "tokens issued"
     );
     p.audit(|| AuditKind::TokenIssued {
         grant_type,
-        client_id: grant.client_id.clone(),
-        subject: grant.subject.clone(),
-        grant: grant_ref(&grant.grant_id),
+        client_id: client_id.to_owned(),
+        subject: subject.to_owned(),
+        grant: grant_ref(grant_id),
     });
 }
 
@@ -74,29 +83,40 @@ pub(crate) fn wants_refresh(grant: &GrantData) -> bool {
         .any(|s| s == "offline" || s == "offline_access")
 }
 
-/// Mints an access token for `audience` (the grant's resources, or the subset a token
-/// request narrowed them to), and a refresh token for the whole grant when `with_refresh`,
-/// for `client` at `now`. The access token is opaque or an RFC 9068 JWT, as the client's
-/// [`AccessTokenStrategy`] says; either way the store keeps its digest, so introspection,
-/// userinfo and revocation find both kinds the same way.
+/// Mints an access token for `narrowed` resources (`None`: all the grant's; else the subset
+/// a token request narrowed them to), and a refresh token for the whole grant when
+/// `with_refresh`, for `client` at `now`. The access token is opaque or an RFC 9068 JWT, as
+/// the client's [`AccessTokenStrategy`] says; either way the store keeps its digest, so
+/// introspection, userinfo and revocation find both kinds the same way. An owned `grant`
+/// goes into the records as it is, cloned only for a refresh token.
 pub(crate) async fn access_and_refresh(
     p: &Context,
     client: &Client,
-    grant: &GrantData,
-    audience: &[String],
+    grant: Cow<'_, GrantData>,
+    narrowed: Option<&[String]>,
     now: OffsetDateTime,
     with_refresh: bool,
 ) -> Result<MintedTokens, OAuthError> {
     let lifespans = &p.config.lifespans;
     let expires_at = now.saturating_add(lifespans.access_token);
-    let access_grant = GrantData {
-        granted_audience: audience.to_vec(),
-        ..grant.clone()
+    let for_access = |mut grant: GrantData| {
+        if let Some(audience) = narrowed {
+            grant.granted_audience = audience.to_vec();
+        }
+        grant
+    };
+    let (access_grant, refresh_grant) = if with_refresh {
+        let full = grant.into_owned();
+        (for_access(full.clone()), Some(full))
+    } else {
+        (for_access(grant.into_owned()), None)
     };
     let access = match client.effective_access_token_strategy(p.config.access_token_strategy) {
         AccessTokenStrategy::Opaque => mint(CredentialKind::ACCESS_TOKEN),
         AccessTokenStrategy::Jwt => {
-            let token = jwt_access_token(p, &access_grant, now, expires_at).await?;
+            // Boxed: signing is the larger future, and every layer above moves this one (see
+            // `router`'s "Boxing").
+            let token = Box::pin(jwt_access_token(p, &access_grant, now, expires_at)).await?;
             let signature = super::signature(&token);
             Credential { token, signature }
         }
@@ -109,12 +129,12 @@ pub(crate) async fn access_and_refresh(
         expires_at: Some(expires_at),
         status: TokenStatus::Active,
     };
-    let (refresh_token, refresh_record) = if with_refresh {
+    let (refresh_token, refresh_record) = if let Some(grant) = refresh_grant {
         let refresh = mint(CredentialKind::REFRESH_TOKEN);
         let record = TokenRecord {
             signature: refresh.signature,
             kind: TokenKind::RefreshToken,
-            grant: grant.clone(),
+            grant,
             issued_at: now,
             expires_at: lifespans.refresh_token.map(|d| now.saturating_add(d)),
             status: TokenStatus::Active,
