@@ -551,7 +551,7 @@ pub struct PublicApi {
 impl PublicApi {
     /// Handles one request. Never panics; every failure is an HTTP error response.
     pub async fn handle(&self, req: Request) -> Response {
-        router::public(&self.provider.cx, req).await
+        router::public(&self.provider.cx, &req).await
     }
 }
 
@@ -564,7 +564,7 @@ pub struct AdminApi {
 impl AdminApi {
     /// Handles one request. Never panics; every failure is an HTTP error response.
     pub async fn handle(&self, req: Request) -> Response {
-        router::admin(&self.provider.cx, req).await
+        router::admin(&self.provider.cx, &req).await
     }
 }
 

@@ -189,8 +189,8 @@ where
 {
     let res = match collect_request(&provider, req).await {
         Ok(req) => match api {
-            Api::Public => crate::router::public(&provider.cx, req).await,
-            Api::Admin => crate::router::admin(&provider.cx, req).await,
+            Api::Public => crate::router::public(&provider.cx, &req).await,
+            Api::Admin => crate::router::admin(&provider.cx, &req).await,
         },
         Err(res) => res,
     };

@@ -126,9 +126,9 @@ fn client_response(status: StatusCode, client: &Client) -> Response {
 /// Paging rule: `limit` defaults to 100 and is clamped to 1..=500 (so `0` means 1 and
 /// `1000` means 500); `offset` defaults to 0. A negative, non-numeric or repeated value is
 /// a 400 `invalid_request`. The order is stable: by `created_at`, then `client_id`.
-pub(crate) async fn list(p: &Context, req: Request) -> Response {
+pub(crate) async fn list(p: &Context, req: &Request) -> Response {
     let result = async {
-        let (limit, offset) = pagination(&req)?;
+        let (limit, offset) = pagination(req)?;
         Ok::<_, OAuthError>(list_clients(p, limit, offset).await?)
     }
     .await;
@@ -138,9 +138,9 @@ pub(crate) async fn list(p: &Context, req: Request) -> Response {
 }
 
 /// `POST /clients` → 201 with `Location: /clients/{id}` and the client, secret included.
-pub(crate) async fn create(p: &Context, req: Request) -> Response {
+pub(crate) async fn create(p: &Context, req: &Request) -> Response {
     let result = async {
-        let client: Client = json_body(&req)?;
+        let client: Client = json_body(req)?;
         Ok::<_, OAuthError>(create_client(p, client).await?)
     }
     .await;
@@ -164,9 +164,9 @@ pub(crate) async fn get(p: &Context, id: &str) -> Response {
 }
 
 /// `PUT /clients/{id}`.
-pub(crate) async fn update(p: &Context, req: Request, id: &str) -> Response {
+pub(crate) async fn update(p: &Context, req: &Request, id: &str) -> Response {
     let result = async {
-        let client: Client = json_body(&req)?;
+        let client: Client = json_body(req)?;
         Ok::<_, OAuthError>(update_client(p, id, client).await?)
     }
     .await;

@@ -75,7 +75,7 @@ fn is_go_zero_time(t: OffsetDateTime) -> bool {
 }
 
 /// The HTTP layer: JSON `{"notAfter": RFC 3339}`; an empty body or `{}` means now.
-pub(crate) async fn post(p: &Context, req: Request) -> Response {
+pub(crate) async fn post(p: &Context, req: &Request) -> Response {
     let outcome = async {
         // serde would also read a struct from a JSON array; only an object is a request.
         if req
@@ -88,7 +88,7 @@ pub(crate) async fn post(p: &Context, req: Request) -> Response {
                 "The request body must be a JSON object.",
             ));
         }
-        let body: FlushRequest = json_body_or_default(&req)?;
+        let body: FlushRequest = json_body_or_default(req)?;
         let not_after = body.not_after.filter(|t| !is_go_zero_time(*t));
         flush(p, not_after).await?;
         Ok::<_, OAuthError>(())

@@ -126,9 +126,9 @@ pub(crate) async fn introspect(
 }
 
 /// The HTTP layer: form `token` (required), `scope`, `token_type_hint`.
-pub(crate) async fn post(p: &Context, req: Request) -> Response {
+pub(crate) async fn post(p: &Context, req: &Request) -> Response {
     let answer = async {
-        let params = Params::from_form(&req)?;
+        let params = Params::from_form(req)?;
         let token = params.require("token")?;
         let scope = params.get("scope")?;
         params.get("token_type_hint")?;

@@ -308,9 +308,9 @@ pub(crate) async fn get(p: &Context, set: &str, kid: Option<&str>) -> Response {
 }
 
 /// `POST /keys/{set}` → 201 with the generated key (as a set) and `Location: /keys/{set}`.
-pub(crate) async fn post(p: &Context, req: Request, set: &str) -> Response {
+pub(crate) async fn post(p: &Context, req: &Request, set: &str) -> Response {
     let result = async {
-        let request: JsonWebKeySetGeneratorRequest = json_body(&req)?;
+        let request: JsonWebKeySetGeneratorRequest = json_body(req)?;
         let key = create(p, set, request).await?;
         let shown = match view(p) {
             View::Private => serde_json::to_value(
@@ -336,9 +336,9 @@ pub(crate) async fn post(p: &Context, req: Request, set: &str) -> Response {
 }
 
 /// `PUT /keys/{set}/{kid}` → 200 with the imported key's public JWK.
-pub(crate) async fn put_key(p: &Context, req: Request, set: &str, kid: &str) -> Response {
+pub(crate) async fn put_key(p: &Context, req: &Request, set: &str, kid: &str) -> Response {
     let result = async {
-        let jwk: PrivateJwk = json_body(&req).map_err(Error::OAuth)?;
+        let jwk: PrivateJwk = json_body(req).map_err(Error::OAuth)?;
         if jwk.public.kid != kid {
             return Err(bad("The kid of the key differs from the kid in the path."));
         }
@@ -355,9 +355,9 @@ struct PrivateJwkSet {
 }
 
 /// `PUT /keys/{set}` → 200 with the imported keys' public JWKs.
-pub(crate) async fn put_set(p: &Context, req: Request, set: &str) -> Response {
+pub(crate) async fn put_set(p: &Context, req: &Request, set: &str) -> Response {
     let result = async {
-        let body: PrivateJwkSet = json_body(&req).map_err(Error::OAuth)?;
+        let body: PrivateJwkSet = json_body(req).map_err(Error::OAuth)?;
         if body.keys.is_empty() {
             return Err(bad("The set has no keys."));
         }

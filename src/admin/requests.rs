@@ -27,8 +27,8 @@ pub(crate) async fn get_login(p: &Context, challenge: &str) -> Response {
 }
 
 /// `PUT …/login/{challenge}/accept`.
-pub(crate) async fn accept_login(p: &Context, req: Request, challenge: &str) -> Response {
-    let result = match json_body(&req) {
+pub(crate) async fn accept_login(p: &Context, req: &Request, challenge: &str) -> Response {
+    let result = match json_body(req) {
         Ok(body) => login::accept_login(p, challenge, body).await,
         Err(e) => Err(e.into()),
     };
@@ -36,8 +36,8 @@ pub(crate) async fn accept_login(p: &Context, req: Request, challenge: &str) -> 
 }
 
 /// `PUT …/login/{challenge}/reject`.
-pub(crate) async fn reject_login(p: &Context, req: Request, challenge: &str) -> Response {
-    let result = match json_body(&req) {
+pub(crate) async fn reject_login(p: &Context, req: &Request, challenge: &str) -> Response {
+    let result = match json_body(req) {
         Ok(body) => login::reject_login(p, challenge, body).await,
         Err(e) => Err(e.into()),
     };
@@ -50,8 +50,8 @@ pub(crate) async fn get_consent(p: &Context, challenge: &str) -> Response {
 }
 
 /// `PUT …/consent/{challenge}/accept`.
-pub(crate) async fn accept_consent(p: &Context, req: Request, challenge: &str) -> Response {
-    let result = match json_body(&req) {
+pub(crate) async fn accept_consent(p: &Context, req: &Request, challenge: &str) -> Response {
+    let result = match json_body(req) {
         Ok(body) => consent::accept_consent(p, challenge, body).await,
         Err(e) => Err(e.into()),
     };
@@ -59,8 +59,8 @@ pub(crate) async fn accept_consent(p: &Context, req: Request, challenge: &str) -
 }
 
 /// `PUT …/consent/{challenge}/reject`.
-pub(crate) async fn reject_consent(p: &Context, req: Request, challenge: &str) -> Response {
-    let result = match json_body(&req) {
+pub(crate) async fn reject_consent(p: &Context, req: &Request, challenge: &str) -> Response {
+    let result = match json_body(req) {
         Ok(body) => consent::reject_consent(p, challenge, body).await,
         Err(e) => Err(e.into()),
     };
@@ -75,8 +75,8 @@ fn logout_challenge(req: &Request) -> Result<String, Error> {
 }
 
 /// `GET /oauth2/auth/requests/logout?logout_challenge=…`.
-pub(crate) async fn get_logout(p: &Context, req: Request) -> Response {
-    let result = match logout_challenge(&req) {
+pub(crate) async fn get_logout(p: &Context, req: &Request) -> Response {
+    let result = match logout_challenge(req) {
         Ok(challenge) => logout::logout_request(p, &challenge).await,
         Err(e) => Err(e),
     };
@@ -84,8 +84,8 @@ pub(crate) async fn get_logout(p: &Context, req: Request) -> Response {
 }
 
 /// `PUT /oauth2/auth/requests/logout/accept?logout_challenge=…` (no body).
-pub(crate) async fn accept_logout(p: &Context, req: Request) -> Response {
-    let result = match logout_challenge(&req) {
+pub(crate) async fn accept_logout(p: &Context, req: &Request) -> Response {
+    let result = match logout_challenge(req) {
         Ok(challenge) => logout::accept_logout(p, &challenge).await,
         Err(e) => Err(e),
     };
@@ -93,8 +93,8 @@ pub(crate) async fn accept_logout(p: &Context, req: Request) -> Response {
 }
 
 /// `PUT /oauth2/auth/requests/logout/reject?logout_challenge=…` (no body): 204.
-pub(crate) async fn reject_logout(p: &Context, req: Request) -> Response {
-    let result = match logout_challenge(&req) {
+pub(crate) async fn reject_logout(p: &Context, req: &Request) -> Response {
+    let result = match logout_challenge(req) {
         Ok(challenge) => logout::reject_logout(p, &challenge).await,
         Err(e) => Err(e),
     };

@@ -211,8 +211,8 @@ fn no_content(p: &Context, outcome: Result<(), Error>) -> Response {
 }
 
 /// `GET /oauth2/auth/sessions/consent/{user}?limit&offset`.
-pub(crate) async fn get_consent_sessions(p: &Context, req: Request, user: &str) -> Response {
-    let page = match pagination(&req) {
+pub(crate) async fn get_consent_sessions(p: &Context, req: &Request, user: &str) -> Response {
+    let page = match pagination(req) {
         Ok(page) => page,
         Err(e) => return p.error_response(&e),
     };

@@ -152,11 +152,11 @@ fn encode(document: &impl Serialize) -> Result<Bytes, Error> {
 }
 
 /// Serves the pre-rendered OpenID Connect discovery document.
-pub(crate) fn openid_configuration(p: &Context, _req: Request) -> Response {
+pub(crate) fn openid_configuration(p: &Context, _req: &Request) -> Response {
     response::json_bytes(StatusCode::OK, p.well_known.openid_configuration.clone())
 }
 
 /// Serves the pre-rendered RFC 8414 metadata.
-pub(crate) fn authorization_server(p: &Context, _req: Request) -> Response {
+pub(crate) fn authorization_server(p: &Context, _req: &Request) -> Response {
     response::json_bytes(StatusCode::OK, p.well_known.authorization_server.clone())
 }

@@ -21,9 +21,9 @@ pub(crate) enum Page {
 }
 
 /// Renders the fallback page `page`.
-pub(crate) fn page(_p: &Context, req: Request, page: Page) -> Response {
+pub(crate) fn page(_p: &Context, req: &Request, page: Page) -> Response {
     match page {
-        Page::Error => error_page(&req),
+        Page::Error => error_page(req),
         Page::Consent => simple_page(
             "Login, consent and logout are not configured",
             "The authorization server has no login, consent or logout page configured. Set \

@@ -24,9 +24,9 @@ use crate::store::SessionsToEnd;
 
 /// `GET|POST /oauth2/sessions/logout`: starts a logout, or completes one when the host's
 /// accept sent the browser back with `logout_verifier`.
-pub(crate) async fn sessions_logout(p: &Context, req: Request) -> Response {
+pub(crate) async fn sessions_logout(p: &Context, req: &Request) -> Response {
     let mut set_cookies = SetCookies::default();
-    let res = match handle(p, &req, &mut set_cookies).await {
+    let res = match handle(p, req, &mut set_cookies).await {
         Ok(res) => res,
         Err(e) => response::no_store(p.error_response(&e)),
     };
@@ -58,9 +58,9 @@ async fn handle(
 }
 
 /// Ends the browser's login session (beta.8).
-pub(crate) async fn logout(p: &Context, req: Request) -> Response {
+pub(crate) async fn logout(p: &Context, req: &Request) -> Response {
     let name = session_cookie(&p.config);
-    if let Some(session_id) = p.cookie_key.read(&req, &name, p.now()) {
+    if let Some(session_id) = p.cookie_key.read(req, &name, p.now()) {
         if let Err(e) = end_sessions(p, SessionsToEnd::Id(&session_id)).await {
             return p.error_response(&OAuthError::store_failure(e));
         }

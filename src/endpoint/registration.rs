@@ -43,8 +43,8 @@ use crate::model::registration::Registration;
 use crate::token::{self, CredentialKind};
 
 /// `POST /oauth2/register`.
-pub(crate) async fn create(p: &Context, req: Request) -> Response {
-    match create_client(p, &req).await {
+pub(crate) async fn create(p: &Context, req: &Request) -> Response {
+    match create_client(p, req).await {
         Ok(client) => {
             let location = client.registration_client_uri.clone();
             let mut res = render(StatusCode::CREATED, &client);
@@ -58,8 +58,8 @@ pub(crate) async fn create(p: &Context, req: Request) -> Response {
 }
 
 /// `GET /oauth2/register/{id}`.
-pub(crate) async fn get(p: &Context, req: Request, id: &str) -> Response {
-    let result = authorized(p, &req, id).await.map(|record| Client {
+pub(crate) async fn get(p: &Context, req: &Request, id: &str) -> Response {
+    let result = authorized(p, req, id).await.map(|record| Client {
         registration_client_uri: Some(client_uri(p, id)),
         ..record.client.without_secret()
     });
@@ -67,15 +67,15 @@ pub(crate) async fn get(p: &Context, req: Request, id: &str) -> Response {
 }
 
 /// `PUT /oauth2/register/{id}`.
-pub(crate) async fn update(p: &Context, req: Request, id: &str) -> Response {
-    let result = update_client(p, &req, id).await;
+pub(crate) async fn update(p: &Context, req: &Request, id: &str) -> Response {
+    let result = update_client(p, req, id).await;
     respond(p, result, StatusCode::OK)
 }
 
 /// `DELETE /oauth2/register/{id}` → 204.
-pub(crate) async fn delete(p: &Context, req: Request, id: &str) -> Response {
+pub(crate) async fn delete(p: &Context, req: &Request, id: &str) -> Response {
     let result = async {
-        authorized(p, &req, id).await?;
+        authorized(p, req, id).await?;
         p.store
             .delete_client(id)
             .await

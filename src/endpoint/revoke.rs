@@ -66,11 +66,11 @@ fn to_oauth(e: Error) -> OAuthError {
 }
 
 /// The HTTP layer: client authentication, `token` (required), `token_type_hint`.
-pub(crate) async fn revoke(p: &Context, req: Request) -> Response {
+pub(crate) async fn revoke(p: &Context, req: &Request) -> Response {
     let outcome = async {
-        let params = Params::from_form(&req)?;
+        let params = Params::from_form(req)?;
         params.reject_repeated()?;
-        let client = client_auth::authenticate(p, &req, &params).await?;
+        let client = client_auth::authenticate(p, req, &params).await?;
         let token = params.require("token")?;
         if let Some(hint) = params.get("token_type_hint")? {
             if TokenKind::from_name(hint).is_none() {

@@ -16,8 +16,8 @@ use crate::http::{Request, Response};
 use crate::model::GrantType;
 
 /// Handles a token request.
-pub(crate) async fn token(p: &Context, req: Request) -> Response {
-    let res = match exchange(p, &req).await {
+pub(crate) async fn token(p: &Context, req: &Request) -> Response {
+    let res = match exchange(p, req).await {
         Ok(body) => json(StatusCode::OK, &body),
         Err(e) => p.error_response(&e),
     };

@@ -25,8 +25,8 @@ use crate::store::TokenKind;
 use crate::token::{CredentialKind, claims, lookup};
 
 /// Handles a userinfo request.
-pub(crate) async fn userinfo(p: &Context, req: Request) -> Response {
-    let res = match answer(p, &req).await {
+pub(crate) async fn userinfo(p: &Context, req: &Request) -> Response {
+    let res = match answer(p, req).await {
         Ok(res) => res,
         Err(e) => with_bearer_challenge(p.error_response(&e), &e),
     };

@@ -11,6 +11,10 @@
 //! a `client_credentials` request). The hot handlers — token, revocation, userinfo,
 //! introspection — run inline; the others allocate their future, which costs far less than
 //! they do.
+//!
+//! For the same reason the request goes down by reference: `PublicApi::handle` owns it and
+//! every layer below holds a pointer, where each used to keep its own ~250-byte slot for it
+//! (`PublicApi::handle` 4.4 KB → 2.3 KB, the token handler 1.7 KB → 1.2 KB).
 
 use http::Method;
 use http::header::{ALLOW, HeaderValue};
@@ -163,7 +167,7 @@ impl PublicRoute {
 
     /// Calls the handler: the token, revocation and userinfo endpoints inline, the others
     /// boxed ([`boxing`](self#boxing)).
-    async fn dispatch(self, p: &Context, req: Request) -> Response {
+    async fn dispatch(self, p: &Context, req: &Request) -> Response {
         match self {
             Self::Discovery => endpoint::discovery::openid_configuration(p, req),
             Self::AuthorizationServerMetadata => endpoint::discovery::authorization_server(p, req),
@@ -315,7 +319,7 @@ impl AdminRoute {
 
     /// Calls the handler; `req`'s method is one of [`methods`](Self::methods). Introspection
     /// and the health checks run inline, the others boxed ([`boxing`](self#boxing)).
-    async fn dispatch(self, p: &Context, req: Request) -> Response {
+    async fn dispatch(self, p: &Context, req: &Request) -> Response {
         let get = req.method() == Method::GET;
         match self {
             Self::Clients if get => Box::pin(admin::clients::list(p, req)).await,
@@ -397,7 +401,7 @@ impl Route {
 }
 
 /// The public API, inside its request span.
-pub(crate) async fn public(p: &Context, req: Request) -> Response {
+pub(crate) async fn public(p: &Context, req: &Request) -> Response {
     let span = RequestSpan::new("public", req.method());
     let (name, res) = span.run(public_route(p, req, &span)).await;
     finish(
@@ -412,13 +416,11 @@ pub(crate) async fn public(p: &Context, req: Request) -> Response {
 
 async fn public_route(
     p: &Context,
-    req: Request,
+    req: &Request,
     span: &RequestSpan,
 ) -> (Option<&'static str>, Response) {
     let issuer_path = p.config.issuer_path();
-    let route = match matched(p, &req, |segments| {
-        PublicRoute::parse(segments, issuer_path)
-    }) {
+    let route = match matched(p, req, |segments| PublicRoute::parse(segments, issuer_path)) {
         Ok(route) if route.is_served(p) => route,
         Ok(_) => return (None, p.error_response(&no_route())),
         Err(e) => return (None, p.error_response(&e)),
@@ -430,15 +432,15 @@ async fn public_route(
     (Some(route.name()), serve_public(p, req, route).await)
 }
 
-async fn serve_public(p: &Context, req: Request, route: PublicRoute) -> Response {
+async fn serve_public(p: &Context, req: &Request, route: PublicRoute) -> Response {
     let cors = route.cors();
     if let (Some(policy), &Method::OPTIONS) = (cors, req.method()) {
-        return cors::preflight(p, &req, policy, &method_list(route.methods())).await;
+        return cors::preflight(p, req, policy, &method_list(route.methods())).await;
     }
-    if let Some(res) = disallowed(p, &req, route.methods()) {
+    if let Some(res) = disallowed(p, req, route.methods()) {
         return res;
     }
-    let cors = cors.map(|policy| policy.actual(&req));
+    let cors = cors.map(|policy| policy.actual(req));
     let res = route.dispatch(p, req).await;
     match cors {
         Some(cors) => cors.apply(p, res).await,
@@ -447,7 +449,7 @@ async fn serve_public(p: &Context, req: Request, route: PublicRoute) -> Response
 }
 
 /// The admin API, inside its request span.
-pub(crate) async fn admin(p: &Context, req: Request) -> Response {
+pub(crate) async fn admin(p: &Context, req: &Request) -> Response {
     let span = RequestSpan::new("admin", req.method());
     let (name, res) = span.run(admin_route(p, req, &span)).await;
     finish(&span, Route { api: "admin", name }, res)
@@ -455,10 +457,10 @@ pub(crate) async fn admin(p: &Context, req: Request) -> Response {
 
 async fn admin_route(
     p: &Context,
-    req: Request,
+    req: &Request,
     span: &RequestSpan,
 ) -> (Option<&'static str>, Response) {
-    let route = match matched(p, &req, AdminRoute::parse) {
+    let route = match matched(p, req, AdminRoute::parse) {
         Ok(route) => route,
         Err(e) => return (None, p.error_response(&e)),
     };
@@ -466,11 +468,11 @@ async fn admin_route(
     (Some(route.name()), serve_admin(p, req, route).await)
 }
 
-async fn serve_admin(p: &Context, req: Request, route: AdminRoute) -> Response {
+async fn serve_admin(p: &Context, req: &Request, route: AdminRoute) -> Response {
     if let AdminRoute::Client(id) | AdminRoute::ClientConsentSessions(_, id) = &route {
         crate::trace::client_id(id);
     }
-    if let Some(res) = disallowed(p, &req, route.methods()) {
+    if let Some(res) = disallowed(p, req, route.methods()) {
         return res;
     }
     route.dispatch(p, req).await
