@@ -132,7 +132,7 @@ impl Params {
     /// authentication, so a body of thousands of distinct keys must cost no more than reading
     /// it.
     pub(crate) fn reject_repeated(&self) -> Result<(), OAuthError> {
-        let mut seen = crate::model::seen::Seen::default();
+        let mut seen = crate::model::seen::Seen::new(self.pairs.len());
         for (k, v) in &self.pairs {
             if !v.is_empty() && !REPEATABLE.contains(&k.as_str()) && !seen.insert(k.as_str()) {
                 return Err(OAuthError::invalid_request(format!(

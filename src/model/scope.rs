@@ -4,7 +4,7 @@
 /// Linear in the number of scopes, because a scope arrives from unauthenticated requests and
 /// may hold thousands of tokens; a handful costs no allocation beyond the result.
 pub fn split(scope: &str) -> Vec<String> {
-    let mut seen = super::seen::Seen::default();
+    let mut seen = super::seen::Seen::new(scope.matches(' ').count() + 1);
     scope
         .split(' ')
         .filter(|s| !s.is_empty() && seen.insert(s))

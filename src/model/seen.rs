@@ -7,18 +7,33 @@ use std::collections::HashSet;
 /// of scopes or parameters, and a set would cost an allocation for each of them.
 const INLINE: usize = 8;
 
-/// The strings seen so far. The first [`INLINE`] are compared with each new one; the rest go
-/// into a hash set, so that thousands of them still cost linear time.
-#[derive(Debug, Default)]
+/// The strings seen so far: up to [`INLINE`] in an array, compared one by one; past that, all
+/// of them in a hash set, so that thousands still cost linear time.
+#[derive(Debug)]
 pub(crate) struct Seen<'a> {
     first: [&'a str; INLINE],
     len: usize,
-    rest: Option<HashSet<&'a str>>,
+    all: Option<HashSet<&'a str>>,
+    /// How many strings the caller expects at most: the set is sized for them once needed.
+    expected: usize,
 }
 
 impl<'a> Seen<'a> {
+    /// For up to about `expected` strings (more are fine, but grow the set).
+    pub(crate) fn new(expected: usize) -> Self {
+        Self {
+            first: [""; INLINE],
+            len: 0,
+            all: None,
+            expected,
+        }
+    }
+
     /// Remembers `item`; whether it was new.
     pub(crate) fn insert(&mut self, item: &'a str) -> bool {
+        if let Some(all) = &mut self.all {
+            return all.insert(item);
+        }
         if self.first[..self.len].contains(&item) {
             return false;
         }
@@ -27,7 +42,11 @@ impl<'a> Seen<'a> {
             self.len += 1;
             return true;
         }
-        self.rest.get_or_insert_with(HashSet::new).insert(item)
+        let mut all = HashSet::with_capacity(self.expected.max(2 * INLINE));
+        all.extend(self.first);
+        all.insert(item);
+        self.all = Some(all);
+        true
     }
 }
 
@@ -38,7 +57,7 @@ mod tests {
     #[test]
     fn only_the_first_of_each_is_new_however_many_there_are() {
         let items: Vec<String> = (0..100).map(|i| format!("s{}", i % 40)).collect();
-        let mut seen = Seen::default();
+        let mut seen = Seen::new(10);
         let new: Vec<bool> = items.iter().map(|s| seen.insert(s)).collect();
         assert_eq!(new.iter().filter(|n| **n).count(), 40);
         assert!(new[..40].iter().all(|n| *n));
