@@ -71,12 +71,12 @@ impl ScratchDb {
             .fetch_one(keep)
             .await
             .unwrap();
-        let mut conn = PgConnection::connect(&self.admin).await.unwrap();
-        let close = format!("ALTER DATABASE {} WITH ALLOW_CONNECTIONS false", self.name);
-        sqlx::raw_sql(sqlx::AssertSqlSafe(close))
-            .execute(&mut conn)
-            .await
-            .unwrap();
+        let mut conn = self
+            .on_server(format!(
+                "ALTER DATABASE {} WITH ALLOW_CONNECTIONS false",
+                self.name
+            ))
+            .await;
         let ended: Vec<bool> = sqlx::query_scalar(
             "SELECT pg_terminate_backend(pid, 10000) FROM pg_stat_activity \
              WHERE datname = $1 AND pid <> $2",
@@ -91,11 +91,22 @@ impl ScratchDb {
 
     /// Drops the database (closing any connection still open to it).
     pub(crate) async fn drop_now(self) {
+        self.on_server(format!(
+            "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+            self.name
+        ))
+        .await;
+    }
+
+    /// Runs `statement` on a new connection to the server (not to this database) and returns
+    /// that connection. Identifiers cannot be bound: the statement names this database, a
+    /// fixed word and digits.
+    async fn on_server(&self, statement: String) -> PgConnection {
         let mut conn = PgConnection::connect(&self.admin).await.unwrap();
-        let drop = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name);
-        sqlx::raw_sql(sqlx::AssertSqlSafe(drop))
+        sqlx::raw_sql(sqlx::AssertSqlSafe(statement))
             .execute(&mut conn)
             .await
             .unwrap();
+        conn
     }
 }
