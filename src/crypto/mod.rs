@@ -35,10 +35,45 @@ fn hex_into(bytes: &[u8], out: &mut [u8]) {
     }
 }
 
+/// The lowercase hex digits, by value.
+const DIGITS: &[u8; 16] = b"0123456789abcdef";
+
 /// The two lowercase hex digits of `b`.
 fn hex_pair(b: u8) -> [u8; 2] {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
     [DIGITS[usize::from(b >> 4)], DIGITS[usize::from(b & 0xf)]]
+}
+
+/// The value of each lowercase hex digit, and [`NOT_HEX`] for every other byte.
+const NIBBLES: [u8; 256] = {
+    let mut table = [NOT_HEX; 256];
+    let mut digit = 0;
+    while digit < 16 {
+        table[DIGITS[digit] as usize] = digit as u8;
+        digit += 1;
+    }
+    table
+};
+
+/// Marks a byte that is no lowercase hex digit: its high bits are set, a digit's never are.
+const NOT_HEX: u8 = 0xff;
+
+/// The `N` bytes of a `2 N`-character lowercase hex string; `None` for any other text.
+/// Uppercase is refused, so that two spellings never decode alike where bytes key a table
+/// (the memory store's digests and grant ids). Decodes without a branch per digit (a table
+/// lookup each): every token request decodes two of these.
+pub(crate) fn unhex_lower<const N: usize>(text: &str) -> Option<[u8; N]> {
+    let text = text.as_bytes();
+    if text.len() != 2 * N {
+        return None;
+    }
+    let mut out = [0u8; N];
+    let mut seen = 0u8;
+    for (byte, pair) in out.iter_mut().zip(text.chunks_exact(2)) {
+        let (high, low) = (NIBBLES[usize::from(pair[0])], NIBBLES[usize::from(pair[1])]);
+        seen |= high | low;
+        *byte = high << 4 | low;
+    }
+    (seen & 0xf0 == 0).then_some(out)
 }
 
 /// Decodes lowercase or uppercase hex; `None` on any other character or odd length.

@@ -40,7 +40,7 @@ pub(super) struct Key([u8; 32]);
 impl Key {
     pub(super) fn of(signature: &str) -> Self {
         Self(
-            decode_lower_hex(signature)
+            crate::crypto::unhex_lower(signature)
                 .unwrap_or_else(|| crate::crypto::sha256(signature.as_bytes())),
         )
     }
@@ -56,38 +56,6 @@ pub(super) fn uniform_hash(bytes: &[u8]) -> u64 {
     let mut first = [0u8; 8];
     first.copy_from_slice(&bytes[..8]);
     u64::from_le_bytes(first)
-}
-
-/// The value of each lowercase hex digit, and [`NOT_HEX`] for every other byte.
-const NIBBLES: [u8; 256] = {
-    let mut table = [NOT_HEX; 256];
-    let mut digit = 0;
-    while digit < 16 {
-        table[b"0123456789abcdef"[digit] as usize] = digit as u8;
-        digit += 1;
-    }
-    table
-};
-
-/// Marks a byte that is no lowercase hex digit: its high bits are set, a digit's never are.
-const NOT_HEX: u8 = 0xff;
-
-/// The `N` bytes of a `2 N`-character lowercase hex string. Uppercase is refused so that two
-/// spellings never share a key. Decodes without a branch per digit (a table lookup each):
-/// every token request decodes two of these.
-pub(super) fn decode_lower_hex<const N: usize>(text: &str) -> Option<[u8; N]> {
-    let text = text.as_bytes();
-    if text.len() != 2 * N {
-        return None;
-    }
-    let mut out = [0u8; N];
-    let mut seen = 0u8;
-    for (byte, pair) in out.iter_mut().zip(text.chunks_exact(2)) {
-        let (high, low) = (NIBBLES[usize::from(pair[0])], NIBBLES[usize::from(pair[1])]);
-        seen |= high | low;
-        *byte = high << 4 | low;
-    }
-    (seen & 0xf0 == 0).then_some(out)
 }
 
 /// The capacity a table of `len` entries shrinks to once it is mostly empty (after a flush).
@@ -206,6 +174,7 @@ impl<T> ShardedTable<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::crypto::unhex_lower;
 
     #[test]
     fn a_hex_digest_is_its_bytes_and_any_other_signature_is_hashed() {
@@ -216,11 +185,11 @@ mod tests {
         assert_ne!(Key::of(&hex.to_uppercase()), key);
         assert_eq!(Key::of("sig-1").0, crate::crypto::sha256(b"sig-1"));
         assert_ne!(Key::of("sig-1"), Key::of("sig-2"));
-        assert_eq!(decode_lower_hex::<32>(&hex[..62]), None);
-        assert_eq!(decode_lower_hex::<32>(&format!("{}g", &hex[..63])), None);
-        assert_eq!(decode_lower_hex::<2>("0aff"), Some([0x0a, 0xff]));
+        assert_eq!(unhex_lower::<32>(&hex[..62]), None);
+        assert_eq!(unhex_lower::<32>(&format!("{}g", &hex[..63])), None);
+        assert_eq!(unhex_lower::<2>("0aff"), Some([0x0a, 0xff]));
         for bad in ["0aFf", "/aff", "0:ff", "0a`f", "0afg", "é0a"] {
-            assert_eq!(decode_lower_hex::<2>(bad), None, "{bad}");
+            assert_eq!(unhex_lower::<2>(bad), None, "{bad}");
         }
     }
 

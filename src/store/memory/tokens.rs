@@ -18,7 +18,7 @@ use std::sync::atomic::{AtomicU8, Ordering};
 
 use time::OffsetDateTime;
 
-use super::sharded::{Key, ShardedTable, decode_lower_hex, uniform_hash};
+use super::sharded::{Key, ShardedTable, uniform_hash};
 use crate::error::StoreError;
 use crate::store::{
     CodeRecord, GrantData, IssuedTokens, JsonObject, TokenKind, TokenRecord, TokenStatus,
@@ -96,7 +96,7 @@ struct GrantKey([u8; 16]);
 impl GrantKey {
     /// The key of `grant_id`, and whether the key spells it (else the id must be kept).
     fn of(grant_id: &str) -> (Self, bool) {
-        match decode_lower_hex(grant_id) {
+        match crate::crypto::unhex_lower(grant_id) {
             Some(bytes) => (Self(bytes), true),
             None => {
                 let digest = crate::crypto::sha256(grant_id.as_bytes());
