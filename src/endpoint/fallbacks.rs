@@ -40,8 +40,7 @@ fn error_page(req: &Request) -> Response {
     let field = |name: &str| {
         params
             .pairs()
-            .iter()
-            .find(|(k, _)| k == name)
+            .find(|(k, _)| *k == name)
             .map(|(_, v)| escape_html(v))
             .unwrap_or_default()
     };

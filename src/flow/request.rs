@@ -99,9 +99,8 @@ impl Rejection {
 pub(crate) fn fingerprint(params: &Params) -> Vec<(String, String)> {
     let mut pairs: Vec<(String, String)> = params
         .pairs()
-        .iter()
-        .filter(|(k, v)| !v.is_empty() && k != "login_verifier" && k != "consent_verifier")
-        .cloned()
+        .filter(|(k, v)| !v.is_empty() && *k != "login_verifier" && *k != "consent_verifier")
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
         .collect();
     pairs.sort();
     pairs
@@ -125,7 +124,7 @@ fn read_params(p: &Context, req: &Request) -> Result<Params, OAuthError> {
     }
     let mut params = Params::from_query(req)?;
     if req.method() == http::Method::POST {
-        params.extend(Params::from_form(req)?);
+        params.extend(&Params::from_form(req)?);
     }
     Ok(params)
 }
@@ -222,7 +221,7 @@ fn request_url(p: &Context, req: &Request, params: &Params) -> String {
         )
     } else {
         let query = url::form_urlencoded::Serializer::new(String::new())
-            .extend_pairs(params.pairs().iter().filter(|(_, v)| !v.is_empty()))
+            .extend_pairs(params.pairs().filter(|(_, v)| !v.is_empty()))
             .finish();
         format!("{}/oauth2/auth?{query}", p.config.base_url())
     }

@@ -158,8 +158,8 @@ async fn client_allows(p: &Context, client_id: &str, origin: &str) -> bool {
 
 /// The client a token or revocation request names: the Basic user, else `client_id`.
 fn named_client(req: &Request) -> Principal {
-    if let Ok(Some((id, _))) = client_auth::basic_credentials(req) {
-        return Principal::ClientId(id);
+    if let Ok(Some(basic)) = client_auth::basic_credentials(req) {
+        return Principal::ClientId(basic.into_id());
     }
     match Params::from_form(req)
         .ok()
