@@ -38,8 +38,8 @@ pub(crate) const REPEATABLE: &[&str] = &["resource"];
 
 /// Decoded `application/x-www-form-urlencoded` parameters, in order.
 ///
-/// Every decoded key and value lives in one string, so that reading a request allocates
-/// twice whatever it carries, rather than twice per parameter.
+/// Every decoded key and value lives in one string: reading a request allocates twice, plus
+/// once for each key or value with an escape in it, rather than twice per parameter.
 #[derive(Debug, Default, Clone)]
 pub(crate) struct Params {
     text: String,
