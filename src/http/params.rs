@@ -55,17 +55,19 @@ impl Params {
             pairs: Vec::new(),
         };
         for (key, value) in url::form_urlencoded::parse(raw) {
-            let key = params.push_text(&key);
-            let value = params.push_text(&value);
-            params.pairs.push((key, value));
+            params.push_pair(&key, &value);
         }
         params
     }
 
-    fn push_text(&mut self, part: &str) -> Range<usize> {
-        let start = self.text.len();
-        self.text.push_str(part);
-        start..self.text.len()
+    fn push_pair(&mut self, key: &str, value: &str) {
+        let mut push_text = |part: &str| {
+            let start = self.text.len();
+            self.text.push_str(part);
+            start..self.text.len()
+        };
+        let pair = (push_text(key), push_text(value));
+        self.pairs.push(pair);
     }
 
     /// Every pair, in order (empty values included).
@@ -172,9 +174,7 @@ impl Params {
     /// Merges `other` in (e.g. query and body of an authorization POST).
     pub(crate) fn extend(&mut self, other: &Params) {
         for (key, value) in other.pairs() {
-            let key = self.push_text(key);
-            let value = self.push_text(value);
-            self.pairs.push((key, value));
+            self.push_pair(key, value);
         }
     }
 }
@@ -243,6 +243,23 @@ mod tests {
         assert!(p.require("d").is_err());
         assert!(p.reject_repeated().is_err());
         assert!(Params::parse(b"a=1&b=&b=2").reject_repeated().is_ok());
+    }
+
+    #[test]
+    fn extending_keeps_both_sides_in_order_and_decoded() {
+        let mut query = Params::parse(b"response_type=code&state=a%26b");
+        query.extend(&Params::parse(b"scope=openid+email&state=c"));
+        let pairs: Vec<_> = query.pairs().collect();
+        assert_eq!(
+            pairs,
+            [
+                ("response_type", "code"),
+                ("state", "a&b"),
+                ("scope", "openid email"),
+                ("state", "c"),
+            ]
+        );
+        assert!(query.get("state").is_err());
     }
 
     #[test]
