@@ -740,9 +740,12 @@ impl Shutdown {
         F: Future<Output = http::Response<B>>,
         B: From<bytes::Bytes>,
     {
+        // The handling is polled first and the watch is cloned only when polled: most
+        // requests finish on their first poll, and then never touch the watch at all.
         tokio::select! {
+            biased;
             res = handling => res,
-            () = fired(self.overdue.clone()) => shutting_down().map(B::from),
+            () = async { fired(self.overdue.clone()).await } => shutting_down().map(B::from),
         }
     }
 }

@@ -11,14 +11,14 @@ use crate::error::OAuthError;
 use crate::grant::client_auth::authenticate;
 use crate::grant::{self, TokenResponse};
 use crate::http::params::Params;
-use crate::http::response::{json, no_store};
+use crate::http::response::{json_bytes, no_store};
 use crate::http::{Request, Response};
 use crate::model::GrantType;
 
 /// Handles a token request.
 pub(crate) async fn token(p: &Context, req: &Request) -> Response {
     let res = match exchange(p, req).await {
-        Ok(body) => json(StatusCode::OK, &body),
+        Ok(body) => json_bytes(StatusCode::OK, body.to_json().into()),
         Err(e) => p.error_response(&e),
     };
     no_store(res)

@@ -86,7 +86,8 @@ pub(crate) fn basic_credentials(req: &Request) -> Result<Option<BasicCredentials
     let colon = text
         .find(':')
         .ok_or_else(|| invalid_client("The Basic credentials lack a ':' separator."))?;
-    if !text.contains(['%', '+']) {
+    // Bytewise: `contains` with a set of chars was a fifth of reading the header.
+    if !text.bytes().any(|b| matches!(b, b'%' | b'+')) {
         return Ok(Some(BasicCredentials { text, colon }));
     }
     let (id, secret) = (&text[..colon], &text[colon + 1..]);

@@ -11,8 +11,6 @@ pub(crate) mod client_credentials;
 pub(crate) mod pkce;
 pub(crate) mod refresh_token;
 
-use serde::Serialize;
-
 use crate::audit::{AuditKind, Credential, grant_ref};
 use crate::context::Context;
 use crate::error::OAuthError;
@@ -22,15 +20,13 @@ use crate::store::GrantData;
 use crate::token::issue::{Bearer, wants_refresh};
 
 /// A successful token response (RFC 6749 §5.1, OIDC Core §3.1.3.3).
-#[derive(Debug, Serialize)]
+#[derive(Debug)]
 pub(crate) struct TokenResponse {
     access_token: String,
     token_type: &'static str,
     expires_in: i64,
     scope: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
     refresh_token: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     id_token: Option<String>,
 }
 
@@ -47,6 +43,92 @@ impl TokenResponse {
             id_token,
         }
     }
+
+    /// The JSON body, written field by field into one buffer of the right size: it is the
+    /// body the provider renders most, and serde's generic path was a twentieth of a
+    /// `client_credentials` request. Absent optional fields are left out.
+    pub(crate) fn to_json(&self) -> Vec<u8> {
+        let optional = [
+            ("refresh_token", &self.refresh_token),
+            ("id_token", &self.id_token),
+        ];
+        let room = 96
+            + self.access_token.len()
+            + self.scope.len()
+            + optional
+                .iter()
+                .map(|(name, value)| value.as_ref().map_or(0, |v| name.len() + v.len() + 6))
+                .sum::<usize>();
+        let mut out = Vec::with_capacity(room);
+        out.extend_from_slice(b"{\"access_token\":");
+        push_json_str(&mut out, &self.access_token);
+        out.extend_from_slice(b",\"token_type\":");
+        push_json_str(&mut out, self.token_type);
+        out.extend_from_slice(b",\"expires_in\":");
+        out.extend_from_slice(itoa::Buffer::new().format(self.expires_in).as_bytes());
+        out.extend_from_slice(b",\"scope\":");
+        push_json_str(&mut out, &self.scope);
+        for (name, value) in optional {
+            if let Some(value) = value {
+                out.extend_from_slice(b",\"");
+                out.extend_from_slice(name.as_bytes());
+                out.extend_from_slice(b"\":");
+                push_json_str(&mut out, value);
+            }
+        }
+        out.push(b'}');
+        out
+    }
+}
+
+/// Appends `text` as a JSON string, escaped as `serde_json` escapes it: `"`, `\\` and the
+/// control characters below U+0020, nothing else. Tokens never need escaping, so the text is
+/// first scanned for a byte that does and, without one, copied whole.
+fn push_json_str(out: &mut Vec<u8>, text: &str) {
+    /// Which bytes JSON strings escape.
+    const ESCAPED: [bool; 256] = {
+        let mut table = [false; 256];
+        let mut byte = 0;
+        while byte < 0x20 {
+            table[byte] = true;
+            byte += 1;
+        }
+        table[b'"' as usize] = true;
+        table[b'\\' as usize] = true;
+        table
+    };
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    out.push(b'"');
+    let bytes = text.as_bytes();
+    let mut clean_from = 0;
+    while let Some(offset) = bytes[clean_from..]
+        .iter()
+        .position(|&b| ESCAPED[usize::from(b)])
+    {
+        let at = clean_from + offset;
+        out.extend_from_slice(&bytes[clean_from..at]);
+        let byte = bytes[at];
+        match byte {
+            b'"' => out.extend_from_slice(b"\\\""),
+            b'\\' => out.extend_from_slice(b"\\\\"),
+            b'\n' => out.extend_from_slice(b"\\n"),
+            b'\r' => out.extend_from_slice(b"\\r"),
+            b'\t' => out.extend_from_slice(b"\\t"),
+            0x08 => out.extend_from_slice(b"\\b"),
+            0x0c => out.extend_from_slice(b"\\f"),
+            _ => out.extend_from_slice(&[
+                b'\\',
+                b'u',
+                b'0',
+                b'0',
+                HEX[usize::from(byte >> 4)],
+                HEX[usize::from(byte & 0xf)],
+            ]),
+        }
+        clean_from = at + 1;
+    }
+    out.extend_from_slice(&bytes[clean_from..]);
+    out.push(b'"');
 }
 
 /// Whether a code exchange issues a refresh token: only when `offline` or `offline_access`
@@ -101,6 +183,64 @@ mod tests {
 
     fn grant(scope: &[&str]) -> GrantData {
         crate::testing::fixtures::grant("c", "s", scope, time::OffsetDateTime::UNIX_EPOCH)
+    }
+
+    #[test]
+    fn the_token_response_is_the_json_serde_would_write() {
+        let response = |scope: &str, refresh: Option<&str>, id_token: Option<&str>| TokenResponse {
+            access_token: "op_at_abc-_".into(),
+            token_type: "bearer",
+            expires_in: 3600,
+            scope: scope.into(),
+            refresh_token: refresh.map(Into::into),
+            id_token: id_token.map(Into::into),
+        };
+        let every_control: String = (0u8..0x20).map(char::from).collect();
+        for (scope, refresh, id_token) in [
+            ("", None, None),
+            ("openid offline", Some("op_rt_x"), Some("a.b.c")),
+            (
+                "é \"quoted\" back\\slash \u{7f} \u{2028} 🦀",
+                None,
+                Some("t"),
+            ),
+            (every_control.as_str(), Some("r"), None),
+        ] {
+            let written = response(scope, refresh, id_token).to_json();
+            let mut expected = serde_json::json!({
+                "access_token": "op_at_abc-_",
+                "token_type": "bearer",
+                "expires_in": 3600,
+                "scope": scope,
+            });
+            if let Some(refresh) = refresh {
+                expected["refresh_token"] = refresh.into();
+            }
+            if let Some(id_token) = id_token {
+                expected["id_token"] = id_token.into();
+            }
+            let parsed: serde_json::Value = serde_json::from_slice(&written).unwrap();
+            assert_eq!(parsed, expected, "{scope:?}");
+            // Byte for byte what serde writes, fields in declaration order.
+            let mut serde_text = String::from("{");
+            for name in [
+                "access_token",
+                "token_type",
+                "expires_in",
+                "scope",
+                "refresh_token",
+                "id_token",
+            ] {
+                if let Some(value) = expected.get(name) {
+                    if serde_text.len() > 1 {
+                        serde_text.push(',');
+                    }
+                    serde_text.push_str(&format!("{}:{}", serde_json::json!(name), value));
+                }
+            }
+            serde_text.push('}');
+            assert_eq!(String::from_utf8(written).unwrap(), serde_text, "{scope:?}");
+        }
     }
 
     #[test]
