@@ -44,28 +44,38 @@ impl TokenResponse {
         }
     }
 
-    /// The JSON body, written field by field into one buffer of the right size: it is the
-    /// body the provider renders most, and serde's generic path was a twentieth of a
-    /// `client_credentials` request. Absent optional fields are left out.
+    /// The JSON body, written field by field: it is the body the provider renders most, and
+    /// serde's generic path was a twentieth of a `client_credentials` request. Absent optional
+    /// fields are left out. The buffer is exactly as long as a body without escapes (tokens
+    /// never have any), so that `Bytes` takes it over without allocating again.
     pub(crate) fn to_json(&self) -> Vec<u8> {
         let optional = [
             ("refresh_token", &self.refresh_token),
             ("id_token", &self.id_token),
         ];
-        let room = 96
-            + self.access_token.len()
-            + self.scope.len()
+        let mut digits = itoa::Buffer::new();
+        let expires_in = digits.format(self.expires_in);
+        let quoted = |text: &str| text.len() + 2;
+        let length = r#"{"access_token":,"token_type":,"expires_in":,"scope":}"#.len()
+            + quoted(&self.access_token)
+            + quoted(self.token_type)
+            + expires_in.len()
+            + quoted(&self.scope)
             + optional
                 .iter()
-                .map(|(name, value)| value.as_ref().map_or(0, |v| name.len() + v.len() + 6))
+                .map(|(name, value)| {
+                    value
+                        .as_ref()
+                        .map_or(0, |v| r#","":"#.len() + name.len() + quoted(v))
+                })
                 .sum::<usize>();
-        let mut out = Vec::with_capacity(room);
+        let mut out = Vec::with_capacity(length);
         out.extend_from_slice(b"{\"access_token\":");
         push_json_str(&mut out, &self.access_token);
         out.extend_from_slice(b",\"token_type\":");
         push_json_str(&mut out, self.token_type);
         out.extend_from_slice(b",\"expires_in\":");
-        out.extend_from_slice(itoa::Buffer::new().format(self.expires_in).as_bytes());
+        out.extend_from_slice(expires_in.as_bytes());
         out.extend_from_slice(b",\"scope\":");
         push_json_str(&mut out, &self.scope);
         for (name, value) in optional {
@@ -207,6 +217,9 @@ mod tests {
             (every_control.as_str(), Some("r"), None),
         ] {
             let written = response(scope, refresh, id_token).to_json();
+            if !scope.contains(['"', '\\']) && !scope.contains(char::is_control) {
+                assert_eq!(written.len(), written.capacity(), "{scope:?}");
+            }
             let mut expected = serde_json::json!({
                 "access_token": "op_at_abc-_",
                 "token_type": "bearer",
