@@ -39,7 +39,7 @@ fn hex_into(bytes: &[u8], out: &mut [u8]) {
 const DIGITS: &[u8; 16] = b"0123456789abcdef";
 
 /// The two lowercase hex digits of `b`.
-fn hex_pair(b: u8) -> [u8; 2] {
+pub(crate) fn hex_pair(b: u8) -> [u8; 2] {
     [DIGITS[usize::from(b >> 4)], DIGITS[usize::from(b & 0xf)]]
 }
 

@@ -107,7 +107,6 @@ fn push_json_str(out: &mut Vec<u8>, text: &str) {
         table[b'\\' as usize] = true;
         table
     };
-    const HEX: &[u8; 16] = b"0123456789abcdef";
     out.push(b'"');
     let bytes = text.as_bytes();
     let mut clean_from = 0;
@@ -126,14 +125,10 @@ fn push_json_str(out: &mut Vec<u8>, text: &str) {
             b'\t' => out.extend_from_slice(b"\\t"),
             0x08 => out.extend_from_slice(b"\\b"),
             0x0c => out.extend_from_slice(b"\\f"),
-            _ => out.extend_from_slice(&[
-                b'\\',
-                b'u',
-                b'0',
-                b'0',
-                HEX[usize::from(byte >> 4)],
-                HEX[usize::from(byte & 0xf)],
-            ]),
+            _ => {
+                let [high, low] = crate::crypto::hex_pair(byte);
+                out.extend_from_slice(&[b'\\', b'u', b'0', b'0', high, low]);
+            }
         }
         clean_from = at + 1;
     }
