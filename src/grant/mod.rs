@@ -14,6 +14,7 @@ pub(crate) mod refresh_token;
 use crate::audit::{AuditKind, Credential, grant_ref};
 use crate::context::Context;
 use crate::error::OAuthError;
+use crate::http::response::push_json_str;
 use crate::model::GrantType;
 use crate::model::client::Client;
 use crate::store::GrantData;
@@ -89,51 +90,6 @@ impl TokenResponse {
         out.push(b'}');
         out
     }
-}
-
-/// Appends `text` as a JSON string, escaped as `serde_json` escapes it: `"`, `\\` and the
-/// control characters below U+0020, nothing else. Tokens never need escaping, so the text is
-/// first scanned for a byte that does and, without one, copied whole.
-fn push_json_str(out: &mut Vec<u8>, text: &str) {
-    /// Which bytes JSON strings escape.
-    const ESCAPED: [bool; 256] = {
-        let mut table = [false; 256];
-        let mut byte = 0;
-        while byte < 0x20 {
-            table[byte] = true;
-            byte += 1;
-        }
-        table[b'"' as usize] = true;
-        table[b'\\' as usize] = true;
-        table
-    };
-    out.push(b'"');
-    let bytes = text.as_bytes();
-    let mut clean_from = 0;
-    while let Some(offset) = bytes[clean_from..]
-        .iter()
-        .position(|&b| ESCAPED[usize::from(b)])
-    {
-        let at = clean_from + offset;
-        out.extend_from_slice(&bytes[clean_from..at]);
-        let byte = bytes[at];
-        match byte {
-            b'"' => out.extend_from_slice(b"\\\""),
-            b'\\' => out.extend_from_slice(b"\\\\"),
-            b'\n' => out.extend_from_slice(b"\\n"),
-            b'\r' => out.extend_from_slice(b"\\r"),
-            b'\t' => out.extend_from_slice(b"\\t"),
-            0x08 => out.extend_from_slice(b"\\b"),
-            0x0c => out.extend_from_slice(b"\\f"),
-            _ => {
-                let [high, low] = crate::crypto::hex_pair(byte);
-                out.extend_from_slice(&[b'\\', b'u', b'0', b'0', high, low]);
-            }
-        }
-        clean_from = at + 1;
-    }
-    out.extend_from_slice(&bytes[clean_from..]);
-    out.push(b'"');
 }
 
 /// Whether a code exchange issues a refresh token: only when `offline` or `offline_access`

@@ -23,6 +23,52 @@ pub(crate) fn json<T: Serialize + ?Sized>(status: StatusCode, value: &T) -> Resp
     }
 }
 
+/// Appends `text` as a JSON string, escaped as `serde_json` escapes it: `"`, `\\` and the
+/// control characters below U+0020, nothing else. Hand-written bodies (the token response) use
+/// it; tokens never need escaping, so the text is scanned for a byte that does and, without
+/// one, copied whole.
+pub(crate) fn push_json_str(out: &mut Vec<u8>, text: &str) {
+    /// Which bytes JSON strings escape.
+    const ESCAPED: [bool; 256] = {
+        let mut table = [false; 256];
+        let mut byte = 0;
+        while byte < 0x20 {
+            table[byte] = true;
+            byte += 1;
+        }
+        table[b'"' as usize] = true;
+        table[b'\\' as usize] = true;
+        table
+    };
+    out.push(b'"');
+    let bytes = text.as_bytes();
+    let mut clean_from = 0;
+    while let Some(offset) = bytes[clean_from..]
+        .iter()
+        .position(|&b| ESCAPED[usize::from(b)])
+    {
+        let at = clean_from + offset;
+        out.extend_from_slice(&bytes[clean_from..at]);
+        let byte = bytes[at];
+        match byte {
+            b'"' => out.extend_from_slice(b"\\\""),
+            b'\\' => out.extend_from_slice(b"\\\\"),
+            b'\n' => out.extend_from_slice(b"\\n"),
+            b'\r' => out.extend_from_slice(b"\\r"),
+            b'\t' => out.extend_from_slice(b"\\t"),
+            0x08 => out.extend_from_slice(b"\\b"),
+            0x0c => out.extend_from_slice(b"\\f"),
+            _ => {
+                let [high, low] = crate::crypto::hex_pair(byte);
+                out.extend_from_slice(&[b'\\', b'u', b'0', b'0', high, low]);
+            }
+        }
+        clean_from = at + 1;
+    }
+    out.extend_from_slice(&bytes[clean_from..]);
+    out.push(b'"');
+}
+
 /// A JSON response from pre-encoded bytes.
 pub(crate) fn json_bytes(status: StatusCode, body: Bytes) -> Response {
     let mut res = http::Response::new(body);
