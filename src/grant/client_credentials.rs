@@ -7,7 +7,8 @@
 //! requested scope must be allowed by the client's registered scopes (wildcards as in
 //! Hydra), else `invalid_scope`; each requested `resource` (RFC 8707) must be allowed by the
 //! client's registered `audience`, else `invalid_target` — with no user consenting, an
-//! empty `audience` allows none.
+//! empty `audience` allows none. The grant exists for its one access token and takes its id
+//! from it ([`grant_id_of`](crate::token::grant_id_of)).
 
 use std::borrow::Cow;
 
@@ -46,9 +47,9 @@ pub(crate) async fn exchange(
     }
     resource::check_allowed(&client.audience, &resources)?;
     let now = p.now();
-    let grant_id = crate::crypto::random_id();
     let grant = GrantData {
-        grant_id: grant_id.clone(),
+        // Named after its token below, once that is minted.
+        grant_id: String::new(),
         client_id: client.client_id.clone(),
         subject: client.client_id.clone(),
         subject_identifier: client.client_id.clone(),
@@ -62,9 +63,11 @@ pub(crate) async fn exchange(
         requested_at: now,
     };
     // The grant goes to the store whole; what is needed afterwards is taken first.
-    let (bearer, records) = access_and_refresh(p, client, Cow::Owned(grant), None, now, false)
+    let (bearer, mut records) = access_and_refresh(p, client, Cow::Owned(grant), None, now, false)
         .await?
         .split();
+    let grant_id = crate::token::grant_id_of(&records.access.signature);
+    records.access.grant.grant_id.clone_from(&grant_id);
     let response = TokenResponse::new(bearer, &records.access.grant.granted_scope, None);
     p.store
         .insert_tokens(records)

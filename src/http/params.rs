@@ -19,7 +19,15 @@ pub(crate) const MAX_PARAMS: usize = 100;
 /// keys a store by (client id, challenge, subject) may: some stores refuse them
 /// (PostgreSQL's text refuses NUL). Credentials are only ever hashed and need no check.
 pub(crate) fn has_control(text: &str) -> bool {
-    text.chars().any(char::is_control)
+    // Bytewise while the text is ASCII (ids almost always are): decoding chars was most of
+    // checking a client id.
+    match text.bytes().position(|b| !b.is_ascii()) {
+        None => text.bytes().any(|b| b.is_ascii_control()),
+        Some(first) => {
+            let (ascii, rest) = text.split_at(first);
+            ascii.bytes().any(|b| b.is_ascii_control()) || rest.chars().any(char::is_control)
+        }
+    }
 }
 
 /// `value` of the identifier `name` (a client id, …) if it can key a store: a control
@@ -50,6 +58,13 @@ pub(crate) struct Params {
 impl Params {
     /// Parses an urlencoded string (query or form body) the provider wrote itself.
     pub(crate) fn parse(raw: &[u8]) -> Self {
+        // Nothing to decode (the usual token request): the text is the input, and the pairs
+        // are where `form_urlencoded` would split it. A unit test holds the two equal.
+        if let Ok(text) = std::str::from_utf8(raw) {
+            if !raw.iter().any(|b| matches!(b, b'%' | b'+')) {
+                return Self::split_plain(text);
+            }
+        }
         let mut params = Self {
             text: String::with_capacity(raw.len()),
             pairs: Vec::new(),
@@ -58,6 +73,29 @@ impl Params {
             params.push_pair(&key, &value);
         }
         params
+    }
+
+    /// `text`, which holds no escape, split as `form_urlencoded` does: at each `&`, skipping
+    /// empty pieces, and each piece at its first `=` (a piece without one is a key with an
+    /// empty value).
+    fn split_plain(text: &str) -> Self {
+        let mut pairs = Vec::new();
+        let mut start = 0;
+        for piece in text.split('&') {
+            let end = start + piece.len();
+            if !piece.is_empty() {
+                let pair = match piece.find('=') {
+                    Some(eq) => (start..start + eq, start + eq + 1..end),
+                    None => (start..end, end..end),
+                };
+                pairs.push(pair);
+            }
+            start = end + 1;
+        }
+        Self {
+            text: text.to_owned(),
+            pairs,
+        }
     }
 
     fn push_pair(&mut self, key: &str, value: &str) {
@@ -246,6 +284,28 @@ mod tests {
     }
 
     #[test]
+    fn text_without_escapes_splits_at_separators_like_any_other() {
+        let pairs = |raw: &str| -> Vec<(String, String)> {
+            let p = Params::parse(raw.as_bytes());
+            p.pairs().map(|(k, v)| (k.into(), v.into())).collect()
+        };
+        let owned = |list: &[(&str, &str)]| -> Vec<(String, String)> {
+            list.iter()
+                .map(|(k, v)| ((*k).into(), (*v).into()))
+                .collect()
+        };
+        assert_eq!(pairs(""), owned(&[]));
+        assert_eq!(pairs("&&"), owned(&[]));
+        assert_eq!(
+            pairs("&a=1&&b&=c&d==e&é=ü&"),
+            owned(&[("a", "1"), ("b", ""), ("", "c"), ("d", "=e"), ("é", "ü")])
+        );
+        // One escape anywhere decodes the whole text.
+        assert_eq!(pairs("a=1+2&b"), owned(&[("a", "1 2"), ("b", "")]));
+        assert!(has_control("id\u{85}") && has_control("a\tb") && !has_control("café"));
+    }
+
+    #[test]
     fn extending_keeps_both_sides_in_order_and_decoded() {
         let mut query = Params::parse(b"response_type=code&state=a%26b");
         query.extend(&Params::parse(b"scope=openid+email&state=c"));
@@ -339,6 +399,21 @@ mod proptests {
                     let _ = params.get(k);
                 }
             }
+        }
+
+        /// Text with nothing to decode splits as `form_urlencoded` splits it, and the
+        /// control check says what checking every char says.
+        #[test]
+        fn plain_text_splits_as_form_urlencoded_does(text in "[a-z=&é\u{85}\u{1f}]{0,40}") {
+            let ours: Vec<_> = Params::parse(text.as_bytes())
+                .pairs()
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                .collect();
+            let theirs: Vec<_> = url::form_urlencoded::parse(text.as_bytes())
+                .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                .collect();
+            prop_assert_eq!(ours, theirs);
+            prop_assert_eq!(has_control(&text), text.chars().any(char::is_control));
         }
 
         /// Form encode → parse gives the same pairs, in order, whatever the text.

@@ -80,6 +80,14 @@ pub(crate) fn signature(token: &str) -> String {
     crate::crypto::sha256_hex(token.as_bytes())
 }
 
+/// The id of a grant that exists for one token (`client_credentials`): the first half of the
+/// token's signature, 32 hex digits like [`random_id`](crate::crypto::random_id) and as unique
+/// as the token. The memory store then finds the grant through the token (see
+/// `store::memory::tokens`) and needs no second index entry for it.
+pub(crate) fn grant_id_of(signature: &str) -> String {
+    signature.get(..32).unwrap_or(signature).to_owned()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

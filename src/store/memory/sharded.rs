@@ -49,6 +49,11 @@ impl Key {
     pub(super) fn hash(&self) -> u64 {
         uniform_hash(&self.0)
     }
+
+    /// Whether it begins with `prefix`, which then has its hash.
+    pub(super) fn starts_with(&self, prefix: &[u8]) -> bool {
+        self.0.starts_with(prefix)
+    }
 }
 
 /// The first 8 bytes of bytes that are uniformly random (a digest, a random id), as a hash.
