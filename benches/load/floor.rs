@@ -17,11 +17,22 @@
 //! No client lookup, no secret check, no random token, no store: the difference to the
 //! provider is the provider's own work.
 //!
+//! * `POST /essential/oauth2/token`: the token answer plus the work any provider must do for
+//!   a `client_credentials` token, and nothing else: the client's secret digest looked up by
+//!   id (the first request of an id registers its secret) and compared in constant time with
+//!   the presented one's, 32 random bytes as the token, its SHA-256 kept with the client and
+//!   the token's times in a table of all tokens (sharded like the memory store's, so it grows
+//!   without long pauses), and the token in the JSON answer. What the provider costs beyond
+//!   this is what its generality costs: routing, parameters, records, store traits, layers.
+//!
 //! ```sh
 //! cargo run --release --example load_floor    # FLOOR_PORT (default 0: any free port)
 //! ```
 
+use std::collections::HashMap;
 use std::convert::Infallible;
+use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::{Arc, LazyLock, Mutex, PoisonError};
 
 use base64::Engine as _;
 use bytes::Bytes;
@@ -31,6 +42,8 @@ use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
+use sha2::{Digest as _, Sha256};
+use subtle::ConstantTimeEq as _;
 use tokio::net::TcpListener;
 
 /// The provider's default `Config::max_body_bytes`.
@@ -87,6 +100,66 @@ fn basic(req: &Request<Bytes>) -> Option<(String, String)> {
     Some((decode(id)?, decode(secret)?))
 }
 
+/// A token's digest is uniform: its first 8 bytes are its hash, as in the memory store.
+#[derive(Debug, Default)]
+struct FirstBytes(u64);
+
+impl Hasher for FirstBytes {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    /// The last write wins: a `[u8; 32]` key writes its length, then its bytes.
+    fn write(&mut self, bytes: &[u8]) {
+        let mut first = [0u8; 8];
+        let n = bytes.len().min(8);
+        first[..n].copy_from_slice(&bytes[..n]);
+        self.0 = u64::from_le_bytes(first);
+    }
+}
+
+/// What a token's record holds at least: who it is for, when it was issued, when it expires.
+type Issued = (Arc<str>, i64, i64);
+type Shard = HashMap<[u8; 32], Issued, BuildHasherDefault<FirstBytes>>;
+
+/// Shards by the digest's last byte, as many as the memory store has.
+static TOKENS: LazyLock<Vec<Mutex<Shard>>> =
+    LazyLock::new(|| (0..256).map(|_| Mutex::default()).collect());
+/// Each client's id, shared by its tokens, and its secret's digest, by id.
+type Clients = HashMap<String, (Arc<str>, [u8; 32])>;
+static CLIENTS: LazyLock<Mutex<Clients>> = LazyLock::new(Mutex::default);
+
+/// The `/essential/oauth2/token` answer (see the module docs).
+fn essential_token(id: String, secret: &str) -> Response<Full<Bytes>> {
+    let presented: [u8; 32] = Sha256::digest(secret.as_bytes()).into();
+    let client = {
+        let mut clients = CLIENTS.lock().unwrap_or_else(PoisonError::into_inner);
+        let (client, expected) = clients
+            .entry(id)
+            .or_insert_with_key(|id| (id.as_str().into(), presented));
+        if !bool::from(expected.ct_eq(&presented)) {
+            return json(StatusCode::UNAUTHORIZED, r#"{"error":"invalid_client"}"#);
+        }
+        Arc::clone(client)
+    };
+    let mut random = [0u8; 32];
+    rand::Rng::fill_bytes(&mut rand::rng(), &mut random);
+    let mut token = String::from("op_at_");
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode_string(random, &mut token);
+    let digest: [u8; 32] = Sha256::digest(token.as_bytes()).into();
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    TOKENS[usize::from(digest[31])]
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .insert(digest, (client, now, now + 3600));
+    let body = format!(
+        r#"{{"access_token":"{token}","token_type":"bearer","expires_in":3600,"scope":""}}"#
+    );
+    let mut res = json(StatusCode::OK, "");
+    *res.body_mut() = Full::new(Bytes::from(body));
+    res
+}
+
 fn form(req: &Request<Bytes>) -> Option<Vec<(String, String)>> {
     serde_urlencoded::from_bytes(req.body()).ok()
 }
@@ -103,18 +176,24 @@ fn handle(req: &Request<Bytes>) -> Response<Full<Bytes>> {
     };
     let param = |name: &str| params.iter().find(|(k, _)| k == name).map(|(_, v)| v);
     match req.uri().path() {
-        "/oauth2/token" => match (basic(req), param("grant_type")) {
-            (Some((id, secret)), Some(grant))
-                if !id.is_empty() && !secret.is_empty() && grant == "client_credentials" =>
-            {
-                // The public API's CORS layer adds this to every answer.
-                let mut res = json(StatusCode::OK, TOKEN_BODY);
-                let vary = HeaderValue::from_static("Origin");
-                res.headers_mut().insert(header::VARY, vary);
-                res
+        path @ ("/oauth2/token" | "/essential/oauth2/token") => {
+            match (basic(req), param("grant_type")) {
+                (Some((id, secret)), Some(grant))
+                    if !id.is_empty() && !secret.is_empty() && grant == "client_credentials" =>
+                {
+                    let mut res = if path == "/oauth2/token" {
+                        json(StatusCode::OK, TOKEN_BODY)
+                    } else {
+                        essential_token(id, &secret)
+                    };
+                    // The public API's CORS layer adds this to every answer.
+                    let vary = HeaderValue::from_static("Origin");
+                    res.headers_mut().insert(header::VARY, vary);
+                    res
+                }
+                _ => bad_request(),
             }
-            _ => bad_request(),
-        },
+        }
         "/oauth2/introspect" => match param("token") {
             Some(token) if !token.is_empty() => json(StatusCode::OK, INTROSPECT_BODY),
             _ => bad_request(),

@@ -16,7 +16,10 @@
 #    provider work), which runs with the same pinning; each of our RESULT lines then ends with
 #    floor_rps and fraction = rps / floor_rps, and the same from the servers' CPU time per
 #    request (cpu_us, floor_cpu_us, cpu_fraction = floor_cpu_us / cpu_us; FLOOR=0 skips the
-#    floor);
+#    floor); (a) also runs against the floor's POST /essential/oauth2/token, the floor plus the
+#    work any provider must do for a token (secret check, random token, digest, an insert into
+#    a table of all tokens), and adds essential_rps, essential_fraction, essential_cpu_us and
+#    essential_cpu_fraction: what is left between those two is the provider's overhead;
 # 3. memory: restarts the server with ACCESS_TOKEN_LIFESPAN=5s and reports its RSS before load,
 #    after TOKENS (1,000,000) client_credentials tokens, and after they expired and
 #    POST /oauth2/flush removed them; ROUNDS (2) times, so that reuse of the freed memory shows.
@@ -251,12 +254,27 @@ measure_one() {
         'BEGIN { printf "%.1f", (n > 0) ? t / n : 0 }')"
 }
 
+# compare PREFIX FRACTION CPU_FRACTION OURS OTHER: "PREFIX_rps=… FRACTION=… PREFIX_cpu_us=…
+# CPU_FRACTION=…" from two RESULT lines: the other's rate and CPU time per request, and ours as
+# a fraction of it (of the rates; of the CPU times, other / ours).
+compare() {
+    awk -v p="$1" -v fr="$2" -v cfr="$3" -v a="$4" -v b="$5" 'BEGIN {
+        match(a, / rps=[0-9]+/); o = substr(a, RSTART + 5, RLENGTH - 5)
+        match(b, / rps=[0-9]+/); f = substr(b, RSTART + 5, RLENGTH - 5)
+        match(a, / cpu_us=[0-9.]+/); oc = substr(a, RSTART + 8, RLENGTH - 8)
+        match(b, / cpu_us=[0-9.]+/); fc = substr(b, RSTART + 8, RLENGTH - 8)
+        printf "%s_rps=%s %s=%.2f %s_cpu_us=%s %s=%.2f",
+            p, f, fr, (f > 0) ? o / f : 0, p, fc, cfr, (oc > 0) ? fc / oc : 0 }'
+}
+
 # measure NAME SCRIPT URL PATH [ENV=value …]: measure_one against URL, then (unless FLOOR=0)
 # against the floor's PATH; adds our RESULT line with floor_rps and fraction (of the rates),
 # floor_cpu_us and cpu_fraction (floor_cpu_us / cpu_us, the same ratio from CPU time per
-# request) to the summary, and the floor's own line.
+# request) to the summary, and the floor's own line. With ESSENTIAL_PATH set, also against
+# that path of the floor (its essential token work), adding essential_rps,
+# essential_fraction, essential_cpu_us and essential_cpu_fraction, and its own line.
 measure() {
-    local name="$1" script="$2" url="$3" path="$4" ours floor_line
+    local name="$1" script="$2" url="$3" path="$4" ours floor_line essential_line
     shift 4
     measure_one "$STORE/$name" "$script" "$url" "$SERVER_PID" "$@"
     ours="$RESULT"
@@ -266,13 +284,15 @@ measure() {
     fi
     measure_one "floor/$name" "$script" "$FLOOR_URL$path" "$FLOOR_PID" "$@"
     floor_line="$RESULT"
-    SUMMARY+=("$ours $(awk -v a="$ours" -v b="$floor_line" 'BEGIN {
-        match(a, / rps=[0-9]+/); o = substr(a, RSTART + 5, RLENGTH - 5)
-        match(b, / rps=[0-9]+/); f = substr(b, RSTART + 5, RLENGTH - 5)
-        match(a, / cpu_us=[0-9.]+/); oc = substr(a, RSTART + 8, RLENGTH - 8)
-        match(b, / cpu_us=[0-9.]+/); fc = substr(b, RSTART + 8, RLENGTH - 8)
-        printf "floor_rps=%s fraction=%.2f floor_cpu_us=%s cpu_fraction=%.2f",
-            f, (f > 0) ? o / f : 0, fc, (oc > 0) ? fc / oc : 0 }')" "$floor_line")
+    ours+=" $(compare floor fraction cpu_fraction "$ours" "$floor_line")"
+    if [ -z "${ESSENTIAL_PATH:-}" ]; then
+        SUMMARY+=("$ours" "$floor_line")
+        return
+    fi
+    measure_one "essential/$name" "$script" "$FLOOR_URL$ESSENTIAL_PATH" "$FLOOR_PID" "$@"
+    essential_line="$RESULT"
+    ours+=" $(compare essential essential_fraction essential_cpu_fraction "$ours" "$essential_line")"
+    SUMMARY+=("$ours" "$floor_line" "$essential_line")
 }
 
 say "==> $STORE store; server on CPU(s) $SERVER_CPUS, wrk on CPU(s) $LOAD_CPUS;" \
@@ -288,7 +308,8 @@ if [ "$RATES" != 0 ]; then
         die "the minted token does not introspect as active"
 
     say "==> (a) client_credentials: POST $PUBLIC/oauth2/token"
-    measure client_credentials "$HERE/token.lua" "$PUBLIC/oauth2/token" /oauth2/token \
+    ESSENTIAL_PATH=/essential/oauth2/token \
+        measure client_credentials "$HERE/token.lua" "$PUBLIC/oauth2/token" /oauth2/token \
         LOAD_AUTH="$BASIC"
     say "==> (b) introspection: POST $ADMIN/oauth2/introspect"
     measure introspect "$HERE/introspect.lua" "$ADMIN/oauth2/introspect" /oauth2/introspect \
