@@ -99,18 +99,15 @@ pub(crate) async fn access_and_refresh(
 ) -> Result<MintedTokens, OAuthError> {
     let lifespans = &p.config.lifespans;
     let expires_at = now.saturating_add(lifespans.access_token);
-    let for_access = |mut grant: GrantData| {
-        if let Some(audience) = narrowed {
-            grant.granted_audience = audience.to_vec();
-        }
-        grant
-    };
-    let (access_grant, refresh_grant) = if with_refresh {
+    let (mut access_grant, refresh_grant) = if with_refresh {
         let full = grant.into_owned();
-        (for_access(full.clone()), Some(full))
+        (full.clone(), Some(full))
     } else {
-        (for_access(grant.into_owned()), None)
+        (grant.into_owned(), None)
     };
+    if let Some(audience) = narrowed {
+        access_grant.granted_audience = audience.to_vec();
+    }
     let access = match client.effective_access_token_strategy(p.config.access_token_strategy) {
         AccessTokenStrategy::Opaque => mint(CredentialKind::ACCESS_TOKEN),
         AccessTokenStrategy::Jwt => {
