@@ -399,18 +399,29 @@ mod proptests {
             }
         }
 
-        /// Text with nothing to decode splits as `form_urlencoded` splits it, and the
-        /// control check says what checking every char says.
+        /// Any bytes split as `form_urlencoded` splits them, on the plain path (nothing to
+        /// decode) and the decoding one alike.
         #[test]
-        fn plain_text_splits_as_form_urlencoded_does(text in "[a-z=&é\u{85}\u{1f}]{0,40}") {
-            let ours: Vec<_> = Params::parse(text.as_bytes())
+        fn any_bytes_split_as_form_urlencoded_does(raw in prop_oneof![
+            vec(any::<u8>(), 0..64),
+            vec(prop::sample::select(b"a=&%+2\xc3\xa9\xff0".to_vec()), 0..64),
+            "[a-z=&é\u{85}\u{1f}]{0,40}".prop_map(String::into_bytes),
+        ]) {
+            let ours: Vec<_> = Params::parse(&raw)
                 .pairs()
                 .map(|(k, v)| (k.to_owned(), v.to_owned()))
                 .collect();
-            let theirs: Vec<_> = url::form_urlencoded::parse(text.as_bytes())
+            let theirs: Vec<_> = url::form_urlencoded::parse(&raw)
                 .map(|(k, v)| (k.into_owned(), v.into_owned()))
                 .collect();
             prop_assert_eq!(ours, theirs);
+        }
+
+        /// The control check says what checking every char says.
+        #[test]
+        fn has_control_is_any_char_a_control(
+            text in "\\PC{0,20}|[\\x00-\\x7f\u{80}-\u{a0}\u{2028}é]{0,20}"
+        ) {
             prop_assert_eq!(has_control(&text), text.chars().any(char::is_control));
         }
 

@@ -248,3 +248,23 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod proptests {
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 1000, failure_persistence: None, ..ProptestConfig::default() })]
+
+        /// Whatever the text — controls, separators, non-characters, astral — the string is
+        /// what serde_json writes, byte for byte.
+        #[test]
+        fn json_strings_are_written_as_serde_writes_them(
+            text in "\\PC{0,30}|[\\x00-\\x7f\u{80}-\u{a0}\u{2028}\u{2029}\u{feff}é🦀]{0,30}|(?s:.{0,30})"
+        ) {
+            let mut out = Vec::new();
+            super::push_json_str(&mut out, &text);
+            prop_assert_eq!(String::from_utf8(out).unwrap(), serde_json::to_string(&text).unwrap());
+        }
+    }
+}

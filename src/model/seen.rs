@@ -64,3 +64,28 @@ mod tests {
         assert!(new[40..].iter().all(|n| !*n));
     }
 }
+
+#[cfg(test)]
+mod proptests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 1000, failure_persistence: None, ..ProptestConfig::default() })]
+
+        /// Inline or spilled, whatever it expected: each item is new exactly when a set of
+        /// them says so.
+        #[test]
+        fn seen_answers_as_a_set_does(
+            items in proptest::collection::vec("[a-d]{0,2}", 0..40),
+            expected in 0usize..50
+        ) {
+            let mut seen = Seen::new(expected);
+            let mut set = HashSet::new();
+            for item in &items {
+                prop_assert_eq!(seen.insert(item), set.insert(item.as_str()), "{:?}", item);
+            }
+        }
+    }
+}

@@ -691,3 +691,276 @@ mod tests {
         assert!(size <= 104, "{size}");
     }
 }
+
+/// The compact tables against a naive model of the same operations: a list of records, each
+/// read back whole after every step, and no index entry or grantee outliving its tokens.
+#[cfg(test)]
+mod proptests {
+    use std::collections::HashSet;
+
+    use proptest::prelude::*;
+    use time::Duration;
+
+    use super::*;
+
+    #[derive(Debug, Clone)]
+    enum Op {
+        /// The access token's signature, the grant's id, the refresh token's signature, the
+        /// client, the expiry (hours from now), whether the refresh token never expires.
+        Insert(usize, usize, Option<usize>, usize, i64, bool),
+        /// The code's signature, the grant's id, the client, the expiry.
+        Code(usize, usize, usize, i64),
+        /// The code's signature, the access token's.
+        Redeem(usize, usize),
+        /// The old refresh token's signature, the new access and refresh tokens'.
+        Rotate(usize, usize, usize),
+        /// The grant's id (`/ 100`) and the signature it may be named after (`% 100`).
+        RevokeGrant(usize),
+        RevokeClient(usize),
+        /// Everything that expired before now + hours.
+        Flush(i64),
+        /// The same, at most `limit`.
+        FlushSome(i64, usize),
+    }
+
+    /// A signature: two in three as the crate writes them (lowercase hex), one a host's own.
+    fn signature(i: usize) -> String {
+        if i % 3 == 0 {
+            format!("host-sig-{i}")
+        } else {
+            crate::crypto::sha256_hex(format!("t{i}").as_bytes())
+        }
+    }
+
+    /// A grant id of every kind: the crate's 32 hex digits, a host's own, named after the
+    /// access token (as `client_credentials` names it), the access token's whole signature.
+    fn grant_id(choice: usize, access: &str) -> String {
+        match choice % 7 {
+            0..3 => crate::crypto::sha256_hex(format!("g{choice}").as_bytes())[..32].to_owned(),
+            3..5 => format!("host-grant-{choice}"),
+            5 => crate::token::grant_id_of(access),
+            _ => access.to_owned(),
+        }
+    }
+
+    fn grant(grant_id: String, client: usize, at: OffsetDateTime) -> GrantData {
+        let client = format!("client-{}", client % 2);
+        GrantData {
+            grant_id,
+            ..crate::testing::fixtures::grant(&client, &client, &["a"], at)
+        }
+    }
+
+    fn record(
+        kind: TokenKind,
+        signature: String,
+        grant: GrantData,
+        at: OffsetDateTime,
+        expires_at: Option<OffsetDateTime>,
+    ) -> TokenRecord {
+        TokenRecord {
+            signature,
+            kind,
+            grant,
+            issued_at: at,
+            expires_at,
+            status: TokenStatus::Active,
+        }
+    }
+
+    #[derive(Default)]
+    struct Model {
+        tokens: Vec<TokenRecord>,
+        codes: Vec<CodeRecord>,
+    }
+
+    impl Model {
+        fn insert(&mut self, issued: IssuedTokens) {
+            let IssuedTokens { access, refresh } = issued;
+            for r in [Some(access), refresh].into_iter().flatten() {
+                self.tokens
+                    .retain(|t| !(t.kind == r.kind && t.signature == r.signature));
+                self.tokens.push(r);
+            }
+        }
+
+        /// Revokes every active token and unused code whose grant is `of`.
+        fn revoke(&mut self, of: impl Fn(&GrantData) -> bool) -> u64 {
+            let mut changed = 0;
+            for t in &mut self.tokens {
+                if of(&t.grant) && t.status == TokenStatus::Active {
+                    t.status = TokenStatus::Revoked;
+                    changed += 1;
+                }
+            }
+            for c in &mut self.codes {
+                if of(&c.grant) && !c.used {
+                    c.used = true;
+                    changed += 1;
+                }
+            }
+            changed
+        }
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            (
+                0..12usize,
+                0..14usize,
+                proptest::option::of(12..20usize),
+                0..2usize,
+                -2..3i64,
+                any::<bool>()
+            )
+                .prop_map(|(a, g, r, c, e, x)| Op::Insert(a, g, r, c, e, x)),
+            (0..6usize, 0..14usize, 0..2usize, -2..3i64)
+                .prop_map(|(s, g, c, e)| Op::Code(s, g, c, e)),
+            (0..6usize, 0..12usize).prop_map(|(s, a)| Op::Redeem(s, a)),
+            (12..20usize, 0..12usize, 12..20usize).prop_map(|(o, a, r)| Op::Rotate(o, a, r)),
+            (0..14usize, 0..12usize).prop_map(|(g, a)| Op::RevokeGrant(g * 100 + a)),
+            (0..2usize).prop_map(Op::RevokeClient),
+            (-1..4i64).prop_map(Op::Flush),
+            (-1..4i64, 0..4usize).prop_map(|(h, l)| Op::FlushSome(h, l)),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 1000, failure_persistence: None, ..ProptestConfig::default() })]
+
+        #[test]
+        fn the_tables_behave_as_a_list_of_records(ops in proptest::collection::vec(op(), 1..40)) {
+            let now = OffsetDateTime::UNIX_EPOCH + Duration::days(10_000);
+            let in_hours = |h: i64| now + Duration::hours(h);
+            let mut tokens = Tokens::default();
+            let mut model = Model::default();
+            for op in ops {
+                match op {
+                    Op::Insert(a, g, r, c, e, refresh_forever) => {
+                        let access = signature(a);
+                        let grant = grant(grant_id(g, &access), c, now);
+                        let refresh = r.map(|r| {
+                            let expires_at = (!refresh_forever).then_some(in_hours(e));
+                            record(TokenKind::RefreshToken, signature(r), grant.clone(), now, expires_at)
+                        });
+                        let access = record(TokenKind::AccessToken, access, grant, now, Some(in_hours(e)));
+                        let issued = IssuedTokens { access, refresh };
+                        tokens.insert(issued.clone());
+                        model.insert(issued);
+                    }
+                    Op::Code(s, g, c, e) => {
+                        let signature = format!("code-{s}");
+                        let code = CodeRecord {
+                            signature: signature.clone(),
+                            grant: grant(grant_id(g, &signature), c, now),
+                            redirect_uri: None,
+                            effective_redirect_uri: "https://app.example/cb".into(),
+                            code_challenge: None,
+                            nonce: None,
+                            issued_at: now,
+                            expires_at: in_hours(e),
+                            used: false,
+                        };
+                        let exists = model.codes.iter().any(|c| c.signature == signature);
+                        prop_assert_eq!(tokens.insert_code(code.clone()).is_err(), exists);
+                        if !exists {
+                            model.codes.push(code);
+                        }
+                    }
+                    Op::Redeem(s, a) => {
+                        let code_signature = format!("code-{s}");
+                        let code = model.codes.iter_mut().find(|c| c.signature == code_signature);
+                        let access = signature(a);
+                        let grant = code.as_ref().map_or_else(|| grant(access.clone(), 0, now), |c| c.grant.clone());
+                        let access = record(TokenKind::AccessToken, access, grant, now, Some(in_hours(1)));
+                        let issued = IssuedTokens { access, refresh: None };
+                        let expected = match code {
+                            None => Err(StoreError::NotFound),
+                            Some(c) if c.used => Err(StoreError::AlreadyUsed),
+                            Some(c) => {
+                                c.used = true;
+                                Ok(())
+                            }
+                        };
+                        let redeemed = tokens.redeem_code(&code_signature, issued.clone());
+                        prop_assert_eq!(format!("{redeemed:?}"), format!("{expected:?}"));
+                        if expected.is_ok() {
+                            model.insert(issued);
+                        }
+                    }
+                    Op::Rotate(o, a, r) => {
+                        let old = signature(o);
+                        let found = model
+                            .tokens
+                            .iter()
+                            .position(|t| t.kind == TokenKind::RefreshToken && t.signature == old);
+                        let grant = found.map_or_else(|| grant("x".into(), 0, now), |i| model.tokens[i].grant.clone());
+                        let issued = IssuedTokens {
+                            access: record(TokenKind::AccessToken, signature(a), grant.clone(), now, Some(in_hours(1))),
+                            refresh: Some(record(TokenKind::RefreshToken, signature(r), grant.clone(), now, None)),
+                        };
+                        let expected = match found.map(|i| model.tokens[i].status) {
+                            None | Some(TokenStatus::Revoked) => Err(StoreError::NotFound),
+                            Some(TokenStatus::Rotated) => Err(StoreError::AlreadyUsed),
+                            Some(TokenStatus::Active) => Ok(()),
+                        };
+                        let rotated = tokens.rotate_refresh_token(&old, issued.clone());
+                        prop_assert_eq!(format!("{rotated:?}"), format!("{expected:?}"));
+                        if let (Ok(()), Some(i)) = (expected, found) {
+                            model.tokens[i].status = TokenStatus::Rotated;
+                            model.revoke(|g| g.grant_id == grant.grant_id);
+                            model.insert(issued);
+                        }
+                    }
+                    Op::RevokeGrant(x) => {
+                        let grant_id = grant_id(x / 100, &signature(x % 100));
+                        prop_assert_eq!(tokens.revoke_grant(&grant_id), model.revoke(|g| g.grant_id == grant_id), "{}", grant_id);
+                    }
+                    Op::RevokeClient(c) => {
+                        let client_id = format!("client-{c}");
+                        prop_assert_eq!(tokens.revoke_client(&client_id), model.revoke(|g| g.client_id == client_id));
+                    }
+                    Op::Flush(h) => {
+                        let not_after = in_hours(h);
+                        let before = model.tokens.len() + model.codes.len();
+                        model.tokens.retain(|t| t.expires_at.is_none_or(|e| e >= not_after));
+                        model.codes.retain(|c| c.expires_at >= not_after);
+                        let flushed = before - model.tokens.len() - model.codes.len();
+                        prop_assert_eq!(tokens.flush(not_after, 10_000), flushed as u64);
+                    }
+                    Op::FlushSome(h, limit) => {
+                        // Which of the expired ones go first is the store's choice: the count
+                        // is the model's, and the model then drops the expired ones the store
+                        // dropped (an unexpired one the store lost stays, to fail the reads).
+                        let not_after = in_hours(h);
+                        let expired_tokens = model.tokens.iter().filter(|t| t.expires_at.is_some_and(|e| e < not_after)).count();
+                        let expired_codes = model.codes.iter().filter(|c| c.expires_at < not_after).count();
+                        let from_tokens = expired_tokens.min(limit);
+                        let flushed = from_tokens + expired_codes.min(limit - from_tokens);
+                        prop_assert_eq!(tokens.flush(not_after, limit), flushed as u64);
+                        let before = model.tokens.len() + model.codes.len();
+                        model.tokens.retain(|r| {
+                            tokens.token(r.kind, &r.signature).is_ok()
+                                || r.expires_at.is_none_or(|e| e >= not_after)
+                        });
+                        model.codes.retain(|c| tokens.code(&c.signature).is_ok() || c.expires_at >= not_after);
+                        prop_assert_eq!(before - model.tokens.len() - model.codes.len(), flushed);
+                    }
+                }
+                for r in &model.tokens {
+                    prop_assert_eq!(&tokens.token(r.kind, &r.signature).unwrap(), r);
+                }
+                for c in &model.codes {
+                    prop_assert_eq!(&tokens.code(&c.signature).unwrap(), c);
+                }
+                prop_assert_eq!(tokens.tokens.len(), model.tokens.len());
+                prop_assert_eq!(tokens.codes.len(), model.codes.len());
+                prop_assert_eq!(tokens.codes_by_grant.len(), model.codes.len());
+                let in_grant_index = tokens.tokens.iter().filter(|t| !t.names_its_grant()).count();
+                prop_assert_eq!(tokens.by_grant.len(), in_grant_index);
+                let grantees: HashSet<_> = model.tokens.iter().map(|r| (&r.grant.client_id, &r.grant.subject)).collect();
+                prop_assert_eq!(tokens.grantees.len(), grantees.len());
+            }
+        }
+    }
+}
