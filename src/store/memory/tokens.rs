@@ -40,7 +40,11 @@ pub(super) struct Tokens {
     /// Access and refresh tokens, by their key's hash.
     tokens: ShardedTable<Arc<Token>>,
     /// The same tokens by their grant's hash (a grant's tokens share one hash), but for those
-    /// the grant is named after ([`Token::names_its_grant`]).
+    /// the grant is named after ([`Token::names_its_grant`]) and those a revocation of their
+    /// grant (or a rotation, which revokes it) left inactive: nothing can change them any
+    /// more, and a refresh token rotated many times would otherwise pile its grant's old
+    /// tokens up under one hash, for every later insert to probe past and every growth of the
+    /// table to rehash in time quadratic in their number.
     by_grant: ShardedTable<Arc<Token>>,
     /// Each grantee once, while a token holds it.
     grantees: ShardedTable<Arc<Grantee>>,
@@ -382,6 +386,12 @@ impl Tokens {
                 changed += 1;
             }
         }
+        // All of the grant's tokens are inactive now (see `by_grant`).
+        while self
+            .by_grant
+            .remove(grant.hash(), |t| t.of_grant(grant, spelled, grant_id))
+            .is_some()
+        {}
         for &(code_grant, key) in self.codes_by_grant.candidates(grant.hash()) {
             if code_grant != grant {
                 continue;
@@ -674,6 +684,54 @@ mod tests {
         assert_eq!(tokens.grantees.len(), 0);
     }
 
+    /// A refresh token rotated again and again leaves its grant's old tokens in the token
+    /// table (a rotated one presented again is reuse) but not in the grant index, which keeps
+    /// the two active ones: no cluster under one hash grows with the rotations.
+    #[test]
+    fn rotations_do_not_pile_up_in_the_grant_index() {
+        let now = OffsetDateTime::now_utc();
+        let mut tokens = Tokens::default();
+        let generation = |i: u32| {
+            let mut issued = access_token(
+                crate::crypto::sha256_hex(format!("access-{i}").as_bytes()),
+                now + Duration::hours(1),
+            );
+            issued.access.grant.grant_id = "the-grant".into();
+            let mut refresh = issued.access.clone();
+            refresh.kind = TokenKind::RefreshToken;
+            refresh.signature = crate::crypto::sha256_hex(format!("refresh-{i}").as_bytes());
+            issued.refresh = Some(refresh);
+            issued
+        };
+        let refresh = |i: u32| crate::crypto::sha256_hex(format!("refresh-{i}").as_bytes());
+        tokens.insert(generation(0));
+        const ROTATIONS: u32 = 5_000;
+        for i in 1..=ROTATIONS {
+            tokens
+                .rotate_refresh_token(&refresh(i - 1), generation(i))
+                .unwrap();
+            assert_eq!(tokens.by_grant.len(), 2, "rotation {i}");
+        }
+        assert_eq!(tokens.tokens.len(), 2 * (ROTATIONS as usize + 1));
+        assert!(matches!(
+            tokens.rotate_refresh_token(&refresh(0), generation(0)),
+            Err(StoreError::AlreadyUsed)
+        ));
+        // Reuse revokes the grant: its two active tokens, found through the index.
+        assert_eq!(tokens.revoke_grant("the-grant"), 2);
+        assert_eq!(tokens.by_grant.len(), 0);
+        let latest = tokens
+            .token(TokenKind::RefreshToken, &refresh(ROTATIONS))
+            .unwrap();
+        assert_eq!(latest.status, TokenStatus::Revoked);
+        assert_eq!(
+            tokens.flush(now + Duration::hours(2), usize::MAX),
+            2 * (ROTATIONS as u64 + 1)
+        );
+        assert_eq!(tokens.tokens.len(), 0);
+        assert_eq!(tokens.grantees.len(), 0);
+    }
+
     /// The grant of the access token the test stored for `grant_id`.
     fn issued_access_grant(tokens: &Tokens, grant_id: &str) -> GrantData {
         let signature = crate::crypto::sha256_hex(grant_id.as_bytes());
@@ -956,8 +1014,16 @@ mod proptests {
                 prop_assert_eq!(tokens.tokens.len(), model.tokens.len());
                 prop_assert_eq!(tokens.codes.len(), model.codes.len());
                 prop_assert_eq!(tokens.codes_by_grant.len(), model.codes.len());
-                let in_grant_index = tokens.tokens.iter().filter(|t| !t.names_its_grant()).count();
-                prop_assert_eq!(tokens.by_grant.len(), in_grant_index);
+                // The grant index holds every active token but those named after, and no other
+                // token than the table's.
+                for t in tokens.tokens.iter().filter(|t| !t.names_its_grant()) {
+                    let indexed = tokens.by_grant.candidates(t.grant.hash()).any(|i| Arc::ptr_eq(i, t));
+                    prop_assert!(indexed || t.status.get() != TokenStatus::Active);
+                }
+                for i in tokens.by_grant.iter() {
+                    let known = tokens.tokens.candidates(i.key.hash()).any(|t| Arc::ptr_eq(i, t));
+                    prop_assert!(known && !i.names_its_grant());
+                }
                 let grantees: HashSet<_> = model.tokens.iter().map(|r| (&r.grant.client_id, &r.grant.subject)).collect();
                 prop_assert_eq!(tokens.grantees.len(), grantees.len());
             }
