@@ -20,8 +20,8 @@ pub(crate) const MAX_PARAMS: usize = 100;
 /// (PostgreSQL's text refuses NUL). Credentials are only ever hashed and need no check.
 pub(crate) fn has_control(text: &str) -> bool {
     // Printable ASCII has no control character, and ids almost always are printable ASCII: one
-    // pass over the bytes without an early exit, which the compiler vectorises, settles
-    // them (the char-wise check alone was most of checking a client id).
+    // pass over the bytes settles them, without an early exit so that the compiler can
+    // vectorise it (the char-wise check alone was most of checking a client id).
     let beyond_printable_ascii = text
         .bytes()
         .fold(false, |beyond, b| beyond | !(b' '..=b'~').contains(&b));

@@ -487,6 +487,23 @@ mod tests {
         }
     }
 
+    /// An access token and a refresh token of the grant `grant_id`, both expiring at
+    /// `expires_at`.
+    fn access_and_refresh(
+        access: &str,
+        refresh: &str,
+        grant_id: &str,
+        expires_at: OffsetDateTime,
+    ) -> IssuedTokens {
+        let mut issued = access_token(crate::crypto::sha256_hex(access.as_bytes()), expires_at);
+        issued.access.grant.grant_id = grant_id.to_owned();
+        let mut refresh_token = issued.access.clone();
+        refresh_token.kind = TokenKind::RefreshToken;
+        refresh_token.signature = crate::crypto::sha256_hex(refresh.as_bytes());
+        issued.refresh = Some(refresh_token);
+        issued
+    }
+
     #[test]
     fn flushing_most_tokens_gives_the_table_memory_back() {
         let mut tokens = Tokens::default();
@@ -591,13 +608,8 @@ mod tests {
         let mut tokens = Tokens::default();
         // A grant id of the crate's form and a host's own, each with two tokens and a code.
         for grant_id in [crate::crypto::random_id(), "host-grant-7".to_owned()] {
-            let mut issued = access_token(crate::crypto::sha256_hex(grant_id.as_bytes()), now);
-            issued.access.grant.grant_id = grant_id.clone();
-            let mut refresh = issued.access.clone();
-            refresh.kind = TokenKind::RefreshToken;
-            refresh.signature = crate::crypto::sha256_hex(format!("r-{grant_id}").as_bytes());
-            issued.refresh = Some(refresh);
-            tokens.insert(issued);
+            let refresh = format!("r-{grant_id}");
+            tokens.insert(access_and_refresh(&grant_id, &refresh, &grant_id, now));
             let code = CodeRecord {
                 signature: format!("code-{grant_id}"),
                 grant: issued_access_grant(&tokens, &grant_id),
@@ -649,13 +661,10 @@ mod tests {
         let signature = crate::crypto::sha256_hex(b"access");
         // As `client_credentials` names its grants: the first half of the token's signature.
         let grant_id = signature[..32].to_owned();
-        let mut issued = access_token(signature.clone(), now + Duration::hours(1));
-        issued.access.grant.grant_id = grant_id.clone();
-        let mut refresh = issued.access.clone();
-        refresh.kind = TokenKind::RefreshToken;
-        refresh.signature = crate::crypto::sha256_hex(b"refresh");
-        issued.refresh = Some(refresh);
-        tokens.insert(issued);
+        let expires_at = now + Duration::hours(1);
+        tokens.insert(access_and_refresh(
+            "access", "refresh", &grant_id, expires_at,
+        ));
         let other = access_token(
             crate::crypto::sha256_hex(b"other"),
             now + Duration::hours(1),
@@ -692,16 +701,8 @@ mod tests {
         let now = OffsetDateTime::now_utc();
         let mut tokens = Tokens::default();
         let generation = |i: u32| {
-            let mut issued = access_token(
-                crate::crypto::sha256_hex(format!("access-{i}").as_bytes()),
-                now + Duration::hours(1),
-            );
-            issued.access.grant.grant_id = "the-grant".into();
-            let mut refresh = issued.access.clone();
-            refresh.kind = TokenKind::RefreshToken;
-            refresh.signature = crate::crypto::sha256_hex(format!("refresh-{i}").as_bytes());
-            issued.refresh = Some(refresh);
-            issued
+            let (access, refresh) = (format!("access-{i}"), format!("refresh-{i}"));
+            access_and_refresh(&access, &refresh, "the-grant", now + Duration::hours(1))
         };
         let refresh = |i: u32| crate::crypto::sha256_hex(format!("refresh-{i}").as_bytes());
         tokens.insert(generation(0));
