@@ -688,9 +688,7 @@ mod tests {
         assert_eq!(other.status, TokenStatus::Active);
 
         assert_eq!(tokens.flush(now + Duration::hours(2), 100), 3);
-        assert_eq!(tokens.tokens.len(), 0);
-        assert_eq!(tokens.by_grant.len(), 0);
-        assert_eq!(tokens.grantees.len(), 0);
+        assert_holds_nothing(&tokens);
     }
 
     /// A refresh token rotated again and again leaves its grant's old tokens in the token
@@ -729,7 +727,13 @@ mod tests {
             tokens.flush(now + Duration::hours(2), usize::MAX),
             2 * (ROTATIONS as u64 + 1)
         );
+        assert_holds_nothing(&tokens);
+    }
+
+    /// No token, no grant-index entry and no grantee is left.
+    fn assert_holds_nothing(tokens: &Tokens) {
         assert_eq!(tokens.tokens.len(), 0);
+        assert_eq!(tokens.by_grant.len(), 0);
         assert_eq!(tokens.grantees.len(), 0);
     }
 
